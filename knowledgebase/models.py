@@ -1,0 +1,108 @@
+"""FAQ entries with per-language translations, their history, and uploaded documents."""
+from django.conf import settings
+from django.db import models
+
+from common.languages import LANGUAGE_CHOICES
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FaqEntry(models.Model):
+    """One answerable question; its wording per language lives in ``FaqTranslation``."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    key = models.SlugField(max_length=100, unique=True, help_text="Stable identifier used by imports and transcripts.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PUBLISHED, db_index=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="entries")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = "FAQ entry"
+        verbose_name_plural = "FAQ entries"
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class FaqTranslation(models.Model):
+    """An entry's question, answer and alternate phrasings in one language, with its embedding."""
+
+    entry = models.ForeignKey(FaqEntry, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES)
+    question = models.TextField()
+    answer = models.TextField()
+    alternates = models.JSONField(default=list, blank=True)
+    # float32 vectors (question first, then each alternate), as raw bytes: works on SQLite
+    # and PostgreSQL alike; ``embedding_model`` says which encoder produced them.
+    embeddings = models.BinaryField(null=True, blank=True)
+    embedding_model = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["entry__key", "language"]
+        constraints = [models.UniqueConstraint(fields=["entry", "language"], name="faq_translation_unique_language")]
+
+    def __str__(self) -> str:
+        return f"{self.entry.key} [{self.language}]"
+
+
+class FaqRevision(models.Model):
+    """A snapshot of an entry after each change: who, when, and the full content."""
+
+    entry = models.ForeignKey(FaqEntry, on_delete=models.CASCADE, related_name="revisions")
+    action = models.CharField(max_length=32)
+    snapshot = models.JSONField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.entry.key} {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Document(models.Model):
+    """An uploaded PDF/Markdown/text file, chunked for retrieval as a second source."""
+
+    title = models.CharField(max_length=200)
+    language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES)
+    file = models.FileField(upload_to="documents/", blank=True)
+    status = models.CharField(max_length=16, choices=FaqEntry.Status.choices, default=FaqEntry.Status.PUBLISHED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DocumentChunk(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    position = models.PositiveIntegerField()
+    text = models.TextField()
+    embeddings = models.BinaryField(null=True, blank=True)
+    embedding_model = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["document", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.document.title} #{self.position}"

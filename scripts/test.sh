@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Command 2 of the README: set up with the test tools, lint, type-check, run the tests.
+# With DATABASE_URL / REDIS_URL set, the same tests run against PostgreSQL and Redis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --dev
+echo "==> ruff"
+.venv/bin/ruff check .
+echo "==> mypy"
+.venv/bin/mypy .
+echo "==> pytest"
+exec .venv/bin/pytest "$@"

@@ -1,0 +1,23 @@
+import os
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+
+from adminconsole.roles import Role, roles_ensure_groups
+
+TEST_PASSWORD = "correct-horse-battery"
+SERVICES = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., AbstractBaseUser]:
+    def factory(username: str, role: Role | None, password: str = TEST_PASSWORD) -> AbstractBaseUser:
+        roles_ensure_groups()
+        user = get_user_model().objects.create_user(username=username, password=password)
+        if role is not None:
+            user.groups.add(Group.objects.get(name=role.group_name))
+        return user
+
+    return factory
