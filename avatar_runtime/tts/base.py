@@ -1,0 +1,29 @@
+"""Text to speech: one sentence in, audio chunks out, with the voice configured per language."""
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from avatar_runtime.pipeline.messages import Samples
+
+
+@dataclass(frozen=True)
+class Voice:
+    language: str  # kiosk language code
+    backend: str  # "edge", "piper", "kokoro", "espeak"
+    name: str  # backend-specific voice id
+    rate: float = 1.0  # 1.0 = normal speed
+    pitch: float = 0.0  # semitones
+
+
+@dataclass(frozen=True)
+class SpeechChunk:
+    samples: Samples
+    sample_rate: int
+
+
+class Synthesizer(Protocol):
+    name: str
+
+    def synthesize(self, text: str, voice: Voice) -> AsyncIterator[SpeechChunk]:
+        """Stream speech for ``text``; raises ``ProviderError`` when the backend fails."""
+        ...

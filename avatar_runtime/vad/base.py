@@ -1,0 +1,25 @@
+"""Voice activity detection on 16 kHz mono audio, streamed in arbitrary-sized chunks."""
+from dataclasses import dataclass
+from typing import Protocol
+
+from avatar_runtime.pipeline.messages import Samples
+
+VAD_SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class VadEvent:
+    kind: str  # "start" (speech onset confirmed) or "end" (end of turn)
+    pts: float  # seconds on the microphone clock: onset time, or the end of speech
+    samples: Samples | None = None  # with "end": the whole utterance, incl. a little padding
+
+
+class VadStream(Protocol):
+    """Per-session detector state; the model behind it may be shared."""
+
+    def push(self, samples: Samples) -> list[VadEvent]: ...
+
+    def reset(self) -> None: ...
+
+    @property
+    def speaking(self) -> bool: ...
