@@ -79,3 +79,74 @@ class Kiosk(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Conversation(models.Model):
+    """One customer's visit to a kiosk, from the first word to inactivity or hand-off."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+        ABORTED = "aborted", "Aborted"  # the worker died or the kiosk went away mid-conversation
+
+    public_id = models.UUIDField(unique=True)
+    kiosk = models.ForeignKey(Kiosk, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    languages = models.JSONField(default=list, blank=True)
+    handoff_requested = models.BooleanField(default=False)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"conversation {self.public_id}"
+
+
+class Turn(models.Model):
+    """What the customer said, or what the avatar answered, with everything needed to review it."""
+
+    class Role(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AVATAR = "avatar", "Avatar"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
+    public_id = models.UUIDField(unique=True)
+    index = models.PositiveIntegerField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    text = models.TextField(blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    asr_confidence = models.FloatField(null=True, blank=True)
+    retrieved = models.JSONField(default=list, blank=True)  # [{"key": ..., "score": ...}]
+    answerable = models.BooleanField(null=True, blank=True)
+    answer_backend = models.CharField(max_length=32, blank=True)
+    voice = models.CharField(max_length=100, blank=True)
+    complete = models.BooleanField(default=False)  # false while the avatar is still speaking it
+    interrupted = models.BooleanField(default=False)
+    heard_text = models.TextField(blank=True)  # what the customer actually heard before a barge-in
+    timings = models.JSONField(default=dict, blank=True)  # stage -> milliseconds
+    audio_clip = models.FileField(upload_to="clips/customer/%Y/%m/%d/", blank=True)
+    answer_clip = models.FileField(upload_to="clips/answer/%Y/%m/%d/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["conversation", "index"]
+        constraints = [models.UniqueConstraint(fields=["conversation", "index"], name="turn_unique_index")]
+
+    def __str__(self) -> str:
+        return f"{self.role} turn {self.index}"
+
+
+class HandoffRequest(models.Model):
+    """The customer pressed "talk to staff" (or the avatar offered it)."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="handoffs")
+    kiosk = models.ForeignKey(Kiosk, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"hand-off {self.pk}"

@@ -1,0 +1,289 @@
+"""One kiosk session: listen, understand, answer, speak, and stop at once when interrupted.
+
+Inputs arrive from the transport (``push_audio`` with microphone audio at 16 kHz, ``push_text``
+for typed questions, ``set_language`` for a tapped language). Outputs leave through
+``frames()`` (video frames with their audio, paced by the renderer) and ``events`` (state,
+captions, flush-on-barge-in, errors) for the kiosk page. States:
+idle (attract loop) → listening → thinking → speaking → listening, and back to idle with a
+fresh conversation after ``idle_timeout`` of silence.
+"""
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from avatar_runtime.asr.base import Recognition, Recognizer
+from avatar_runtime.llm.base import Answerer, HistoryTurn, Retrieved
+from avatar_runtime.pipeline.bargein import should_interrupt
+from avatar_runtime.pipeline.clock import Clock
+from avatar_runtime.pipeline.messages import Samples, VideoFrame
+from avatar_runtime.pipeline.playback import Playback
+from avatar_runtime.pipeline.tasks import TaskOwner, cancel_and_wait
+from avatar_runtime.pipeline.transcript import TranscriptStore, TranscriptWriter
+from avatar_runtime.pipeline.turn import TurnContext, run_answer
+from avatar_runtime.render.base import Renderer
+from avatar_runtime.vad.base import VAD_SAMPLE_RATE, VadEvent, VadStream
+
+log = logging.getLogger(__name__)
+
+
+class State(str, Enum):
+    IDLE = "idle"
+    LISTENING = "listening"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+
+
+@dataclass
+class SessionConfig:
+    languages: list[str]
+    default_language: str
+    idle_timeout: float = 45.0
+    retrieval_k: int = 3
+    history_turns: int = 4
+
+
+@dataclass
+class SessionBackends:
+    vad: VadStream
+    recognizer: Recognizer
+    retrieve: Callable[[str, str, int], Retrieved]  # blocking; run in a worker thread
+    answerer: Answerer
+    voices: Any  # VoiceBook: .synthesizer(language) -> (Synthesizer, Voice)
+    renderer: Renderer
+    language_policy: Any  # .observe(Recognition) -> str, .tap(language), .current, .reset()
+    sentence_splitter: Callable[[], Any]  # factory: .push(text) -> list[str], .flush() -> list[str]
+    aec: Any | None = None  # EchoCanceller
+
+
+@dataclass
+class Metrics:
+    """Per-session measurements the benchmarks read (seconds)."""
+
+    bargein_latencies: list[float] = field(default_factory=list)
+    turns: list[dict[str, float]] = field(default_factory=list)
+
+
+class ConversationSession:
+    def __init__(self, *, session_id: str, kiosk_id: int | None, config: SessionConfig, backends: SessionBackends,
+                 store: TranscriptStore, clock: Clock) -> None:
+        self.session_id = session_id
+        self.kiosk_id = kiosk_id
+        self.config = config
+        self.backends = backends
+        self.clock = clock
+        self.state = State.IDLE
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.metrics = Metrics()
+        self._tasks = TaskOwner(f"session {session_id}")
+        self._writer = TranscriptWriter(store, clock, session_id)
+        self._conversation_id: uuid.UUID | None = None
+        self._history: list[HistoryTurn] = []
+        self._answer_task: asyncio.Task[None] | None = None
+        self._turn_task: asyncio.Task[None] | None = None
+        self.playback: Playback | None = None
+        self._paused_at: float | None = None  # a barge-in candidate paused the answer
+        self._last_activity = clock.now()
+        self._mic_clock = 0.0
+        self._closed = False
+
+    # ----- lifecycle -------------------------------------------------------------------
+    async def start(self) -> None:
+        self._tasks.spawn(self._writer.run(), "transcript-writer")
+        self._tasks.spawn(self._idle_watch(), "idle-watch")
+        self._set_state(State.IDLE)
+
+    async def close(self, reason: str = "closed") -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._end_conversation(reason)
+        await self._writer.drain(timeout=5.0)
+        await self._tasks.cancel_all()
+        await self.backends.renderer.close()
+
+    @property
+    def conversation_id(self) -> uuid.UUID | None:
+        return self._conversation_id
+
+    # ----- inputs ----------------------------------------------------------------------
+    def push_audio(self, samples: Samples) -> None:
+        """Microphone audio, 16 kHz mono float32, in arrival order."""
+        if self.backends.aec is not None:
+            samples = self.backends.aec.process(samples)
+        self._mic_clock += len(samples) / VAD_SAMPLE_RATE
+        for event in self.backends.vad.push(samples):
+            self._on_vad(event)
+
+    def push_text(self, text: str) -> None:
+        text = text.strip()[:500]
+        if not text:
+            return
+        self._touch()
+        recognition = Recognition(text=text, language=self.backends.language_policy.current, confidence=1.0)
+        self._start_turn(None, recognition, speech_end=None)
+
+    def set_language(self, language: str) -> None:
+        if language not in self.config.languages:
+            raise ValueError(f"language {language!r} is not enabled on this kiosk")
+        self.backends.language_policy.tap(language)
+        self._emit({"type": "language", "language": language})
+
+    def request_handoff(self) -> uuid.UUID:
+        conversation_id = self._ensure_conversation()
+        self._writer.put("handoff_request", conversation_id)
+        return conversation_id
+
+    # ----- outputs ---------------------------------------------------------------------
+    async def frames(self) -> AsyncIterator[VideoFrame]:
+        """The frames to show, with their audio; counts what is played for the transcript."""
+        async for frame in self.backends.renderer.frames():
+            if self.backends.aec is not None:
+                self.backends.aec.push_reference(frame.audio)
+            if frame.speaking and self.playback is not None:
+                if self.playback.first_frame_at is None:
+                    self.playback.first_frame_at = self.clock.now()
+                for sentence in self.playback.advance(len(frame.audio)):
+                    self._emit({"type": "caption", "role": "avatar", "text": sentence.text})
+            yield frame
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        self.events.put_nowait(event)
+
+    def _set_state(self, state: State) -> None:
+        if state != self.state or state == State.IDLE:
+            self.state = state
+            self._emit({"type": "state", "state": state.value})
+
+    # ----- VAD and barge-in ------------------------------------------------------------
+    def _on_vad(self, event: VadEvent) -> None:
+        self._touch()
+        if event.kind == "start":
+            if self.state in (State.SPEAKING, State.THINKING) and self._answer_task is not None:
+                self._pause_answer(onset=event.pts)
+            elif self.state in (State.IDLE, State.LISTENING):
+                self._set_state(State.LISTENING)
+                self._emit({"type": "customer_speaking"})
+            return
+        if event.samples is None:
+            return
+        endpointing = self._mic_clock - event.pts
+        if self._paused_at is not None:
+            self._turn_task = self._tasks.spawn(self._decide_bargein(event.samples, endpointing), "barge-in")
+        else:
+            self._start_turn(event.samples, None, speech_end=endpointing)
+
+    def _pause_answer(self, onset: float) -> None:
+        """Stop output at once; the transcript of the candidate decides interrupt vs resume."""
+        self._paused_at = self.clock.now()
+        self.backends.renderer.clear_buffer()
+        self.metrics.bargein_latencies.append(max(0.0, self._mic_clock - onset))
+        self._emit({"type": "flush"})
+        log.info("session %s: output paused for a barge-in candidate", self.session_id)
+
+    async def _decide_bargein(self, samples: Samples, endpointing: float) -> None:
+        recognition = await asyncio.to_thread(self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE)
+        recent = self.playback.current_sentences() if self.playback else []
+        if should_interrupt(recognition.text, recent):
+            await self._interrupt()
+            self._start_turn(samples, recognition, speech_end=endpointing)
+        else:
+            self._resume_answer()
+
+    def _resume_answer(self) -> None:
+        self._paused_at = None
+        if self.playback is None:
+            return
+        remaining = self.playback.unplayed_audio()
+        if len(remaining):
+            self.backends.renderer.push_audio(remaining, self.playback.sample_rate)
+        if self.playback.finished_synthesis:
+            self.backends.renderer.flush()
+        log.info("session %s: barge-in candidate was a backchannel or echo; resumed", self.session_id)
+
+    async def _interrupt(self) -> None:
+        self._paused_at = None
+        if self._answer_task is not None:
+            await cancel_and_wait(self._answer_task)
+        self._answer_task = None
+        self.backends.renderer.clear_buffer()
+        self._emit({"type": "interrupted"})
+
+    # ----- turns -----------------------------------------------------------------------
+    def _start_turn(self, samples: Samples | None, recognition: Recognition | None, speech_end: float | None) -> None:
+        previous = self._answer_task
+        self._answer_task = self._tasks.spawn(
+            self._turn(samples, recognition, speech_end, previous), "turn"
+        )
+
+    async def _turn(self, samples: Samples | None, recognition: Recognition | None, speech_end: float | None,
+                    previous: asyncio.Task[None] | None) -> None:
+        if previous is not None and previous is not asyncio.current_task():
+            await cancel_and_wait(previous)  # a typed question while the avatar talks replaces the answer
+            self.backends.renderer.clear_buffer()
+        self._paused_at = None
+        self._set_state(State.THINKING)
+        playback = Playback(self.backends.renderer.sample_rate)
+        self.playback = playback
+        context = TurnContext(
+            session=self, conversation_id=self._ensure_conversation(), writer=self._writer, playback=playback,
+            history=list(self._history[-self.config.history_turns:]), endpointing=speech_end,
+        )
+        try:
+            await run_answer(context, samples, recognition)
+        finally:
+            self._history.extend(context.history_added)
+        self.metrics.turns.append(context.timings_s)
+        if not self._closed:
+            self._set_state(State.LISTENING)
+
+    def on_speaking(self) -> None:
+        """Called by the turn when its first audio reaches the renderer."""
+        if self._paused_at is None:
+            self._set_state(State.SPEAKING)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
+
+    # ----- conversations ---------------------------------------------------------------
+    def _ensure_conversation(self) -> uuid.UUID:
+        if self._conversation_id is None:
+            self._conversation_id = uuid.uuid4()
+            self._writer.put("conversation_start", self._conversation_id, self.backends.language_policy.current)
+            self._emit({"type": "conversation", "id": str(self._conversation_id)})
+        return self._conversation_id
+
+    async def _end_conversation(self, reason: str) -> None:
+        if self._answer_task is not None:
+            await cancel_and_wait(self._answer_task)
+            self._answer_task = None
+        if self._conversation_id is not None:
+            self._writer.put("conversation_end", self._conversation_id, reason)
+        self._conversation_id = None
+        self._history.clear()
+        self.playback = None
+        self.backends.language_policy.reset()
+        self.backends.vad.reset()
+
+    def _touch(self) -> None:
+        self._last_activity = self.clock.now()
+
+    async def _idle_watch(self) -> None:
+        """After ``idle_timeout`` without speech, the next customer starts afresh."""
+        while True:
+            await self.clock.sleep(1.0)
+            quiet = self.clock.now() - self._last_activity
+            busy = self._answer_task is not None and not self._answer_task.done()
+            if self._conversation_id is not None and not busy and quiet >= self.config.idle_timeout:
+                await self._end_conversation("inactivity")
+                self._set_state(State.IDLE)
+                self._emit({"type": "session_reset"})
+
+    async def wait_idle(self) -> None:
+        """Wait until the current answer (if any) has finished or been cancelled."""
+        while self._answer_task is not None and not self._answer_task.done():
+            await asyncio.wait([self._answer_task])

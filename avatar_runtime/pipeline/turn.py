@@ -1,0 +1,191 @@
+"""One turn: the customer's words in, the avatar's spoken answer out, every step timed.
+
+ASR → language policy → retrieval → answer stream → sentences → TTS → renderer, with the
+transcript written as it goes (the avatar's text is saved sentence by sentence, so a crash
+mid-answer keeps what was said). A failing stage never leaves the customer in silence: the
+customer hears an apology in their language, or at least sees the answer as a caption.
+"""
+import asyncio
+import io
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import soundfile as sf
+
+from avatar_runtime.asr.base import Recognition
+from avatar_runtime.audio import resample
+from avatar_runtime.llm.base import HistoryTurn, Retrieved
+from avatar_runtime.llm.phrases import phrase
+from avatar_runtime.pipeline.messages import Samples
+from avatar_runtime.pipeline.playback import Playback
+from avatar_runtime.pipeline.transcript import TranscriptWriter
+from avatar_runtime.tts.base import Synthesizer, Voice
+from avatar_runtime.vad.base import VAD_SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from avatar_runtime.pipeline.session import ConversationSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TurnContext:
+    session: "ConversationSession"
+    conversation_id: uuid.UUID
+    writer: TranscriptWriter
+    playback: Playback
+    history: list[HistoryTurn]
+    endpointing: float | None
+    timings_s: dict[str, float] = field(default_factory=dict)
+    history_added: list[HistoryTurn] = field(default_factory=list)
+    first_audio_at: float | None = None
+
+
+def wav_bytes(samples: Samples, sample_rate: int) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, sample_rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+async def run_answer(ctx: TurnContext, samples: Samples | None, recognition: Recognition | None) -> None:
+    session = ctx.session
+    backends = session.backends
+    clock = session.clock
+    start = clock.now()
+    if ctx.endpointing is not None:
+        ctx.timings_s["endpointing"] = ctx.endpointing
+    policy = backends.language_policy
+    if recognition is None:
+        assert samples is not None
+        recognition = await asyncio.to_thread(backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,
+                                              language=policy.forced)
+        ctx.timings_s["asr"] = clock.now() - start
+    if not recognition.text.strip():
+        await _speak_fixed(ctx, "not_heard", policy.current)
+        return
+    language = policy.observe(recognition)
+    session._emit({"type": "caption", "role": "customer", "text": recognition.text, "language": language})
+    customer_turn = uuid.uuid4()
+    ctx.writer.put("turn_append", ctx.conversation_id, customer_turn, "customer", {
+        "text": recognition.text, "language": language, "asr_confidence": recognition.confidence,
+        "complete": True, "timings": _ms(ctx.timings_s),
+    })
+    if samples is not None:
+        ctx.writer.put("clip_attach", customer_turn, "audio", wav_bytes(samples, VAD_SAMPLE_RATE), "question.wav")
+    ctx.history_added.append(HistoryTurn("customer", recognition.text))
+
+    retrieved = await _retrieve(ctx, recognition.text, language)
+    await _answer(ctx, recognition.text, language, retrieved, start)
+
+
+async def _retrieve(ctx: TurnContext, question: str, language: str) -> Retrieved:
+    session = ctx.session
+    began = session.clock.now()
+    try:
+        retrieved = await asyncio.to_thread(session.backends.retrieve, question, language, session.config.retrieval_k)
+    except Exception as exc:  # noqa: BLE001 - retrieval down: the answerer declines politely
+        log.error("session %s: retrieval failed: %s", session.session_id, type(exc).__name__)
+        session._emit({"type": "error", "stage": "retrieval", "code": "retrieval_failed"})
+        retrieved = Retrieved(answerable=False, passages=[])
+    ctx.timings_s["retrieval"] = session.clock.now() - began
+    return retrieved
+
+
+async def _answer(ctx: TurnContext, question: str, language: str, retrieved: Retrieved, start: float) -> None:
+    session = ctx.session
+    backends = session.backends
+    turn_id = uuid.uuid4()
+    synthesizer, voice = backends.voices.synthesizer(language)
+    answerer_name = getattr(backends.answerer, "name", "answerer")
+    ctx.writer.put("turn_append", ctx.conversation_id, turn_id, "avatar", {
+        "language": language, "answerable": retrieved.answerable, "complete": False,
+        "retrieved": [{"key": p.key, "score": round(p.score, 4)} for p in retrieved.passages],
+        "answer_backend": answerer_name, "voice": f"{voice.backend}:{voice.name}",
+    })
+    splitter = backends.sentence_splitter()
+    answer_began = session.clock.now()
+    try:
+        try:
+            async for chunk in backends.answerer.answer(question, language, retrieved, ctx.history):
+                ctx.timings_s.setdefault("answer_first_text", session.clock.now() - answer_began)
+                for sentence in splitter.push(chunk):
+                    await _speak(ctx, turn_id, sentence, synthesizer, voice)
+            for sentence in splitter.flush():
+                await _speak(ctx, turn_id, sentence, synthesizer, voice)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a dead provider must not leave the customer in silence
+            log.error("session %s: answering failed: %s", session.session_id, type(exc).__name__)
+            session._emit({"type": "error", "stage": "answer", "code": "answer_failed"})
+            await _speak(ctx, turn_id, phrase("apology", language), synthesizer, voice)
+        await _play_out(ctx)
+    finally:
+        playback = ctx.playback
+        if ctx.first_audio_at is not None:
+            ctx.timings_s["tts_first_audio"] = ctx.first_audio_at - answer_began
+        if playback.first_frame_at is not None:
+            ctx.timings_s["first_frame"] = playback.first_frame_at - start
+            ctx.timings_s["end_to_end"] = playback.first_frame_at - start + (ctx.endpointing or 0.0)
+        interrupted = not playback.done
+        ctx.writer.put("turn_update", turn_id, {
+            "text": playback.full_text(), "heard_text": playback.heard_text() if interrupted else playback.full_text(),
+            "interrupted": interrupted, "complete": True, "timings": _ms(ctx.timings_s),
+        })
+        ctx.history_added.append(HistoryTurn("avatar", playback.heard_text()))
+
+
+async def _speak(ctx: TurnContext, turn_id: uuid.UUID, sentence: str, synthesizer: Synthesizer, voice: Voice) -> None:
+    session = ctx.session
+    renderer = session.backends.renderer
+    playback = ctx.playback
+    playback.add_sentence(sentence)
+    try:
+        async for chunk in synthesizer.synthesize(sentence, voice):
+            audio = resample(chunk.samples, chunk.sample_rate, renderer.sample_rate)
+            playback.add_audio(audio)
+            if not session.paused:
+                renderer.push_audio(audio, renderer.sample_rate)
+            if ctx.first_audio_at is None:
+                ctx.first_audio_at = session.clock.now()
+                session.on_speaking()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every voice failed: the caption still shows the sentence
+        log.error("session %s: speech synthesis failed: %s", session.session_id, type(exc).__name__)
+        session._emit({"type": "error", "stage": "tts", "code": "tts_failed"})
+        session._emit({"type": "caption", "role": "avatar", "text": sentence})
+    ctx.writer.put("turn_update", turn_id, {"text": playback.full_text()})
+
+
+async def _speak_fixed(ctx: TurnContext, name: str, language: str) -> None:
+    """A fixed phrase (e.g. "sorry, I didn't catch that"), spoken and not saved as an answer."""
+    synthesizer, voice = ctx.session.backends.voices.synthesizer(language)
+    playback = ctx.playback
+    playback.add_sentence(phrase(name, language))
+    try:
+        async for chunk in synthesizer.synthesize(playback.sentences[-1].text, voice):
+            audio = resample(chunk.samples, chunk.sample_rate, ctx.session.backends.renderer.sample_rate)
+            playback.add_audio(audio)
+            ctx.session.backends.renderer.push_audio(audio, ctx.session.backends.renderer.sample_rate)
+            ctx.session.on_speaking()
+    except Exception as exc:  # noqa: BLE001 - the caption still shows the phrase
+        log.error("session %s: speech synthesis failed: %s", ctx.session.session_id, type(exc).__name__)
+        ctx.session._emit({"type": "caption", "role": "avatar", "text": playback.sentences[-1].text})
+    await _play_out(ctx)
+
+
+async def _play_out(ctx: TurnContext) -> None:
+    """Wait until the renderer has played everything synthesised (or the turn is cancelled)."""
+    playback = ctx.playback
+    playback.finished_synthesis = True
+    session = ctx.session
+    if not session.paused:
+        session.backends.renderer.flush()
+    while not playback.done:
+        await session.clock.sleep(0.04)
+
+
+def _ms(timings: dict[str, float]) -> dict[str, Any]:
+    return {name: round(seconds * 1000, 1) for name, seconds in timings.items()}
