@@ -7,6 +7,7 @@ alone. Passwords come from the environment or are generated and returned once to
 import io
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -16,6 +17,7 @@ from django.db import transaction
 
 from adminconsole.roles import Role, roles_ensure_groups
 from kiosk.models import Avatar, Kiosk, Venue, VoiceSetting
+from kiosk.pairing import kiosk_pairing_code_create
 from knowledgebase.services import ImportReport, faq_import_file
 
 DEMO_FAQS = Path(__file__).resolve().parent.parent / "knowledgebase" / "demo" / "faqs.jsonl"
@@ -42,6 +44,7 @@ DEMO_USERS = (("staff", Role.STAFF), ("supervisor", Role.SUPERVISOR), ("admin", 
 @dataclass
 class DemoResult:
     faqs: ImportReport
+    pairing_code: str
     new_passwords: dict[str, str] = field(default_factory=dict)
 
 
@@ -96,9 +99,10 @@ def demo_load(*, passwords: dict[str, str], faq_file: Path = DEMO_FAQS) -> DemoR
             defaults={"backend": backend, "voice_name": voice, "fallback_backend": fallback_backend,
                       "fallback_voice_name": fallback_voice},
         )
-    Kiosk.objects.get_or_create(
+    kiosk, _ = Kiosk.objects.get_or_create(
         name="Lobby kiosk",
         defaults={"venue": venue, "location": "Ground floor, main entrance", "avatar": avatar,
                   "default_language": "en", "greetings": GREETINGS},
     )
-    return DemoResult(faqs=report, new_passwords=_demo_users(passwords))
+    code = kiosk_pairing_code_create(kiosk=kiosk, ttl=timedelta(hours=24))
+    return DemoResult(faqs=report, pairing_code=code, new_passwords=_demo_users(passwords))

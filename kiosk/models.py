@@ -76,6 +76,12 @@ class Kiosk(models.Model):
     enabled = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Pairing: a one-time code (shown in the console) is exchanged once for a device token; only
+    # hashes are stored. Rotating or revoking the token unpairs the screen.
+    pairing_code_hash = models.CharField(max_length=64, blank=True)
+    pairing_expires_at = models.DateTimeField(null=True, blank=True)
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    paired_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name

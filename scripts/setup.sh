@@ -10,7 +10,7 @@ DEV=0
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
-APT_PACKAGES=(espeak-ng ffmpeg sox libsndfile1)
+APT_PACKAGES=(espeak-ng ffmpeg sox libsndfile1 gettext)
 (( DEV )) && APT_PACKAGES+=(chromium chromium-driver)
 
 missing=()
@@ -44,6 +44,8 @@ fi
 
 echo "==> database"
 .venv/bin/python manage.py migrate --noinput -v0
+echo "==> translations"
+.venv/bin/python manage.py compilemessages -v0 --ignore=.venv
 echo "==> static files"
 .venv/bin/python manage.py collectstatic --noinput -v0
 echo "==> offline models into ${MODELS_DIR:-var/models}"

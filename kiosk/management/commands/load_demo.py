@@ -25,6 +25,7 @@ class Command(BaseCommand):
         faqs = result.faqs
         self.stdout.write(f"FAQs: {faqs.created} created, {faqs.updated} updated, {faqs.unchanged} unchanged "
                           f"({faqs.translations} translations)")
+        self.stdout.write(f"Pair a browser with the demo kiosk: /pair/?code={result.pairing_code} (valid 24 hours)")
         for username, password in result.new_passwords.items():
             self.stdout.write(self.style.WARNING(f"New console user {username!r}, password: {password}  "
                                                  "(shown once; change it in the console)"))

@@ -1,0 +1,128 @@
+"""WebRTC media with aiortc: the avatar's audio and video out, the kiosk microphone in.
+
+Signalling (offer/answer SDP) travels over the kiosk WebSocket and the channel layer; media
+flows directly between the browser and this worker. Both outgoing tracks are fed from the same
+rendered frames, so audio and video stay aligned on the audio clock.
+"""
+import asyncio
+import fractions
+import logging
+from collections.abc import Callable
+
+import aioice.ice
+import av
+import numpy as np
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from avatar_runtime.audio import resample
+from avatar_runtime.pipeline.messages import Samples, VideoFrame
+from avatar_runtime.pipeline.tasks import TaskOwner
+
+log = logging.getLogger(__name__)
+RTC_SAMPLE_RATE = 48000
+AUDIO_PTIME = 0.02
+VIDEO_CLOCK = 90000
+
+
+class AvatarVideoTrack(MediaStreamTrack):
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: asyncio.Queue[VideoFrame] = asyncio.Queue(maxsize=50)
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await self.queue.get()
+        out = av.VideoFrame.from_ndarray(frame.image, format="rgb24")
+        out.pts = int(frame.pts * VIDEO_CLOCK)
+        out.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        return out
+
+
+class AvatarAudioTrack(MediaStreamTrack):
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: asyncio.Queue[tuple[float, Samples]] = asyncio.Queue(maxsize=100)
+
+    async def recv(self) -> av.AudioFrame:
+        pts, samples = await self.queue.get()
+        pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
+        out = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        out.sample_rate = RTC_SAMPLE_RATE
+        out.pts = int(round(pts * RTC_SAMPLE_RATE))
+        out.time_base = fractions.Fraction(1, RTC_SAMPLE_RATE)
+        return out
+
+
+def restrict_ice_to_loopback() -> None:
+    """Make aioice offer 127.0.0.1 host candidates (it leaves loopback out by default).
+
+    For kiosks on the same host as the worker (the embedded demo) and for the browser tests;
+    switched on by ``AVATAR_RTC_LOOPBACK=1``.
+    """
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
+
+
+class WebRtcPeer:
+    def __init__(self, session_id: str, on_mic_audio: Callable[[Samples], None]) -> None:
+        self.session_id = session_id
+        self.video = AvatarVideoTrack()
+        self.audio = AvatarAudioTrack()
+        self._on_mic_audio = on_mic_audio
+        self._tasks = TaskOwner(f"rtc {session_id}")
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc.addTrack(self.audio)
+        self.pc.addTrack(self.video)
+        self.pc.on("track", self._on_track)
+        self.pc.on("connectionstatechange", self._on_state)
+
+    async def answer(self, offer_sdp: str) -> str:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return str(self.pc.localDescription.sdp)
+
+    @property
+    def connected(self) -> bool:
+        return self.pc.connectionState == "connected"
+
+    def send_frame(self, frame: VideoFrame) -> None:
+        """Queue one rendered frame and its audio; when the network lags, the oldest is dropped."""
+        audio = resample(frame.audio, frame.sample_rate, RTC_SAMPLE_RATE)
+        step = int(RTC_SAMPLE_RATE * AUDIO_PTIME)
+        for i in range(0, len(audio) - step + 1, step):
+            _put_dropping(self.audio.queue, (frame.pts + i / RTC_SAMPLE_RATE, audio[i:i + step]))
+        _put_dropping(self.video.queue, frame)
+
+    def flush(self) -> None:
+        """Barge-in: drop whatever is queued for the network at once."""
+        for queue in (self.audio.queue, self.video.queue):
+            while not queue.empty():
+                queue.get_nowait()
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            self._tasks.spawn(self._read_mic(track), "mic")
+
+    async def _read_mic(self, track: MediaStreamTrack) -> None:
+        while True:
+            frame = await track.recv()
+            pcm = frame.to_ndarray()
+            channels = len(frame.layout.channels)
+            samples = pcm.reshape(-1, channels).mean(axis=1) if pcm.ndim > 1 or channels > 1 else pcm.ravel()
+            mono = (samples.astype(np.float32) / 32768.0).astype(np.float32)
+            self._on_mic_audio(resample(mono, frame.sample_rate, 16000))
+
+    def _on_state(self) -> None:
+        log.info("session %s: WebRTC %s", self.session_id, self.pc.connectionState)
+
+    async def close(self) -> None:
+        await self._tasks.cancel_all()
+        await self.pc.close()
+
+
+def _put_dropping(queue: asyncio.Queue, item: object) -> None:  # type: ignore[type-arg]
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(item)

@@ -1,0 +1,21 @@
+"""Messages between the kiosk consumer (web) and the avatar worker, over the channel layer.
+
+Web → worker (sent to the worker's channel):
+  session.open {session_id, kiosk_id, reply_channel, media: "webrtc" | "ws"}
+  session.audio {session_id, pcm: bytes (PCM16 mono 16 kHz)}
+  session.text {session_id, text} · session.language {session_id, language}
+  session.handoff {session_id} · session.rtc_offer {session_id, sdp} · session.media {session_id, mode}
+  session.close {session_id}
+Worker → web (sent to the consumer's reply channel):
+  kiosk.opened {session_id, worker_id} · kiosk.refused {session_id, reason}
+  kiosk.event {session_id, event} · kiosk.media {session_id, pts, video: jpeg, audio: pcm16}
+  kiosk.rtc_answer {session_id, sdp} · kiosk.heartbeat {session_id, worker_id}
+Every payload is msgpack-serialisable (channels_redis): str, int, float, bool, bytes, lists, dicts.
+"""
+from typing import Final
+
+MEDIA_MODES: Final = ("webrtc", "ws")
+MAX_AUDIO_BYTES: Final = 32000  # one second of PCM16 at 16 kHz per message at most
+MAX_TEXT_CHARS: Final = 500
+SESSION_HEARTBEAT_EVERY: Final = 1.0
+SESSION_LOST_AFTER: Final = 4.0

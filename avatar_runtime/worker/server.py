@@ -1,0 +1,125 @@
+"""The avatar worker: takes kiosk sessions from the channel layer, up to its capacity.
+
+It announces itself in the worker registry (heartbeat every 2 s), answers ``session.open``
+with ``kiosk.opened`` or ``kiosk.refused`` (at capacity), and routes the kiosk's messages to
+the session's runner. ``python manage.py avatar_worker`` runs one; the embedded layout runs
+one inside the web process.
+"""
+import asyncio
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.layers import BaseChannelLayer, get_channel_layer
+
+from avatar_runtime.pipeline.session import ConversationSession
+from avatar_runtime.pipeline.tasks import TaskOwner
+from avatar_runtime.worker.protocol import MAX_AUDIO_BYTES, MAX_TEXT_CHARS, MEDIA_MODES
+from avatar_runtime.worker.registry import HEARTBEAT_EVERY, WorkerInfo, worker_announce, worker_remove
+from avatar_runtime.worker.session_runner import SessionRunner
+
+log = logging.getLogger(__name__)
+
+SessionFactory = Callable[[str, int | None], Awaitable[ConversationSession]]
+
+
+class AvatarWorker:
+    def __init__(self, *, capacity: int, session_factory: SessionFactory, layer: BaseChannelLayer | None = None,
+                 worker_id: str | None = None) -> None:
+        self.capacity = capacity
+        self.session_factory = session_factory
+        self.layer = layer or get_channel_layer()
+        self.worker_id = worker_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        self.channel = ""
+        self.runners: dict[str, SessionRunner] = {}
+        self._tasks = TaskOwner(f"worker {self.worker_id}")
+        self.ready = asyncio.Event()
+
+    async def run(self) -> None:
+        assert self.layer is not None, "no channel layer configured"
+        self.channel = await self.layer.new_channel("avatar-worker.")
+        self._tasks.spawn(self._heartbeat(), "heartbeat")
+        self.ready.set()
+        log.info("worker %s ready on %s (capacity %d)", self.worker_id, self.channel, self.capacity)
+        try:
+            while True:
+                message = await self.layer.receive(self.channel)
+                try:
+                    await self._dispatch(message)
+                except Exception:  # a bad message must not take the worker down
+                    log.exception("worker %s: message %s failed", self.worker_id, message.get("type"))
+        finally:
+            await self.shutdown()
+
+    def _announce(self) -> None:
+        worker_announce(WorkerInfo(self.worker_id, self.channel, self.capacity, len(self.runners), time.time()))
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.to_thread(self._announce)
+            await asyncio.sleep(HEARTBEAT_EVERY)
+
+    async def _dispatch(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        session_id = str(message.get("session_id", ""))
+        if kind == "session.open":
+            await self._open(session_id, message)
+            return
+        runner = self.runners.get(session_id)
+        if runner is None:
+            return  # the session ended here (or never started): nothing to route to
+        if kind == "session.audio":
+            pcm = message.get("pcm", b"")
+            if isinstance(pcm, bytes) and 0 < len(pcm) <= MAX_AUDIO_BYTES and len(pcm) % 2 == 0:
+                runner.on_audio(pcm)
+        elif kind == "session.text":
+            runner.session.push_text(str(message.get("text", ""))[:MAX_TEXT_CHARS])
+        elif kind == "session.language":
+            try:
+                runner.session.set_language(str(message.get("language", "")))
+            except ValueError:
+                pass
+        elif kind == "session.handoff":
+            runner.session.request_handoff()
+        elif kind == "session.media":
+            if message.get("mode") in MEDIA_MODES:
+                runner.media = str(message["mode"])
+        elif kind == "session.rtc_offer":
+            await runner.on_rtc_offer(str(message.get("sdp", "")))
+        elif kind == "session.close":
+            await self._close(session_id, "kiosk_closed")
+
+    async def _open(self, session_id: str, message: dict[str, Any]) -> None:
+        reply = str(message.get("reply_channel", ""))
+        if not session_id or not reply:
+            return
+        if session_id in self.runners:
+            await self.layer.send(reply, {"type": "kiosk.opened", "session_id": session_id, "worker_id": self.worker_id})
+            return
+        if len(self.runners) >= self.capacity:
+            await self.layer.send(reply, {"type": "kiosk.refused", "session_id": session_id, "reason": "capacity"})
+            return
+        kiosk_id = message.get("kiosk_id")
+        session = await self.session_factory(session_id, int(kiosk_id) if kiosk_id is not None else None)
+        media = message.get("media") if message.get("media") in MEDIA_MODES else "ws"
+        runner = SessionRunner(session=session, layer=self.layer, reply_channel=reply, media=str(media),
+                               worker_id=self.worker_id)
+        self.runners[session_id] = runner
+        await runner.start()
+        self._announce()
+        await self.layer.send(reply, {"type": "kiosk.opened", "session_id": session_id, "worker_id": self.worker_id})
+
+    async def _close(self, session_id: str, reason: str) -> None:
+        runner = self.runners.pop(session_id, None)
+        if runner is not None:
+            await runner.close(reason)
+            self._announce()
+
+    async def shutdown(self) -> None:
+        for session_id in list(self.runners):
+            await self._close(session_id, "worker_stopped")
+        await self._tasks.cancel_all()
+        await asyncio.to_thread(worker_remove, self.worker_id)

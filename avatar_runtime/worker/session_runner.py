@@ -1,0 +1,75 @@
+"""One kiosk session inside a worker: the pipeline plus its media and its link to the kiosk."""
+import asyncio
+import logging
+from typing import Any
+
+from channels.layers import BaseChannelLayer
+
+from avatar_runtime.pipeline.session import ConversationSession
+from avatar_runtime.pipeline.tasks import TaskOwner
+from avatar_runtime.transport.webrtc import WebRtcPeer
+from avatar_runtime.transport.ws_media import frame_payload, pcm16_samples
+from avatar_runtime.worker.protocol import SESSION_HEARTBEAT_EVERY
+
+log = logging.getLogger(__name__)
+
+
+class SessionRunner:
+    def __init__(self, *, session: ConversationSession, layer: BaseChannelLayer, reply_channel: str, media: str,
+                 worker_id: str) -> None:
+        self.session = session
+        self.layer = layer
+        self.reply_channel = reply_channel
+        self.media = media
+        self.worker_id = worker_id
+        self.peer: WebRtcPeer | None = None
+        self._tasks = TaskOwner(f"runner {session.session_id}")
+
+    async def start(self) -> None:
+        await self.session.start()
+        self._tasks.spawn(self._relay_events(), "events")
+        self._tasks.spawn(self._relay_frames(), "frames")
+        self._tasks.spawn(self._heartbeat(), "heartbeat")
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        await self.layer.send(self.reply_channel, {**message, "session_id": self.session.session_id})
+
+    async def _relay_events(self) -> None:
+        while True:
+            event = await self.session.events.get()
+            if event.get("type") == "flush" and self.peer is not None:
+                self.peer.flush()
+            await self._send({"type": "kiosk.event", "event": event})
+
+    async def _relay_frames(self) -> None:
+        async for frame in self.session.frames():
+            if self.media == "webrtc":
+                if self.peer is not None and self.peer.connected:
+                    self.peer.send_frame(frame)
+            else:
+                # JPEG encoding costs a few ms: keep it off the event loop.
+                payload = await asyncio.to_thread(frame_payload, frame)
+                await self._send({"type": "kiosk.media", **payload})
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await self._send({"type": "kiosk.heartbeat", "worker_id": self.worker_id})
+            await asyncio.sleep(SESSION_HEARTBEAT_EVERY)
+
+    # ----- messages from the kiosk -------------------------------------------------------
+    def on_audio(self, pcm: bytes) -> None:
+        self.session.push_audio(pcm16_samples(pcm))
+
+    async def on_rtc_offer(self, sdp: str) -> None:
+        if self.peer is not None:
+            await self.peer.close()
+        self.media = "webrtc"
+        self.peer = WebRtcPeer(self.session.session_id, self.session.push_audio)
+        answer = await self.peer.answer(sdp)
+        await self._send({"type": "kiosk.rtc_answer", "sdp": answer})
+
+    async def close(self, reason: str) -> None:
+        await self._tasks.cancel_all()
+        if self.peer is not None:
+            await self.peer.close()
+        await self.session.close(reason)

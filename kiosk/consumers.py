@@ -1,0 +1,195 @@
+"""The kiosk WebSocket: authenticate the device, then relay to and from its avatar worker.
+
+Thin by design: it validates what the browser sends, forwards it to the session's worker over
+the channel layer, and forwards the worker's events and media back. When the worker stops
+answering it politely tells the kiosk and moves the session to another worker.
+"""
+import asyncio
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from avatar_runtime.transport.ws_media import AUDIO, VIDEO, pack
+from avatar_runtime.worker.protocol import MAX_AUDIO_BYTES, MAX_TEXT_CHARS, SESSION_LOST_AFTER
+from avatar_runtime.worker.registry import workers_with_capacity
+from common.languages import KIOSK_LANGUAGES
+from kiosk import services
+from kiosk.models import Kiosk
+from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token
+
+log = logging.getLogger(__name__)
+MAX_TEXT_MESSAGE = 64 * 1024
+OPEN_TIMEOUT = 5.0
+CLOSE_UNPAIRED = 4401
+
+
+class KioskConsumer(AsyncWebsocketConsumer):
+    kiosk: Kiosk | None = None
+
+    async def connect(self) -> None:
+        token = self.scope.get("cookies", {}).get(TOKEN_COOKIE)
+        self.kiosk = await database_sync_to_async(kiosk_for_token)(token)
+        if self.kiosk is None:
+            await self.close(code=CLOSE_UNPAIRED)
+            return
+        await self.accept()
+        self.session_id = ""
+        self.worker_id = ""
+        self.conversation_id: str | None = None
+        self.media = "webrtc"  # until the page says WebRTC failed and asks for the fallback
+        self.last_heartbeat = time.monotonic()
+        self.dead_workers: set[str] = set()
+        self._opened = asyncio.Event()
+        self._watchdog = asyncio.get_running_loop().create_task(self._watch_worker(), name="kiosk-watchdog")
+        await database_sync_to_async(services.kiosk_touch)(kiosk=self.kiosk)
+        await self._open_session()
+
+    async def disconnect(self, code: int) -> None:
+        watchdog = getattr(self, "_watchdog", None)
+        if watchdog is not None:
+            watchdog.cancel()
+        if getattr(self, "session_id", "") and self.worker_id:
+            await self._to_worker({"type": "session.close"})
+
+    # ----- session placement -------------------------------------------------------------
+    async def _open_session(self) -> None:
+        from kiosk.embedded import ensure_embedded_worker
+
+        await ensure_embedded_worker()
+        for worker in await database_sync_to_async(workers_with_capacity)(self.dead_workers):
+            self.session_id = uuid.uuid4().hex
+            self._opened.clear()
+            self.worker_channel = worker.channel
+            await self.channel_layer.send(worker.channel, {
+                "type": "session.open", "session_id": self.session_id, "kiosk_id": self.kiosk.pk if self.kiosk else None,
+                "reply_channel": self.channel_name, "media": self.media,
+            })
+            try:
+                await asyncio.wait_for(self._opened.wait(), OPEN_TIMEOUT)
+                self.last_heartbeat = time.monotonic()
+                return
+            except TimeoutError:
+                self.dead_workers.add(worker.worker_id)
+        self.session_id = ""
+        await self._send_error("no_worker", "The assistant is not available right now. Please try again shortly.")
+
+    async def _watch_worker(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if not self.session_id:
+                await self._open_session()
+            elif time.monotonic() - self.last_heartbeat > SESSION_LOST_AFTER and self._opened.is_set():
+                log.warning("kiosk %s: worker %s stopped answering; moving the session", self.kiosk and self.kiosk.pk,
+                            self.worker_id)
+                self.dead_workers.add(self.worker_id)
+                await self._send_json({"type": "reconnecting"})
+                if self.conversation_id:
+                    await database_sync_to_async(services.conversation_end)(
+                        public_id=uuid.UUID(self.conversation_id), reason="worker_lost", aborted=True
+                    )
+                    self.conversation_id = None
+                self.worker_id = ""
+                self.session_id = ""
+                await self._open_session()
+
+    async def _to_worker(self, message: dict[str, Any]) -> None:
+        if self.session_id and self.worker_id:
+            await self.channel_layer.send(self.worker_channel, {**message, "session_id": self.session_id})
+
+    # ----- from the browser --------------------------------------------------------------
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if bytes_data is not None:
+            if len(bytes_data) > MAX_AUDIO_BYTES or len(bytes_data) % 2:
+                await self._send_error("bad_audio", f"Audio must be PCM16 mono 16 kHz, at most {MAX_AUDIO_BYTES} bytes.")
+                return
+            await self._to_worker({"type": "session.audio", "pcm": bytes_data})
+            return
+        if text_data is None or len(text_data) > MAX_TEXT_MESSAGE:
+            await self._send_error("message_too_large", "Message too large.")
+            return
+        try:
+            message = json.loads(text_data)
+        except json.JSONDecodeError:
+            await self._send_error("bad_json", "Messages must be JSON objects.")
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self._send_error("bad_message", "Messages need a string 'type'.")
+            return
+        await self._handle(message)
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "text":
+            text = message.get("text")
+            if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
+                await self._send_error("bad_text", f"Text must be 1 to {MAX_TEXT_CHARS} characters.")
+                return
+            await self._to_worker({"type": "session.text", "text": text})
+        elif kind == "language":
+            language = message.get("language")
+            if language not in KIOSK_LANGUAGES:
+                await self._send_error("bad_language", "Unknown language.")
+                return
+            await self._to_worker({"type": "session.language", "language": language})
+        elif kind == "handoff":
+            await self._to_worker({"type": "session.handoff"})
+        elif kind == "rtc_offer":
+            sdp = message.get("sdp")
+            if not isinstance(sdp, str) or not sdp.startswith("v=0"):
+                await self._send_error("bad_sdp", "An SDP offer is required.")
+                return
+            self.media = "webrtc"
+            await self._to_worker({"type": "session.rtc_offer", "sdp": sdp})
+        elif kind == "media":
+            self.media = "ws" if message.get("mode") == "ws" else "webrtc"
+            await self._to_worker({"type": "session.media", "mode": self.media})
+        elif kind == "ping":
+            await self._send_json({"type": "pong"})
+        else:
+            await self._send_error("unknown_type", f"Unknown message type {kind[:40]!r}.")
+
+    async def _send_json(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(message, ensure_ascii=False))
+
+    async def _send_error(self, code: str, message: str) -> None:
+        await self._send_json({"type": "error", "code": code, "message": message})
+
+    # ----- from the worker (channel layer) -------------------------------------------------
+    def _current(self, event: dict[str, Any]) -> bool:
+        return bool(self.session_id) and event.get("session_id") == self.session_id
+
+    async def kiosk_opened(self, event: dict[str, Any]) -> None:
+        if self._current(event):
+            self.worker_id = str(event.get("worker_id", ""))
+            self._opened.set()
+            await self._send_json({"type": "session", "state": "ready", "media": self.media})
+
+    async def kiosk_refused(self, event: dict[str, Any]) -> None:
+        pass  # the open times out and the next worker is tried
+
+    async def kiosk_heartbeat(self, event: dict[str, Any]) -> None:
+        if self._current(event):
+            self.last_heartbeat = time.monotonic()
+
+    async def kiosk_event(self, event: dict[str, Any]) -> None:
+        if not self._current(event):
+            return
+        payload = event.get("event", {})
+        if payload.get("type") == "conversation":
+            self.conversation_id = payload.get("id")
+        await self._send_json(payload)
+
+    async def kiosk_media(self, event: dict[str, Any]) -> None:
+        if self._current(event) and self.media == "ws":
+            pts = float(event["pts"])
+            await self.send(bytes_data=pack(VIDEO, pts, event["video"]))
+            await self.send(bytes_data=pack(AUDIO, pts, event["audio"]))
+
+    async def kiosk_rtc_answer(self, event: dict[str, Any]) -> None:
+        if self._current(event):
+            await self._send_json({"type": "rtc_answer", "sdp": event["sdp"]})

@@ -1,0 +1,31 @@
+"""The kiosk's on-screen strings in every kiosk language (Django i18n catalogues).
+
+The page switches language without reloading, so it receives all of them at once.
+"""
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from common.languages import ui_locale
+
+
+def _strings() -> dict[str, str]:
+    return {
+        "idle": _("Hello! Just start speaking."),
+        "listening": _("Listening…"),
+        "thinking": _("Thinking…"),
+        "speaking": _("Speaking"),
+        "type_here": _("Or type your question here"),
+        "send": _("Send"),
+        "talk_to_staff": _("Talk to staff"),
+        "staff_requested": _("A staff member has been called and will be with you shortly."),
+        "reconnecting": _("One moment please, reconnecting…"),
+        "unavailable": _("The assistant is not available right now. Please ask at the service desk."),
+    }
+
+
+def kiosk_ui_strings(languages: list[str]) -> dict[str, dict[str, str]]:
+    table = {}
+    for language in languages:
+        with translation.override(ui_locale(language)):
+            table[language] = _strings()
+    return table
