@@ -14,6 +14,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.transport.ws_media import AUDIO, VIDEO, pack
 from avatar_runtime.worker.protocol import MAX_AUDIO_BYTES, MAX_TEXT_CHARS, SESSION_LOST_AFTER
 from avatar_runtime.worker.registry import workers_with_capacity
@@ -45,14 +46,15 @@ class KioskConsumer(AsyncWebsocketConsumer):
         self.last_heartbeat = time.monotonic()
         self.dead_workers: set[str] = set()
         self._opened = asyncio.Event()
-        self._watchdog = asyncio.get_running_loop().create_task(self._watch_worker(), name="kiosk-watchdog")
+        self._tasks = TaskOwner(f"kiosk {self.kiosk.pk}")
+        self._tasks.spawn(self._watch_worker(), "watchdog")
         await database_sync_to_async(services.kiosk_touch)(kiosk=self.kiosk)
         await self._open_session()
 
     async def disconnect(self, code: int) -> None:
-        watchdog = getattr(self, "_watchdog", None)
-        if watchdog is not None:
-            watchdog.cancel()
+        tasks = getattr(self, "_tasks", None)
+        if tasks is not None:
+            await tasks.cancel_all()
         if getattr(self, "session_id", "") and self.worker_id:
             await self._to_worker({"type": "session.close"})
 

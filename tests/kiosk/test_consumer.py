@@ -1,0 +1,114 @@
+"""The kiosk WebSocket: only paired kiosks get in; bad messages get an error, not a crash."""
+import json
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from config.asgi import application
+from kiosk.models import Kiosk, Venue
+from kiosk.pairing import TOKEN_COOKIE, kiosk_pair, kiosk_pairing_code_create, kiosk_token_revoke
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+HOST = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
+
+
+@database_sync_to_async
+def paired_kiosk() -> tuple[Kiosk, str]:
+    venue = Venue.objects.create(name="Test venue")
+    kiosk = Kiosk.objects.create(name="K1", venue=venue)
+    code = kiosk_pairing_code_create(kiosk=kiosk, ttl=timedelta(minutes=5))
+    return kiosk_pair(code=code)
+
+
+def communicator(token: str | None, origin: bytes = b"http://127.0.0.1:8000") -> WebsocketCommunicator:
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
+    if token:
+        headers.append((b"cookie", f"{TOKEN_COOKIE}={token}".encode()))
+    return WebsocketCommunicator(application, "/ws/kiosk/", headers=headers)
+
+
+@pytest.fixture(autouse=True)
+def no_embedded_worker(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.AVATAR_EMBEDDED_WORKER = False
+
+
+async def receive_until(comm: WebsocketCommunicator, kind: str, limit: int = 10) -> dict[str, object]:
+    for _ in range(limit):
+        message = json.loads(await comm.receive_from(timeout=3))
+        if message.get("type") == kind:
+            return dict(message)
+    raise AssertionError(f"no {kind} message")
+
+
+async def test_unpaired_browser_is_refused() -> None:
+    comm = communicator(None)
+    connected, code = await comm.connect()
+    assert not connected and code == 4401
+    comm = communicator("not-a-real-token")
+    connected, code = await comm.connect()
+    assert not connected and code == 4401
+
+
+async def test_wrong_origin_is_refused() -> None:
+    _kiosk, token = await paired_kiosk()
+    comm = communicator(token, origin=b"http://evil.example")
+    connected, _code = await comm.connect()
+    assert not connected
+
+
+async def test_revoked_token_is_refused() -> None:
+    kiosk, token = await paired_kiosk()
+    await database_sync_to_async(kiosk_token_revoke)(kiosk=kiosk)
+    connected, code = await communicator(token).connect()
+    assert not connected and code == 4401
+
+
+async def test_paired_kiosk_connects_and_is_told_when_no_worker_is_available() -> None:
+    _kiosk, token = await paired_kiosk()
+    comm = communicator(token)
+    connected, _ = await comm.connect()
+    assert connected
+    error = await receive_until(comm, "error")
+    assert error["code"] == "no_worker"
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ("this is not json", "bad_json"),
+        ("[1, 2, 3]", "bad_message"),
+        (json.dumps({"type": 5}), "bad_message"),
+        (json.dumps({"type": "launch_missiles"}), "unknown_type"),
+        (json.dumps({"type": "text", "text": ""}), "bad_text"),
+        (json.dumps({"type": "text", "text": "x" * 501}), "bad_text"),
+        (json.dumps({"type": "text", "text": ["list"]}), "bad_text"),
+        (json.dumps({"type": "language", "language": "fr"}), "bad_language"),
+        (json.dumps({"type": "rtc_offer", "sdp": 42}), "bad_sdp"),
+        ("x" * (70 * 1024), "message_too_large"),
+    ],
+)
+async def test_malformed_messages_get_an_error_and_the_socket_stays_open(payload: str, code: str) -> None:
+    _kiosk, token = await paired_kiosk()
+    comm = communicator(token)
+    await comm.connect()
+    await receive_until(comm, "error")  # no worker yet
+    await comm.send_to(text_data=payload)
+    error = await receive_until(comm, "error")
+    assert error["code"] == code
+    await comm.send_to(text_data=json.dumps({"type": "ping"}))
+    assert (await receive_until(comm, "pong"))["type"] == "pong"
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize("size", [3, 40000])
+async def test_malformed_audio_gets_an_error(size: int) -> None:
+    _kiosk, token = await paired_kiosk()
+    comm = communicator(token)
+    await comm.connect()
+    await receive_until(comm, "error")
+    await comm.send_to(bytes_data=b"\x00" * size)
+    assert (await receive_until(comm, "error"))["code"] == "bad_audio"
+    await comm.disconnect()
