@@ -14,7 +14,7 @@ import numpy as np
 
 from avatar_runtime.pipeline.messages import Samples
 
-LOOKAHEAD_S = 0.04
+LOOKAHEAD_S = 0.02
 WINDOW_S = 0.05
 SILENCE_DB = -55.0  # below this (dBFS), the mouth closes whatever the normalisation says
 DYNAMIC_RANGE_DB = 28.0  # peak - 28 dB maps to closed, peak - 4 dB to fully open
