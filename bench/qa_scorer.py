@@ -66,7 +66,7 @@ def main() -> None:
 
         # accuracy over shifts
         ks = list(range(-10, 11))
-        estimates = {name: [] for name in clips}
+        estimates: dict[str, list[tuple[int, float]]] = {name: [] for name in clips}
         matched_conf = []
         for name, (images, audio) in clips.items():
             for k in ks:
