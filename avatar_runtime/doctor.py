@@ -150,8 +150,8 @@ def check_render(cfg: DoctorConfig) -> StageReport:
         missing.append("a CUDA GPU")
     if not missing and cfg.render_backend in ("auto", "musetalk"):
         return StageReport("render", "musetalk", OK, "MuseTalk 1.5 weights present and a CUDA GPU", "musetalk")
-    if not has_module("cv2"):
-        return StageReport("render", "portrait", BROKEN, "opencv is not installed", "musetalk", missing)
+    if not has_module("cv2") or not has_module("dlib"):
+        return StageReport("render", "portrait", BROKEN, "opencv or dlib (dlib-bin) is not installed", "musetalk", missing)
     return StageReport("render", "portrait", OK, "CPU portrait renderer driven by the audio", "musetalk", missing)
 
 

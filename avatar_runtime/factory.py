@@ -1,0 +1,193 @@
+"""Assembling a kiosk session from settings and the database: the worker's one entry point.
+
+Models load once per process (lazily, thread-safe, in the backends' own modules); each session
+gets its own streaming state (VAD stream, language policy, renderer). The pipeline itself never
+imports a provider: this module is where configuration picks them.
+"""
+import asyncio
+import functools
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from avatar_runtime.aec.factory import echo_canceller
+from avatar_runtime.asr.base import Recognizer
+from avatar_runtime.asr.language_policy import LanguagePolicy
+from avatar_runtime.llm.base import Answerer, Passage, Retrieved
+from avatar_runtime.pipeline.clock import RealClock
+from avatar_runtime.pipeline.session import ConversationSession, SessionBackends, SessionConfig
+from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portrait
+from avatar_runtime.render.portrait.renderer import PortraitRenderer
+from avatar_runtime.render.portrait.rig import RigOverrides
+from avatar_runtime.text.sentences import SentenceSplitter
+from avatar_runtime.tts.base import Synthesizer, Voice
+from avatar_runtime.tts.registry import OFFLINE_VOICES, FallbackSynthesizer, espeak_voice_for, synthesizer_for
+from avatar_runtime.vad.silero import SileroVadStream
+from common.languages import KIOSK_LANGUAGES
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+
+
+@functools.cache
+def recognizer() -> Recognizer:
+    """The process-wide speech recognizer: SenseVoice when its model is complete, else Whisper."""
+    from avatar_runtime.asr.whisper import WhisperRecognizer
+
+    models_dir = Path(settings.MODELS_DIR)
+    if settings.AVATAR_ASR_BACKEND in ("auto", "sensevoice"):
+        from avatar_runtime.asr.sensevoice import SenseVoiceRecognizer, check_model_dir
+        from avatar_runtime.errors import ModelMissingError
+
+        try:
+            check_model_dir(models_dir / "SenseVoiceSmall")
+            return SenseVoiceRecognizer(models_dir / "SenseVoiceSmall")
+        except (ModelMissingError, ImportError) as exc:
+            if settings.AVATAR_ASR_BACKEND == "sensevoice":
+                raise
+            log.info("ASR: SenseVoice unavailable (%s); using Whisper", exc)
+    return WhisperRecognizer(models_dir / "whisper-base")
+
+
+@functools.cache
+def answerer() -> Answerer:
+    """Qwen through qwen-agent with the extractive answerer as failover, or extractive alone."""
+    from avatar_runtime.llm.extractive import ExtractiveAnswerer
+
+    extractive = ExtractiveAnswerer()
+    if settings.AVATAR_LLM_BACKEND == "extractive" or not settings.LLM_BASE_URL:
+        return extractive
+    from avatar_runtime.llm.failover import FailoverAnswerer
+    from avatar_runtime.llm.qwen import QwenAnswerer
+
+    qwen = QwenAnswerer(base_url=settings.LLM_BASE_URL, model=settings.LLM_MODEL, api_key=settings.LLM_API_KEY)
+    return FailoverAnswerer(qwen, extractive)
+
+
+def retrieve(query: str, language: str, k: int) -> Retrieved:
+    """The knowledge base's hybrid search, in the runtime's terms (blocking: call in a thread)."""
+    from knowledgebase.selectors import faq_search
+
+    result = faq_search(query, language, k)
+    passages = [
+        Passage(key=hit.key, score=hit.score, question=hit.question, answer=hit.answer, language=hit.language,
+                translations=dict(hit.translations))
+        for hit in result.results
+    ]
+    return Retrieved(answerable=result.answerable, passages=passages)
+
+
+@dataclass(frozen=True)
+class VoiceChoice:
+    primary: Voice
+    fallback: Voice
+
+
+class VoiceBook:
+    """The voice per language (from the console's settings), with offline fallbacks behind it."""
+
+    def __init__(self, choices: dict[str, VoiceChoice], models_dir: Path) -> None:
+        self.choices = choices
+        self.models_dir = models_dir
+
+    def synthesizer(self, language: str) -> tuple[Synthesizer, Voice]:
+        choice = self.choices.get(language) or VoiceChoice(OFFLINE_VOICES["en"], OFFLINE_VOICES["en"])
+        last_resort = espeak_voice_for(choice.primary)
+        chain = []
+        for voice in (choice.primary, choice.fallback, last_resort):
+            if voice not in chain and self._usable(voice):
+                chain.append(voice)
+        synth: Synthesizer = synthesizer_for(chain[-1], self.models_dir)
+        for voice, behind in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):
+            synth = FallbackSynthesizer(synthesizer_for(voice, self.models_dir), synth, behind)
+        return synth, chain[0]
+
+    def _usable(self, voice: Voice) -> bool:
+        if voice.backend == "edge":
+            return settings.AVATAR_TTS_BACKEND in ("auto", "edge") and _edge_available()
+        return settings.AVATAR_TTS_BACKEND != "edge" or voice.backend == "espeak"
+
+
+def _edge_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("edge_tts") is not None and "edge" in _registered_backends()
+
+
+def _registered_backends() -> set[str]:
+    from avatar_runtime.tts import registry
+
+    return set(getattr(registry, "_BACKENDS", {}))
+
+
+def voice_book_from_settings() -> VoiceBook:
+    """Read the voice table (``kiosk.VoiceSetting``); languages without a row get the defaults."""
+    from kiosk.models import VoiceSetting
+
+    choices = {code: VoiceChoice(OFFLINE_VOICES[code], espeak_voice_for(OFFLINE_VOICES[code])) for code in KIOSK_LANGUAGES}
+    for row in VoiceSetting.objects.all():
+        primary = Voice(row.language, row.backend, row.voice_name, row.rate, row.pitch)
+        fallback_name = row.fallback_voice_name or OFFLINE_VOICES[row.language].name
+        fallback = Voice(row.language, row.fallback_backend or "espeak", fallback_name, row.rate, row.pitch)
+        choices[row.language] = VoiceChoice(primary, fallback)
+    return VoiceBook(choices, Path(settings.MODELS_DIR))
+
+
+@functools.lru_cache(maxsize=16)
+def _portrait(photo_path: str, mtime: float, overrides_key: str) -> PortraitAvatar:
+    overrides = RigOverrides.from_dict(json.loads(overrides_key)) if overrides_key else None
+    with _lock:
+        return prepare_portrait(Path(photo_path).read_bytes(), overrides=overrides,
+                                cache_dir=Path(settings.MEDIA_ROOT) / "avatar-cache")
+
+
+@dataclass(frozen=True)
+class KioskProfile:
+    kiosk_id: int | None
+    languages: list[str]
+    default_language: str
+    photo_path: str
+    overrides_key: str
+
+
+def kiosk_profile(kiosk_id: int | None) -> KioskProfile:
+    from kiosk.models import Kiosk
+
+    kiosk = Kiosk.objects.select_related("avatar").filter(pk=kiosk_id).first() if kiosk_id else None
+    if kiosk is None or kiosk.avatar is None:
+        raise LookupError(f"kiosk {kiosk_id} has no avatar")
+    avatar = kiosk.avatar
+    overrides = {k: v for k, v in (("face", avatar.face_box), ("mouth", avatar.mouth_box)) if v}
+    languages = [code for code in kiosk.languages if code in KIOSK_LANGUAGES] or list(KIOSK_LANGUAGES)
+    return KioskProfile(kiosk.pk, languages, kiosk.default_language, avatar.source.path,
+                        json.dumps(overrides, sort_keys=True) if overrides else "")
+
+
+async def session_factory(session_id: str, kiosk_id: int | None) -> ConversationSession:
+    from kiosk.transcript_store import DjangoTranscriptStore
+
+    profile = await database_sync_to_async(kiosk_profile)(kiosk_id)
+    voices = await database_sync_to_async(voice_book_from_settings)()
+    photo_mtime = Path(profile.photo_path).stat().st_mtime
+    portrait = await asyncio.to_thread(_portrait, profile.photo_path, photo_mtime, profile.overrides_key)
+    rec = await asyncio.to_thread(recognizer)
+    backends = SessionBackends(
+        vad=SileroVadStream(),
+        recognizer=rec,
+        retrieve=retrieve,
+        answerer=answerer(),
+        voices=voices,
+        renderer=PortraitRenderer(portrait),
+        language_policy=LanguagePolicy(profile.default_language, profile.languages),
+        sentence_splitter=SentenceSplitter,
+        aec=echo_canceller(),
+    )
+    config = SessionConfig(languages=profile.languages, default_language=profile.default_language,
+                           idle_timeout=settings.AVATAR_SESSION_IDLE_SECONDS)
+    return ConversationSession(session_id=session_id, kiosk_id=profile.kiosk_id, config=config, backends=backends,
+                               store=DjangoTranscriptStore(profile.kiosk_id), clock=RealClock())
