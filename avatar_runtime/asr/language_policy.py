@@ -1,0 +1,65 @@
+"""Which language the kiosk answers in: the detected language smoothed over the session, unless the
+customer tapped one.
+
+Scores start as a prior leaning to the kiosk's default language. Each recognised turn moves
+them towards its language probabilities by ``step * confidence``, an exponential moving average
+where unsure turns weigh little: one confident turn in another language switches (a visitor
+walks up and speaks Japanese), a single mumbled or misheard turn does not. A tap overrides
+detection until another tap or the end of the session (a new policy per session).
+"""
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from avatar_runtime.asr.base import Recognition
+from common.languages import KIOSK_LANGUAGES
+
+
+@dataclass
+class LanguagePolicy:
+    default: str
+    languages: Sequence[str] = KIOSK_LANGUAGES
+    prior: float = 0.6  # share of the initial score held by the default language
+    step: float = 0.7  # weight of a fully confident turn in the moving average
+    scores: dict[str, float] = field(init=False)
+    override: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.default not in self.languages:
+            raise ValueError(f"default language {self.default!r} is not one of {list(self.languages)}")
+        others = (1.0 - self.prior) / max(1, len(self.languages) - 1)
+        self.scores = {code: self.prior if code == self.default else others for code in self.languages}
+
+    @property
+    def detected(self) -> str:
+        """The language the smoothed detection favours."""
+        return max(self.scores, key=self.scores.__getitem__)
+
+    @property
+    def current(self) -> str:
+        return self.override or self.detected
+
+    def tap(self, language: str) -> str:
+        """The customer chose ``language`` on screen: it holds until the next tap."""
+        if language not in self.languages:
+            raise ValueError(f"language {language!r} is not one of {list(self.languages)}")
+        self.override = language
+        return self.current
+
+    def observe(self, recognition: Recognition) -> str:
+        """Take one recognised turn into account; returns the language to answer in.
+
+        Turns without text (noise) or without language probabilities (the language was forced)
+        tell nothing about the customer's language and are ignored.
+        """
+        if recognition.text.strip() and recognition.language_probabilities:
+            self._update(recognition.language_probabilities, recognition.confidence)
+        return self.current
+
+    def _update(self, probabilities: Mapping[str, float], confidence: float) -> None:
+        known = {code: max(0.0, probabilities.get(code, 0.0)) for code in self.languages}
+        total = sum(known.values())
+        if total <= 0.0:
+            return
+        weight = self.step * max(0.0, min(1.0, confidence))
+        for code in self.languages:
+            self.scores[code] = (1.0 - weight) * self.scores[code] + weight * known[code] / total

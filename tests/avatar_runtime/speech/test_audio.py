@@ -1,0 +1,42 @@
+"""Shared audio helpers: resampling keeps the signal, PCM16 round-trips and clips."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avatar_runtime.audio import from_pcm16, read_wav, resample, rms_dbfs, to_pcm16, write_wav
+
+
+def tone(freq: float, rate: int, seconds: float = 1.0) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize(("src", "dst"), [(48000, 16000), (22050, 16000), (24000, 16000), (16000, 48000)])
+def test_resample_keeps_frequency_and_level(src: int, dst: int) -> None:
+    out = resample(tone(440.0, src), src, dst)
+    assert out.dtype == np.float32
+    assert len(out) == dst
+    spectrum = np.abs(np.fft.rfft(out))
+    assert np.argmax(spectrum) * dst / len(out) == pytest.approx(440.0, abs=2.0)
+    assert rms_dbfs(out[1000:-1000]) == pytest.approx(rms_dbfs(tone(440.0, src)), abs=0.2)
+
+
+def test_resample_removes_what_the_target_rate_cannot_carry() -> None:
+    out = resample(tone(12000.0, 48000), 48000, 16000)  # above the 8 kHz Nyquist of 16 kHz
+    assert rms_dbfs(out[1000:-1000]) < -50.0
+
+
+def test_pcm16_round_trip_and_clipping() -> None:
+    samples = np.array([0.0, 0.5, -0.5, 1.5, -1.5], dtype=np.float32)
+    pcm = to_pcm16(samples)
+    assert pcm.tolist() == [0, 16384, -16384, 32767, -32768]
+    assert np.allclose(from_pcm16(pcm.tobytes()), [0.0, 0.5, -0.5, 32767 / 32768, -1.0])
+
+
+def test_wav_round_trip(tmp_path: Path) -> None:
+    samples = tone(300.0, 16000, 0.25)
+    write_wav(tmp_path / "a.wav", samples, 16000)
+    back, rate = read_wav(tmp_path / "a.wav")
+    assert rate == 16000
+    assert np.max(np.abs(back - samples)) < 1e-4

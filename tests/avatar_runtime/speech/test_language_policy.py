@@ -1,0 +1,65 @@
+"""The session's language: smoothed detection with a prior to the default, overridden by a tap."""
+import pytest
+
+from avatar_runtime.asr.base import Recognition
+from avatar_runtime.asr.language_policy import LanguagePolicy
+
+
+def turn(language: str, probability: float, confidence: float, text: str = "words") -> Recognition:
+    others = (1.0 - probability) / 4
+    probabilities = {code: (probability if code == language else others) for code in ("zh", "yue", "en", "ja", "ko")}
+    return Recognition(text=text, language=language, confidence=confidence, language_probabilities=probabilities)
+
+
+def test_starts_in_the_kiosk_default() -> None:
+    assert LanguagePolicy(default="yue").current == "yue"
+
+
+def test_one_confident_turn_switches_language() -> None:
+    policy = LanguagePolicy(default="en")
+    assert policy.observe(turn("ja", 0.95, 0.9)) == "ja"
+
+
+def test_a_single_unsure_turn_does_not_flip_the_language() -> None:
+    policy = LanguagePolicy(default="en")
+    assert policy.observe(turn("ko", 0.9, 0.3)) == "en"
+    assert policy.observe(turn("ko", 0.6, 0.9)) == "ko"  # but a second, clearer one does
+
+
+def test_settled_language_survives_an_outlier() -> None:
+    policy = LanguagePolicy(default="en")
+    for _ in range(3):
+        policy.observe(turn("zh", 0.9, 0.8))
+    assert policy.observe(turn("ja", 0.7, 0.5)) == "zh"
+
+
+def test_mandarin_cantonese_ambiguity_is_smoothed() -> None:
+    policy = LanguagePolicy(default="yue")
+    ambiguous = Recognition("text", "zh", 0.6, {"zh": 0.55, "yue": 0.45})
+    assert policy.observe(ambiguous) == "yue"
+
+
+def test_turns_without_words_or_probabilities_are_ignored() -> None:
+    policy = LanguagePolicy(default="en")
+    before = dict(policy.scores)
+    policy.observe(turn("ja", 1.0, 1.0, text="  "))
+    policy.observe(Recognition(text="hello", language="ja", confidence=1.0))  # forced language: no probabilities
+    assert policy.scores == before
+
+
+def test_tap_overrides_detection_until_the_next_tap() -> None:
+    policy = LanguagePolicy(default="en")
+    policy.tap("ko")
+    for _ in range(5):
+        assert policy.observe(turn("ja", 0.99, 1.0)) == "ko"
+    assert policy.detected == "ja"  # detection keeps learning underneath
+    assert policy.tap("zh") == "zh"
+
+
+def test_unknown_languages_are_refused() -> None:
+    with pytest.raises(ValueError, match="default language"):
+        LanguagePolicy(default="fr")
+    policy = LanguagePolicy(default="en", languages=("en", "ja"))
+    with pytest.raises(ValueError, match="not one of"):
+        policy.tap("zh")
+    assert policy.observe(turn("zh", 0.5, 1.0)) == "en"  # probabilities outside the kiosk's languages weigh nothing

@@ -1,0 +1,136 @@
+"""The offline voices speak every kiosk language, streamed in short chunks."""
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avatar_runtime.audio import from_pcm16, rms_dbfs
+from avatar_runtime.errors import ModelMissingError, ProviderError
+from avatar_runtime.pipeline.messages import Samples
+from avatar_runtime.tts.base import SpeechChunk, Voice
+from avatar_runtime.tts.espeak_voice import EspeakSynthesizer, espeak_arguments, espeak_text, hanzi_to_pinyin
+from avatar_runtime.tts.kokoro_voice import KokoroSynthesizer
+from avatar_runtime.tts.piper_voice import PiperSynthesizer
+from avatar_runtime.tts.registry import ESPEAK_VOICES, OFFLINE_VOICES, espeak_voice_for, synthesizer_for
+from avatar_runtime.tts.streaming import MAX_CHUNK_S, stream_in_thread
+from tests.speech_samples import SENTENCES
+
+VOICES = [*OFFLINE_VOICES.values(), *(Voice(lang, "espeak", ESPEAK_VOICES[lang]) for lang in ("en", "ja"))]
+
+
+async def collect(stream: AsyncIterator[SpeechChunk]) -> list[SpeechChunk]:
+    return [chunk async for chunk in stream]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("voice", VOICES, ids=lambda v: f"{v.language}-{v.backend}")
+async def test_voice_speaks_a_sentence(voice: Voice, models_dir: Path) -> None:
+    text = SENTENCES[voice.language][0]
+    chunks = await collect(synthesizer_for(voice, models_dir).synthesize(text, voice))
+    rate = chunks[0].sample_rate
+    assert {c.sample_rate for c in chunks} == {rate}
+    assert all(c.samples.dtype == np.float32 and c.samples.ndim == 1 for c in chunks)
+    assert all(len(c.samples) <= MAX_CHUNK_S * rate for c in chunks)
+    audio = np.concatenate([c.samples for c in chunks])
+    seconds = len(audio) / rate
+    # A short question takes a second or two; at most ~7 s even spoken slowly, character by character.
+    assert 0.8 < seconds < 7.0, seconds
+    assert rms_dbfs(audio) > -30.0
+    assert np.max(np.abs(audio)) <= 1.0
+
+
+async def test_espeak_stream_is_the_whole_utterance() -> None:
+    voice = Voice("yue", "espeak", "yue", rate=1.2, pitch=2.0)
+    text = SENTENCES["yue"][1]
+    chunks = await collect(EspeakSynthesizer().synthesize(text, voice))
+    whole = await asyncio.to_thread(
+        subprocess.run, espeak_arguments(voice), input=text.encode(), capture_output=True, check=True
+    )
+    assert len(chunks) > 2
+    assert np.array_equal(np.concatenate([c.samples for c in chunks]), from_pcm16(whole.stdout[44:]))
+
+
+@pytest.mark.slow
+async def test_kokoro_stream_is_the_whole_utterance(models_dir: Path) -> None:
+    voice = OFFLINE_VOICES["ja"]
+    text = "九時に開きます。入口へどうぞ。"
+    chunks = await collect(KokoroSynthesizer(models_dir).synthesize(text, voice))
+    again = await collect(KokoroSynthesizer(models_dir).synthesize(text, voice))  # Kokoro is deterministic
+    assert np.array_equal(np.concatenate([c.samples for c in chunks]), np.concatenate([c.samples for c in again]))
+    assert len(chunks) >= 4  # two sentences of ~1 s in chunks of at most 0.5 s
+
+
+async def test_stream_in_thread_splits_and_keeps_every_sample() -> None:
+    pieces = [np.arange(n, dtype=np.float32) for n in (5, 12, 0, 7)]
+
+    def produce() -> Iterator[Samples]:
+        yield from pieces
+
+    chunks = await collect(stream_in_thread(produce, sample_rate=10))  # at most 5 samples per chunk
+    assert [len(c.samples) for c in chunks] == [5, 5, 5, 2, 5, 2]
+    assert np.array_equal(np.concatenate([c.samples for c in chunks]), np.concatenate(pieces))
+
+
+async def test_synthesis_does_not_block_the_event_loop(models_dir: Path) -> None:
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    try:
+        started = asyncio.get_running_loop().time()
+        await collect(PiperSynthesizer(models_dir).synthesize(SENTENCES["en"][1], OFFLINE_VOICES["en"]))
+        elapsed = asyncio.get_running_loop().time() - started
+    finally:
+        task.cancel()
+    assert ticks >= 0.5 * elapsed / 0.01  # the loop kept ticking while the model ran
+
+
+def test_mandarin_goes_to_espeak_as_tone_numbered_pinyin() -> None:
+    assert hanzi_to_pinyin("请问，洗手间在哪里？") == "qing3 wen4 , xi3 shou3 jian1 zai4 na3 li3 ?"
+    assert espeak_text("你好", Voice("zh", "espeak", "cmn-latn-pinyin+f3")) == "ni3 hao3"
+    assert espeak_text("你好", Voice("yue", "espeak", "yue")) == "你好"  # Cantonese reads Hanzi itself
+
+
+def test_japanese_goes_to_espeak_as_kana() -> None:
+    assert espeak_text("東京駅", Voice("ja", "espeak", "ja")) == "トーキョーエキ"
+
+
+def test_rate_and_pitch_reach_espeak() -> None:
+    args = espeak_arguments(Voice("ko", "espeak", "ko", rate=1.2, pitch=-2.0))
+    assert args[args.index("-s") + 1] == "210"
+    assert args[args.index("-p") + 1] == "42"
+
+
+async def test_unknown_espeak_voice_is_a_permanent_error() -> None:
+    with pytest.raises(ProviderError, match=r"no voice .no-such-voice.") as info:
+        await collect(EspeakSynthesizer().synthesize("hello", Voice("en", "espeak", "no-such-voice")))
+    assert info.value.retryable is False
+
+
+async def test_missing_neural_models_are_reported(tmp_path: Path) -> None:
+    with pytest.raises(ModelMissingError, match=r"en_US-joe-medium\.onnx"):
+        await collect(PiperSynthesizer(tmp_path).synthesize("hello", OFFLINE_VOICES["en"]))
+
+
+def test_registry_picks_the_backend_and_refuses_unknown_ones(models_dir: Path) -> None:
+    assert isinstance(synthesizer_for(OFFLINE_VOICES["en"], models_dir), PiperSynthesizer)
+    assert isinstance(synthesizer_for(OFFLINE_VOICES["ja"], models_dir), KokoroSynthesizer)
+    assert isinstance(synthesizer_for(OFFLINE_VOICES["ko"], models_dir), EspeakSynthesizer)
+    with pytest.raises(ProviderError, match="no TTS backend 'edge'") as info:
+        synthesizer_for(Voice("en", "edge", "en-US-AriaNeural"), models_dir)
+    assert info.value.retryable is False
+    fallback = espeak_voice_for(Voice("ja", "kokoro", "jf_alpha", rate=1.1, pitch=1.0))
+    assert fallback == Voice("ja", "espeak", "ja", rate=1.1, pitch=1.0)
+
+
+async def test_unknown_espeak_variant_is_refused() -> None:
+    with pytest.raises(ProviderError, match=r"no voice 'en-us\+nosuchvariant'"):
+        await collect(EspeakSynthesizer().synthesize("hello", Voice("en", "espeak", "en-us+nosuchvariant")))
