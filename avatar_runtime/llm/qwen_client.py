@@ -4,8 +4,8 @@ qwen-agent is synchronous and streams *cumulative* responses; :class:`QwenClient
 in a named worker thread, turns the cumulative text into deltas, and enforces two deadlines
 (first token, whole answer). Failures become :class:`LlmServiceError`: retryable for
 timeouts, lost connections, 429 and 5xx; permanent for a bad request, a wrong key or an
-unknown model. qwen-agent's own retries are off (the answerer retries against its deadlines);
-the OpenAI client underneath still retries a refused connection twice within a second or so.
+unknown model. qwen-agent's and the OpenAI client's own retries are off: the answerer retries
+against the turn's deadlines.
 
 qwen-agent is imported lazily: hosts without it use the extractive answerer.
 """
@@ -50,6 +50,10 @@ class Deadlines:
     total: float = 25.0  # seconds from the request to the end of the answer
 
 
+# A stream that breaks mid-way raises the HTTP library's own error, not an OpenAI one.
+_TRANSPORT_MODULES = frozenset({"httpx", "httpx2", "httpcore", "httpcore2", "h11"})
+
+
 def _classify(exc: BaseException) -> LlmServiceError:
     """Map qwen-agent's ``ModelServiceError`` (wrapping an OpenAI error) onto retryable or permanent."""
     import openai
@@ -63,6 +67,9 @@ def _classify(exc: BaseException) -> LlmServiceError:
         status = cause.status_code
         retryable = status in (408, 409, 429) or status >= 500
         return LlmServiceError(f"http_{status}", f"the model server answered HTTP {status}", retryable=retryable)
+    if isinstance(cause, OSError) or type(cause).__module__.split(".")[0] in _TRANSPORT_MODULES:
+        return LlmServiceError("connection", f"the connection to the model server failed ({type(cause).__name__})",
+                               retryable=True)
     code = getattr(exc, "code", None)
     return LlmServiceError(str(code or "model_service"), f"{type(cause).__name__} from the model service", retryable=False)
 
@@ -127,6 +134,8 @@ class QwenClient:
                                   retryable=False) from exc
         # Customers' words must never reach a log: qwen-agent logs prompts at DEBUG and token counts at INFO.
         logging.getLogger("qwen_agent_logger").setLevel(logging.WARNING)
+        import openai
+
         self.settings = settings
         self._llm = get_chat_model({
             "model": settings.model,
@@ -134,6 +143,11 @@ class QwenClient:
             "api_key": settings.api_key or "EMPTY",
             "generate_cfg": {"max_retries": 0},
         })
+        # qwen-agent (0.0.34) builds a new OpenAI client, with its default hidden retries, for every
+        # request. One client for the endpoint keeps connections warm, and max_retries=0 leaves
+        # retrying to the answerer, which knows the turn's deadline.
+        client = openai.OpenAI(base_url=settings.base_url, api_key=settings.api_key or "EMPTY", max_retries=0)
+        self._llm._chat_complete_create = client.chat.completions.create
 
     def _responses(self, messages: list[dict[str, str]], language: str, timeout: float) -> Iterator[list[dict[str, Any]]]:
         generate_cfg = {
@@ -141,7 +155,7 @@ class QwenClient:
             "temperature": self.settings.temperature,
             "top_p": self.settings.top_p,
             "seed": self.settings.seed,
-            "request_timeout": timeout,
+            "timeout": timeout,
             "lang": "zh" if language in ("zh", "yue") else "en",
         }
         responses: Iterator[list[dict[str, Any]]] = self._llm.chat(
@@ -153,8 +167,6 @@ class QwenClient:
         self, messages: list[dict[str, str]], *, language: str, deadlines: Deadlines, turn: str = ""
     ) -> AsyncGenerator[str, None]:
         """The answer's text as deltas, within ``deadlines``; raises :class:`LlmServiceError`."""
-        from qwen_agent.llm.base import ModelServiceError
-
         loop = asyncio.get_running_loop()
         started = loop.time()
         sent = ""
@@ -173,7 +185,7 @@ class QwenClient:
                     code = "total_timeout" if sent else "first_token_timeout"
                     raise LlmServiceError(code, f"no {'end' if sent else 'first token'} within {limit:.1f} s",
                                           retryable=True) from exc
-                except ModelServiceError as exc:
+                except Exception as exc:  # ModelServiceError, or the HTTP library's own when a stream breaks
                     raise _classify(exc) from exc
                 text = _assistant_text(response)
                 if len(text) > len(sent):
