@@ -3,9 +3,9 @@
 A sentence is judged on its own, as it streams:
 
 - written in another language's script → ``wrong_language``;
-- a number (price, time, floor) that no entry contains → ``ungrounded``;
-- too few of its words (Latin) or character bigrams (CJK) found in the entries, counting
-  the avatar's own polite vocabulary as found → ``ungrounded``;
+- a number (price, time, floor) that the entry it draws on does not contain → ``ungrounded``;
+- too few of its words (Latin), character bigrams (CJK) and numbers found in that entry,
+  counting the avatar's own polite vocabulary as found → ``ungrounded``;
 - otherwise ``decline`` when it says it doesn't know, ``grounded`` when it uses the entries'
   words, and ``filler`` ("Sure!", "好的。") when it says nothing of substance.
 
@@ -21,9 +21,10 @@ from avatar_runtime.llm.base import Passage
 from avatar_runtime.llm.passages import source_texts
 from avatar_runtime.llm.phrases import all_phrase_texts
 from avatar_runtime.text.scripts import fits_language
-from avatar_runtime.text.units import content_units, normalize, number_vocabulary, numbers, unsupported_numbers
+from avatar_runtime.text.units import content_units, normalize, number_vocabulary, numbers
 
-MIN_COVERAGE = 0.5  # share of a sentence's units that must come from the entries (or polite vocabulary)
+MIN_COVERAGE = 0.5  # share of a sentence's units that must come from its entry (or the polite vocabulary)
+MAX_FOREIGN_SHARE = 0.2  # share of its units that may come from other entries instead
 
 # Words a grounded answer may add around the facts: greetings, hedges, hand-offs.
 POLITE_TEXTS = (
@@ -73,31 +74,53 @@ def is_decline(sentence: str) -> bool:
     return any(marker in text for marker in DECLINE_MARKERS)
 
 
+@dataclass(frozen=True)
+class _Entry:
+    units: frozenset[str]
+    numbers: frozenset[str]
+
+
+def _entry(texts: list[str]) -> _Entry:
+    return _Entry(frozenset(u for text in texts for u in content_units(text)), frozenset(number_vocabulary(texts)))
+
+
 class GroundingGuard:
-    """Judges sentences against one turn's retrieved entries (built once per answer)."""
+    """Judges sentences against one turn's retrieved entries (built once per answer).
+
+    A sentence is compared with each entry on its own and judged by the one it overlaps most:
+    its numbers must all come from that entry, and few of its words from the others, which
+    stops a small model from stitching the Wi-Fi name of one entry to the hours of another.
+    """
 
     def __init__(self, passages: list[Passage], language: str, *, min_coverage: float = MIN_COVERAGE) -> None:
-        texts = source_texts(passages)
         self.language = language
         self.min_coverage = min_coverage
-        self._source_units = {unit for text in texts for unit in content_units(text)}
-        self._numbers = number_vocabulary(texts)
+        self._entries = [_entry(source_texts([passage])) for passage in passages] or [_entry([])]
         polite = [*POLITE_TEXTS, *all_phrase_texts()]
-        self._polite_units = {unit for text in polite for unit in content_units(text)} - self._source_units
+        self._polite_units = frozenset(unit for text in polite for unit in content_units(text))
 
     def judge(self, sentence: str) -> Judgement:
         if not fits_language(sentence, self.language):
             return Judgement(Verdict.WRONG_LANGUAGE, 0.0)
-        missing = tuple(unsupported_numbers(sentence, self._numbers))
         units = content_units(sentence)
-        from_source = sum(unit in self._source_units for unit in units)
-        polite = sum(unit in self._polite_units for unit in units)
-        counted = len(units) + len(missing)
-        coverage = (from_source + polite) / counted if counted else 1.0
-        if missing or coverage < self.min_coverage:
+        values = [n for n in numbers(sentence) if n != "0"]
+        counted = len(units) + len(values)
+        if counted == 0:
+            return Judgement(Verdict.FILLER, 1.0)
+
+        def score(entry: _Entry) -> tuple[float, int, int]:
+            from_entry = sum(u in entry.units for u in units) + sum(v in entry.numbers for v in values)
+            polite = sum(u in self._polite_units and u not in entry.units for u in units)
+            return (from_entry + polite) / counted, from_entry, -sum(v not in entry.numbers for v in values)
+
+        best = max(self._entries, key=score)
+        coverage, from_entry, _ = score(best)
+        missing = tuple(v for v in values if v not in best.numbers)
+        foreign = sum(u not in best.units and any(u in e.units for e in self._entries) for u in units)
+        if missing or coverage < self.min_coverage or (foreign >= 2 and foreign / counted >= MAX_FOREIGN_SHARE):
             return Judgement(Verdict.UNGROUNDED, coverage, missing)
         if is_decline(sentence):
             return Judgement(Verdict.DECLINE, coverage)
-        if from_source == 0 and not any(number != "0" for number in numbers(sentence)):
-            return Judgement(Verdict.FILLER, coverage)  # every number here is in the entries (checked above)
+        if from_entry == 0:
+            return Judgement(Verdict.FILLER, coverage)
         return Judgement(Verdict.GROUNDED, coverage)

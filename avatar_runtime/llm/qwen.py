@@ -2,8 +2,12 @@
 
 Streaming and the guard: sentences are released only once the first substantive sentence
 passes :class:`GroundingGuard` (a leading "Sure!" waits with it). If that first sentence is
-ungrounded or in the wrong language, or the model declines although retrieval judged the
-question answerable, the model is stopped and the extractive answer is spoken instead.
+ungrounded or in the wrong language, the model is stopped and the extractive answer is
+spoken instead. Retrieval's ``answerable`` decides what kind of first sentence may pass: an
+answer when retrieval found one, a decline when it did not. A small model's declines are
+often wrong, and its "answers" to questions the entries don't cover are stitched from
+unrelated entries (measured in ``bench/llm_local.py``); in both cases the extractive answerer
+says the right thing.
 After that each sentence is judged as it comes; the first one that fails ends the answer
 there (what was already said was grounded). So the customer never hears an unchecked
 sentence, and waits at most one sentence longer than the model takes to write it.
@@ -37,6 +41,8 @@ class RetryPolicy:
     backoff: float = 0.4  # seconds before the first retry; doubled each time, with up to 50% jitter
 
 
+# Why the first substantive sentence was not let through, when the guard itself found no fault.
+_MISMATCH = {Verdict.DECLINE: "declined_answerable", Verdict.GROUNDED: "answered_unanswerable"}
 DEFAULT_DEADLINES = Deadlines()
 DEFAULT_RETRY = RetryPolicy()
 
@@ -142,13 +148,13 @@ class QwenAnswerer:
                 if verdict is Verdict.FILLER:
                     held.append(sentence)
                     continue
-                if verdict is Verdict.GROUNDED or (verdict is Verdict.DECLINE and not retrieved.answerable):
+                expected = Verdict.GROUNDED if retrieved.answerable else Verdict.DECLINE
+                if verdict is expected:
                     for accepted in [*held, sentence]:
                         released += 1
                         yield accepted
                     continue
-                reason = "declined_answerable" if verdict is Verdict.DECLINE else verdict.value
-                raise _SwitchToFallback(reason)
+                raise _SwitchToFallback(_MISMATCH.get(verdict, verdict.value))
         if not released:
             raise _SwitchToFallback("no_answer")
         outcome.complete = True

@@ -22,7 +22,9 @@ SOFT_BREAKS_LATIN = frozenset(",;:")  # only when followed by whitespace: 1,000 
 OPENERS = frozenset("\"'“‘「『（(【《〈[{〔")
 
 # Abbreviations, lower-case without their final dot.
-_NEVER_FINAL = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "mt", "jr", "sr", "rev", "vs", "capt", "lt", "col", "sgt", "e.g", "i.e", "cf"})
+_NEVER_FINAL = frozenset(
+    {"mr", "mrs", "ms", "dr", "prof", "st", "mt", "jr", "sr", "rev", "vs", "capt", "lt", "col", "sgt", "e.g", "i.e", "cf"}
+)
 _BEFORE_NUMBER = frozenset({"no", "nos", "tel", "ext", "fig", "approx", "p", "pp", "vol", "rm", "ch", "ref"})
 _MAYBE_FINAL = frozenset({"am", "pm", "etc", "inc", "ltd", "co", "corp", "min", "hr", "hrs", "sec", "approx"})
 

@@ -50,7 +50,8 @@ class ScriptedServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         headers = await reader.readuntil(b"\r\n\r\n")
-        length = next((int(line.split(b":")[1]) for line in headers.split(b"\r\n") if line.lower().startswith(b"content-length")), 0)
+        lengths = [int(line.split(b":")[1]) for line in headers.split(b"\r\n") if line.lower().startswith(b"content-length")]
+        length = lengths[0] if lengths else 0
         await reader.readexactly(length)
         step = self.script[min(self.requests, len(self.script) - 1)]
         self.requests += 1

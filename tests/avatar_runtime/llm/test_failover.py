@@ -75,6 +75,14 @@ async def test_decline_is_kept_when_nothing_fits_but_not_when_retrieval_found_th
     assert stream.outcome.fallback_reason == "declined_answerable"
 
 
+async def test_an_answer_to_a_question_the_entries_do_not_cover_is_replaced_by_the_decline(
+    mall_passages: list[Passage],
+) -> None:
+    sentences, stream, _ = await answer([["Restrooms are on every floor next to the lifts."]], mall_passages, answerable=False)
+    assert " ".join(sentences) == phrase("dont_know", "en")
+    assert stream.outcome.fallback_reason == "answered_unanswerable"
+
+
 async def test_only_filler_falls_back(mall_passages: list[Passage]) -> None:
     sentences, stream, _ = await answer([["Sure!"]], mall_passages)
     assert sentences[0].startswith("The mall is open") and stream.outcome.fallback_reason == "no_answer"
@@ -106,7 +114,7 @@ async def test_first_token_deadline_then_fallback(mall_passages: list[Passage]) 
 
 
 async def test_connection_lost_before_speech_is_retried(mall_passages: list[Passage]) -> None:
-    sentences, stream, server = await answer([["The mall is", "<drop>"], [HOURS_EN]], mall_passages)
+    sentences, _stream, server = await answer([["The mall is", "<drop>"], [HOURS_EN]], mall_passages)
     assert server.requests == 2 and sentences == ["The mall is open every day from 10 a.m. to 10 p.m."]
 
 

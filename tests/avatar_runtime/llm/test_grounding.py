@@ -1,10 +1,9 @@
 """The grounding guard on single sentences, as they would stream from a model."""
 import pytest
 
-from avatar_runtime.llm.base import Passage
+from avatar_runtime.llm.base import HistoryTurn, Passage
 from avatar_runtime.llm.grounding import GroundingGuard, Verdict
 from avatar_runtime.llm.prompt import build_messages
-from avatar_runtime.llm.base import HistoryTurn
 
 
 @pytest.mark.parametrize(
@@ -39,6 +38,15 @@ from avatar_runtime.llm.base import HistoryTurn
 )
 def test_sentences_are_judged(language: str, sentence: str, verdict: Verdict, mall_passages: list[Passage]) -> None:
     assert GroundingGuard(mall_passages, language).judge(sentence).verdict is verdict
+
+
+def test_facts_stitched_from_two_entries_are_ungrounded() -> None:
+    wifi = Passage("wifi", 0.9, "Is there wifi?", "Free Wi-Fi is available: connect to MallGuest, no password needed.", "en")
+    lost = Passage("lost", 0.5, "Lost and found?", "Lost and found is at the service desk on Level 1, open until 9 p.m.", "en")
+    guard = GroundingGuard([wifi, lost], "en")
+    assert guard.judge("Yes, free Wi-Fi is available: connect to MallGuest.").verdict is Verdict.GROUNDED
+    judgement = guard.judge("Yes, there is free Wi-Fi at MallGuest on Level 1, open until 9 p.m.")
+    assert judgement.verdict is Verdict.UNGROUNDED  # best matches lost-and-found; the Wi-Fi words are foreign
 
 
 def test_the_judgement_names_the_invented_number(mall_passages: list[Passage]) -> None:
