@@ -67,3 +67,4 @@ def test_every_phrase_exists_in_all_five_languages_and_their_scripts(key: str) -
 
 def test_unknown_language_gets_english() -> None:
     assert phrase("let_me_check", "fr") == PHRASES["let_me_check"]["en"]
+

@@ -29,6 +29,7 @@ from avatar_runtime.llm.prompt import build_messages
         ("en", "I'm sorry, I don't know. Please ask a staff member at the customer service desk.", Verdict.DECLINE),
         ("zh", "抱歉，我不知道，请咨询服务台的工作人员。", Verdict.DECLINE),
         ("ja", "申し訳ありません、わかりかねます。", Verdict.DECLINE),
+        ("yue", "抱歉，我無法回答您的問題。", Verdict.DECLINE),
         ("en", "Sure!", Verdict.FILLER),
         ("zh", "好的。", Verdict.FILLER),
         # right facts, wrong language
