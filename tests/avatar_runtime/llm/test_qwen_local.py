@@ -1,0 +1,108 @@
+"""The qwen-agent path against a real model: Qwen2.5-0.5B-Instruct served in-process by llama.cpp.
+
+Needs ``python manage.py provision_models qwen2.5-0.5b-gguf`` and xllamacpp; skipped otherwise.
+Greedy decoding (temperature 0) and short answers keep it deterministic and quick.
+"""
+import importlib.util
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from avatar_runtime.llm.base import Passage, Retrieved
+from avatar_runtime.llm.extractive import ExtractiveAnswerer
+from avatar_runtime.llm.failover import FailoverAnswerer
+from avatar_runtime.llm.grounding import GroundingGuard, Verdict, is_decline
+from avatar_runtime.llm.local_server import MODEL_ALIAS, LocalLlamaServer, LocalServerConfig, default_model_path
+from avatar_runtime.llm.prompt import build_messages
+from avatar_runtime.llm.qwen import QwenAnswerer
+from avatar_runtime.llm.qwen_client import Deadlines, QwenClient, QwenSettings
+from avatar_runtime.text.scripts import fits_language
+from avatar_runtime.text.sentences import split_text
+
+MODEL = default_model_path(Path(settings.MODELS_DIR))
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not MODEL.is_file(), reason=f"{MODEL} not provisioned (provision_models qwen2.5-0.5b-gguf)"),
+    pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason="xllamacpp is not installed"),
+]
+PATIENT = Deadlines(first_token=60.0, total=120.0)  # two shared CPU cores: slow, but it must not time out
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalLlamaServer]:
+    with LocalLlamaServer(LocalServerConfig(MODEL)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(server: LocalLlamaServer) -> QwenClient:
+    return QwenClient(QwenSettings(base_url=server.base_url, model=MODEL_ALIAS, max_tokens=60, temperature=0.0))
+
+
+def failover(client: QwenClient) -> FailoverAnswerer:
+    return FailoverAnswerer(QwenAnswerer(client, deadlines=PATIENT), ExtractiveAnswerer())
+
+
+def test_server_is_openai_compatible_on_loopback(server: LocalLlamaServer) -> None:
+    assert server.address.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(f"{server.base_url}/models", timeout=5) as response:  # noqa: S310 - loopback
+        models = json.loads(response.read())
+    assert MODEL_ALIAS in json.dumps(models)
+
+
+def test_a_stopped_server_no_longer_listens() -> None:
+    with LocalLlamaServer(LocalServerConfig(MODEL, n_ctx=512)) as extra:
+        address = extra.address
+        with urllib.request.urlopen(f"{address}/health", timeout=5) as response:  # noqa: S310 - loopback
+            assert json.loads(response.read())["status"] == "ok"
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"{address}/health", timeout=2)  # noqa: S310 - loopback
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "fact"),
+    [
+        ("en", "What time does the mall open?", "10"),
+        ("zh", "商场几点开门？", "10"),
+        ("ja", "モールは何時に開きますか？", "10"),
+    ],
+)
+async def test_answer_comes_from_the_entries_in_the_customers_language(
+    client: QwenClient, mall_passages: list[Passage], language: str, question: str, fact: str
+) -> None:
+    stream = failover(client).answer(question, language, Retrieved(True, mall_passages), [])
+    text = " ".join([s async for s in stream])
+    assert stream.outcome.answered_by == "qwen", stream.outcome
+    assert fact in text
+    assert fits_language(text, language), text
+    guard = GroundingGuard(mall_passages, language)
+    assert all(guard.judge(s).verdict.acceptable for s in split_text(text))
+
+
+async def test_out_of_scope_question_is_declined(client: QwenClient, mall_passages: list[Passage]) -> None:
+    stream = failover(client).answer("Can I bring my dog into the mall?", "en", Retrieved(False, mall_passages), [])
+    text = " ".join([s async for s in stream])
+    assert is_decline(text) and "staff" in text, text
+    assert "dog" not in text.lower()
+
+
+async def test_guard_replaces_what_the_model_invents(client: QwenClient, mall_passages: list[Passage]) -> None:
+    """The small model answers "Can I bring my dog?" from its own ideas; the customer hears the extractive decline."""
+    retrieved = Retrieved(False, mall_passages)
+    question = "Can I bring my dog into the mall?"
+    raw = "".join([d async for d in client.stream(build_messages(question, "en", mall_passages, []),
+                                                   language="en", deadlines=PATIENT)])
+    first = split_text(raw)[0]
+    assert GroundingGuard(mall_passages, "en").judge(first).verdict is Verdict.UNGROUNDED, raw
+
+    answerer = QwenAnswerer(client, deadlines=PATIENT)
+    stream = answerer.answer(question, "en", retrieved, [])
+    spoken = [s async for s in stream]
+    assert (stream.outcome.answered_by, stream.outcome.fallback_reason) == ("extractive", "ungrounded")
+    assert spoken == [s async for s in ExtractiveAnswerer().answer(question, "en", retrieved, [])]
+    assert first not in spoken
