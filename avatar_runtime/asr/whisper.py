@@ -23,8 +23,6 @@ from common.languages import KIOSK_LANGUAGES
 
 SAMPLE_RATE = 16000
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
-# Whisper's language codes for the kiosk languages (Whisper calls Mandarin and Cantonese "zh"/"yue").
-_WHISPER_CODES = {"zh": "zh", "yue": "yue", "en": "en", "ja": "ja", "ko": "ko"}
 _CANTONESE_MARKERS = (
     "嘅", "喺", "咩", "冇", "唔", "哋", "咗", "嚟", "噉", "啲", "乜", "點樣", "佢", "嗰", "睇", "俾", "咁", "邊度", "係咪",
 )
@@ -83,6 +81,8 @@ class WhisperRecognizer:
         self.config = config or WhisperConfig()
 
     def transcribe(self, samples: Samples, sample_rate: int, *, language: str | None = None) -> Recognition:
+        if language is not None and language not in KIOSK_LANGUAGES:
+            raise ValueError(f"language {language!r} is not a kiosk language")
         audio = resample(as_samples(samples), sample_rate, SAMPLE_RATE)
         if len(audio) < _MIN_SECONDS * SAMPLE_RATE or rms_dbfs(audio) < _MIN_SPEECH_DBFS:
             return Recognition(text="", language=language or "", confidence=0.0)
@@ -119,9 +119,8 @@ class WhisperRecognizer:
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
 
-        code = _WHISPER_CODES[language]
-        if code not in model.supported_languages:  # Whisper before large-v3 has no "yue"
-            code = "zh"
+        # The kiosk's codes are Whisper's; Whisper before large-v3 has no "yue".
+        code = language if language in model.supported_languages else "zh"
         tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=code)
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         # Bounding the output by the audio's length stops a hallucination loop early.
@@ -139,7 +138,7 @@ class WhisperRecognizer:
 def _kiosk_probabilities(detected: list[tuple[str, float]]) -> dict[str, float]:
     """Whisper's language probabilities (``("<|en|>", p)`` pairs) restricted to the kiosk languages, renormalised."""
     by_code = {token.strip("<|>"): prob for token, prob in detected}
-    raw = {kiosk: float(by_code.get(code, 0.0)) for kiosk, code in _WHISPER_CODES.items()}
+    raw = {code: float(by_code.get(code, 0.0)) for code in KIOSK_LANGUAGES}
     total = sum(raw.values())
     if total <= 0.0:
         return {code: 1.0 / len(KIOSK_LANGUAGES) for code in KIOSK_LANGUAGES}

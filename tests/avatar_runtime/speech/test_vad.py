@@ -39,11 +39,12 @@ def test_finds_start_and_end_of_an_utterance(utterance: np.ndarray, chunk: int) 
     events = run(SileroVadStream(config), audio, chunk)
     assert [e.kind for e, _ in events] == ["start", "end"]
     (start, start_at), (stop, stop_at) = events
+    late = chunk / RATE  # an event is seen when the chunk that completes its frame has been pushed
     assert start.pts == pytest.approx(1.0 + onset, abs=TOLERANCE_S)
-    assert start_at - start.pts == pytest.approx(config.min_speech_ms / 1000, abs=0.1)  # confirmed after min speech
+    assert config.min_speech_ms / 1000 - 0.1 <= start_at - start.pts <= config.min_speech_ms / 1000 + 0.1 + late
     assert stop.pts == pytest.approx(1.0 + end, abs=TOLERANCE_S)
     delay = stop_at - (1.0 + end)  # the endpointing delay
-    assert config.end_silence_ms / 1000 <= delay <= config.end_silence_ms / 1000 + 0.2
+    assert config.end_silence_ms / 1000 <= delay <= config.end_silence_ms / 1000 + 0.2 + late
     assert stop.samples is not None
     # The utterance handed to ASR holds all the speech plus the pre-roll.
     assert len(stop.samples) / RATE == pytest.approx(end - onset + 0.2 + 0.1, abs=0.15)
@@ -97,6 +98,7 @@ def test_reset_forgets_a_turn_in_progress(utterance: np.ndarray) -> None:
     assert run(stream, np.zeros(RATE, np.float32), 512) == []
 
 
+@pytest.mark.slow
 def test_other_languages_are_detected_too() -> None:
     for language in ("ja", "zh", "ko"):
         events = run(SileroVadStream(), with_silence(speak(SENTENCES[language][0], language)[0], 0.5, 1.0), 512)
