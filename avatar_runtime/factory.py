@@ -41,11 +41,11 @@ def recognizer() -> Recognizer:
 
     models_dir = Path(settings.MODELS_DIR)
     if settings.AVATAR_ASR_BACKEND in ("auto", "sensevoice"):
-        from avatar_runtime.asr.sensevoice import SenseVoiceRecognizer, check_model_dir
+        from avatar_runtime.asr.sensevoice import SenseVoiceRecognizer, validate_model_dir
         from avatar_runtime.errors import ModelMissingError
 
         try:
-            check_model_dir(models_dir / "SenseVoiceSmall")
+            validate_model_dir(models_dir / "SenseVoiceSmall")
             return SenseVoiceRecognizer(models_dir / "SenseVoiceSmall")
         except (ModelMissingError, ImportError) as exc:
             if settings.AVATAR_ASR_BACKEND == "sensevoice":
@@ -56,17 +56,10 @@ def recognizer() -> Recognizer:
 
 @functools.cache
 def answerer() -> Answerer:
-    """Qwen through qwen-agent with the extractive answerer as failover, or extractive alone."""
-    from avatar_runtime.llm.extractive import ExtractiveAnswerer
+    from avatar_runtime.llm.factory import LlmConfig, answerer_from_config
 
-    extractive = ExtractiveAnswerer()
-    if settings.AVATAR_LLM_BACKEND == "extractive" or not settings.LLM_BASE_URL:
-        return extractive
-    from avatar_runtime.llm.failover import FailoverAnswerer
-    from avatar_runtime.llm.qwen import QwenAnswerer
-
-    qwen = QwenAnswerer(base_url=settings.LLM_BASE_URL, model=settings.LLM_MODEL, api_key=settings.LLM_API_KEY)
-    return FailoverAnswerer(qwen, extractive)
+    return answerer_from_config(LlmConfig(backend=settings.AVATAR_LLM_BACKEND, base_url=settings.LLM_BASE_URL,
+                                          model=settings.LLM_MODEL, api_key=settings.LLM_API_KEY))
 
 
 def retrieve(query: str, language: str, k: int) -> Retrieved:
@@ -146,6 +139,12 @@ def _portrait(photo_path: str, mtime: float, overrides_key: str) -> PortraitAvat
                                 cache_dir=Path(settings.MEDIA_ROOT) / "avatar-cache")
 
 
+def _portrait_current(profile: "KioskProfile") -> PortraitAvatar:
+    """The prepared portrait for the kiosk's photo as it is now (a replaced photo is re-prepared)."""
+    mtime = Path(profile.photo_path).stat().st_mtime
+    return _portrait(profile.photo_path, mtime, profile.overrides_key)
+
+
 @dataclass(frozen=True)
 class KioskProfile:
     kiosk_id: int | None
@@ -173,8 +172,7 @@ async def session_factory(session_id: str, kiosk_id: int | None) -> Conversation
 
     profile = await database_sync_to_async(kiosk_profile)(kiosk_id)
     voices = await database_sync_to_async(voice_book_from_settings)()
-    photo_mtime = Path(profile.photo_path).stat().st_mtime
-    portrait = await asyncio.to_thread(_portrait, profile.photo_path, photo_mtime, profile.overrides_key)
+    portrait = await asyncio.to_thread(_portrait_current, profile)
     rec = await asyncio.to_thread(recognizer)
     backends = SessionBackends(
         vad=SileroVadStream(),

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from common.errors import ApplicationError
 from kiosk.models import Kiosk
 
-TOKEN_COOKIE = "kiosk_device"
+TOKEN_COOKIE = "kiosk_device"  # noqa: S105 - a cookie name, not a secret
 PAIRING_TTL = timedelta(minutes=15)
 PAIRING_DIGITS = 8
 

@@ -22,7 +22,7 @@ TURN_FIELDS = {
 
 @transaction.atomic
 def conversation_start(*, public_id: uuid.UUID, kiosk_id: int | None, language: str) -> Conversation:
-    conversation, created = Conversation.objects.get_or_create(
+    conversation, _created = Conversation.objects.get_or_create(
         public_id=public_id, defaults={"kiosk_id": kiosk_id, "languages": [language] if language else []}
     )
     return conversation

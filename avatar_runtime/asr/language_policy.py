@@ -45,6 +45,11 @@ class LanguagePolicy:
         self.override = language
         return self.current
 
+    def reset(self) -> None:
+        """A new customer: back to the kiosk's default language, no tap."""
+        self.__post_init__()
+        self.override = None
+
     def observe(self, recognition: Recognition) -> str:
         """Take one recognised turn into account; returns the language to answer in.
 

@@ -32,6 +32,14 @@ PHRASES: Final[dict[str, dict[str, str]]] = {
         "ja": "申し訳ありません、最後までお答えできませんでした。詳しくはカスタマーサービスカウンターでお尋ねください。",
         "ko": "죄송합니다, 답변을 끝까지 드리지 못했습니다. 자세한 내용은 고객 서비스 데스크에 문의해 주세요.",
     },
+    # The microphone picked up speech but nothing intelligible came of it.
+    "not_heard": {
+        "zh": "抱歉，我没听清楚，请您再说一遍。",
+        "yue": "唔好意思，我聽唔清楚，可唔可以再講多次？",
+        "en": "Sorry, I didn't catch that. Could you say it again?",
+        "ja": "すみません、よく聞き取れませんでした。もう一度お願いできますか？",
+        "ko": "죄송합니다, 잘 못 들었어요. 다시 한번 말씀해 주시겠어요?",
+    },
     "let_me_check": {
         "zh": "好的，我帮您查一下。",
         "yue": "好，我幫你查一查。",

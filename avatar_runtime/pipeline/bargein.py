@@ -5,15 +5,17 @@ module then decides, from the candidate's transcript, whether to interrupt for g
 resume: short backchannels ("ok", "嗯", "はい") and the avatar's own voice leaking through the
 echo canceller (a transcript that repeats the sentence being spoken) resume the answer.
 """
+import itertools
 import re
 import unicodedata
 
 BACKCHANNELS = {
-    "en": {"ok", "okay", "yes", "yeah", "yep", "uh huh", "uhhuh", "mhm", "mm", "hmm", "right", "sure", "i see", "oh", "ah",
-           "cool", "great", "thanks", "thank you", "alright", "all right"},
+    "en": {"ok", "okay", "yes", "yeah", "yep", "uh huh", "uhhuh", "mhm", "mm", "hmm", "right", "sure", "i see", "oh",
+           "ah", "cool", "great", "thanks", "thank you", "alright", "all right"},
     "zh": {"嗯", "嗯嗯", "哦", "哦哦", "噢", "好", "好的", "对", "对对", "是", "是的", "明白", "谢谢", "行", "啊"},
-    "yue": {"嗯", "哦", "好", "好嘅", "係", "係呀", "系", "啱", "明", "明白", "唔該", "多謝", "OK"},
-    "ja": {"はい", "うん", "ええ", "そう", "そうです", "なるほど", "へえ", "あ", "ああ", "わかった", "分かりました", "ありがとう"},
+    "yue": {"嗯", "哦", "好", "好嘅", "係", "係呀", "系", "啱", "明", "明白", "唔該", "多謝"},
+    "ja": {"はい", "うん", "ええ", "そう", "そうです", "なるほど", "へえ", "あ", "ああ", "わかった", "分かりました",
+           "ありがとう"},
     "ko": {"네", "예", "응", "아", "아하", "그래", "그렇군요", "알겠어요", "감사합니다", "맞아요"},
 }
 _ALL_BACKCHANNELS = {word.lower() for words in BACKCHANNELS.values() for word in words}
@@ -52,8 +54,8 @@ def is_echo(candidate: str, spoken: str, threshold: float = 0.6) -> bool:
     cand, said = _units(candidate), _units(spoken)
     if not cand or not said:
         return False
-    pool = set(zip(said, said[1:], strict=False)) | {(u,) for u in said}
-    bigrams = list(zip(cand, cand[1:], strict=False)) or [(cand[0],)]
+    pool: set[tuple[str, ...]] = set(itertools.pairwise(said)) | {(u,) for u in said}
+    bigrams: list[tuple[str, ...]] = list(itertools.pairwise(cand)) or [(cand[0],)]
     hits = sum(1 for gram in bigrams if gram in pool)
     return hits / len(bigrams) >= threshold
 

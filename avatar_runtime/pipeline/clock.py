@@ -16,6 +16,8 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None: ...
 
+    async def sleep_until(self, deadline: float) -> None: ...
+
 
 class RealClock:
     def now(self) -> float:
@@ -23,6 +25,10 @@ class RealClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
+
+    async def sleep_until(self, deadline: float) -> None:
+        # yield even when late, so a stage that falls behind never starves the loop
+        await asyncio.sleep(max(0.0, deadline - self.now()))
 
 
 class VirtualClock:
@@ -38,6 +44,9 @@ class VirtualClock:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._now + max(0.0, seconds), next(self._seq), future))
         await future
+
+    async def sleep_until(self, deadline: float) -> None:
+        await self.sleep(deadline - self._now)
 
     async def advance(self, seconds: float) -> None:
         """Move time forward, waking sleepers in order and letting each run before the next."""

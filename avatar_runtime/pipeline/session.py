@@ -12,10 +12,12 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 
+from avatar_runtime.aec.base import EchoCanceller
 from avatar_runtime.asr.base import Recognition, Recognizer
+from avatar_runtime.asr.language_policy import LanguagePolicy
 from avatar_runtime.llm.base import Answerer, HistoryTurn, Retrieved
 from avatar_runtime.pipeline.bargein import should_interrupt
 from avatar_runtime.pipeline.clock import Clock
@@ -25,12 +27,14 @@ from avatar_runtime.pipeline.tasks import TaskOwner, cancel_and_wait
 from avatar_runtime.pipeline.transcript import TranscriptStore, TranscriptWriter
 from avatar_runtime.pipeline.turn import TurnContext, run_answer
 from avatar_runtime.render.base import Renderer
+from avatar_runtime.text.sentences import SentenceSplitter
+from avatar_runtime.tts.base import Synthesizer, Voice
 from avatar_runtime.vad.base import VAD_SAMPLE_RATE, VadEvent, VadStream
 
 log = logging.getLogger(__name__)
 
 
-class State(str, Enum):
+class State(StrEnum):
     IDLE = "idle"
     LISTENING = "listening"
     THINKING = "thinking"
@@ -46,17 +50,23 @@ class SessionConfig:
     history_turns: int = 4
 
 
+class VoiceSource(Protocol):
+    def synthesizer(self, language: str) -> tuple[Synthesizer, Voice]:
+        """The synthesizer (with its fallbacks behind it) and voice to speak ``language`` with."""
+        ...
+
+
 @dataclass
 class SessionBackends:
     vad: VadStream
     recognizer: Recognizer
     retrieve: Callable[[str, str, int], Retrieved]  # blocking; run in a worker thread
     answerer: Answerer
-    voices: Any  # VoiceBook: .synthesizer(language) -> (Synthesizer, Voice)
+    voices: VoiceSource
     renderer: Renderer
-    language_policy: Any  # .observe(Recognition) -> str, .tap(language), .current, .reset()
-    sentence_splitter: Callable[[], Any]  # factory: .push(text) -> list[str], .flush() -> list[str]
-    aec: Any | None = None  # EchoCanceller
+    language_policy: LanguagePolicy
+    sentence_splitter: Callable[[], SentenceSplitter]
+    aec: EchoCanceller | None = None
 
 
 @dataclass

@@ -27,9 +27,9 @@ async def _swallow(task: asyncio.Task[Any]) -> None:
     try:
         await task
     except asyncio.CancelledError:
-        pass
+        return
     except Exception:  # noqa: BLE001 - already logged by the owner's done-callback
-        pass
+        return
 
 
 class TaskOwner:

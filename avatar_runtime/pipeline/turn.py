@@ -60,7 +60,7 @@ async def run_answer(ctx: TurnContext, samples: Samples | None, recognition: Rec
     if recognition is None:
         assert samples is not None
         recognition = await asyncio.to_thread(backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,
-                                              language=policy.forced)
+                                              language=policy.override)
         ctx.timings_s["asr"] = clock.now() - start
     if not recognition.text.strip():
         await _speak_fixed(ctx, "not_heard", policy.current)
@@ -119,7 +119,7 @@ async def _answer(ctx: TurnContext, question: str, language: str, retrieved: Ret
         except Exception as exc:  # noqa: BLE001 - a dead provider must not leave the customer in silence
             log.error("session %s: answering failed: %s", session.session_id, type(exc).__name__)
             session._emit({"type": "error", "stage": "answer", "code": "answer_failed"})
-            await _speak(ctx, turn_id, phrase("apology", language), synthesizer, voice)
+            await _speak(ctx, turn_id, phrase("backend_apology", language), synthesizer, voice)
         await _play_out(ctx)
     finally:
         playback = ctx.playback

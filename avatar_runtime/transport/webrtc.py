@@ -8,6 +8,7 @@ import asyncio
 import fractions
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import aioice.ice
 import av
@@ -51,7 +52,7 @@ class AvatarAudioTrack(MediaStreamTrack):
         pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
         out = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
         out.sample_rate = RTC_SAMPLE_RATE
-        out.pts = int(round(pts * RTC_SAMPLE_RATE))
+        out.pts = round(pts * RTC_SAMPLE_RATE)
         out.time_base = fractions.Fraction(1, RTC_SAMPLE_RATE)
         return out
 
@@ -108,6 +109,7 @@ class WebRtcPeer:
     async def _read_mic(self, track: MediaStreamTrack) -> None:
         while True:
             frame = await track.recv()
+            assert isinstance(frame, av.AudioFrame)
             pcm = frame.to_ndarray()
             channels = len(frame.layout.channels)
             samples = pcm.reshape(-1, channels).mean(axis=1) if pcm.ndim > 1 or channels > 1 else pcm.ravel()
@@ -122,7 +124,7 @@ class WebRtcPeer:
         await self.pc.close()
 
 
-def _put_dropping(queue: asyncio.Queue, item: object) -> None:  # type: ignore[type-arg]
+def _put_dropping(queue: asyncio.Queue[Any], item: object) -> None:
     if queue.full():
         queue.get_nowait()
     queue.put_nowait(item)

@@ -6,6 +6,7 @@ the session's runner. ``python manage.py avatar_worker`` runs one; the embedded 
 one inside the web process.
 """
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -78,10 +79,8 @@ class AvatarWorker:
         elif kind == "session.text":
             runner.session.push_text(str(message.get("text", ""))[:MAX_TEXT_CHARS])
         elif kind == "session.language":
-            try:
+            with contextlib.suppress(ValueError):  # a language this kiosk does not offer
                 runner.session.set_language(str(message.get("language", "")))
-            except ValueError:
-                pass
         elif kind == "session.handoff":
             runner.session.request_handoff()
         elif kind == "session.media":

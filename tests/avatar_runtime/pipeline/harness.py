@@ -1,0 +1,128 @@
+"""A kiosk session on real offline backends, driven on a scripted virtual timeline.
+
+Real parts throughout: Silero VAD, Whisper ASR, the knowledge base's hybrid search over the
+demo FAQs, the extractive answerer, offline voices, the portrait renderer, the Django
+transcript store. Only time is virtual: the test advances it, so a 10-second conversation runs
+in a few seconds, and every timing the session reports is measured on that timeline.
+"""
+import asyncio
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from avatar_runtime.asr.language_policy import LanguagePolicy
+from avatar_runtime.factory import VoiceBook, recognizer, retrieve, voice_book_from_settings
+from avatar_runtime.llm.base import Retrieved
+from avatar_runtime.llm.extractive import ExtractiveAnswerer
+from avatar_runtime.pipeline.clock import VirtualClock, settle
+from avatar_runtime.pipeline.messages import Samples, VideoFrame
+from avatar_runtime.pipeline.session import ConversationSession, SessionBackends, SessionConfig, State
+from avatar_runtime.pipeline.tasks import TaskOwner
+from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portrait
+from avatar_runtime.render.portrait.renderer import PortraitRenderer
+from avatar_runtime.text.sentences import SentenceSplitter
+from avatar_runtime.vad.silero import SileroVadStream
+from common.languages import KIOSK_LANGUAGES
+from kiosk.transcript_store import DjangoTranscriptStore
+
+CHUNK = 512  # 32 ms at 16 kHz, what a browser worklet would send
+
+
+@functools.cache
+def astronaut_portrait() -> PortraitAvatar:
+    from io import BytesIO
+
+    from PIL import Image
+    from skimage import data
+
+    buffer = BytesIO()
+    Image.fromarray(data.astronaut()).save(buffer, format="PNG")
+    return prepare_portrait(buffer.getvalue(), cache_dir=Path(settings.MEDIA_ROOT) / "avatar-cache")
+
+
+@dataclass
+class Timeline:
+    session: ConversationSession
+    clock: VirtualClock
+    frames: list[VideoFrame] = field(default_factory=list)
+    events: list[dict[str, object]] = field(default_factory=list)
+    owner: TaskOwner = field(default_factory=lambda: TaskOwner("test timeline"))
+
+    async def start(self) -> None:
+        await self.session.start()
+        self.owner.spawn(self._collect_frames(), "frames")
+
+    async def _collect_frames(self) -> None:
+        async for frame in self.session.frames():
+            self.frames.append(frame)
+
+    def drain_events(self) -> list[dict[str, object]]:
+        while not self.session.events.empty():
+            self.events.append(self.session.events.get_nowait())
+        return self.events
+
+    async def speak(self, samples: Samples) -> None:
+        """Play ``samples`` into the microphone in real-time-sized chunks on the virtual clock."""
+        for start in range(0, len(samples), CHUNK):
+            chunk = samples[start:start + CHUNK]
+            self.session.push_audio(chunk)
+            await self.clock.advance(len(chunk) / 16000)
+        self.drain_events()
+
+    async def silence(self, seconds: float) -> None:
+        await self.speak(np.zeros(int(seconds * 16000), np.float32))
+
+    async def run_until(self, condition: Callable[[], bool], limit: float = 60.0, step: float = 0.04) -> None:
+        """Advance virtual time (feeding mic silence) until ``condition``; threads get real time."""
+        waited = 0.0
+        while not condition():
+            if waited > limit:
+                raise AssertionError(f"condition not met within {limit}s of virtual time")
+            self.session.push_audio(np.zeros(int(step * 16000), np.float32))
+            await self.clock.advance(step)
+            await asyncio.sleep(0.003)  # real time for ASR/TTS threads
+            waited += step
+            self.drain_events()
+
+    async def until_state(self, state: State, limit: float = 60.0) -> None:
+        await self.run_until(lambda: self.session.state == state, limit)
+
+    def speaking_audio(self) -> Samples:
+        parts = [f.audio for f in self.frames if f.speaking]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    async def close(self) -> None:
+        await self.owner.cancel_all()
+        await self.session.close()
+        await settle()
+
+
+def build_session(
+    *,
+    kiosk_id: int | None = None,
+    default_language: str = "en",
+    voices: VoiceBook | None = None,
+    retrieve_fn: Callable[[str, str, int], Retrieved] = retrieve,
+    recognizer_override: object | None = None,
+    aec: object | None = None,
+) -> Timeline:
+    clock = VirtualClock()
+    backends = SessionBackends(
+        vad=SileroVadStream(),
+        recognizer=recognizer_override or recognizer(),  # type: ignore[arg-type]
+        retrieve=retrieve_fn,
+        answerer=ExtractiveAnswerer(),
+        voices=voices or voice_book_from_settings(),
+        renderer=PortraitRenderer(astronaut_portrait(), clock=clock, seed=7),
+        language_policy=LanguagePolicy(default_language, list(KIOSK_LANGUAGES)),
+        sentence_splitter=SentenceSplitter,
+        aec=aec,  # type: ignore[arg-type]
+    )
+    config = SessionConfig(languages=list(KIOSK_LANGUAGES), default_language=default_language, idle_timeout=30.0)
+    session = ConversationSession(session_id="test", kiosk_id=kiosk_id, config=config, backends=backends,
+                                  store=DjangoTranscriptStore(kiosk_id), clock=clock)
+    return Timeline(session, clock)

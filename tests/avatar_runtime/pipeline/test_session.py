@@ -1,0 +1,193 @@
+"""A whole kiosk session on real offline backends and real speech, on a scripted timeline."""
+import asyncio
+
+import numpy as np
+import pytest
+
+from avatar_runtime.errors import ProviderError
+from avatar_runtime.llm.base import Retrieved
+from avatar_runtime.pipeline.session import State
+from kiosk.models import Conversation, Turn
+from tests.avatar_runtime.pipeline.harness import build_session
+from tests.speech_samples import speak
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+QUESTIONS = [
+    ("en", "Where can I find a toilet?", "restrooms"),
+    ("zh", "请问停车一个小时多少钱？", "car-parking"),
+    ("yue", "商場幾點鐘開門？", "opening-hours"),
+    ("ja", "無料のWi-Fiはありますか？", "free-wifi"),
+    ("ko", "화장실이 어디예요?", "restrooms"),
+]
+
+
+async def ask(timeline, text: str, language: str) -> None:  # type: ignore[no-untyped-def]
+    audio, _rate = speak(text, language)
+    await timeline.silence(0.5)
+    await timeline.speak(audio)
+    await timeline.run_until(lambda: timeline.session.state == State.THINKING, limit=5)
+
+
+@pytest.mark.parametrize(("language", "question", "key"), QUESTIONS)
+async def test_a_spoken_question_is_answered_in_its_language(demo_kb: None, language: str, question: str,
+                                                             key: str) -> None:
+    timeline = build_session(default_language="en")
+    await timeline.start()
+    await ask(timeline, question, language)
+    await timeline.until_state(State.SPEAKING)
+    await timeline.until_state(State.LISTENING)
+    await timeline.close()
+
+    customer, avatar = Turn.objects.order_by("index")
+    assert customer.role == "customer" and customer.language == language
+    assert customer.audio_clip.name.endswith(".wav")
+    assert avatar.role == "avatar" and avatar.language == language and avatar.answerable is True
+    assert avatar.retrieved[0]["key"] == key
+    assert avatar.complete and not avatar.interrupted and avatar.heard_text == avatar.text
+    for stage in ("endpointing", "asr", "retrieval", "first_frame", "end_to_end"):
+        assert avatar.timings[stage] >= 0, stage
+    spoken = timeline.speaking_audio()
+    assert len(spoken) / 16000 > 1.0 and float(np.sqrt(np.mean(spoken**2))) > 0.01
+    captions = [e for e in timeline.events if e.get("type") == "caption" and e.get("role") == "avatar"]
+    assert captions and captions[0]["text"] in avatar.text
+    assert Conversation.objects.get().status == Conversation.Status.ENDED
+
+
+async def test_barge_in_stops_output_keeps_what_was_heard_and_answers_the_new_question(demo_kb: None) -> None:
+    timeline = build_session(default_language="en")
+    await timeline.start()
+    await ask(timeline, "What are the opening hours of the mall?", "en")
+    await timeline.until_state(State.SPEAKING)
+    await timeline.run_until(lambda: len([f for f in timeline.frames if f.speaking]) >= 25)  # ~1 s heard
+    interruption, _ = speak("Sorry, where is the taxi stand?", "en")
+    before = len(timeline.frames)
+    await timeline.speak(interruption)
+    paused_after = [f for f in timeline.frames[before:] if f.speaking]
+    assert timeline.session.metrics.bargein_latencies, "no barge-in detected"
+    assert max(timeline.session.metrics.bargein_latencies) <= 0.4
+    # Output stops within a few frames of the VAD's confirmation, long before the question ends.
+    assert len(paused_after) < len(interruption) / 16000 * 25 * 0.5
+    assert any(e.get("type") == "flush" for e in timeline.events)
+    await timeline.run_until(lambda: Turn.objects.filter(role="avatar").count() == 2 and
+                             timeline.session.state == State.LISTENING)
+    await timeline.close()
+
+    first, second = Turn.objects.filter(role="avatar").order_by("index")
+    assert first.interrupted and first.complete
+    assert first.heard_text and len(first.heard_text) < len(first.text)
+    assert first.text.startswith(first.heard_text.rstrip("…"))
+    assert second.retrieved[0]["key"] == "taxi-stand" and not second.interrupted
+    customer_texts = list(Turn.objects.filter(role="customer").values_list("text", flat=True))
+    assert "taxi" in customer_texts[1].lower()
+
+
+async def test_a_backchannel_does_not_interrupt(demo_kb: None) -> None:
+    timeline = build_session(default_language="en")
+    await timeline.start()
+    await ask(timeline, "How much does parking cost?", "en")
+    await timeline.until_state(State.SPEAKING)
+    await timeline.run_until(lambda: len([f for f in timeline.frames if f.speaking]) >= 20)
+    okay, _ = speak("okay", "en")
+    await timeline.speak(okay)
+    await timeline.until_state(State.LISTENING)
+    await timeline.close()
+    avatar = Turn.objects.get(role="avatar")
+    assert not avatar.interrupted and avatar.heard_text == avatar.text
+    assert Turn.objects.filter(role="customer").count() == 1
+
+
+async def test_the_avatars_own_voice_in_the_mic_does_not_interrupt(demo_kb: None) -> None:
+    from avatar_runtime.aec.factory import echo_canceller
+
+    timeline = build_session(default_language="en", aec=echo_canceller())
+    await timeline.start()
+    await ask(timeline, "Is there free wifi here?", "en")
+    await timeline.until_state(State.SPEAKING)
+    # The speaker plays the avatar's audio; the mic hears it 60 ms later at -12 dB.
+    delay = int(0.06 * 16000)
+    played = 0
+    while timeline.session.state == State.SPEAKING:
+        output = timeline.speaking_audio()
+        echo = output[max(0, played - delay):max(0, len(output) - delay)] * 0.25
+        played = len(output)
+        timeline.session.push_audio(echo.astype(np.float32) if len(echo) else np.zeros(640, np.float32))
+        await timeline.clock.advance(0.04)
+        await asyncio.sleep(0.002)
+        timeline.drain_events()
+    await timeline.until_state(State.LISTENING)
+    await timeline.close()
+    avatar = Turn.objects.get(role="avatar")
+    assert not avatar.interrupted
+    assert Turn.objects.filter(role="customer").count() == 1
+
+
+class BrokenSynthesizer:
+    name = "broken"
+
+    async def synthesize(self, text, voice):  # type: ignore[no-untyped-def]
+        raise ProviderError("broken", "speaker service down", retryable=False)
+        yield  # pragma: no cover
+
+
+async def test_failing_tts_falls_back_and_the_answer_is_still_spoken(demo_kb: None) -> None:
+    from avatar_runtime.factory import VoiceBook, VoiceChoice
+    from avatar_runtime.tts.base import Voice
+    from avatar_runtime.tts.registry import _BACKENDS
+
+    _BACKENDS["broken"] = lambda models_dir: BrokenSynthesizer()  # a real provider that always fails
+    try:
+        from django.conf import settings
+
+        voices = VoiceBook({"en": VoiceChoice(Voice("en", "broken", "x"), Voice("en", "espeak", "en-us"))},
+                           settings.MODELS_DIR)
+        timeline = build_session(default_language="en", voices=voices)
+        await timeline.start()
+        await ask(timeline, "Where are the restrooms?", "en")
+        await timeline.until_state(State.SPEAKING)
+        await timeline.until_state(State.LISTENING)
+        await timeline.close()
+    finally:
+        _BACKENDS.pop("broken")
+    avatar = Turn.objects.get(role="avatar")
+    assert avatar.complete and not avatar.interrupted and avatar.retrieved[0]["key"] == "restrooms"
+    assert len(timeline.speaking_audio()) / 16000 > 1.0
+
+
+class DeafRecognizer:
+    """ASR that hears speech but makes nothing of it (mumbling, a language it cannot read)."""
+
+    name = "deaf"
+
+    def transcribe(self, samples, sample_rate, *, language=None):  # type: ignore[no-untyped-def]
+        from avatar_runtime.asr.base import Recognition
+
+        return Recognition(text="", language="", confidence=0.0)
+
+
+async def test_asr_returning_nothing_gets_a_polite_request_to_repeat(demo_kb: None) -> None:
+    timeline = build_session(default_language="ja", recognizer_override=DeafRecognizer())
+    await timeline.start()
+    await ask(timeline, "Where are the restrooms?", "en")
+    await timeline.until_state(State.SPEAKING)
+    await timeline.until_state(State.LISTENING)
+    await timeline.close()
+    assert not Turn.objects.exists()
+    captions = [e for e in timeline.events if e.get("type") == "caption" and e.get("role") == "avatar"]
+    assert captions and "聞き取れません" in str(captions[0]["text"])
+    assert len(timeline.speaking_audio()) > 16000 * 0.5
+
+
+async def test_retrieval_down_declines_politely_instead_of_going_silent(demo_kb: None) -> None:
+    def broken_retrieve(query: str, language: str, k: int) -> Retrieved:
+        raise ConnectionError("database restarting")
+
+    timeline = build_session(default_language="en", retrieve_fn=broken_retrieve)
+    await timeline.start()
+    await ask(timeline, "Where are the restrooms?", "en")
+    await timeline.until_state(State.SPEAKING)
+    await timeline.until_state(State.LISTENING)
+    await timeline.close()
+    avatar = Turn.objects.get(role="avatar")
+    assert avatar.answerable is False and "staff" in avatar.text.lower()
+    assert any(e.get("type") == "error" and e.get("stage") == "retrieval" for e in timeline.events)
