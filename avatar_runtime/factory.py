@@ -24,7 +24,6 @@ from avatar_runtime.pipeline.session import ConversationSession, SessionBackends
 from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portrait
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
 from avatar_runtime.render.portrait.rig import RigOverrides
-from avatar_runtime.text.sentences import SentenceSplitter
 from avatar_runtime.tts.base import Synthesizer, Voice
 from avatar_runtime.tts.registry import OFFLINE_VOICES, FallbackSynthesizer, espeak_voice_for, synthesizer_for
 from avatar_runtime.vad.silero import SileroVadStream
@@ -182,7 +181,6 @@ async def session_factory(session_id: str, kiosk_id: int | None) -> Conversation
         voices=voices,
         renderer=PortraitRenderer(portrait),
         language_policy=LanguagePolicy(profile.default_language, profile.languages),
-        sentence_splitter=SentenceSplitter,
         aec=echo_canceller(),
     )
     config = SessionConfig(languages=profile.languages, default_language=profile.default_language,

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from avatar_runtime.aec.base import EchoCanceller
 from avatar_runtime.asr.base import Recognition, Recognizer
@@ -27,11 +27,12 @@ from avatar_runtime.pipeline.tasks import TaskOwner, cancel_and_wait
 from avatar_runtime.pipeline.transcript import TranscriptStore, TranscriptWriter
 from avatar_runtime.pipeline.turn import TurnContext, run_answer
 from avatar_runtime.render.base import Renderer
-from avatar_runtime.text.sentences import SentenceSplitter
 from avatar_runtime.tts.base import Synthesizer, Voice
 from avatar_runtime.vad.base import VAD_SAMPLE_RATE, VadEvent, VadStream
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 class State(StrEnum):
@@ -65,7 +66,6 @@ class SessionBackends:
     voices: VoiceSource
     renderer: Renderer
     language_policy: LanguagePolicy
-    sentence_splitter: Callable[[], SentenceSplitter]
     aec: EchoCanceller | None = None
 
 
@@ -99,6 +99,7 @@ class ConversationSession:
         self._last_activity = clock.now()
         self._mic_clock = 0.0
         self._closed = False
+        self.blocking = 0  # blocking calls (ASR, retrieval, synthesis) in flight; see run_blocking
 
     # ----- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -196,7 +197,7 @@ class ConversationSession:
         log.info("session %s: output paused for a barge-in candidate", self.session_id)
 
     async def _decide_bargein(self, samples: Samples, endpointing: float) -> None:
-        recognition = await asyncio.to_thread(self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE)
+        recognition = await self.run_blocking(self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE)
         recent = self.playback.current_sentences() if self.playback else []
         if should_interrupt(recognition.text, recent):
             await self._interrupt()
@@ -255,6 +256,31 @@ class ConversationSession:
         """Called by the turn when its first audio reaches the renderer."""
         if self._paused_at is None:
             self._set_state(State.SPEAKING)
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run CPU-bound work in a thread, counted, so a scripted test clock can wait for it.
+
+        On a virtual timeline, time stands still while such work runs: tests then see the
+        pipeline's own latencies, deterministic, independent of the machine's speed.
+        """
+        self.blocking += 1
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        finally:
+            self.blocking -= 1
+
+    async def counted(self, stream: AsyncIterator[U]) -> AsyncIterator[U]:
+        """``stream``'s items, counting the waits for them like ``run_blocking``."""
+        iterator = aiter(stream)
+        while True:
+            self.blocking += 1
+            try:
+                item = await anext(iterator)
+            except StopAsyncIteration:
+                return
+            finally:
+                self.blocking -= 1
+            yield item
 
     @property
     def paused(self) -> bool:

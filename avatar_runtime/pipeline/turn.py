@@ -59,8 +59,8 @@ async def run_answer(ctx: TurnContext, samples: Samples | None, recognition: Rec
     policy = backends.language_policy
     if recognition is None:
         assert samples is not None
-        recognition = await asyncio.to_thread(backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,
-                                              language=policy.override)
+        recognition = await session.run_blocking(backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,
+                                                 language=policy.override)
         ctx.timings_s["asr"] = clock.now() - start
     if not recognition.text.strip():
         await _speak_fixed(ctx, "not_heard", policy.current)
@@ -84,7 +84,7 @@ async def _retrieve(ctx: TurnContext, question: str, language: str) -> Retrieved
     session = ctx.session
     began = session.clock.now()
     try:
-        retrieved = await asyncio.to_thread(session.backends.retrieve, question, language, session.config.retrieval_k)
+        retrieved = await session.run_blocking(session.backends.retrieve, question, language, session.config.retrieval_k)
     except Exception as exc:  # noqa: BLE001 - retrieval down: the answerer declines politely
         log.error("session %s: retrieval failed: %s", session.session_id, type(exc).__name__)
         session._emit({"type": "error", "stage": "retrieval", "code": "retrieval_failed"})
@@ -104,15 +104,12 @@ async def _answer(ctx: TurnContext, question: str, language: str, retrieved: Ret
         "retrieved": [{"key": p.key, "score": round(p.score, 4)} for p in retrieved.passages],
         "answer_backend": answerer_name, "voice": f"{voice.backend}:{voice.name}",
     })
-    splitter = backends.sentence_splitter()
     answer_began = session.clock.now()
     try:
         try:
-            async for chunk in backends.answerer.answer(question, language, retrieved, ctx.history):
+            # Answerers stream whole sentences (avatar_runtime.text.sentences splits model output).
+            async for sentence in session.counted(backends.answerer.answer(question, language, retrieved, ctx.history)):
                 ctx.timings_s.setdefault("answer_first_text", session.clock.now() - answer_began)
-                for sentence in splitter.push(chunk):
-                    await _speak(ctx, turn_id, sentence, synthesizer, voice)
-            for sentence in splitter.flush():
                 await _speak(ctx, turn_id, sentence, synthesizer, voice)
         except asyncio.CancelledError:
             raise
@@ -142,7 +139,7 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID, sentence: str, synthesize
     playback = ctx.playback
     playback.add_sentence(sentence)
     try:
-        async for chunk in synthesizer.synthesize(sentence, voice):
+        async for chunk in session.counted(synthesizer.synthesize(sentence, voice)):
             audio = resample(chunk.samples, chunk.sample_rate, renderer.sample_rate)
             playback.add_audio(audio)
             if not session.paused:
@@ -165,7 +162,7 @@ async def _speak_fixed(ctx: TurnContext, name: str, language: str) -> None:
     playback = ctx.playback
     playback.add_sentence(phrase(name, language))
     try:
-        async for chunk in synthesizer.synthesize(playback.sentences[-1].text, voice):
+        async for chunk in ctx.session.counted(synthesizer.synthesize(playback.sentences[-1].text, voice)):
             audio = resample(chunk.samples, chunk.sample_rate, ctx.session.backends.renderer.sample_rate)
             playback.add_audio(audio)
             ctx.session.backends.renderer.push_audio(audio, ctx.session.backends.renderer.sample_rate)

@@ -7,11 +7,13 @@ in a few seconds, and every timing the session reports is measured on that timel
 """
 import asyncio
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from channels.db import database_sync_to_async
 from django.conf import settings
 
 from avatar_runtime.asr.language_policy import LanguagePolicy
@@ -24,7 +26,6 @@ from avatar_runtime.pipeline.session import ConversationSession, SessionBackends
 from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portrait
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
-from avatar_runtime.text.sentences import SentenceSplitter
 from avatar_runtime.vad.silero import SileroVadStream
 from common.languages import KIOSK_LANGUAGES
 from kiosk.transcript_store import DjangoTranscriptStore
@@ -60,6 +61,14 @@ class Timeline:
         async for frame in self.session.frames():
             self.frames.append(frame)
 
+    async def advance(self, seconds: float) -> None:
+        """Move virtual time on, then wait (in real time) until the renderer has drawn its frames."""
+        await self.clock.advance(seconds)
+        due = int(self.clock.now() * 25) - 1
+        deadline = time.monotonic() + 10
+        while len(self.frames) < due and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
+
     def drain_events(self) -> list[dict[str, object]]:
         while not self.session.events.empty():
             self.events.append(self.session.events.get_nowait())
@@ -68,23 +77,33 @@ class Timeline:
     async def speak(self, samples: Samples) -> None:
         """Play ``samples`` into the microphone in real-time-sized chunks on the virtual clock."""
         for start in range(0, len(samples), CHUNK):
+            while self.session.blocking:
+                await asyncio.sleep(0.002)
             chunk = samples[start:start + CHUNK]
             self.session.push_audio(chunk)
-            await self.clock.advance(len(chunk) / 16000)
+            await self.advance(len(chunk) / 16000)
         self.drain_events()
 
     async def silence(self, seconds: float) -> None:
         await self.speak(np.zeros(int(seconds * 16000), np.float32))
 
     async def run_until(self, condition: Callable[[], bool], limit: float = 60.0, step: float = 0.04) -> None:
-        """Advance virtual time (feeding mic silence) until ``condition``; threads get real time."""
+        """Advance virtual time (feeding mic silence) until ``condition``.
+
+        Time stands still while the session's blocking work (ASR, retrieval, synthesis) runs in
+        its threads, as if the machine were infinitely fast: the timeline is deterministic.
+        ``limit`` bounds virtual time; a real-time bound catches a hung thread.
+        """
         waited = 0.0
+        deadline = time.monotonic() + 180
         while not condition():
-            if waited > limit:
+            if waited > limit or time.monotonic() > deadline:
                 raise AssertionError(f"condition not met within {limit}s of virtual time")
+            if self.session.blocking:
+                await asyncio.sleep(0.002)
+                continue
             self.session.push_audio(np.zeros(int(step * 16000), np.float32))
-            await self.clock.advance(step)
-            await asyncio.sleep(0.003)  # real time for ASR/TTS threads
+            await self.advance(step)
             waited += step
             self.drain_events()
 
@@ -101,7 +120,7 @@ class Timeline:
         await settle()
 
 
-def build_session(
+async def build_session(
     *,
     kiosk_id: int | None = None,
     default_language: str = "en",
@@ -111,15 +130,16 @@ def build_session(
     aec: object | None = None,
 ) -> Timeline:
     clock = VirtualClock()
+    if voices is None:
+        voices = await database_sync_to_async(voice_book_from_settings)()
     backends = SessionBackends(
         vad=SileroVadStream(),
         recognizer=recognizer_override or recognizer(),  # type: ignore[arg-type]
         retrieve=retrieve_fn,
         answerer=ExtractiveAnswerer(),
-        voices=voices or voice_book_from_settings(),
+        voices=voices,
         renderer=PortraitRenderer(astronaut_portrait(), clock=clock, seed=7),
         language_policy=LanguagePolicy(default_language, list(KIOSK_LANGUAGES)),
-        sentence_splitter=SentenceSplitter,
         aec=aec,  # type: ignore[arg-type]
     )
     config = SessionConfig(languages=list(KIOSK_LANGUAGES), default_language=default_language, idle_timeout=30.0)

@@ -32,7 +32,7 @@ async def ask(timeline, text: str, language: str) -> None:  # type: ignore[no-un
 @pytest.mark.parametrize(("language", "question", "key"), QUESTIONS)
 async def test_a_spoken_question_is_answered_in_its_language(demo_kb: None, language: str, question: str,
                                                              key: str) -> None:
-    timeline = build_session(default_language="en")
+    timeline = await build_session(default_language="en")
     await timeline.start()
     await ask(timeline, question, language)
     await timeline.until_state(State.SPEAKING)
@@ -55,7 +55,7 @@ async def test_a_spoken_question_is_answered_in_its_language(demo_kb: None, lang
 
 
 async def test_barge_in_stops_output_keeps_what_was_heard_and_answers_the_new_question(demo_kb: None) -> None:
-    timeline = build_session(default_language="en")
+    timeline = await build_session(default_language="en")
     await timeline.start()
     await ask(timeline, "What are the opening hours of the mall?", "en")
     await timeline.until_state(State.SPEAKING)
@@ -83,7 +83,7 @@ async def test_barge_in_stops_output_keeps_what_was_heard_and_answers_the_new_qu
 
 
 async def test_a_backchannel_does_not_interrupt(demo_kb: None) -> None:
-    timeline = build_session(default_language="en")
+    timeline = await build_session(default_language="en")
     await timeline.start()
     await ask(timeline, "How much does parking cost?", "en")
     await timeline.until_state(State.SPEAKING)
@@ -100,7 +100,7 @@ async def test_a_backchannel_does_not_interrupt(demo_kb: None) -> None:
 async def test_the_avatars_own_voice_in_the_mic_does_not_interrupt(demo_kb: None) -> None:
     from avatar_runtime.aec.factory import echo_canceller
 
-    timeline = build_session(default_language="en", aec=echo_canceller())
+    timeline = await build_session(default_language="en", aec=echo_canceller())
     await timeline.start()
     await ask(timeline, "Is there free wifi here?", "en")
     await timeline.until_state(State.SPEAKING)
@@ -141,7 +141,7 @@ async def test_failing_tts_falls_back_and_the_answer_is_still_spoken(demo_kb: No
 
         voices = VoiceBook({"en": VoiceChoice(Voice("en", "broken", "x"), Voice("en", "espeak", "en-us"))},
                            settings.MODELS_DIR)
-        timeline = build_session(default_language="en", voices=voices)
+        timeline = await build_session(default_language="en", voices=voices)
         await timeline.start()
         await ask(timeline, "Where are the restrooms?", "en")
         await timeline.until_state(State.SPEAKING)
@@ -166,7 +166,7 @@ class DeafRecognizer:
 
 
 async def test_asr_returning_nothing_gets_a_polite_request_to_repeat(demo_kb: None) -> None:
-    timeline = build_session(default_language="ja", recognizer_override=DeafRecognizer())
+    timeline = await build_session(default_language="ja", recognizer_override=DeafRecognizer())
     await timeline.start()
     await ask(timeline, "Where are the restrooms?", "en")
     await timeline.until_state(State.SPEAKING)
@@ -182,7 +182,7 @@ async def test_retrieval_down_declines_politely_instead_of_going_silent(demo_kb:
     def broken_retrieve(query: str, language: str, k: int) -> Retrieved:
         raise ConnectionError("database restarting")
 
-    timeline = build_session(default_language="en", retrieve_fn=broken_retrieve)
+    timeline = await build_session(default_language="en", retrieve_fn=broken_retrieve)
     await timeline.start()
     await ask(timeline, "Where are the restrooms?", "en")
     await timeline.until_state(State.SPEAKING)
