@@ -82,7 +82,10 @@ class LocalLlamaServer:
         params.offline = True
         params.verbosity = self.config.verbosity
         started = time.monotonic()
-        self._server = xllamacpp.Server(params)
+        try:
+            self._server = xllamacpp.Server(params)
+        except RuntimeError as exc:  # llama.cpp could not load the file (corrupt, not a GGUF, out of memory)
+            raise ProviderError(PROVIDER, f"could not serve {path.name}: {exc}", retryable=False) from exc
         self._address = str(self._server.listening_address)
         self._wait_healthy(started + self.config.startup_timeout)
         logger.info("local llama.cpp server on %s (%.1f s to start)", self._address, time.monotonic() - started)
