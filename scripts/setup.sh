@@ -50,5 +50,9 @@ echo "==> static files"
 .venv/bin/python manage.py collectstatic --noinput -v0
 echo "==> offline models into ${MODELS_DIR:-var/models}"
 .venv/bin/python manage.py provision_models
+if (( DEV )); then
+  echo "==> the local Qwen model for the LLM tests"
+  .venv/bin/python manage.py provision_models qwen2.5-0.5b-gguf
+fi
 echo "==> demo content"
 .venv/bin/python manage.py load_demo

@@ -99,6 +99,7 @@ class ConversationSession:
         self._last_activity = clock.now()
         self._mic_clock = 0.0
         self._closed = False
+        self.turn_finished = asyncio.Event()  # set each time a turn has been answered (or cut off)
         self.blocking = 0  # blocking calls (ASR, retrieval, synthesis) in flight; see run_blocking
 
     # ----- lifecycle -------------------------------------------------------------------
@@ -251,6 +252,7 @@ class ConversationSession:
         self.metrics.turns.append(context.timings_s)
         if not self._closed:
             self._set_state(State.LISTENING)
+        self.turn_finished.set()
 
     def on_speaking(self) -> None:
         """Called by the turn when its first audio reaches the renderer."""
@@ -319,8 +321,3 @@ class ConversationSession:
                 await self._end_conversation("inactivity")
                 self._set_state(State.IDLE)
                 self._emit({"type": "session_reset"})
-
-    async def wait_idle(self) -> None:
-        """Wait until the current answer (if any) has finished or been cancelled."""
-        while self._answer_task is not None and not self._answer_task.done():
-            await asyncio.wait([self._answer_task])

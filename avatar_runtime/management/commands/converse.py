@@ -36,7 +36,7 @@ class Command(BaseCommand):
             raise CommandError(f"--lang must be auto or one of {', '.join(KIOSK_LANGUAGES)}")
         try:
             samples, rate = read_wav(options["audio"])
-        except Exception as exc:  # noqa: BLE001 - any decoder error is the user's file
+        except Exception as exc:  # any decoder error means the user's file is unreadable
             raise CommandError(f"{options['audio']}: not a readable WAV file ({exc})") from exc
         result = asyncio.run(self._converse(resample(samples, rate, 16000), options))
         if options["json"]:
@@ -52,7 +52,6 @@ class Command(BaseCommand):
         from channels.db import database_sync_to_async
 
         from avatar_runtime.factory import session_factory
-        from avatar_runtime.pipeline.session import State
         from avatar_runtime.render.clip import write_clip
         from kiosk.models import Kiosk
 
@@ -75,7 +74,7 @@ class Command(BaseCommand):
         try:
             silence = np.zeros(int(0.8 * 16000), np.float32)
             session.push_audio(np.concatenate([silence, samples.astype(np.float32), silence]))
-            await asyncio.wait_for(self._wait_answered(session, State), options["timeout"])
+            await asyncio.wait_for(session.turn_finished.wait(), options["timeout"])
         except TimeoutError as exc:
             raise CommandError("No answer within the timeout: was there speech in the file?") from exc
         finally:
@@ -92,11 +91,6 @@ class Command(BaseCommand):
         timings = {k: round(v * 1000, 1) for k, v in (metrics.turns[-1] if metrics.turns else {}).items()}
         return {"conversation": str(conversation_id), "turns": turns, "timings_ms": timings, "clip": clip,
                 "models_dir": str(settings.MODELS_DIR)}
-
-    @staticmethod
-    async def _wait_answered(session: Any, state: Any) -> None:
-        while not session.metrics.turns or session.state != state.LISTENING:
-            await asyncio.sleep(0.05)
 
 
 def _turns(conversation_id: uuid.UUID | None) -> list[dict[str, Any]]:
