@@ -1,9 +1,10 @@
 """The REST API's URL table; each app contributes its own ``api_urls``."""
-from django.urls import path
+from django.urls import include, path
 
 from config.api import ApiRootApi, HealthApi
 
 urlpatterns = [
     path("", ApiRootApi.as_view(), name="api-root"),
     path("health/", HealthApi.as_view(), name="api-health"),
+    path("kb/", include("knowledgebase.api_urls")),
 ]

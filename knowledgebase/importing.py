@@ -1,7 +1,9 @@
 """Parse FAQ import files (JSON Lines or CSV) into validated rows with line numbers.
 
 Columns: ``key, language, question, answer`` and optional ``tags`` (``;``-separated, or a
-JSON list) and ``alternates`` (``|``-separated, or a JSON list). Rows sharing a key are the
+JSON list) and ``alternates`` (``|``-separated, or a JSON list). In CSV, a cell that starts
+with ``'`` followed by a formula trigger (``= + - @``) loses the apostrophe that
+``exporting`` added against formula injection. Rows sharing a key are the
 translations of one entry. Parsing never touches the database; every problem is collected
 with its line number so the caller can refuse the whole file or skip the bad rows.
 """
@@ -43,6 +45,21 @@ class RowError:
 class ParseResult:
     rows: list[FaqRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+
+
+# Spreadsheets run a cell that starts with one of these as a formula; exports prefix such
+# cells with an apostrophe (OWASP "CSV injection"), and imports remove it again.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
+def unescape_formula(value: str | None) -> str | None:
+    if value and value.startswith("'") and value[1:].startswith(FORMULA_TRIGGERS):
+        return value[1:]
+    return value
 
 
 def _split(value: object, separator: str) -> tuple[str, ...]:
@@ -118,7 +135,7 @@ def parse_csv(content: bytes) -> ParseResult:
                 result.errors.append(RowError(line, "more cells than header columns"))
                 continue
             try:
-                result.rows.append(_row_from_mapping(line, dict(data)))
+                result.rows.append(_row_from_mapping(line, {k: unescape_formula(v) for k, v in data.items()}))
             except ValueError as exc:
                 result.errors.append(RowError(line, str(exc)))
     except csv.Error as exc:

@@ -51,8 +51,8 @@ class FaqTranslation(models.Model):
     question = models.TextField()
     answer = models.TextField()
     alternates = models.JSONField(default=list, blank=True)
-    # float32 vectors (question first, then each alternate), as raw bytes: works on SQLite
-    # and PostgreSQL alike; ``embedding_model`` says which encoder produced them.
+    # float32 vectors (question first, then each alternate, then the answer), as raw bytes:
+    # works on SQLite and PostgreSQL alike; ``embedding_model`` says which encoder produced them.
     embeddings = models.BinaryField(null=True, blank=True)
     embedding_model = models.CharField(max_length=64, blank=True)
 
@@ -65,9 +65,14 @@ class FaqTranslation(models.Model):
 
 
 class FaqRevision(models.Model):
-    """A snapshot of an entry after each change: who, when, and the full content."""
+    """A snapshot of an entry after each change: who, when, and the full content.
 
-    entry = models.ForeignKey(FaqEntry, on_delete=models.CASCADE, related_name="revisions")
+    Revisions outlive their entry (``entry`` becomes null, ``key`` remains), so a deletion
+    stays in the history.
+    """
+
+    entry = models.ForeignKey(FaqEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
+    key = models.SlugField(max_length=100, db_index=True, default="")
     action = models.CharField(max_length=32)
     snapshot = models.JSONField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -77,7 +82,7 @@ class FaqRevision(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.entry.key} {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.key} {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class Document(models.Model):

@@ -1,13 +1,25 @@
-"""Writes to the knowledge base. Every change leaves a revision and refreshes the index."""
+"""Writes to the knowledge base. Every change leaves a revision and, once committed,
+refreshes the search index in every process."""
+import logging
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
+from django.utils.text import slugify
+from kombu.exceptions import OperationalError
 
 from common.errors import ApplicationError
-from knowledgebase.importing import FaqRow, RowError, parse_faq_file
+from common.languages import KIOSK_LANGUAGES, normalize_language
+from knowledgebase.importing import MAX_FIELD, FaqRow, RowError, parse_faq_file
+from knowledgebase.indexing import index_version_bump, kb_index_refresh
 from knowledgebase.models import FaqEntry, FaqRevision, FaqTranslation, Tag
+from knowledgebase.tasks import kb_index_refresh_task
+
+logger = logging.getLogger(__name__)
+Actor = User | AnonymousUser | None  # who makes the change; anonymous and None are recorded as nobody
+MAX_ALTERNATES = 20
 
 
 @dataclass
@@ -25,6 +37,13 @@ class ImportReport:
         }
 
 
+@dataclass(frozen=True)
+class TranslationData:
+    question: str
+    answer: str
+    alternates: tuple[str, ...] = ()
+
+
 def faq_snapshot(entry: FaqEntry) -> dict[str, object]:
     return {
         "key": entry.key,
@@ -37,27 +56,34 @@ def faq_snapshot(entry: FaqEntry) -> dict[str, object]:
     }
 
 
-def _revision_add(*, entry: FaqEntry, action: str, user: User | None) -> None:
-    FaqRevision.objects.create(entry=entry, action=action, snapshot=faq_snapshot(entry), user=user)
+def _revision_add(*, entry: FaqEntry, action: str, user: User | None) -> FaqRevision:
+    return FaqRevision.objects.create(entry=entry, key=entry.key, action=action, snapshot=faq_snapshot(entry), user=user)
+
+
+def _index_refresh_after_commit() -> None:
+    transaction.on_commit(_index_refresh)
+
+
+def _index_refresh() -> None:
+    # Bump at once so every process stops serving the old content at its next search, then
+    # embed the changed text in the background (inline when Celery is eager).
+    index_version_bump()
+    try:
+        kb_index_refresh_task.delay()
+    except OperationalError:
+        logger.warning("knowledge base: broker unreachable; refreshing the search index inline")
+        kb_index_refresh()
+
+
+def _user_or_none(user: Actor) -> User | None:
+    return user if isinstance(user, User) else None
 
 
 def _apply_rows(entry: FaqEntry, rows: list[FaqRow]) -> bool:
     """Upsert the translations and tags of one entry; True when anything changed."""
     changed = False
     for row in rows:
-        translation, created = FaqTranslation.objects.get_or_create(
-            entry=entry, language=row.language,
-            defaults={"question": row.question, "answer": row.answer, "alternates": list(row.alternates)},
-        )
-        if created:
-            changed = True
-            continue
-        new = (row.question, row.answer, list(row.alternates))
-        if (translation.question, translation.answer, list(translation.alternates)) != new:
-            translation.question, translation.answer, translation.alternates = new
-            translation.embeddings = None  # stale: re-embedded by the index refresh
-            translation.save()
-            changed = True
+        changed |= _translation_put(entry, row.language, TranslationData(row.question, row.answer, row.alternates))
     tag_names = sorted({tag for row in rows for tag in row.tags})
     if tag_names and sorted(entry.tags.values_list("name", flat=True)) != tag_names:
         entry.tags.set([Tag.objects.get_or_create(name=name)[0] for name in tag_names])
@@ -65,9 +91,26 @@ def _apply_rows(entry: FaqEntry, rows: list[FaqRow]) -> bool:
     return changed
 
 
+def _translation_put(entry: FaqEntry, language: str, data: TranslationData) -> bool:
+    translation, created = FaqTranslation.objects.get_or_create(
+        entry=entry, language=language,
+        defaults={"question": data.question, "answer": data.answer, "alternates": list(data.alternates)},
+    )
+    if created:
+        return True
+    new = (data.question, data.answer, list(data.alternates))
+    if (translation.question, translation.answer, list(translation.alternates)) == new:
+        return False
+    translation.question, translation.answer, translation.alternates = new
+    translation.embeddings = None  # stale: re-embedded by the index refresh
+    translation.save()
+    return True
+
+
 @transaction.atomic
-def faq_import_rows(*, rows: list[FaqRow], user: User | None = None) -> ImportReport:
+def faq_import_rows(*, rows: list[FaqRow], user: Actor = None) -> ImportReport:
     """Create or update entries from parsed rows; idempotent (re-importing changes nothing)."""
+    user = _user_or_none(user)
     report = ImportReport(translations=len(rows))
     by_key: dict[str, list[FaqRow]] = defaultdict(list)
     for row in rows:
@@ -85,11 +128,13 @@ def faq_import_rows(*, rows: list[FaqRow], user: User | None = None) -> ImportRe
             report.unchanged += 1
         if created or changed:
             _revision_add(entry=entry, action="import", user=user)
+    if report.created or report.updated:
+        _index_refresh_after_commit()
     return report
 
 
 def faq_import_file(
-    *, content: bytes, filename: str, user: User | None = None, skip_bad: bool = False
+    *, content: bytes, filename: str, user: Actor = None, skip_bad: bool = False
 ) -> ImportReport:
     """Import a JSONL/CSV file: all or nothing, unless ``skip_bad`` imports the good rows and
     reports the bad ones."""
@@ -107,3 +152,121 @@ def faq_import_file(
     report = faq_import_rows(rows=parsed.rows, user=user)
     report.skipped = parsed.errors
     return report
+
+
+def _clean_translations(translations: Mapping[str, TranslationData]) -> dict[str, TranslationData]:
+    cleaned: dict[str, TranslationData] = {}
+    errors: dict[str, str] = {}
+    for raw_language, data in translations.items():
+        language = normalize_language(raw_language)
+        question, answer = data.question.strip(), data.answer.strip()
+        alternates = tuple(dict.fromkeys(a.strip() for a in data.alternates if a.strip()))
+        if language is None:
+            errors[raw_language] = f"not one of {', '.join(KIOSK_LANGUAGES)}"
+        elif not question or not answer:
+            errors[language] = "question and answer are required"
+        elif max(len(t) for t in (question, answer, *alternates)) > MAX_FIELD:
+            errors[language] = f"texts are limited to {MAX_FIELD} characters"
+        elif len(alternates) > MAX_ALTERNATES:
+            errors[language] = f"at most {MAX_ALTERNATES} alternate phrasings"
+        else:
+            cleaned[language] = TranslationData(question, answer, alternates)
+    if errors or not cleaned:
+        raise ApplicationError("faq_invalid", "Every FAQ needs at least one valid translation.",
+                               extra={"errors": errors or {"translations": "at least one is required"}})
+    return cleaned
+
+
+def _tags_set(entry: FaqEntry, tags: Sequence[str]) -> None:
+    names = sorted({slugify(t)[:64] for t in tags if slugify(t)})
+    entry.tags.set([Tag.objects.get_or_create(name=name)[0] for name in names])
+
+
+@transaction.atomic
+def faq_create(
+    *, key: str, translations: Mapping[str, TranslationData], tags: Sequence[str] = (),
+    status: str = FaqEntry.Status.DRAFT, user: Actor = None,
+) -> FaqEntry:
+    """A new entry with its translations (a draft unless ``status`` says otherwise)."""
+    user = _user_or_none(user)
+    if slugify(key) != key.lower() or not key or len(key) > 100:
+        raise ApplicationError("faq_invalid", f"Key {key!r} must be a slug (letters, digits, '-' or '_').")
+    if status not in FaqEntry.Status.values:
+        raise ApplicationError("faq_invalid", f"Unknown status {status!r}.")
+    if FaqEntry.objects.filter(key=key.lower()).exists():
+        raise ApplicationError("faq_exists", f"An FAQ entry with key {key.lower()!r} already exists.", status=409)
+    cleaned = _clean_translations(translations)
+    entry = FaqEntry.objects.create(key=key.lower(), status=status, created_by=user, updated_by=user)
+    for language, data in cleaned.items():
+        _translation_put(entry, language, data)
+    _tags_set(entry, tags)
+    _revision_add(entry=entry, action="create", user=user)
+    _index_refresh_after_commit()
+    return entry
+
+
+@transaction.atomic
+def faq_update(
+    *, entry: FaqEntry, translations: Mapping[str, TranslationData] | None = None, tags: Sequence[str] | None = None,
+    user: Actor = None, action: str = "update",
+) -> FaqEntry:
+    """Replace the entry's translations (all languages side by side: a language left out is
+    removed) and/or its tags. Unchanged translations keep their embeddings."""
+    user = _user_or_none(user)
+    if translations is not None:
+        cleaned = _clean_translations(translations)
+        entry.translations.exclude(language__in=list(cleaned)).delete()
+        for language, data in cleaned.items():
+            _translation_put(entry, language, data)
+    if tags is not None:
+        _tags_set(entry, tags)
+    entry.updated_by = user
+    entry.save(update_fields=["updated_by", "updated_at"])
+    _revision_add(entry=entry, action=action, user=user)
+    _index_refresh_after_commit()
+    return entry
+
+
+def _status_set(entry: FaqEntry, status: str, action: str, user: Actor) -> FaqEntry:
+    entry.status = status
+    entry.updated_by = _user_or_none(user)
+    entry.save(update_fields=["status", "updated_by", "updated_at"])
+    _revision_add(entry=entry, action=action, user=entry.updated_by)
+    _index_refresh_after_commit()
+    return entry
+
+
+@transaction.atomic
+def faq_publish(*, entry: FaqEntry, user: Actor = None) -> FaqEntry:
+    return _status_set(entry, FaqEntry.Status.PUBLISHED, "publish", user)
+
+
+@transaction.atomic
+def faq_unpublish(*, entry: FaqEntry, user: Actor = None) -> FaqEntry:
+    return _status_set(entry, FaqEntry.Status.DRAFT, "unpublish", user)
+
+
+@transaction.atomic
+def faq_delete(*, entry: FaqEntry, user: Actor = None) -> None:
+    """Delete the entry; its history stays (the last revision records the deletion)."""
+    _revision_add(entry=entry, action="delete", user=_user_or_none(user))
+    entry.delete()
+    _index_refresh_after_commit()
+
+
+@transaction.atomic
+def faq_revert(*, entry: FaqEntry, revision: FaqRevision, user: Actor = None) -> FaqEntry:
+    """Restore the translations, tags and status recorded in one of the entry's revisions."""
+    if revision.entry_id != entry.pk:
+        raise ApplicationError("revision_mismatch", "That revision belongs to another entry.")
+    snapshot = revision.snapshot
+    stored = snapshot.get("translations") or {}
+    translations = {
+        language: TranslationData(t["question"], t["answer"], tuple(t.get("alternates") or ()))
+        for language, t in stored.items()
+    }
+    status = snapshot.get("status", entry.status)
+    if status != entry.status:
+        entry.status = status
+        entry.save(update_fields=["status"])
+    return faq_update(entry=entry, translations=translations, tags=snapshot.get("tags") or [], user=user, action="revert")

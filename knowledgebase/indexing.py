@@ -1,0 +1,248 @@
+"""The process-wide search index, built lazily from the database and kept current.
+
+Every process (web, avatar worker, Celery) holds its own ``SearchIndex``. A change to the
+knowledge base stores a new random *index version* in the Django cache (Redis in
+production, so every process sees it); each search compares it with the version its index
+was built from and rebuilds when they differ. Embeddings live in the database
+(``FaqTranslation.embeddings``, float32 rows: question, alternates, answer), so a rebuild
+only embeds what changed: ``kb_index_refresh`` (a Celery task after each change) fills them
+in, and a search embeds the few that are still missing itself.
+"""
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache as django_cache
+
+from knowledgebase.models import DocumentChunk, FaqEntry, FaqTranslation
+from knowledgebase.retrieval.encoder import Encoder, Vectors, e5_encoder_load
+from knowledgebase.retrieval.index import IndexItem, SearchIndex
+from knowledgebase.retrieval.languages import LanguageCentroids, reference_digest
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "knowledgebase:index-version"
+# A rebuild after a change embeds at most this many texts inline (about a second); a larger
+# import is left to the refresh task, and its entries are found lexically until it is done.
+INLINE_EMBED_LIMIT = 64
+EMBED_BATCH = 32
+
+
+def e5_model_path() -> Path:
+    return Path(settings.MODELS_DIR) / "e5-small" / "e5-small-q4.bin"
+
+
+@cache
+def _encoder_at(path: Path) -> Encoder | None:
+    return e5_encoder_load(path)
+
+
+def kb_encoder() -> Encoder | None:
+    """The e5 encoder, or None when the model is missing (lexical search only)."""
+    return _encoder_at(e5_model_path())
+
+
+class _EmbeddingMemo:
+    """Passage vectors by text, so re-importing or re-publishing unchanged text costs nothing."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._vectors: OrderedDict[tuple[str, str], Vectors] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def passages(self, encoder: Encoder, texts: list[str], *, fresh: bool = False) -> Vectors:
+        known: dict[str, Vectors] = {}
+        if not fresh:
+            with self._lock:
+                known = {t: self._vectors[(encoder.name, t)] for t in texts if (encoder.name, t) in self._vectors}
+        todo = [t for t in dict.fromkeys(texts) if t not in known]
+        for start in range(0, len(todo), EMBED_BATCH):
+            batch = todo[start : start + EMBED_BATCH]
+            known.update(zip(batch, encoder.passages(batch), strict=True))
+        with self._lock:
+            for text in todo:
+                self._vectors[(encoder.name, text)] = known[text]
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        if not texts:
+            return np.zeros((0, encoder.dim), dtype=np.float32)
+        return np.stack([known[t] for t in texts]).astype(np.float32)
+
+
+_memo = _EmbeddingMemo()
+
+
+def index_version() -> str:
+    version = django_cache.get(VERSION_KEY)
+    if version is None:
+        django_cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = django_cache.get(VERSION_KEY)
+    return str(version)
+
+
+def index_version_bump() -> None:
+    """Tell every process that the knowledge base changed."""
+    django_cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def _language_centroids(encoder: Encoder) -> LanguageCentroids:
+    key = f"knowledgebase:language-centroids:{reference_digest(encoder.name)}"
+    centroids = django_cache.get(key)
+    if not isinstance(centroids, LanguageCentroids):
+        centroids = LanguageCentroids.compute(encoder)
+        django_cache.set(key, centroids, timeout=None)
+    return centroids
+
+
+def _vectors(blob: bytes | memoryview | None, model: str, count: int, encoder: Encoder | None) -> Vectors | None:
+    """Stored vectors when they come from ``encoder`` and match the item's texts in number."""
+    if blob is None or encoder is None or model != encoder.name:
+        return None
+    vectors = np.frombuffer(bytes(blob), dtype=np.float32)
+    if vectors.size != count * encoder.dim:
+        return None
+    return vectors.reshape(count, encoder.dim)
+
+
+def _translation_item(row: dict[str, object], encoder: Encoder | None) -> IndexItem:
+    alternates = tuple(str(a) for a in row["alternates"] or ())  # type: ignore[attr-defined]
+    item = IndexItem("faq", str(row["entry__key"]), str(row["language"]), str(row["question"]), str(row["answer"]), alternates)
+    blob = row["embeddings"]
+    assert blob is None or isinstance(blob, bytes | memoryview)
+    vectors = _vectors(blob, str(row["embedding_model"]), len(item.vector_texts()), encoder)
+    return IndexItem(item.kind, item.group, item.language, item.question, item.answer, alternates, vectors)
+
+
+def _chunk_item(row: dict[str, object], encoder: Encoder | None) -> IndexItem:
+    blob = row["embeddings"]
+    assert blob is None or isinstance(blob, bytes | memoryview)
+    return IndexItem(
+        "doc", f"doc:{row['document_id']}#{row['position']}", str(row["document__language"]), str(row["document__title"]),
+        str(row["text"]), (), _vectors(blob, str(row["embedding_model"]), 1, encoder),
+    )
+
+
+_TRANSLATION_FIELDS = ("id", "entry__key", "language", "question", "answer", "alternates", "embeddings", "embedding_model")
+_CHUNK_FIELDS = ("id", "document_id", "document__title", "document__language", "position", "text", "embeddings",
+                 "embedding_model")
+
+
+def _store(model: type[FaqTranslation] | type[DocumentChunk], pk: int, text_filter: dict[str, str],
+           vectors: Vectors, encoder: Encoder) -> None:
+    # Only if the text is still the one embedded: a concurrent edit wins over a stale vector.
+    model.objects.filter(pk=pk, **text_filter).update(
+        embeddings=np.ascontiguousarray(vectors, dtype=np.float32).tobytes(), embedding_model=encoder.name
+    )
+
+
+def embeddings_fill(*, published_only: bool = False, recompute: bool = False, limit: int | None = None) -> int:
+    """Embed translations and chunks whose stored vectors are missing or stale (all of them
+    with ``recompute``) and store them; returns how many were embedded (0 without a model).
+    With ``limit``, does nothing when more than ``limit`` texts would need embedding."""
+    encoder = kb_encoder()
+    if encoder is None:
+        return 0
+    translations = FaqTranslation.objects.all()
+    chunks = DocumentChunk.objects.all()
+    if published_only:
+        translations = translations.filter(entry__status=FaqEntry.Status.PUBLISHED)
+        chunks = chunks.filter(document__status=FaqEntry.Status.PUBLISHED)
+    todo: list[tuple[dict[str, object], IndexItem]] = []
+    for row in translations.values(*_TRANSLATION_FIELDS):
+        item = _translation_item(row, encoder)
+        if recompute or item.vectors is None:
+            todo.append((row, item))
+    for row in chunks.values(*_CHUNK_FIELDS):
+        item = _chunk_item(row, encoder)
+        if recompute or item.vectors is None:
+            todo.append((row, item))
+    if limit is not None and sum(len(item.vector_texts()) for _, item in todo) > limit:
+        return 0
+    for row, item in todo:
+        vectors = _memo.passages(encoder, item.vector_texts(), fresh=recompute)
+        if item.kind == "faq":
+            _store(FaqTranslation, int(str(row["id"])), {"question": item.question, "answer": item.answer}, vectors, encoder)
+        else:
+            _store(DocumentChunk, int(str(row["id"])), {"text": item.answer}, vectors, encoder)
+    return len(todo)
+
+
+def _items(encoder: Encoder | None) -> list[IndexItem]:
+    translations = FaqTranslation.objects.filter(entry__status=FaqEntry.Status.PUBLISHED).values(*_TRANSLATION_FIELDS)
+    chunks = DocumentChunk.objects.filter(document__status=FaqEntry.Status.PUBLISHED).values(*_CHUNK_FIELDS)
+    return [_translation_item(row, encoder) for row in translations] + [_chunk_item(row, encoder) for row in chunks]
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    index: SearchIndex
+    encoder: Encoder | None
+    version: str
+
+
+class _IndexHolder:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: LoadedIndex | None = None
+
+    def get(self) -> LoadedIndex:
+        version = index_version()  # read before the database, so a later change triggers another rebuild
+        encoder = kb_encoder()
+        loaded = self._loaded
+        if loaded is not None and loaded.version == version and loaded.encoder is encoder:
+            return loaded
+        with self._lock:
+            loaded = self._loaded
+            if loaded is None or loaded.version != version or loaded.encoder is not encoder:
+                loaded = self._build(version, encoder, first=loaded is None)
+                self._loaded = loaded
+            return loaded
+
+    def _build(self, version: str, encoder: Encoder | None, *, first: bool) -> LoadedIndex:
+        if encoder is not None:
+            embedded = embeddings_fill(published_only=True, limit=None if first else INLINE_EMBED_LIMIT)
+            if embedded:
+                logger.info("knowledge base: embedded %d translations/chunks while building the index", embedded)
+        centroids = _language_centroids(encoder) if encoder is not None else None
+        index = SearchIndex(_items(encoder), centroids)
+        logger.info("knowledge base: index built (%d groups, %d vectors, %s)", len(index.groups), len(index.matrix),
+                    "hybrid" if index.dense else "lexical only")
+        return LoadedIndex(index, encoder, version)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._loaded = None
+
+
+_holder = _IndexHolder()
+
+
+def kb_index() -> LoadedIndex:
+    """The current index (rebuilt first if the knowledge base changed since it was built)."""
+    return _holder.get()
+
+
+def kb_index_refresh() -> int:
+    """Embed what changed and tell every process to rebuild; run after each change."""
+    embedded = embeddings_fill()
+    index_version_bump()
+    return embedded
+
+
+def kb_index_rebuild() -> int:
+    """Recompute every embedding (e.g. after changing the model) and rebuild everywhere."""
+    embedded = embeddings_fill(recompute=True)
+    index_version_bump()
+    return embedded
+
+
+def kb_index_forget() -> None:
+    """Drop this process's index and encoder (the next search starts from scratch)."""
+    _holder.clear()
+    _encoder_at.cache_clear()

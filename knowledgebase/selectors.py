@@ -1,0 +1,107 @@
+"""Reads of the knowledge base: hybrid search for the avatar and the console, and the FAQ
+list behind the API."""
+import time
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from common.errors import ApplicationError, NotFound
+from common.languages import KIOSK_LANGUAGES, normalize_language
+from knowledgebase.indexing import kb_index
+from knowledgebase.models import FaqEntry
+from knowledgebase.retrieval.decision import Mode, calibration_load
+from knowledgebase.retrieval.index import Candidate, SearchIndex
+from knowledgebase.retrieval.languages import guess_language
+from knowledgebase.retrieval.text import lexical_terms
+
+MAX_K = 50
+MAX_QUERY_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One FAQ entry (or document chunk) that matches. ``language``/``question``/``answer`` are
+    the best translation to show: the query's language when the entry has it."""
+
+    key: str
+    language: str
+    question: str
+    answer: str
+    score: float
+    translations: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"key": self.key, "language": self.language, "question": self.question, "answer": self.answer,
+                "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """``answerable`` says whether ``results[0]`` answers the question; ``mode`` is "hybrid", or
+    "lexical" when the e5 model is missing; ``confidence`` is the decision's probability."""
+
+    answerable: bool
+    results: list[SearchHit]
+    mode: Mode = "hybrid"
+    confidence: float = 0.0
+    elapsed_ms: float = 0.0
+
+
+def faq_search(query: str, language: str | None = None, k: int = 5) -> SearchResult:
+    """The ``k`` published FAQ entries and document chunks that best match ``query`` in any of
+    the five languages, FAQ first when both match. ``language`` is the customer's language
+    (guessed from the script when None)."""
+    started = time.perf_counter()
+    text = query.strip()[:MAX_QUERY_CHARS]
+    if not 1 <= k <= MAX_K:
+        raise ApplicationError("invalid_k", f"k must be between 1 and {MAX_K}.")
+    code = normalize_language(language) if language else guess_language(text)
+    if code is None:
+        raise ApplicationError("invalid_language", f"Unknown language {language!r}; use one of {', '.join(KIOSK_LANGUAGES)}.")
+    loaded = kb_index()
+    mode: Mode = "hybrid" if loaded.encoder is not None and loaded.index.dense else "lexical"
+    if not text:
+        return SearchResult(False, [], mode)
+    calibration = calibration_load()
+    query_vector = loaded.encoder.queries([text])[0] if mode == "hybrid" and loaded.encoder is not None else None
+    ranking = loaded.index.rank(query_vector=query_vector, terms=lexical_terms(text), language=code,
+                                params=calibration.fusion)
+    hits = [_hit(loaded.index, candidate) for candidate in ranking.candidates[:k]]
+    decision = calibration.decision(mode)
+    confidence = decision.probability(ranking.features) if ranking.features else 0.0
+    answerable = bool(hits) and confidence >= decision.threshold
+    return SearchResult(answerable, hits, mode, confidence, (time.perf_counter() - started) * 1000)
+
+
+def _hit(index: SearchIndex, candidate: Candidate) -> SearchHit:
+    shown = index.items[candidate.item]
+    translations = {index.items[i].language: (index.items[i].question, index.items[i].answer)
+                    for i in index.group_items[candidate.group]}
+    return SearchHit(shown.group, shown.language, shown.question, shown.answer, candidate.score, translations)
+
+
+def faq_list(
+    *, tag: str | None = None, status: str | None = None, has_language: str | None = None,
+    missing_language: str | None = None, query: str | None = None,
+) -> QuerySet[FaqEntry]:
+    """FAQ entries for the console, filtered by tag, status, a language they have or lack,
+    and a substring of their key or questions."""
+    entries = FaqEntry.objects.prefetch_related("translations", "tags")
+    if tag:
+        entries = entries.filter(tags__name=tag)
+    if status:
+        entries = entries.filter(status=status)
+    if has_language:
+        entries = entries.filter(translations__language=has_language)
+    if missing_language:
+        entries = entries.exclude(translations__language=missing_language)
+    if query:
+        entries = entries.filter(Q(key__icontains=query) | Q(translations__question__icontains=query))
+    return entries.distinct().order_by("key")
+
+
+def faq_get(*, key: str) -> FaqEntry:
+    try:
+        return FaqEntry.objects.prefetch_related("translations", "tags").get(key=key)
+    except FaqEntry.DoesNotExist as exc:
+        raise NotFound("faq_not_found", f"No FAQ entry with key {key!r}.") from exc
