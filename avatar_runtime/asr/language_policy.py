@@ -19,9 +19,11 @@ class LanguagePolicy:
     default: str
     languages: Sequence[str] = KIOSK_LANGUAGES
     prior: float = 0.6  # share of the initial score held by the default language
-    step: float = 0.7  # weight of a fully confident turn in the moving average
+    step: float = 0.7  # weight of a fully certain turn in the moving average
+    first_step: float = 0.9  # a new customer's first words decide almost alone
     scores: dict[str, float] = field(init=False)
     override: str | None = field(init=False, default=None)
+    observed: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         if self.default not in self.languages:
@@ -49,6 +51,7 @@ class LanguagePolicy:
         """A new customer: back to the kiosk's default language, no tap."""
         self.__post_init__()
         self.override = None
+        self.observed = 0
 
     def observe(self, recognition: Recognition) -> str:
         """Take one recognised turn into account; returns the language to answer in.
@@ -58,6 +61,7 @@ class LanguagePolicy:
         """
         if recognition.text.strip() and recognition.language_probabilities:
             self._update(recognition.language_probabilities, recognition.confidence)
+            self.observed += 1
         return self.current
 
     def _update(self, probabilities: Mapping[str, float], confidence: float) -> None:
@@ -65,6 +69,10 @@ class LanguagePolicy:
         total = sum(known.values())
         if total <= 0.0:
             return
-        weight = self.step * max(0.0, min(1.0, confidence))
+        # How sure the turn is of its language: the detector's own probability, raised by a
+        # confident transcript (garbled text from a noisy room weighs little).
+        certainty = max(known.values()) / total
+        sure = max(0.0, min(1.0, 0.5 * certainty + 0.5 * confidence))
+        weight = (self.first_step if self.observed == 0 else self.step) * sure
         for code in self.languages:
             self.scores[code] = (1.0 - weight) * self.scores[code] + weight * known[code] / total

@@ -249,7 +249,7 @@ class ConversationSession:
             await run_answer(context, samples, recognition)
         finally:
             self._history.extend(context.history_added)
-        self.metrics.turns.append(context.timings_s)
+            self.metrics.turns.append(context.timings_s)
         if not self._closed:
             self._set_state(State.LISTENING)
         self.turn_finished.set()

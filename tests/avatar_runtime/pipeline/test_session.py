@@ -7,18 +7,33 @@ import pytest
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.llm.base import Retrieved
 from avatar_runtime.pipeline.session import State
+from channels.db import database_sync_to_async
+
 from kiosk.models import Conversation, Turn
 from tests.avatar_runtime.pipeline.harness import build_session
 from tests.speech_samples import speak
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
+
+@database_sync_to_async
+def saved_turns(role: str | None = None) -> list[Turn]:
+    turns = Turn.objects.order_by("conversation__started_at", "index")
+    return list(turns.filter(role=role) if role else turns)
+
+
+@database_sync_to_async
+def conversation_statuses() -> list[str]:
+    return list(Conversation.objects.values_list("status", flat=True))
+
+# The embedded Whisper-base has no Cantonese: a Cantonese speaker taps 廣東話 on the screen (the
+# recognised language is then overridden); SenseVoice, the production ASR, detects yue itself.
 QUESTIONS = [
-    ("en", "Where can I find a toilet?", "restrooms"),
-    ("zh", "请问停车一个小时多少钱？", "car-parking"),
-    ("yue", "商場幾點鐘開門？", "opening-hours"),
-    ("ja", "無料のWi-Fiはありますか？", "free-wifi"),
-    ("ko", "화장실이 어디예요?", "restrooms"),
+    ("en", "Where can I find a toilet?", "restrooms", False),
+    ("zh", "请问停车一个小时多少钱？", "car-parking", False),
+    ("yue", "商場幾點鐘開門？", "opening-hours", True),
+    ("ja", "無料のWi-Fiはありますか？", "free-wifi", False),
+    ("ko", "주차 요금은 얼마예요?", "car-parking", False),
 ]
 
 
@@ -29,17 +44,19 @@ async def ask(timeline, text: str, language: str) -> None:  # type: ignore[no-un
     await timeline.run_until(lambda: timeline.session.state == State.THINKING, limit=5)
 
 
-@pytest.mark.parametrize(("language", "question", "key"), QUESTIONS)
+@pytest.mark.parametrize(("language", "question", "key", "tap"), QUESTIONS)
 async def test_a_spoken_question_is_answered_in_its_language(demo_kb: None, language: str, question: str,
-                                                             key: str) -> None:
+                                                             key: str, tap: bool) -> None:
     timeline = await build_session(default_language="en")
     await timeline.start()
+    if tap:
+        timeline.session.set_language(language)
     await ask(timeline, question, language)
     await timeline.until_state(State.SPEAKING)
     await timeline.until_state(State.LISTENING)
     await timeline.close()
 
-    customer, avatar = Turn.objects.order_by("index")
+    customer, avatar = await saved_turns()
     assert customer.role == "customer" and customer.language == language
     assert customer.audio_clip.name.endswith(".wav")
     assert avatar.role == "avatar" and avatar.language == language and avatar.answerable is True
@@ -51,7 +68,7 @@ async def test_a_spoken_question_is_answered_in_its_language(demo_kb: None, lang
     assert len(spoken) / 16000 > 1.0 and float(np.sqrt(np.mean(spoken**2))) > 0.01
     captions = [e for e in timeline.events if e.get("type") == "caption" and e.get("role") == "avatar"]
     assert captions and captions[0]["text"] in avatar.text
-    assert Conversation.objects.get().status == Conversation.Status.ENDED
+    assert await conversation_statuses() == [Conversation.Status.ENDED]
 
 
 async def test_barge_in_stops_output_keeps_what_was_heard_and_answers_the_new_question(demo_kb: None) -> None:
@@ -69,16 +86,16 @@ async def test_barge_in_stops_output_keeps_what_was_heard_and_answers_the_new_qu
     # Output stops within a few frames of the VAD's confirmation, long before the question ends.
     assert len(paused_after) < len(interruption) / 16000 * 25 * 0.5
     assert any(e.get("type") == "flush" for e in timeline.events)
-    await timeline.run_until(lambda: Turn.objects.filter(role="avatar").count() == 2 and
+    await timeline.run_until(lambda: len(timeline.session.metrics.turns) == 2 and
                              timeline.session.state == State.LISTENING)
     await timeline.close()
 
-    first, second = Turn.objects.filter(role="avatar").order_by("index")
+    first, second = await saved_turns("avatar")
     assert first.interrupted and first.complete
     assert first.heard_text and len(first.heard_text) < len(first.text)
     assert first.text.startswith(first.heard_text.rstrip("…"))
     assert second.retrieved[0]["key"] == "taxi-stand" and not second.interrupted
-    customer_texts = list(Turn.objects.filter(role="customer").values_list("text", flat=True))
+    customer_texts = [t.text for t in await saved_turns("customer")]
     assert "taxi" in customer_texts[1].lower()
 
 
@@ -92,9 +109,9 @@ async def test_a_backchannel_does_not_interrupt(demo_kb: None) -> None:
     await timeline.speak(okay)
     await timeline.until_state(State.LISTENING)
     await timeline.close()
-    avatar = Turn.objects.get(role="avatar")
+    [avatar] = await saved_turns("avatar")
     assert not avatar.interrupted and avatar.heard_text == avatar.text
-    assert Turn.objects.filter(role="customer").count() == 1
+    assert len(await saved_turns("customer")) == 1
 
 
 async def test_the_avatars_own_voice_in_the_mic_does_not_interrupt(demo_kb: None) -> None:
@@ -117,9 +134,9 @@ async def test_the_avatars_own_voice_in_the_mic_does_not_interrupt(demo_kb: None
         timeline.drain_events()
     await timeline.until_state(State.LISTENING)
     await timeline.close()
-    avatar = Turn.objects.get(role="avatar")
+    [avatar] = await saved_turns("avatar")
     assert not avatar.interrupted
-    assert Turn.objects.filter(role="customer").count() == 1
+    assert len(await saved_turns("customer")) == 1
 
 
 class BrokenSynthesizer:
@@ -149,7 +166,7 @@ async def test_failing_tts_falls_back_and_the_answer_is_still_spoken(demo_kb: No
         await timeline.close()
     finally:
         _BACKENDS.pop("broken")
-    avatar = Turn.objects.get(role="avatar")
+    [avatar] = await saved_turns("avatar")
     assert avatar.complete and not avatar.interrupted and avatar.retrieved[0]["key"] == "restrooms"
     assert len(timeline.speaking_audio()) / 16000 > 1.0
 
@@ -172,7 +189,7 @@ async def test_asr_returning_nothing_gets_a_polite_request_to_repeat(demo_kb: No
     await timeline.until_state(State.SPEAKING)
     await timeline.until_state(State.LISTENING)
     await timeline.close()
-    assert not Turn.objects.exists()
+    assert await saved_turns() == []
     captions = [e for e in timeline.events if e.get("type") == "caption" and e.get("role") == "avatar"]
     assert captions and "聞き取れません" in str(captions[0]["text"])
     assert len(timeline.speaking_audio()) > 16000 * 0.5
@@ -188,6 +205,6 @@ async def test_retrieval_down_declines_politely_instead_of_going_silent(demo_kb:
     await timeline.until_state(State.SPEAKING)
     await timeline.until_state(State.LISTENING)
     await timeline.close()
-    avatar = Turn.objects.get(role="avatar")
+    [avatar] = await saved_turns("avatar")
     assert avatar.answerable is False and "staff" in avatar.text.lower()
     assert any(e.get("type") == "error" and e.get("stage") == "retrieval" for e in timeline.events)

@@ -22,8 +22,14 @@ def test_one_confident_turn_switches_language() -> None:
 
 def test_a_single_unsure_turn_does_not_flip_the_language() -> None:
     policy = LanguagePolicy(default="en")
-    assert policy.observe(turn("ko", 0.9, 0.3)) == "en"
+    assert policy.observe(turn("ko", 0.5, 0.3)) == "en"
     assert policy.observe(turn("ko", 0.6, 0.9)) == "ko"  # but a second, clearer one does
+
+
+def test_a_new_customers_first_words_decide_even_when_the_transcript_is_shaky() -> None:
+    # Whisper on a Mandarin question: sure of the language (0.98), unsure of the words (0.44).
+    policy = LanguagePolicy(default="en")
+    assert policy.observe(turn("zh", 0.98, 0.44)) == "zh"
 
 
 def test_settled_language_survives_an_outlier() -> None:
