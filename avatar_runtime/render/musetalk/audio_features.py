@@ -54,6 +54,9 @@ def sinusoidal_encoding(length: int, dim: int) -> torch.Tensor:
 class LogMel(nn.Module):
     """Whisper's log-mel front end on torch (so it runs batched on the GPU next to the encoder)."""
 
+    filters: torch.Tensor
+    window: torch.Tensor
+
     def __init__(self, mel_filters: np.ndarray, n_fft: int, hop_length: int) -> None:
         super().__init__()
         self.n_fft = n_fft
@@ -104,18 +107,13 @@ class AudioEncoder(nn.Module):
         return weight.device, weight.dtype
 
     @torch.inference_mode()
-    def encode_segments(self, segments: Sequence[np.ndarray], batch_sizes: Sequence[int] = ()) -> torch.Tensor:
-        """Encode audio segments (each at most 30 s, zero-padded here) as one batch.
-
-        With ``batch_sizes``, the batch is padded up to the next of them, so the GPU sees few
-        distinct shapes (each new one costs a cuDNN search); the padding rows are dropped.
-        """
+    def encode_segments(self, segments: Sequence[np.ndarray]) -> torch.Tensor:
+        """Encode audio segments (each at most 30 s, zero-padded here) as one batch."""
         device, _ = self.device_dtype()
-        rows = next((size for size in sorted(batch_sizes) if size >= len(segments)), len(segments))
-        batch = np.zeros((rows, SEGMENT_SAMPLES), dtype=np.float32)
-        for row, segment in zip(batch, segments, strict=False):
+        batch = np.zeros((len(segments), SEGMENT_SAMPLES), dtype=np.float32)
+        for row, segment in zip(batch, segments, strict=True):
             row[: len(segment)] = segment
-        return self(torch.from_numpy(batch).to(device, non_blocking=True))[: len(segments)]
+        return self(torch.from_numpy(batch).to(device))
 
 
 def frame_count(n_samples: int) -> int:

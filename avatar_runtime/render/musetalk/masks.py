@@ -47,7 +47,7 @@ def _lower_face(mask: Mask, face: FaceBox, blur_ratio: float) -> Mask:
     top = face.y1 + face.height // 2
     kept[top : face.y2, face.x1 : face.x2] = mask[top : face.y2, face.x1 : face.x2]
     kernel = _odd(blur_ratio * mask.shape[1])
-    return cv2.GaussianBlur(kept, (kernel, kernel), 0)
+    return np.asarray(cv2.GaussianBlur(kept, (kernel, kernel), 0), dtype=np.float32)
 
 
 def jaw_mask(labels: npt.NDArray[np.int64], face: FaceBox, settings: MaskSettings) -> Mask:

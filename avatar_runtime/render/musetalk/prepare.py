@@ -81,7 +81,8 @@ def idle_clip(photo: Image, seconds: float = 2.0) -> list[Image]:
     for i in range(count):
         scale = 1.0 + 0.006 * (1 - np.cos(np.pi * i / (count - 1))) / 2
         matrix = cv2.getRotationMatrix2D((width / 2, height * 0.9), 0.0, scale)
-        frames.append(cv2.warpAffine(photo, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
+        warped = cv2.warpAffine(photo, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        frames.append(np.asarray(warped, dtype=np.uint8))
     return frames
 
 
@@ -91,13 +92,13 @@ def load_source(path: Path, max_frames: int) -> list[Image]:
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
             raise ValueError(f"{path.name}: not a readable image")
-        return idle_clip(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        return idle_clip(np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8))
     import av  # video decoding only; photos need no PyAV
 
     frames: list[Image] = []
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
-            frames.append(frame.to_ndarray(format="rgb24"))
+            frames.append(np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8))
             if len(frames) >= max_frames:
                 break
     return frames

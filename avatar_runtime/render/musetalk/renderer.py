@@ -42,7 +42,7 @@ class SessionSettings:
 @dataclass
 class SessionStats:
     lateness: list[float] = field(default_factory=list)  # render done - slot time, per rendered frame
-    first_frame: list[float] = field(default_factory=list)  # first speech frame shown - its first audio pushed
+    first_frame: list[float] = field(default_factory=list)  # from an idle avatar: first speech frame shown - first audio
     replaced: int = 0  # renders given up for the base frame
     underruns: int = 0  # speech audio arrived too late to continue on the next slot (a gap in the speech)
 
@@ -67,7 +67,8 @@ class _Resampler:
     def push(self, samples: Samples | None) -> Samples:
         frame = None
         if samples is not None:
-            frame = self._av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, dtype=np.float32)[None], format="flt", layout="mono")
+            mono = np.ascontiguousarray(samples, dtype=np.float32)[None]
+            frame = self._av.AudioFrame.from_ndarray(mono, format="flt", layout="mono")
             frame.sample_rate = self.rate
         out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
@@ -110,7 +111,8 @@ class MuseTalkRenderer:
     def push_audio(self, samples: Samples, sample_rate: int) -> None:
         if self._utterance is None or self._utterance.flushed:
             self._utterance, self._assigned, self._played = Utterance(), 0, 0
-            self._first_push = self._clock()
+            idle = self._last_slot < self._slot_after(0.0)
+            self._first_push = self._clock() if idle else None
             self._last_render = None
             self._resampler = _Resampler(sample_rate) if sample_rate != SAMPLE_RATE else None
         if self._resampler is not None:

@@ -42,6 +42,19 @@ class FrameJob:
     cancelled: bool = False
 
 
+def batch_limit(costs: dict[int, float], slack: float, max_seconds: float, fallback: int) -> int:
+    """The biggest batch that finishes within ``slack`` seconds (the earliest deadline), or when none
+    can, the biggest allowed (clears a backlog fastest); never one slower than ``max_seconds``.
+
+    ``costs`` are seconds per batch by size; without them (CPU) every batch may be ``fallback`` big.
+    """
+    if not costs:
+        return fallback
+    allowed = [size for size, cost in costs.items() if cost <= max_seconds] or [min(costs)]
+    fitting = [size for size in allowed if costs[size] <= slack]
+    return max(fitting) if fitting else max(allowed)
+
+
 class EdfQueue:
     """Thread-safe; ``take`` waits until a job is due within the horizon or the queue is closed."""
 

@@ -23,7 +23,7 @@ from avatar_runtime.render.musetalk.compose import DeviceAvatar, composite, uplo
 from avatar_runtime.render.musetalk.config import WINDOW_ROWS
 from avatar_runtime.render.musetalk.engine import EngineSettings, FrameEngine
 from avatar_runtime.render.musetalk.prepare import PreparedAvatar
-from avatar_runtime.render.musetalk.scheduler import EdfQueue, FrameJob, JobKind
+from avatar_runtime.render.musetalk.scheduler import EdfQueue, FrameJob, JobKind, batch_limit
 from avatar_runtime.render.musetalk.weights import MuseTalkModels
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,6 @@ class ServerSettings:
     horizon: float = 1.0  # render at most this far ahead of a frame's slot
     overhead: float = 0.005  # seconds a batch spends beyond its graph (audio encoding, blending, copies)
     max_batch_seconds: float = 0.05  # no batch longer than this: bounds how long an urgent frame waits
-    encode_batch_sizes: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
     poll: float = 0.05  # how often the idle thread checks for shutdown
 
 
@@ -74,9 +73,6 @@ class MuseTalkServer:
         if self._thread is not None:
             raise RuntimeError("server already started")
         self.engine.capture(self.tokens)
-        if self.models.device.type == "cuda":
-            for size in self.settings.encode_batch_sizes:  # the cuDNN search of each shape, up front
-                self.models.audio.encode_segments([np.zeros(1, dtype=np.float32)] * size)
         self._thread = threading.Thread(target=self._run, name="musetalk-inference", daemon=True)
         self._thread.start()
 
@@ -114,15 +110,8 @@ class MuseTalkServer:
                 self.process(jobs)
 
     def batch_limit(self, earliest_deadline: float) -> int:
-        """The biggest batch that still finishes before the earliest deadline, or when none can, the
-        biggest allowed (clears a backlog fastest); never one longer than ``max_batch_seconds``."""
-        costs = self.engine.costs
-        if not costs:
-            return self.engine.max_batch
-        allowed = {size: cost for size, cost in costs.items() if cost <= self.settings.max_batch_seconds} or {min(costs): 0.0}
         slack = earliest_deadline - self.clock() - self.settings.overhead
-        fitting = [size for size, cost in allowed.items() if cost <= slack]
-        return max(fitting) if fitting else max(allowed)
+        return batch_limit(self.engine.costs, slack, self.settings.max_batch_seconds, self.engine.max_batch)
 
     def process(self, jobs: list[FrameJob]) -> None:
         """Render one batch and resolve its jobs (the inference thread's step; tests call it directly)."""
@@ -144,6 +133,8 @@ class MuseTalkServer:
     @torch.inference_mode()
     def _render(self, jobs: list[FrameJob]) -> list[npt.NDArray[np.uint8] | None]:
         renders = [j for j in jobs if j.kind is JobKind.RENDER]
+        # Index tensors go to the device before the heavy work is queued, so no copy waits behind it.
+        groups = self._composite_groups(jobs)
         if renders:
             faces = self.engine.render(self._latents(renders), self._windows(renders))
             for job, face in zip(renders, faces, strict=True):
@@ -156,21 +147,30 @@ class MuseTalkServer:
         self.stats.fades += len(jobs) - len(renders)
 
         crops: dict[int, npt.NDArray[np.uint8]] = {}
-        by_avatar: dict[str, list[tuple[int, FrameJob, torch.Tensor]]] = {}
+        for avatar, positions, frames, weights in groups:
+            shown = [jobs[i].face if jobs[i].kind is JobKind.RENDER else _fade_source(jobs[i]) for i in positions]
+            out = composite(avatar, frames, torch.stack([f for f in shown if f is not None]), weights).cpu().numpy()
+            crops.update(zip(positions, out, strict=True))
+        return [crops.get(i) for i in range(len(jobs))]
+
+    def _composite_groups(self, jobs: list[FrameJob]) -> list[tuple[DeviceAvatar, list[int], torch.Tensor, torch.Tensor]]:
+        """Per avatar: the positions of the jobs that show a face, their base frames and mask weights."""
+        rendering = {id(j) for j in jobs if j.kind is JobKind.RENDER}
+        positions: dict[str, list[int]] = {}
         for i, job in enumerate(jobs):
-            face = job.face if job.kind is JobKind.RENDER else (job.fade_from.face if job.fade_from else None)
-            if face is not None:
-                by_avatar.setdefault(job.avatar, []).append((i, job, face))
-        for key, items in by_avatar.items():
+            source = job.fade_from
+            if job.kind is JobKind.RENDER or (source is not None and (source.face is not None or id(source) in rendering)):
+                positions.setdefault(job.avatar, []).append(i)
+        groups = []
+        device = self.models.device
+        for key, items in positions.items():
             avatar = self._avatars.get(key)
             if avatar is None:  # every session showing it has closed
                 continue
-            frames = torch.tensor([j.frame for _, j, _ in items], device=self.models.device)
-            weights = torch.tensor([j.fade_weight for _, j, _ in items], device=self.models.device)
-            out = composite(avatar, frames, torch.stack([f for *_, f in items]), weights).cpu().numpy()
-            for (i, _, _), crop in zip(items, out, strict=True):
-                crops[i] = crop
-        return [crops.get(i) for i in range(len(jobs))]
+            frames = torch.tensor([jobs[i].frame for i in items]).to(device, non_blocking=True)
+            weights = torch.tensor([jobs[i].fade_weight for i in items]).to(device, non_blocking=True)
+            groups.append((avatar, items, frames, weights))
+        return groups
 
     def _latents(self, jobs: list[FrameJob]) -> torch.Tensor:
         device = self.models.device
@@ -186,7 +186,7 @@ class MuseTalkServer:
         requests = [(utt, segment, audio) for utt, frames in by_utterance.values()
                     for segment, audio in utt.stale_segments(frames)]
         if requests:
-            rows = self.models.audio.encode_segments([audio for *_, audio in requests], self.settings.encode_batch_sizes)
+            rows = self.engine.encode([audio for *_, audio in requests])
             for (utt, segment, audio), segment_rows in zip(requests, rows, strict=True):
                 utt.store(segment, segment_rows, len(audio))
             self.stats.encoded_segments += len(requests)
@@ -198,6 +198,10 @@ class MuseTalkServer:
             ordered.append(windows[key][position[key]])
             position[key] += 1
         return torch.stack(ordered).to(self.models.dtype)
+
+
+def _fade_source(job: FrameJob) -> torch.Tensor | None:
+    return job.fade_from.face if job.fade_from is not None else None
 
 
 def _resolve(job: FrameJob, crop: npt.NDArray[np.uint8] | None = None, exc: BaseException | None = None) -> None:

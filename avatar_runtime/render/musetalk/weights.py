@@ -12,7 +12,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
@@ -75,9 +75,13 @@ def locate_weights(models_dir: Path) -> WeightFiles:
     missing = [name for name, path in wanted.items() if path is None or not path.is_file()]
     if missing:
         raise ModelMissingError(PROVIDER, f"missing under {models_dir}: {', '.join(missing)}")
-    paths = [p for p in wanted.values() if p is not None]
     face_parser = models_dir / FACE_PARSER_WEIGHTS
-    return WeightFiles(*paths, face_parser=face_parser if face_parser.is_file() else None)
+    vae, whisper = _weights_in(vae_dir), _weights_in(whisper_dir)
+    assert vae is not None and whisper is not None  # checked above
+    return WeightFiles(unet=models_dir / UNET_WEIGHTS, unet_config=models_dir / UNET_CONFIG, vae_config=vae_dir / "config.json",
+                       vae=vae, whisper_config=whisper_dir / "config.json", whisper=whisper,
+                       whisper_preprocessor=whisper_dir / "preprocessor_config.json",
+                       face_parser=face_parser if face_parser.is_file() else None)
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -104,7 +108,7 @@ def check_config(what: str, config: Mapping[str, Any], expected: Mapping[str, An
 
 
 def _init_keys(cls: type) -> set[str]:
-    return set(inspect.signature(cls.__init__).parameters) - {"self"}
+    return set(inspect.signature(cls).parameters)
 
 
 def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -121,7 +125,8 @@ def strict_load(module: nn.Module, state: Mapping[str, torch.Tensor], what: str)
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own if k in state and state[k].shape != own[k].shape]
+    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
+              for k in own if k in state and state[k].shape != own[k].shape]
     if missing or unexpected or shapes:
         parts = [f"{len(missing)} missing (e.g. {missing[:3]})" if missing else "",
                  f"{len(unexpected)} unexpected (e.g. {unexpected[:3]})" if unexpected else "",
@@ -152,8 +157,10 @@ def resolve_dtype(device: torch.device, dtype: torch.dtype | None) -> torch.dtyp
 
 @dataclass
 class MuseTalkModels:
-    unet: UNet2DConditionModel
-    vae: AutoencoderKL
+    # diffusers modules (UNet2DConditionModel, AutoencoderKL); typed Any because mypy cannot follow
+    # diffusers' lazily imported base classes back to nn.Module.
+    unet: Any
+    vae: Any
     audio: AudioEncoder
     face_parser: BiSeNet | None
     device: torch.device
@@ -171,7 +178,7 @@ def _finish(models: MuseTalkModels) -> MuseTalkModels:
             raise ValueError(f"{type(module).__name__}: tensors never loaded: {leftovers[:3]}")
     models.unet.to(models.device, models.dtype)
     models.vae.to(models.device, models.dtype)
-    models.audio.encoder.to(models.device, models.dtype)
+    cast(nn.Module, models.audio.encoder).to(models.device, models.dtype)  # transformers types .to oddly
     models.audio.logmel.to(models.device)  # the mel front end stays float32
     if models.face_parser is not None:
         models.face_parser.to(models.device)  # preparation only: float32 is fine
