@@ -27,7 +27,7 @@ class JobKind(Enum):
 
 @dataclass(eq=False)
 class FrameJob:
-    session: str
+    session: str  # for logs
     avatar: str  # DeviceAvatar key
     frame: int  # base frame index
     deadline: float  # monotonic seconds
@@ -79,10 +79,6 @@ class EdfQueue:
     @property
     def closed(self) -> bool:
         return self._closed
-
-    def __len__(self) -> int:
-        with self._cond:
-            return len(self._heap)
 
     def take(self, limit: Callable[[float], int], timeout: float) -> list[FrameJob]:
         """Live jobs due within the horizon, earliest deadline first, at most ``limit(earliest deadline)``.

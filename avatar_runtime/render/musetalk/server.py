@@ -119,7 +119,7 @@ class MuseTalkServer:
         try:
             crops = self._render(jobs)
         except Exception as exc:
-            log.exception("musetalk batch of %d frames failed", len(jobs))
+            log.exception("musetalk batch of %d frames failed (sessions %s)", len(jobs), sorted({j.session for j in jobs}))
             for job in jobs:
                 _resolve(job, exc=exc)
             return
