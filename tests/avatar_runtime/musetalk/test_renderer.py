@@ -36,6 +36,17 @@ async def _take(renderer: Renderer, count: int) -> list[VideoFrame]:
     return frames
 
 
+async def _through_speech(renderer: Renderer, quiet: int = 4, limit: int = 250) -> list[VideoFrame]:
+    """Frames until speech has come and gone (``quiet`` frames after the last speaking one)."""
+    frames: list[VideoFrame] = []
+    async for frame in renderer.frames():
+        frames.append(frame)
+        spoke = [i for i, f in enumerate(frames) if f.speaking]
+        if (spoke and len(frames) - 1 - spoke[-1] >= quiet) or len(frames) == limit:
+            break
+    return frames
+
+
 def _base(avatar: PreparedAvatar, frame: VideoFrame) -> np.ndarray:
     return avatar.frames[avatar.frame_index(round(frame.pts * 25))]
 
@@ -45,10 +56,10 @@ async def test_speech_frames_carry_the_audio_and_a_rendered_mouth(server: MuseTa
     audio = speech(0.4)
     renderer.push_audio(audio, 16000)
     renderer.flush()
-    frames = await _take(renderer, 24)
+    frames = await _through_speech(renderer)
     await renderer.close()
 
-    assert [round(f.pts * 25) for f in frames] == list(range(24))
+    assert [round(f.pts * 25) for f in frames] == list(range(len(frames)))
     speaking = [f for f in frames if f.speaking]
     assert len(speaking) == 10
     played = np.concatenate([f.audio for f in speaking])
@@ -66,7 +77,7 @@ async def test_silent_windows_skip_the_model(server: MuseTalkServer, avatar: Pre
     rendered_before = server.stats.rendered
     renderer.push_audio(audio, 16000)
     renderer.flush()
-    frames = [f for f in await _take(renderer, 30) if f.speaking]
+    frames = [f for f in await _through_speech(renderer) if f.speaking]
     await renderer.close()
 
     assert len(frames) == 22
@@ -99,7 +110,7 @@ async def test_audio_at_another_rate_is_resampled(server: MuseTalkServer, avatar
     renderer.push_audio(tone[:5000], 24000)
     renderer.push_audio(tone[5000:], 24000)
     renderer.flush()
-    frames = [f for f in await _take(renderer, 16) if f.speaking]
+    frames = [f for f in await _through_speech(renderer) if f.speaking]
     await renderer.close()
 
     played = np.concatenate([f.audio for f in frames])
