@@ -1,0 +1,215 @@
+"""One inference server per avatar worker: every session's frames go through one GPU thread.
+
+Sessions (``MuseTalkRenderer``) submit frame jobs; a single thread takes the earliest-deadline jobs
+of all sessions, encodes the audio segments they need in one Whisper batch, renders all their
+faces in one UNet + VAE batch (padded to a fixed size, a CUDA graph replay on the GPU), composites
+them per avatar on the device and hands each crop back through the job's future. No thread per
+session: more sessions make bigger batches, not more contention for the GIL.
+"""
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import InvalidStateError
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from avatar_runtime.render.musetalk.audio_features import Utterance
+from avatar_runtime.render.musetalk.compose import DeviceAvatar, composite, upload_avatar
+from avatar_runtime.render.musetalk.config import WINDOW_ROWS
+from avatar_runtime.render.musetalk.engine import EngineSettings, FrameEngine
+from avatar_runtime.render.musetalk.prepare import PreparedAvatar
+from avatar_runtime.render.musetalk.scheduler import EdfQueue, FrameJob, JobKind, batch_limit
+from avatar_runtime.render.musetalk.weights import MuseTalkModels
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    horizon: float = 1.0  # render at most this far ahead of a frame's slot
+    overhead: float = 0.005  # seconds a batch spends beyond its graph (audio encoding, blending, copies)
+    max_batch_seconds: float = 0.05  # no batch longer than this: bounds how long an urgent frame waits
+    poll: float = 0.05  # how often the idle thread checks for shutdown
+
+
+@dataclass
+class ServerStats:
+    batches: int = 0
+    rendered: int = 0
+    padded: int = 0  # wasted rows of padded batches
+    fades: int = 0
+    encoded_segments: int = 0
+    busy_seconds: float = 0.0
+    batch_sizes: Counter[int] = field(default_factory=Counter)
+
+
+class MuseTalkServer:
+    def __init__(self, models: MuseTalkModels, settings: ServerSettings | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.models = models
+        self.settings = settings or ServerSettings()
+        self.clock = clock
+        self.engine = FrameEngine(models, self.settings.engine)
+        self.queue = EdfQueue(self.settings.horizon, clock)
+        self.stats = ServerStats()
+        self._avatars: dict[str, DeviceAvatar] = {}
+        self._users: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def tokens(self) -> int:
+        """Audio tokens per frame: 10 feature rows x every hidden state."""
+        return WINDOW_ROWS * self.models.audio.hidden_states
+
+    def start(self) -> None:
+        """Capture the CUDA graphs (GPU) and start the inference thread."""
+        if self._thread is not None:
+            raise RuntimeError("server already started")
+        self.engine.capture(self.tokens)
+        self._thread = threading.Thread(target=self._run, name="musetalk-inference", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.queue.close()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("musetalk inference thread did not stop within %.1f s", timeout)
+
+    def attach(self, avatar: PreparedAvatar) -> DeviceAvatar:
+        """The avatar's device copy, uploaded once and shared by every session that shows it."""
+        with self._lock:
+            if avatar.key not in self._avatars:
+                self._avatars[avatar.key] = upload_avatar(avatar, self.models.device, self.models.dtype)
+            self._users[avatar.key] += 1
+            return self._avatars[avatar.key]
+
+    def detach(self, key: str) -> None:
+        with self._lock:
+            self._users[key] -= 1
+            if self._users[key] <= 0:
+                del self._users[key]
+                self._avatars.pop(key, None)
+
+    def submit(self, job: FrameJob) -> None:
+        if self.queue.closed:
+            raise RuntimeError("musetalk server is stopped")
+        self.queue.push(job)
+
+    def _run(self) -> None:
+        while not self.queue.closed:
+            jobs = self.queue.take(self.batch_limit, self.settings.poll)
+            if jobs:
+                self.process(jobs)
+
+    def batch_limit(self, earliest_deadline: float) -> int:
+        slack = earliest_deadline - self.clock() - self.settings.overhead
+        return batch_limit(self.engine.costs, slack, self.settings.max_batch_seconds, self.engine.max_batch)
+
+    def process(self, jobs: list[FrameJob]) -> None:
+        """Render one batch and resolve its jobs (the inference thread's step; tests call it directly)."""
+        started = time.perf_counter()
+        try:
+            crops = self._render(jobs)
+        except Exception as exc:
+            log.exception("musetalk batch of %d frames failed (sessions %s)", len(jobs), sorted({j.session for j in jobs}))
+            for job in jobs:
+                _resolve(job, exc=exc)
+            return
+        done = self.clock()
+        for job, crop in zip(jobs, crops, strict=True):
+            job.done_at = done
+            job.fade_from = None  # the source face is no longer needed
+            _resolve(job, crop)
+        self.stats.busy_seconds += time.perf_counter() - started
+
+    @torch.inference_mode()
+    def _render(self, jobs: list[FrameJob]) -> list[npt.NDArray[np.uint8] | None]:
+        renders = [j for j in jobs if j.kind is JobKind.RENDER]
+        # Index tensors go to the device before the heavy work is queued, so no copy waits behind it.
+        groups = self._composite_groups(jobs)
+        if renders:
+            faces = self.engine.render(self._latents(renders), self._windows(renders))
+            for job, face in zip(renders, faces, strict=True):
+                job.face = face
+            padded = self.engine.batch_size(len(renders))
+            self.stats.batches += 1
+            self.stats.rendered += len(renders)
+            self.stats.padded += padded - len(renders)
+            self.stats.batch_sizes[padded] += 1
+        self.stats.fades += len(jobs) - len(renders)
+
+        crops: dict[int, npt.NDArray[np.uint8]] = {}
+        for avatar, positions, frames, weights in groups:
+            shown = [jobs[i].face if jobs[i].kind is JobKind.RENDER else _fade_source(jobs[i]) for i in positions]
+            out = composite(avatar, frames, torch.stack([f for f in shown if f is not None]), weights).cpu().numpy()
+            crops.update(zip(positions, out, strict=True))
+        return [crops.get(i) for i in range(len(jobs))]
+
+    def _composite_groups(self, jobs: list[FrameJob]) -> list[tuple[DeviceAvatar, list[int], torch.Tensor, torch.Tensor]]:
+        """Per avatar: the positions of the jobs that show a face, their base frames and mask weights."""
+        rendering = {id(j) for j in jobs if j.kind is JobKind.RENDER}
+        positions: dict[str, list[int]] = {}
+        for i, job in enumerate(jobs):
+            source = job.fade_from
+            if job.kind is JobKind.RENDER or (source is not None and (source.face is not None or id(source) in rendering)):
+                positions.setdefault(job.avatar, []).append(i)
+        groups = []
+        device = self.models.device
+        for key, items in positions.items():
+            avatar = self._avatars.get(key)
+            if avatar is None:  # every session showing it has closed
+                continue
+            frames = torch.tensor([jobs[i].frame for i in items]).to(device, non_blocking=True)
+            weights = torch.tensor([jobs[i].fade_weight for i in items]).to(device, non_blocking=True)
+            groups.append((avatar, items, frames, weights))
+        return groups
+
+    def _latents(self, jobs: list[FrameJob]) -> torch.Tensor:
+        device = self.models.device
+        return torch.stack([self._avatars[j.avatar].latents[j.frame] for j in jobs]).to(device)
+
+    def _windows(self, jobs: list[FrameJob]) -> torch.Tensor:
+        """Audio windows of the jobs, encoding each stale segment once, all in one Whisper batch."""
+        by_utterance: dict[int, tuple[Utterance, list[int]]] = {}
+        for job in jobs:
+            if job.utterance is None:
+                raise ValueError("a render job needs its utterance")
+            by_utterance.setdefault(id(job.utterance), (job.utterance, []))[1].append(job.utterance_frame)
+        requests = [(utt, segment, audio) for utt, frames in by_utterance.values()
+                    for segment, audio in utt.stale_segments(frames)]
+        if requests:
+            rows = self.engine.encode([audio for *_, audio in requests])
+            for (utt, segment, audio), segment_rows in zip(requests, rows, strict=True):
+                utt.store(segment, segment_rows, len(audio))
+            self.stats.encoded_segments += len(requests)
+        windows = {key: utt.windows(frames) for key, (utt, frames) in by_utterance.items()}
+        position = dict.fromkeys(by_utterance, 0)
+        ordered = []
+        for job in jobs:
+            key = id(job.utterance)
+            ordered.append(windows[key][position[key]])
+            position[key] += 1
+        return torch.stack(ordered).to(self.models.dtype)
+
+
+def _fade_source(job: FrameJob) -> torch.Tensor | None:
+    return job.fade_from.face if job.fade_from is not None else None
+
+
+def _resolve(job: FrameJob, crop: npt.NDArray[np.uint8] | None = None, exc: BaseException | None = None) -> None:
+    """Complete the job's future unless its session already gave up on it."""
+    try:
+        if exc is not None:
+            job.future.set_exception(exc)
+        else:
+            job.future.set_result(crop)
+    except InvalidStateError:
+        pass
