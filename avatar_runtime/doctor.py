@@ -149,7 +149,11 @@ def check_render(cfg: DoctorConfig) -> StageReport:
     if not gpu:
         missing.append("a CUDA GPU")
     if not missing and cfg.render_backend in ("auto", "musetalk"):
-        return StageReport("render", "musetalk", OK, "MuseTalk 1.5 weights present and a CUDA GPU", "musetalk")
+        parser = (cfg.models_dir / "face-parse-bisent/79999_iter.pth").exists()
+        reason = "MuseTalk 1.5 weights present, CUDA GPU available" + (
+            "" if parser else "; no face-parse-bisent/79999_iter.pth: blend masks use a feathered lower-face ellipse")
+        return StageReport("render", "musetalk", OK, reason, "musetalk",
+                           [] if parser else ["MODELS_DIR/face-parse-bisent/79999_iter.pth"])
     if not has_module("cv2") or not has_module("dlib"):
         return StageReport("render", "portrait", BROKEN, "opencv or dlib (dlib-bin) is not installed", "musetalk", missing)
     return StageReport("render", "portrait", OK, "CPU portrait renderer driven by the audio", "musetalk", missing)

@@ -25,6 +25,11 @@ async def ensure_embedded_worker() -> AvatarWorker | None:
             return _worker
         from avatar_runtime.factory import session_factory
 
+        if settings.AVATAR_RTC_LOOPBACK:
+            from avatar_runtime.transport.webrtc import restrict_ice_to_loopback
+
+            restrict_ice_to_loopback()
+
         _worker = AvatarWorker(capacity=settings.AVATAR_WORKER_CAPACITY, session_factory=session_factory)
         _task = asyncio.get_running_loop().create_task(_worker.run(), name="embedded-avatar-worker")
         _task.add_done_callback(_log_exit)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
+
 from avatar_runtime.aec.base import EchoCanceller
 from avatar_runtime.asr.base import Recognition, Recognizer
 from avatar_runtime.asr.language_policy import LanguagePolicy
@@ -49,6 +51,9 @@ class SessionConfig:
     idle_timeout: float = 45.0
     retrieval_k: int = 3
     history_turns: int = 4
+    # While the avatar speaks, speech must reach this fraction of the level it is playing to count
+    # as the customer: what is left of its own voice after echo cancellation is far quieter.
+    bargein_min_level: float = 0.05
 
 
 class VoiceSource(Protocol):
@@ -98,6 +103,9 @@ class ConversationSession:
         self._paused_at: float | None = None  # a barge-in candidate paused the answer
         self._last_activity = clock.now()
         self._mic_clock = 0.0
+        self._mic_recent = np.zeros(0, np.float32)  # the last 0.3 s of echo-cancelled mic audio
+        self._playback_level = 0.0  # RMS of what the kiosk plays, smoothed over ~0.4 s
+        self._ignoring_echo = False  # the VAD segment in progress was judged to be residual echo
         self._closed = False
         self.turn_finished = asyncio.Event()  # set each time a turn has been answered (or cut off)
         self.blocking = 0  # blocking calls (ASR, retrieval, synthesis) in flight; see run_blocking
@@ -127,6 +135,7 @@ class ConversationSession:
         if self.backends.aec is not None:
             samples = self.backends.aec.process(samples)
         self._mic_clock += len(samples) / VAD_SAMPLE_RATE
+        self._mic_recent = np.concatenate([self._mic_recent, samples])[-int(0.3 * VAD_SAMPLE_RATE):]
         for event in self.backends.vad.push(samples):
             self._on_vad(event)
 
@@ -156,6 +165,8 @@ class ConversationSession:
         async for frame in self.backends.renderer.frames():
             if self.backends.aec is not None:
                 self.backends.aec.push_reference(frame.audio)
+            level = float(np.sqrt(np.mean(frame.audio**2))) if len(frame.audio) else 0.0
+            self._playback_level += 0.1 * (level - self._playback_level)
             if frame.speaking and self.playback is not None:
                 if self.playback.first_frame_at is None:
                     self.playback.first_frame_at = self.clock.now()
@@ -176,6 +187,9 @@ class ConversationSession:
         self._touch()
         if event.kind == "start":
             if self.state in (State.SPEAKING, State.THINKING) and self._answer_task is not None:
+                if self._is_residual_echo():
+                    self._ignoring_echo = True
+                    return
                 self._pause_answer(onset=event.pts)
             elif self.state in (State.IDLE, State.LISTENING):
                 self._set_state(State.LISTENING)
@@ -183,11 +197,21 @@ class ConversationSession:
             return
         if event.samples is None:
             return
+        if self._ignoring_echo:
+            self._ignoring_echo = False
+            return
         endpointing = self._mic_clock - event.pts
         if self._paused_at is not None:
             self._turn_task = self._tasks.spawn(self._decide_bargein(event.samples, endpointing), "barge-in")
         else:
             self._start_turn(event.samples, None, speech_end=endpointing)
+
+    def _is_residual_echo(self) -> bool:
+        """Speech while the avatar talks that is far quieter than what it plays: its own voice."""
+        if self._playback_level <= 1e-4 or not len(self._mic_recent):
+            return False
+        mic_level = float(np.sqrt(np.mean(self._mic_recent**2)))
+        return mic_level < self.config.bargein_min_level * self._playback_level
 
     def _pause_answer(self, onset: float) -> None:
         """Stop output at once; the transcript of the candidate decides interrupt vs resume."""

@@ -1,0 +1,138 @@
+"""End-to-end latency of a kiosk session on this machine, with the embedded backends.
+
+    python -m bench.pipeline_latency [--turns 20] [--barge-ins 10]
+
+The session is assembled exactly as a worker assembles it (``avatar_runtime.factory``: Silero
+VAD, Whisper, hybrid retrieval, extractive answers, offline voices, the portrait renderer, WebRTC
+echo cancellation) over a throwaway SQLite database with the demo venue. Questions spoken by the
+offline voices are streamed in real time, 32 ms at a time, as a browser sends them; answers play
+in real time. Reported per stage (p50/p95): VAD endpointing, ASR, retrieval, answer text, TTS
+first audio, first video frame after the end of the turn, and end to end ("customer stops
+speaking → first answer audio and video frame"); then barge-in latency ("customer speech onset →
+avatar output stopped"). Tables are printed and written to bench/results/pipeline_latency.md.
+"""
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MODELS_DIR", str(ROOT / "var" / "models"))
+os.environ["KIOSK_VAR_DIR"] = tempfile.mkdtemp(prefix="kiosk-bench-")
+os.environ.pop("DATABASE_URL", None)
+os.environ.pop("REDIS_URL", None)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from io import StringIO  # noqa: E402
+
+from channels.db import database_sync_to_async  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from avatar_runtime.factory import session_factory  # noqa: E402
+from avatar_runtime.pipeline.session import ConversationSession, State  # noqa: E402
+from kiosk.models import Kiosk  # noqa: E402
+from tests.speech_samples import speak  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "pipeline_latency.md"
+CHUNK = 512
+QUESTIONS = [
+    ("en", "Where can I find a toilet?"), ("en", "How much does parking cost?"), ("en", "Is there free wifi?"),
+    ("en", "When does the mall close?"),
+    ("zh", "请问停车一个小时多少钱？"), ("zh", "商场几点关门？"), ("zh", "有免费无线网络吗？"), ("zh", "哪里可以换钱？"),
+    ("ja", "無料のWi-Fiはありますか？"), ("ja", "トイレはどこですか？"), ("ja", "駐車料金はいくらですか？"),
+    ("ja", "映画館はどこですか？"),
+    ("ko", "주차 요금은 얼마예요?"), ("ko", "화장실은 어디에 있어요?"), ("ko", "무료 와이파이 있어요?"),
+    ("ko", "영화관은 어디예요?"),
+    ("yue", "商場幾點鐘開門？"), ("yue", "洗手間喺邊度？"), ("yue", "泊車幾錢？"), ("yue", "有冇免費WiFi？"),
+]
+STAGES = ["endpointing", "asr", "retrieval", "answer_first_text", "tts_first_audio", "first_frame", "end_to_end"]
+
+
+async def stream(session: ConversationSession, samples: np.ndarray) -> None:
+    """Feed the microphone in real time."""
+    began = time.monotonic()
+    for i, start in enumerate(range(0, len(samples), CHUNK)):
+        session.push_audio(samples[start:start + CHUNK].astype(np.float32))
+        await asyncio.sleep(max(0.0, began + (i + 1) * CHUNK / 16000 - time.monotonic()))
+
+
+async def drain_frames(session: ConversationSession) -> None:
+    async for _frame in session.frames():
+        pass
+
+
+def pct(values: list[float], q: float) -> str:
+    return f"{np.percentile(values, q) * 1000:.0f}" if values else "-"
+
+
+async def run(turns: int, barge_ins: int) -> str:
+    kiosk_id = await database_sync_to_async(lambda: Kiosk.objects.values_list("id", flat=True).first())()
+    session = await session_factory("bench", kiosk_id)
+    await session.start()
+    frames = asyncio.get_running_loop().create_task(drain_frames(session))
+    silence = np.zeros(16000, np.float32)
+    per_language: dict[str, list[dict[str, float]]] = {}
+    for language, question in (QUESTIONS * 2)[:turns]:
+        session.set_language(language)
+        audio, _ = speak(question, language)
+        session.turn_finished.clear()
+        await stream(session, np.concatenate([silence[:8000], audio, silence]))
+        await asyncio.wait_for(session.turn_finished.wait(), 120)
+        per_language.setdefault(language, []).append(session.metrics.turns[-1])
+    for i in range(barge_ins):
+        language, question = QUESTIONS[i % 4]
+        audio, _ = speak(question, language)
+        session.turn_finished.clear()
+        await stream(session, np.concatenate([silence[:8000], audio]))
+        while session.state != State.SPEAKING:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(1.0)
+        interruption, _ = speak("Sorry, where is the taxi stand?", "en")
+        session.turn_finished.clear()
+        await stream(session, np.concatenate([interruption, silence]))
+        await asyncio.wait_for(session.turn_finished.wait(), 120)  # the answer to the interruption
+    frames.cancel()
+    await session.close("bench")
+    rows = ["| stage | " + " | ".join(f"{lang} p50/p95" for lang in per_language) + " | all p50 | all p95 |",
+            "|---|" + "---|" * (len(per_language) + 2)]
+    for stage in STAGES:
+        cells = []
+        everything: list[float] = []
+        for timings in per_language.values():
+            values = [t[stage] for t in timings if stage in t]
+            everything += values
+            cells.append(f"{pct(values, 50)}/{pct(values, 95)}")
+        rows.append(f"| {stage} (ms) | " + " | ".join(cells) + f" | {pct(everything, 50)} | {pct(everything, 95)} |")
+    barge = session.metrics.bargein_latencies
+    rows += ["", "| barge-in: speech onset → output stopped | n | p50 ms | p95 ms | max ms |", "|---|---|---|---|---|",
+             f"| | {len(barge)} | {pct(barge, 50)} | {pct(barge, 95)} | {max(barge) * 1000 if barge else 0:.0f} |"]
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--barge-ins", type=int, default=10)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    call_command("load_demo", stdout=StringIO())
+    table = asyncio.run(run(args.turns, args.barge_ins))
+    header = (f"# Kiosk session latency (embedded backends, {os.cpu_count()} CPU cores)\n\n"
+              f"{args.turns} spoken turns (the customer taps the language), {args.barge_ins} barge-ins; "
+              "times from the session's own clock.\n\n")
+    RESULTS.write_text(header + table + "\n")
+    print(header + table)
+
+
+if __name__ == "__main__":
+    main()
