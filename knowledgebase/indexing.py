@@ -112,11 +112,11 @@ def _vectors(blob: bytes | memoryview | None, model: str, count: int, encoder: E
 
 def _translation_item(row: dict[str, object], encoder: Encoder | None) -> IndexItem:
     alternates = tuple(str(a) for a in row["alternates"] or ())  # type: ignore[attr-defined]
-    item = IndexItem("faq", str(row["entry__key"]), str(row["language"]), str(row["question"]), str(row["answer"]), alternates)
     blob = row["embeddings"]
     assert blob is None or isinstance(blob, bytes | memoryview)
-    vectors = _vectors(blob, str(row["embedding_model"]), len(item.vector_texts()), encoder)
-    return IndexItem(item.kind, item.group, item.language, item.question, item.answer, alternates, vectors)
+    vectors = _vectors(blob, str(row["embedding_model"]), len(alternates) + 2, encoder)  # question, alternates, answer
+    return IndexItem("faq", str(row["entry__key"]), str(row["language"]), str(row["question"]), str(row["answer"]),
+                     alternates, vectors)
 
 
 def _chunk_item(row: dict[str, object], encoder: Encoder | None) -> IndexItem:

@@ -1,8 +1,9 @@
 """Hybrid multilingual retrieval over the knowledge base, free of Django models.
 
-``text`` turns any of the five languages into lexical terms, ``bm25`` scores them,
-``encoder`` wraps the multilingual-e5 model, ``languages`` removes each language's
-direction from the embeddings, ``index`` ranks FAQ entries and document chunks, and
-``decision`` says whether the best one answers the question. ``knowledgebase.indexing``
-builds the index from the database and keeps it current.
+``text`` turns any of the five languages into lexical terms (``hanzi`` folds Traditional
+characters onto Simplified), ``bm25`` scores them, ``encoder`` wraps the multilingual-e5
+model, ``languages`` removes each language's direction from the embeddings, ``index`` ranks
+FAQ entries and document chunks, and ``decision`` says whether the best one answers the
+question, with the parameters ``calibrate`` fits (``calibration.json``).
+``knowledgebase.indexing`` builds the index from the database and keeps it current.
 """

@@ -137,7 +137,10 @@ class SearchIndex:
         use_dense = query_vector is not None and self.dense
         if use_dense:
             assert query_vector is not None and self.centroids is not None
-            sims = np.asarray(self.matrix @ self.centroids.center_query(query_vector, language), dtype=np.float32)
+            # einsum, not "@": BLAS splits a matrix-vector product over threads, and when the
+            # avatar's other stages keep the cores busy those threads wait on each other (p95 8 ms
+            # instead of 0.7 ms for 6,000 rows, measured).
+            sims = np.einsum("ij,j->i", self.matrix, self.centroids.center_query(query_vector, language))
             other_language = self.row_language != self.language_codes.get(language, -1)
             adjusted = (sims - params.passage_offset * (self.row_passage & ~self.row_document)
                         + params.document_offset * self.row_document + params.cross_language_bonus * other_language)

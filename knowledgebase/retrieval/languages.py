@@ -4,7 +4,7 @@ Multilingual-e5 places sentences of one language near each other whatever they s
 Korean question is closer to an unrelated Korean FAQ than to the English FAQ that answers it.
 Subtracting each language's mean vector (estimated from the same everyday sentences written
 in all five languages, so that only the language differs) and re-normalising removes most of
-that pull: on the calibration set it lifted cross-language hit@1 from 0.75 to 0.91.
+that pull: on the calibration set it lifted dense hit@1 from 0.75 to 0.92.
 """
 import hashlib
 import re
