@@ -166,6 +166,27 @@ def kiosk_profile(kiosk_id: int | None) -> KioskProfile:
                         json.dumps(overrides, sort_keys=True) if overrides else "")
 
 
+def warm_up() -> None:
+    """Load every process-wide model before the worker takes sessions (blocking: ~10-20 s on CPU).
+
+    A kiosk's first question must not wait for Whisper, the retrieval index or a voice to load.
+    """
+    recognizer()
+    answerer()
+    SileroVadStream()
+    retrieve("hello", "en", 1)
+    voices = voice_book_from_settings()
+    for language in KIOSK_LANGUAGES:
+        synthesizer, voice = voices.synthesizer(language)
+        asyncio.run(_first_chunk(synthesizer, voice))
+    log.info("avatar runtime warmed up")
+
+
+async def _first_chunk(synthesizer: Synthesizer, voice: Voice) -> None:
+    async for _chunk in synthesizer.synthesize("OK.", voice):
+        break
+
+
 async def session_factory(session_id: str, kiosk_id: int | None) -> ConversationSession:
     from kiosk.transcript_store import DjangoTranscriptStore
 

@@ -25,7 +25,7 @@ from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token
 
 log = logging.getLogger(__name__)
 MAX_TEXT_MESSAGE = 64 * 1024
-OPEN_TIMEOUT = 5.0
+OPEN_TIMEOUT = 15.0  # a worker prepares the kiosk's avatar on its first session
 CLOSE_UNPAIRED = 4401
 
 
@@ -49,7 +49,9 @@ class KioskConsumer(AsyncWebsocketConsumer):
         self._tasks = TaskOwner(f"kiosk {self.kiosk.pk}")
         self._tasks.spawn(self._watch_worker(), "watchdog")
         await database_sync_to_async(services.kiosk_touch)(kiosk=self.kiosk)
-        await self._open_session()
+        # Placement waits for the worker's reply, which this consumer's own message loop delivers:
+        # it must run beside that loop, not inside connect().
+        self._tasks.spawn(self._open_session(), "open-session")
 
     async def disconnect(self, code: int) -> None:
         tasks = getattr(self, "_tasks", None)
@@ -77,10 +79,13 @@ class KioskConsumer(AsyncWebsocketConsumer):
                 return
             except TimeoutError:
                 self.dead_workers.add(worker.worker_id)
+                # If it opens after all, it must not keep a session nobody uses.
+                await self.channel_layer.send(worker.channel, {"type": "session.close", "session_id": self.session_id})
         self.session_id = ""
         await self._send_error("no_worker", "The assistant is not available right now. Please try again shortly.")
 
     async def _watch_worker(self) -> None:
+        await asyncio.sleep(OPEN_TIMEOUT)
         while True:
             await asyncio.sleep(1.0)
             if not self.session_id:

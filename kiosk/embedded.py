@@ -23,14 +23,15 @@ async def ensure_embedded_worker() -> AvatarWorker | None:
     async with _lock:
         if _task is not None and not _task.done():
             return _worker
-        from avatar_runtime.factory import session_factory
+        from avatar_runtime.factory import session_factory, warm_up
 
         if settings.AVATAR_RTC_LOOPBACK:
             from avatar_runtime.transport.webrtc import restrict_ice_to_loopback
 
             restrict_ice_to_loopback()
 
-        _worker = AvatarWorker(capacity=settings.AVATAR_WORKER_CAPACITY, session_factory=session_factory)
+        _worker = AvatarWorker(capacity=settings.AVATAR_WORKER_CAPACITY, session_factory=session_factory,
+                               warm_up=warm_up)
         _task = asyncio.get_running_loop().create_task(_worker.run(), name="embedded-avatar-worker")
         _task.add_done_callback(_log_exit)
         await _worker.ready.wait()

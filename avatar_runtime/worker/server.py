@@ -29,8 +29,9 @@ SessionFactory = Callable[[str, int | None], Awaitable[ConversationSession]]
 
 class AvatarWorker:
     def __init__(self, *, capacity: int, session_factory: SessionFactory, layer: BaseChannelLayer | None = None,
-                 worker_id: str | None = None) -> None:
+                 worker_id: str | None = None, warm_up: Callable[[], None] | None = None) -> None:
         self.capacity = capacity
+        self.warm_up = warm_up
         self.session_factory = session_factory
         self.layer = layer or get_channel_layer()
         self.worker_id = worker_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
@@ -41,6 +42,8 @@ class AvatarWorker:
 
     async def run(self) -> None:
         assert self.layer is not None, "no channel layer configured"
+        if self.warm_up is not None:
+            await asyncio.to_thread(self.warm_up)
         self.channel = await self.layer.new_channel("avatar-worker.")
         self._tasks.spawn(self._heartbeat(), "heartbeat")
         self.ready.set()

@@ -36,7 +36,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def kiosk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (scripts/test.sh installs it)")
     var = tmp_path_factory.mktemp("kiosk-var")

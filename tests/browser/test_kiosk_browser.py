@@ -44,9 +44,9 @@ def converse(server: LiveServer, wav: Path, media: str) -> dict[str, object]:
     return metrics
 
 
-def test_webrtc_conversation(live_server: LiveServer, question_wav: Path) -> None:
-    converse(live_server, question_wav, "webrtc")
+def test_webrtc_conversation(kiosk_server: LiveServer, question_wav: Path) -> None:
+    converse(kiosk_server, question_wav, "webrtc")
 
 
-def test_websocket_media_fallback_conversation(live_server: LiveServer, question_wav: Path) -> None:
-    converse(live_server, question_wav, "ws")
+def test_websocket_media_fallback_conversation(kiosk_server: LiveServer, question_wav: Path) -> None:
+    converse(kiosk_server, question_wav, "ws")

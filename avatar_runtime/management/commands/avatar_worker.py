@@ -27,9 +27,9 @@ class Command(BaseCommand):
         asyncio.run(self._serve(options["capacity"]))
 
     async def _serve(self, capacity: int) -> None:
-        from avatar_runtime.factory import session_factory
+        from avatar_runtime.factory import session_factory, warm_up
 
-        worker = AvatarWorker(capacity=capacity, session_factory=session_factory)
+        worker = AvatarWorker(capacity=capacity, session_factory=session_factory, warm_up=warm_up)
         task = asyncio.get_running_loop().create_task(worker.run(), name="avatar-worker")
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
