@@ -14,6 +14,8 @@ LANGUAGE_NAMES: Final = {
     "ko": "Korean",
 }
 LANGUAGE_CHOICES: Final = [(code, LANGUAGE_NAMES[code]) for code in KIOSK_LANGUAGES]
+# How each language names itself: the kiosk's language buttons.
+NATIVE_NAMES: Final = {"zh": "普通话", "yue": "廣東話", "en": "English", "ja": "日本語", "ko": "한국어"}
 _UI_LOCALE: Final = {"zh": "zh-hans", "yue": "zh-hant", "en": "en", "ja": "ja", "ko": "ko"}
 _BCP47: Final = {"zh": "zh-CN", "yue": "zh-HK", "en": "en-US", "ja": "ja-JP", "ko": "ko-KR"}
 

@@ -19,6 +19,7 @@ from adminconsole.roles import Role, roles_ensure_groups
 from avatar_runtime.tts.registry import OFFLINE_VOICES
 from kiosk.models import Avatar, Kiosk, Venue, VoiceSetting
 from kiosk.pairing import kiosk_pairing_code_create
+from kiosk.tasks import avatar_prepare_task
 from knowledgebase.services import ImportReport, faq_import_file
 
 DEMO_FAQS = Path(__file__).resolve().parent.parent / "knowledgebase" / "demo" / "faqs.jsonl"
@@ -94,6 +95,8 @@ def demo_load(*, passwords: dict[str, str], faq_file: Path = DEMO_FAQS) -> DemoR
     venue, _ = Venue.objects.get_or_create(name=VENUE_NAME, defaults={"address": "1 Harbour Road, Hong Kong"})
     report = faq_import_file(content=faq_file.read_bytes(), filename=faq_file.name)
     avatar = _demo_avatar()
+    if avatar.status != Avatar.Status.READY:
+        transaction.on_commit(lambda: avatar_prepare_task.delay(avatar.pk))
     for language, edge_voice in EDGE_VOICES.items():
         offline = OFFLINE_VOICES[language]
         VoiceSetting.objects.get_or_create(

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from common.errors import ApplicationError
-from common.languages import LANGUAGE_NAMES, ui_locale
+from common.languages import NATIVE_NAMES, ui_locale
 from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token, kiosk_pair
 from kiosk.ui_strings import kiosk_ui_strings
 
@@ -16,7 +16,7 @@ def kiosk_page(request: HttpRequest) -> HttpResponse:
     kiosk = kiosk_for_token(request.COOKIES.get(TOKEN_COOKIE))
     if kiosk is None:
         return render(request, "kiosk/pair.html", {"code": request.GET.get("code", "")})
-    languages = [(code, LANGUAGE_NAMES[code], ui_locale(code)) for code in kiosk.languages if code in LANGUAGE_NAMES]
+    languages = [(code, NATIVE_NAMES[code], ui_locale(code)) for code in kiosk.languages if code in NATIVE_NAMES]
     return render(request, "kiosk/page.html", {
         "kiosk": kiosk, "languages": languages, "default_language": kiosk.default_language,
         "greetings": kiosk.greetings, "ui_strings": kiosk_ui_strings(list(kiosk.languages)),
