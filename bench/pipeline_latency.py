@@ -93,7 +93,7 @@ async def run(turns: int, barge_ins: int) -> str:
         language, question = QUESTIONS[i % 4]
         audio, _ = speak(question, language)
         session.turn_finished.clear()
-        await stream(session, np.concatenate([silence[:8000], audio]))
+        await stream(session, np.concatenate([silence[:8000], audio, silence[:8000]]))
         while session.state != State.SPEAKING:
             await asyncio.sleep(0.01)
         await asyncio.sleep(1.0)
