@@ -133,7 +133,9 @@ async def _answer(ctx: TurnContext, question: str, language: str, retrieved: Ret
         ctx.history_added.append(HistoryTurn("avatar", playback.heard_text()))
 
 
-async def _speak(ctx: TurnContext, turn_id: uuid.UUID, sentence: str, synthesizer: Synthesizer, voice: Voice) -> None:
+async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, synthesizer: Synthesizer,
+                 voice: Voice) -> None:
+    """Synthesise one sentence into the renderer; with ``turn_id``, save the answer's text so far."""
     session = ctx.session
     renderer = session.backends.renderer
     playback = ctx.playback
@@ -153,23 +155,14 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID, sentence: str, synthesize
         log.error("session %s: speech synthesis failed: %s", session.session_id, type(exc).__name__)
         session._emit({"type": "error", "stage": "tts", "code": "tts_failed"})
         session._emit({"type": "caption", "role": "avatar", "text": sentence})
-    ctx.writer.put("turn_update", turn_id, {"text": playback.full_text()})
+    if turn_id is not None:
+        ctx.writer.put("turn_update", turn_id, {"text": playback.full_text()})
 
 
 async def _speak_fixed(ctx: TurnContext, name: str, language: str) -> None:
     """A fixed phrase (e.g. "sorry, I didn't catch that"), spoken and not saved as an answer."""
     synthesizer, voice = ctx.session.backends.voices.synthesizer(language)
-    playback = ctx.playback
-    playback.add_sentence(phrase(name, language))
-    try:
-        async for chunk in ctx.session.counted(synthesizer.synthesize(playback.sentences[-1].text, voice)):
-            audio = resample(chunk.samples, chunk.sample_rate, ctx.session.backends.renderer.sample_rate)
-            playback.add_audio(audio)
-            ctx.session.backends.renderer.push_audio(audio, ctx.session.backends.renderer.sample_rate)
-            ctx.session.on_speaking()
-    except Exception as exc:  # noqa: BLE001 - the caption still shows the phrase
-        log.error("session %s: speech synthesis failed: %s", ctx.session.session_id, type(exc).__name__)
-        ctx.session._emit({"type": "caption", "role": "avatar", "text": playback.sentences[-1].text})
+    await _speak(ctx, None, phrase(name, language), synthesizer, voice)
     await _play_out(ctx)
 
 
