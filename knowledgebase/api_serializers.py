@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES
 from knowledgebase.importing import MAX_FIELD
-from knowledgebase.models import FaqEntry
+from knowledgebase.models import Document, FaqEntry
 from knowledgebase.selectors import MAX_K, MAX_QUERY_CHARS
 from knowledgebase.services import MAX_ALTERNATES, TranslationData
 
@@ -153,3 +153,50 @@ class ExportQuerySerializer(serializers.Serializer):
     # not "format": DRF reserves that query parameter for choosing a renderer
     file_format = serializers.ChoiceField(choices=["jsonl", "csv"], default="jsonl")
     status = serializers.ChoiceField(choices=FaqEntry.Status.choices, required=False)
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A PDF (.pdf), Markdown (.md) or UTF-8 plain-text (.txt) file.")
+    title = serializers.CharField(max_length=200, required=False, default="",
+                                  help_text="Defaults to the file name without its extension.")
+    language = LanguageField(required=False, help_text="Main language; each chunk's own is detected from its text.")
+    status = serializers.ChoiceField(choices=FaqEntry.Status.choices, default=FaqEntry.Status.PUBLISHED)
+
+
+class DocumentListQuerySerializer(serializers.Serializer):
+    language = LanguageField(required=False, help_text="Only documents whose main language is this one.")
+    q = serializers.CharField(required=False, help_text="Substring of the title or file name.")
+    page = serializers.IntegerField(required=False, min_value=1)
+
+
+class DocumentChunkSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The key search returns for this chunk: doc:<document id>#<position>.")
+    position = serializers.IntegerField()
+    heading = serializers.CharField(help_text="The section the chunk comes from (may be empty).")
+    language = LanguageField(help_text="Detected from the chunk's text.")
+    text = serializers.CharField()
+
+
+class DocumentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    language = LanguageField(help_text="Main language (declared, or that of most chunks).")
+    kind = serializers.ChoiceField(choices=Document.Kind.choices)
+    filename = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes.")
+    status = serializers.ChoiceField(choices=FaqEntry.Status.choices)
+    chunk_count = serializers.IntegerField()
+    languages = serializers.ListField(child=LanguageField(), help_text="Languages of its chunks.", required=False)
+    created_at = serializers.DateTimeField()
+
+
+class DocumentDetailSerializer(DocumentSerializer):
+    chunks = DocumentChunkSerializer(many=True)
+
+    def to_representation(self, instance: Document) -> dict[str, Any]:
+        chunks = list(instance.chunks.all())
+        data = dict(DocumentSerializer(instance).data)
+        data["languages"] = sorted({chunk.language for chunk in chunks})
+        data["chunks"] = [{"key": f"doc:{instance.pk}#{chunk.position}", "position": chunk.position,
+                           "heading": chunk.heading, "language": chunk.language, "text": chunk.text} for chunk in chunks]
+        return data

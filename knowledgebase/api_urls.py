@@ -11,4 +11,6 @@ urlpatterns = [
     path("faqs/<slug:key>/unpublish/", apis.FaqUnpublishApi.as_view(), name="kb-faq-unpublish"),
     path("import/", apis.FaqImportApi.as_view(), name="kb-import"),
     path("export/", apis.FaqExportApi.as_view(), name="kb-export"),
+    path("documents/", apis.DocumentListApi.as_view(), name="kb-document-list"),
+    path("documents/<int:document_id>/", apis.DocumentDetailApi.as_view(), name="kb-document-detail"),
 ]

@@ -1,9 +1,10 @@
-"""Knowledge-base REST API (``/api/kb/``): search, FAQ CRUD, publish, import and export.
+"""Knowledge-base REST API (``/api/kb/``): search, FAQ CRUD, publish, import and export, documents.
 
 Thin edges: each view validates its input with a serializer, calls one selector or service
 and serialises the result. Errors are ``ApplicationError`` (rendered by
 ``common.api.application_error_handler``). Every endpoint needs a console role.
 """
+from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -17,6 +18,10 @@ from rest_framework.views import APIView
 from common.errors import ApplicationError
 from knowledgebase.api_permissions import HasStaffRole
 from knowledgebase.api_serializers import (
+    DocumentDetailSerializer,
+    DocumentListQuerySerializer,
+    DocumentSerializer,
+    DocumentUploadSerializer,
     ErrorSerializer,
     ExportQuerySerializer,
     FaqCreateSerializer,
@@ -30,8 +35,17 @@ from knowledgebase.api_serializers import (
     translations_data,
 )
 from knowledgebase.exporting import FORMATS, faq_export
-from knowledgebase.selectors import SearchHit, faq_get, faq_list, faq_search
-from knowledgebase.services import faq_create, faq_delete, faq_import_file, faq_publish, faq_unpublish, faq_update
+from knowledgebase.selectors import SearchHit, document_get, document_list, faq_get, faq_list, faq_search
+from knowledgebase.services import (
+    document_create,
+    document_delete,
+    faq_create,
+    faq_delete,
+    faq_import_file,
+    faq_publish,
+    faq_unpublish,
+    faq_update,
+)
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer}
@@ -163,3 +177,52 @@ class FaqExportApi(KbApi):
         response = HttpResponse(content, content_type=f"{FORMATS[fmt]}; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="faqs.{fmt}"'
         return response
+
+
+class DocumentListApi(KbApi):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class Pagination(PageNumberPagination):
+        page_size = 50
+
+    @extend_schema(tags=TAGS, summary="List uploaded documents, newest first", parameters=[DocumentListQuerySerializer],
+                   responses={200: DocumentSerializer(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        filters = DocumentListQuerySerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        documents = document_list(language=filters.validated_data.get("language"), query=filters.validated_data.get("q"))
+        paginator = self.Pagination()
+        page = paginator.paginate_queryset(documents, request, view=self)
+        return paginator.get_paginated_response(DocumentSerializer(page, many=True).data)
+
+    @extend_schema(tags=TAGS, summary="Upload a PDF, Markdown or text document (chunked and searched as a second source)",
+                   request={"multipart/form-data": DocumentUploadSerializer},
+                   responses={201: DocumentDetailSerializer,
+                              400: OpenApiResponse(ErrorSerializer, description="Unsupported type, unreadable or empty."),
+                              413: OpenApiResponse(ErrorSerializer, description="Over the size limit."),
+                              403: ErrorSerializer})
+    def post(self, request: Request) -> Response:
+        body = DocumentUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        upload = data["file"]
+        if upload.size > settings.KB_DOCUMENT_MAX_BYTES:  # before reading it into memory
+            raise ApplicationError("document_too_large", f"Documents are limited to "
+                                   f"{settings.KB_DOCUMENT_MAX_BYTES / 1024 / 1024:.1f} MB.", status=413)
+        document = document_create(content=upload.read(), filename=upload.name, title=data["title"],
+                                   language=data.get("language"), status=data["status"], user=request.user)
+        return Response(DocumentDetailSerializer(document_get(document_id=document.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class DocumentDetailApi(KbApi):
+    @extend_schema(tags=TAGS, summary="One document with its chunks",
+                   responses={200: DocumentDetailSerializer, 404: ErrorSerializer})
+    def get(self, request: Request, document_id: int) -> Response:
+        return Response(DocumentDetailSerializer(document_get(document_id=document_id)).data)
+
+    @extend_schema(tags=TAGS, summary="Delete a document (search stops finding it)",
+                   responses={204: None, 404: ErrorSerializer})
+    def delete(self, request: Request, document_id: int) -> Response:
+        document_delete(document=document_get(document_id=document_id), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -123,14 +123,15 @@ def _chunk_item(row: dict[str, object], encoder: Encoder | None) -> IndexItem:
     blob = row["embeddings"]
     assert blob is None or isinstance(blob, bytes | memoryview)
     return IndexItem(
-        "doc", f"doc:{row['document_id']}#{row['position']}", str(row["document__language"]), str(row["document__title"]),
-        str(row["text"]), (), _vectors(blob, str(row["embedding_model"]), 1, encoder),
+        "doc", f"doc:{row['document_id']}#{row['position']}", str(row["language"] or row["document__language"]),
+        str(row["heading"] or row["document__title"]), str(row["text"]), (),
+        _vectors(blob, str(row["embedding_model"]), 1, encoder),
     )
 
 
 _TRANSLATION_FIELDS = ("id", "entry__key", "language", "question", "answer", "alternates", "embeddings", "embedding_model")
-_CHUNK_FIELDS = ("id", "document_id", "document__title", "document__language", "position", "text", "embeddings",
-                 "embedding_model")
+_CHUNK_FIELDS = ("id", "document_id", "document__title", "document__language", "position", "heading", "language", "text",
+                 "embeddings", "embedding_model")
 
 
 def _store(model: type[FaqTranslation] | type[DocumentChunk], pk: int, text_filter: dict[str, str],

@@ -86,28 +86,47 @@ class FaqRevision(models.Model):
 
 
 class Document(models.Model):
-    """An uploaded PDF/Markdown/text file, chunked for retrieval as a second source."""
+    """An uploaded PDF/Markdown/text file, chunked for retrieval as a second source
+    (``knowledgebase.services.document_create``)."""
+
+    class Kind(models.TextChoices):
+        PDF = "pdf", "PDF"
+        MARKDOWN = "markdown", "Markdown"
+        TEXT = "text", "Plain text"
 
     title = models.CharField(max_length=200)
+    # The language staff declared, or the one most of its chunks are in; each chunk has its own.
     language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    filename = models.CharField(max_length=255, blank=True)
+    size = models.PositiveIntegerField(default=0, help_text="Size of the uploaded file in bytes.")
     file = models.FileField(upload_to="documents/", blank=True)
     status = models.CharField(max_length=16, choices=FaqEntry.Status.choices, default=FaqEntry.Status.PUBLISHED)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return self.title
 
 
 class DocumentChunk(models.Model):
+    """A few hundred characters of one section of a document, with its own language; search
+    returns it under the key ``doc:<document id>#<position>``."""
+
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
     position = models.PositiveIntegerField()
+    heading = models.CharField(max_length=300, blank=True, help_text="The section the chunk comes from.")
+    language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES, blank=True)
     text = models.TextField()
     embeddings = models.BinaryField(null=True, blank=True)
     embedding_model = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["document", "position"]
+        constraints = [models.UniqueConstraint(fields=["document", "position"], name="document_chunk_unique_position")]
 
     def __str__(self) -> str:
         return f"{self.document.title} #{self.position}"

@@ -3,12 +3,12 @@ list behind the API."""
 import time
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from common.errors import ApplicationError, NotFound
 from common.languages import KIOSK_LANGUAGES, normalize_language
 from knowledgebase.indexing import kb_index
-from knowledgebase.models import FaqEntry
+from knowledgebase.models import Document, FaqEntry
 from knowledgebase.retrieval.decision import Mode, calibration_load
 from knowledgebase.retrieval.index import Candidate, SearchIndex
 from knowledgebase.retrieval.languages import guess_language
@@ -105,3 +105,22 @@ def faq_get(*, key: str) -> FaqEntry:
         return FaqEntry.objects.prefetch_related("translations", "tags").get(key=key)
     except FaqEntry.DoesNotExist as exc:
         raise NotFound("faq_not_found", f"No FAQ entry with key {key!r}.") from exc
+
+
+def document_list(*, language: str | None = None, query: str | None = None) -> QuerySet[Document]:
+    """Uploaded documents for the console, newest first, each with ``chunk_count``; filtered
+    by main language and a substring of the title or file name."""
+    documents = Document.objects.annotate(chunk_count=Count("chunks"))
+    if language:
+        documents = documents.filter(language=language)
+    if query:
+        documents = documents.filter(Q(title__icontains=query) | Q(filename__icontains=query))
+    return documents.order_by("-created_at", "-id")
+
+
+def document_get(*, document_id: int) -> Document:
+    """One document with its chunks (``document.chunks.all()``, in order) and ``chunk_count``."""
+    try:
+        return document_list().prefetch_related("chunks").get(pk=document_id)
+    except Document.DoesNotExist as exc:
+        raise NotFound("document_not_found", f"No document with id {document_id}.") from exc

@@ -1,25 +1,31 @@
 """Writes to the knowledge base. Every change leaves a revision and, once committed,
 refreshes the search index in every process."""
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.text import slugify
 from kombu.exceptions import OperationalError
 
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, normalize_language
+from knowledgebase.chunking import document_chunks
+from knowledgebase.document_text import document_kind, document_sections
 from knowledgebase.importing import MAX_FIELD, FaqRow, RowError, parse_faq_file
 from knowledgebase.indexing import index_version_bump, kb_index_refresh
-from knowledgebase.models import FaqEntry, FaqRevision, FaqTranslation, Tag
+from knowledgebase.models import Document, DocumentChunk, FaqEntry, FaqRevision, FaqTranslation, Tag
 from knowledgebase.tasks import kb_index_refresh_task
 
 logger = logging.getLogger(__name__)
 Actor = User | AnonymousUser | None  # who makes the change; anonymous and None are recorded as nobody
 MAX_ALTERNATES = 20
+MAX_DOCUMENT_CHUNKS = 5000  # about 2.5 million characters: embedding more would take the refresh task hours
 
 
 @dataclass
@@ -270,3 +276,67 @@ def faq_revert(*, entry: FaqEntry, revision: FaqRevision, user: Actor = None) ->
         entry.status = status
         entry.save(update_fields=["status"])
     return faq_update(entry=entry, translations=translations, tags=snapshot.get("tags") or [], user=user, action="revert")
+
+
+@transaction.atomic
+def document_create(
+    *, content: bytes, filename: str, title: str = "", language: str | None = None,
+    status: str = FaqEntry.Status.PUBLISHED, user: Actor = None,
+) -> Document:
+    """Store an uploaded PDF (.pdf), Markdown (.md) or plain-text (.txt, UTF-8) file and its
+    chunks; search finds them once the index refresh after commit has run.
+
+    ``title`` defaults to the file name without its extension. ``language`` (optional) is the
+    document's main language; each chunk's language is detected from its text (a Chinese chunk
+    takes ``language`` when that is zh or yue, which the script alone cannot tell apart).
+    Raises ``ApplicationError`` with code ``document_too_large`` (over
+    ``settings.KB_DOCUMENT_MAX_BYTES``), ``document_unsupported_type``, ``document_unreadable``
+    (damaged or protected PDF, text not UTF-8), ``document_empty`` (no text, e.g. a scanned
+    PDF), ``invalid_language`` or ``document_invalid``; nothing is stored then.
+    """
+    limit = int(settings.KB_DOCUMENT_MAX_BYTES)
+    if len(content) > limit:
+        raise ApplicationError("document_too_large", f"Documents are limited to {_megabytes(limit)}; this one is "
+                               f"{_megabytes(len(content))}.", status=413)
+    declared = normalize_language(language) if language else None
+    if language and declared is None:
+        raise ApplicationError("invalid_language", f"Unknown language {language!r}; use one of {', '.join(KIOSK_LANGUAGES)}.")
+    if status not in FaqEntry.Status.values:
+        raise ApplicationError("document_invalid", f"Unknown status {status!r}.")
+    name = PurePath(filename.replace("\\", "/")).name.strip()
+    if not content.strip():
+        raise ApplicationError("document_empty", "The file is empty.")
+    kind = document_kind(name, content)
+    chunks = document_chunks(document_sections(kind, content), declared_language=declared)
+    if len(chunks) > MAX_DOCUMENT_CHUNKS:
+        raise ApplicationError("document_too_large", f"The document has more than {MAX_DOCUMENT_CHUNKS} passages; split it.",
+                               status=413)
+    main_language = declared or Counter(chunk.language for chunk in chunks).most_common(1)[0][0]
+    document = Document.objects.create(
+        title=(title.strip() or PurePath(name).stem or name)[:200], language=main_language, kind=kind,
+        filename=name[:255], size=len(content), status=status, created_by=_user_or_none(user),
+    )
+    DocumentChunk.objects.bulk_create(
+        DocumentChunk(document=document, position=position, heading=chunk.heading[:300], language=chunk.language,
+                      text=chunk.text)
+        for position, chunk in enumerate(chunks)
+    )
+    document.file.save(name, ContentFile(content), save=True)
+    logger.info("knowledge base: document %d stored (%s, %d bytes, %d chunks)", document.pk, kind, len(content), len(chunks))
+    _index_refresh_after_commit()
+    return document
+
+
+@transaction.atomic
+def document_delete(*, document: Document, user: Actor = None) -> None:
+    """Delete the document and its chunks; its file is removed once the deletion is committed."""
+    file_name, storage = document.file.name, document.file.storage
+    logger.info("knowledge base: document %d deleted by user %s", document.pk, getattr(_user_or_none(user), "pk", None))
+    document.delete()
+    if file_name:
+        transaction.on_commit(lambda: storage.delete(file_name))
+    _index_refresh_after_commit()
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"

@@ -1,7 +1,7 @@
 """Django core: apps, middleware, templates, static/media, i18n, REST framework."""
 from django.utils.translation import gettext_lazy as _
 
-from config.settings.env import BASE_DIR, VAR_DIR, env_bool, env_list, env_path, env_str, local_secret_key
+from config.settings.env import BASE_DIR, VAR_DIR, env_bool, env_int, env_list, env_path, env_str, local_secret_key
 
 DJANGO_ENV = env_str("DJANGO_ENV", "local")  # "local" or "production"
 PRODUCTION = DJANGO_ENV == "production"
@@ -95,6 +95,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True  # serve static/ straight from the tree when collectstatic has not run
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Knowledge-base documents (PDF/Markdown/text) larger than this are refused at upload.
+KB_DOCUMENT_MAX_BYTES = env_int("KB_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

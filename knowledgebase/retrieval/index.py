@@ -37,15 +37,15 @@ class IndexItem:
     kind: Literal["faq", "doc"]
     group: str  # the FAQ key, or "doc:<document id>#<position>"
     language: str
-    question: str  # a document's title for chunks
-    answer: str  # the chunk's text for chunks
+    question: str  # for a chunk: its section heading, or the document's title
+    answer: str  # for a chunk: its text
     alternates: tuple[str, ...] = ()
     vectors: Vectors | None = None  # raw embeddings in ``vector_texts`` order, or None
 
     def vector_texts(self) -> list[str]:
         """The texts embedded for this item, in the stored order."""
-        if self.kind == "doc":
-            return [self.answer]
+        if self.kind == "doc":  # the heading says what the chunk is about
+            return [f"{self.question}\n{self.answer}" if self.question else self.answer]
         return [self.question, *self.alternates, self.answer]
 
 
