@@ -24,6 +24,7 @@ from knowledgebase.models import DocumentChunk, FaqEntry, FaqTranslation
 from knowledgebase.retrieval.encoder import Encoder, Vectors, e5_encoder_load
 from knowledgebase.retrieval.index import IndexItem, SearchIndex
 from knowledgebase.retrieval.languages import LanguageCentroids, reference_digest
+from knowledgebase.retrieval.out_of_scope import examples_digest, out_of_scope_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,15 @@ def _language_centroids(encoder: Encoder) -> LanguageCentroids:
         centroids = LanguageCentroids.compute(encoder)
         django_cache.set(key, centroids, timeout=None)
     return centroids
+
+
+def _out_of_scope(encoder: Encoder) -> tuple[Vectors, list[str]]:
+    key = f"knowledgebase:out-of-scope:{examples_digest(encoder.name)}"
+    cached = django_cache.get(key)
+    if not isinstance(cached, tuple):
+        cached = out_of_scope_vectors(encoder)
+        django_cache.set(key, cached, timeout=None)
+    return cached
 
 
 def _vectors(blob: bytes | memoryview | None, model: str, count: int, encoder: Encoder | None) -> Vectors | None:
@@ -211,7 +221,8 @@ class _IndexHolder:
             if embedded:
                 logger.info("knowledge base: embedded %d translations/chunks while building the index", embedded)
         centroids = _language_centroids(encoder) if encoder is not None else None
-        index = SearchIndex(_items(encoder), centroids)
+        out_of_scope = _out_of_scope(encoder) if encoder is not None else None
+        index = SearchIndex(_items(encoder), centroids, out_of_scope)
         logger.info("knowledge base: index built (%d groups, %d vectors, %s)", len(index.groups), len(index.matrix),
                     "hybrid" if index.dense else "lexical only")
         return LoadedIndex(index, encoder, version)

@@ -4,8 +4,9 @@ fitted on a calibration set (``bench/kb_search.py --calibrate`` writes ``calibra
 The signals: how close the best entry is (``top``), how far ahead of the next one
 (``margin``), whether several of its phrasings agree (``consensus``), how much of the
 query's wording it contains (``coverage``), whether lexical search picks the same entry
-(``agreement``), and whether the entry exists in the query's language (cross-language
-matches score lower, for right and wrong answers alike).
+(``agreement``), whether the entry exists in the query's language (cross-language
+matches score lower, for right and wrong answers alike), and how much closer the best entry
+is than the nearest general-assistant request (``scope``, see ``out_of_scope``).
 """
 import json
 import math
@@ -26,13 +27,14 @@ class Features:
     coverage: float
     agreement: float
     same_language: float
+    scope: float = 0.0
 
     def as_list(self) -> list[float]:
         return list(astuple(self))
 
 
 FEATURE_NAMES = tuple(f.name for f in fields(Features))
-LEXICAL_FEATURES = ("top", "margin", "coverage", "same_language")  # consensus and agreement need dense
+LEXICAL_FEATURES = ("top", "margin", "coverage", "same_language")  # consensus, agreement, scope need dense
 
 
 @dataclass(frozen=True)

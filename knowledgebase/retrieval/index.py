@@ -67,9 +67,17 @@ class Ranking:
 class SearchIndex:
     """Immutable once built; a new one replaces it when the knowledge base changes."""
 
-    def __init__(self, items: list[IndexItem], centroids: LanguageCentroids | None) -> None:
+    def __init__(self, items: list[IndexItem], centroids: LanguageCentroids | None,
+                 out_of_scope: tuple[Vectors, list[str]] | None = None) -> None:
+        """``out_of_scope``: raw query embeddings of ``out_of_scope.OUT_OF_SCOPE_EXAMPLES`` and
+        their languages (the ``scope`` feature is 0 without them)."""
         self.items = sorted(items, key=lambda item: (item.kind, item.group, item.language))
         self.centroids = centroids
+        self.out_of_scope = np.zeros((0, 0), dtype=np.float32)
+        if out_of_scope is not None and centroids is not None and len(out_of_scope[0]):
+            vectors, languages = out_of_scope
+            self.out_of_scope = np.stack([centroids.center_query(v, language) for v, language in zip(vectors, languages,
+                                                                                                    strict=True)])
         self.groups: list[str] = []
         self.group_kind: list[str] = []
         self.group_items: list[list[int]] = []
@@ -140,7 +148,10 @@ class SearchIndex:
             # einsum, not "@": BLAS splits a matrix-vector product over threads, and when the
             # avatar's other stages keep the cores busy those threads wait on each other (p95 8 ms
             # instead of 0.7 ms for 6,000 rows, measured).
-            sims = np.einsum("ij,j->i", self.matrix, self.centroids.center_query(query_vector, language))
+            centered = self.centroids.center_query(query_vector, language)
+            sims = np.einsum("ij,j->i", self.matrix, centered)
+            nearest_out_of_scope = float(np.einsum("ij,j->i", self.out_of_scope, centered).max()) if len(
+                self.out_of_scope) else None
             other_language = self.row_language != self.language_codes.get(language, -1)
             adjusted = (sims - params.passage_offset * (self.row_passage & ~self.row_document)
                         + params.document_offset * self.row_document + params.cross_language_bonus * other_language)
@@ -151,6 +162,7 @@ class SearchIndex:
             fused = (group_dense + params.lexical_weight * np.minimum(group_lexical, 1.0)).astype(np.float32)
         else:
             sims = np.zeros(0, dtype=np.float32)
+            nearest_out_of_scope = None
             item_score = item_lexical
             group_dense = np.zeros(n_groups, dtype=np.float32)
             fused = group_lexical.copy()
@@ -162,7 +174,8 @@ class SearchIndex:
                       self._shown_item(g, language, item_score))
             for g in order
         ]
-        features = self._features(order, group_dense if use_dense else group_lexical, group_lexical, sims, terms, language)
+        features = self._features(order, group_dense if use_dense else group_lexical, group_lexical, sims, terms, language,
+                                  nearest_out_of_scope)
         return Ranking(candidates, features)
 
     def _shown_item(self, group: int, language: str, item_score: npt.NDArray[np.float32]) -> int:
@@ -180,6 +193,7 @@ class SearchIndex:
         sims: npt.NDArray[np.float32],
         terms: list[str],
         language: str,
+        nearest_out_of_scope: float | None,
     ) -> Features:
         top = int(order[0])
         others = np.delete(primary, top)
@@ -197,4 +211,6 @@ class SearchIndex:
             coverage=covered / total if total else 0.0,
             agreement=float(group_lexical[top] > 0 and int(np.argmax(group_lexical)) == top),
             same_language=float(language in self.group_languages[top]),
+            # how much closer the best match is than the nearest general-assistant request
+            scope=float(primary[top]) - nearest_out_of_scope if nearest_out_of_scope is not None else 0.0,
         )
