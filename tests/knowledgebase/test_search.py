@@ -11,6 +11,8 @@ from django.core.management import call_command
 from common.errors import ApplicationError
 from knowledgebase.indexing import index_version_bump, kb_index
 from knowledgebase.models import Document, DocumentChunk, FaqEntry
+from knowledgebase.retrieval.decision import calibration_load
+from knowledgebase.retrieval.text import lexical_terms
 from knowledgebase.selectors import faq_search
 from knowledgebase.services import TranslationData, faq_create, faq_unpublish, faq_update
 
@@ -104,6 +106,22 @@ def test_documents_are_a_second_source_and_faqs_win_a_tie(demo_faqs: None) -> No
     assert bikes.results[0].question == "Visitor guide" and "racks" in bikes.results[0].answer
     atm = faq_search("Where can I find an ATM?", "en").results
     assert atm[0].key == "atms" and atm[1].key == f"doc:{guide.pk}#1"
+
+
+def test_the_scope_signal_separates_kiosk_questions_from_general_assistant_requests(demo_faqs: None) -> None:
+    loaded = kb_index()
+    assert loaded.encoder is not None and len(loaded.index.out_of_scope) == 60  # 12 examples in each of five languages
+
+    def scope(query: str, language: str) -> float:
+        assert loaded.encoder is not None
+        ranking = loaded.index.rank(query_vector=loaded.encoder.queries([query])[0], terms=lexical_terms(query),
+                                    language=language, params=calibration_load().fusion)
+        assert ranking.features is not None
+        return ranking.features.scope
+
+    # not the examples themselves: other wordings of general requests, and kiosk questions
+    assert max(scope("Could you sing a little song for me?", "en"), scope("给我讲个故事吧", "zh")) < min(
+        scope("Where can I find an ATM?", "en"), scope("哪里可以换外币？", "zh"))
 
 
 def test_bad_arguments_are_application_errors(demo_faqs: None) -> None:
