@@ -135,7 +135,7 @@ def _chunk_item(row: dict[str, object], encoder: Encoder | None) -> IndexItem:
     return IndexItem(
         "doc", f"doc:{row['document_id']}#{row['position']}", str(row["language"] or row["document__language"]),
         str(row["heading"] or row["document__title"]), str(row["text"]), (),
-        _vectors(blob, str(row["embedding_model"]), 1, encoder),
+        _vectors(blob, str(row["embedding_model"]), 1, encoder), str(row["heading"]),
     )
 
 

@@ -41,11 +41,12 @@ class IndexItem:
     answer: str  # for a chunk: its text
     alternates: tuple[str, ...] = ()
     vectors: Vectors | None = None  # raw embeddings in ``vector_texts`` order, or None
+    heading: str = ""  # for a chunk: its section heading, embedded with it (a title is too vague to)
 
     def vector_texts(self) -> list[str]:
         """The texts embedded for this item, in the stored order."""
         if self.kind == "doc":  # the heading says what the chunk is about
-            return [f"{self.question}\n{self.answer}" if self.question else self.answer]
+            return [f"{self.heading}\n{self.answer}" if self.heading else self.answer]
         return [self.question, *self.alternates, self.answer]
 
 
