@@ -31,7 +31,10 @@ def qa_score_turn(self: Task, turn_id: int) -> str:
             turn_qa_score_failed(turn_id=turn_id, code="qa_retries_exhausted",
                                  message=f"gave up after {self.request.retries} retries: {type(exc).__name__}")
             return "failed: qa_retries_exhausted"
-        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 300)) from exc
+        retry = self.retry(exc=exc, countdown=min(2 ** self.request.retries, 300), throw=False)
+        if self.request.is_eager:  # inline (no broker): Celery re-runs a returned Retry at once, without the countdown
+            return retry  # type: ignore[no-any-return]
+        raise retry from exc
     except ApplicationError as exc:  # the turn is gone or has no clip: nothing to score
         return f"failed: {exc.code}"
     return f"failed: {score.error_code}" if score.error_code else f"scored: {score.scorer} {score.confidence}"

@@ -17,13 +17,17 @@ from tests.avatar_runtime.qa.clips import rendered, shifted
 
 @functools.cache
 def clip_bytes(kind: str) -> bytes:
-    """The astronaut saying "Tickets are sold at the entrance." as an mp4: ``matched`` audio, the
-    audio ``late`` by 4 frames, or ``mismatched`` (another sentence's audio under the same lips)."""
+    """The astronaut saying "Tickets are sold at the entrance." as an mp4: ``matched`` audio (or its
+    ``first-frames``), the audio ``late`` by 4 frames; or ``mismatched``: the 7 s "help" sentence's lips with the museum
+    sentence's audio (on clips of 2-3 s, unrelated audio can correlate by chance up to ~0.55)."""
     images, audio = rendered("short")
     if kind == "late":
         audio = shifted(audio, 4, len(images))
+    elif kind == "first-frames":  # 0.6 s: enough windows for SyncNet, quick on a loaded CPU
+        images, audio = images[:15], audio[: 15 * 640]
     elif kind == "mismatched":
-        audio = shifted(rendered("help")[1][25 * 640:], 0, len(images))
+        images = rendered("help")[0]
+        audio = shifted(rendered("museum")[1], 0, len(images))
     with tempfile.TemporaryDirectory() as tmp:
         return write_clip(Path(tmp) / "clip.mp4", images, audio, 25, 16000).read_bytes()
 
