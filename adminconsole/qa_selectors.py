@@ -87,7 +87,7 @@ def qa_overview(*, group_by: str = "avatar", scorer: str | None = None, days: in
     sums: dict[str, dict[datetime.datetime, list[float]]] = defaultdict(lambda: defaultdict(list))
     for scored_at, confidence, avatar_name, language in scores:
         key = (avatar_name or "—") if group_by == "avatar" else (language or "—")
-        sums[key][_bucket_start(scored_at, bucket)].append(float(confidence))
+        sums[key][_bucket_start(scored_at, bucket)].append(float(confidence or 0.0))  # never None here
     order = list(KIOSK_LANGUAGES) if group_by == "language" else sorted(sums)
     series = [
         QaSeries(label, [QaPoint(at, round(sum(v) / len(v), 4), len(v)) for at, v in sorted(sums[label].items())])

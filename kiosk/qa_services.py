@@ -68,7 +68,7 @@ def _local_path(clip: FieldFile) -> Iterator[Path]:
             raise FileNotFoundError(f"answer clip {clip.name} is not in storage")
         yield local
         return
-    with tempfile.NamedTemporaryFile(suffix=Path(clip.name).suffix) as copy:
+    with tempfile.NamedTemporaryFile(suffix=Path(clip.name or "clip.mp4").suffix) as copy:
         with clip.open("rb") as source:
             shutil.copyfileobj(source, copy)
         copy.flush()

@@ -1,5 +1,6 @@
 """Background jobs of the kiosk app."""
 from celery import Task, shared_task
+from celery.exceptions import Retry
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -22,7 +23,7 @@ TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError)
 
 
 @shared_task(bind=True, name="kiosk.tasks.qa_score_turn", acks_late=True, max_retries=None)
-def qa_score_turn(self: Task, turn_id: int) -> str:
+def qa_score_turn(self: Task, turn_id: int) -> str | Retry:
     """Lip-sync score of an avatar turn's answer clip, stored with the turn (idempotent)."""
     try:
         score = turn_qa_score(turn_id=turn_id)
@@ -33,7 +34,7 @@ def qa_score_turn(self: Task, turn_id: int) -> str:
             return "failed: qa_retries_exhausted"
         retry = self.retry(exc=exc, countdown=min(2 ** self.request.retries, 300), throw=False)
         if self.request.is_eager:  # inline (no broker): Celery re-runs a returned Retry at once, without the countdown
-            return retry  # type: ignore[no-any-return]
+            return retry
         raise retry from exc
     except ApplicationError as exc:  # the turn is gone or has no clip: nothing to score
         return f"failed: {exc.code}"
