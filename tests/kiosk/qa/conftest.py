@@ -37,6 +37,7 @@ def media(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.QA_SAMPLE_RATE = 1.0
     settings.AVATAR_QA_BACKEND = "embedded"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # console logins, quickly
 
 
 @pytest.fixture
