@@ -1,11 +1,19 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from adminconsole import views
+from adminconsole import qa_views, views
 
 app_name = "console"
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(template_name="console/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]
+
+# Lip-sync QA (adminconsole/qa_views.py)
+urlpatterns += [
+    path("qa/", qa_views.qa_overview_view, name="qa_overview"),
+    path("qa/flags/", qa_views.qa_flags_view, name="qa_flags"),
+    path("qa/flags/<int:flag_id>/acknowledge/", qa_views.qa_flag_acknowledge_view, name="qa_flag_acknowledge"),
+    path("qa/turns/<int:turn_id>/clip.mp4", qa_views.qa_turn_clip_view, name="qa_turn_clip"),
 ]

@@ -205,6 +205,8 @@ async def session_factory(session_id: str, kiosk_id: int | None) -> Conversation
         aec=echo_canceller(),
     )
     config = SessionConfig(languages=profile.languages, default_language=profile.default_language,
-                           idle_timeout=settings.AVATAR_SESSION_IDLE_SECONDS)
+                           idle_timeout=settings.AVATAR_SESSION_IDLE_SECONDS,
+                           answer_clip_rate=settings.ANSWER_CLIP_SAMPLE_RATE,
+                           answer_clip_max_seconds=settings.ANSWER_CLIP_MAX_SECONDS)
     return ConversationSession(session_id=session_id, kiosk_id=profile.kiosk_id, config=config, backends=backends,
                                store=DjangoTranscriptStore(profile.kiosk_id), clock=RealClock())

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from common.errors import NotFound
 from kiosk.models import Conversation, HandoffRequest, Kiosk, Turn
+from kiosk.qa_services import turn_qa_enqueue
 
 TURN_FIELDS = {
     "text", "language", "asr_confidence", "retrieved", "answerable", "answer_backend", "voice", "complete",
@@ -74,11 +75,17 @@ def transcript_turn_update(*, turn_id: uuid.UUID, fields: dict[str, Any]) -> Tur
     return turn
 
 
+@transaction.atomic
 def turn_clip_attach(*, turn_id: uuid.UUID, kind: str, content: bytes, filename: str) -> Turn:
-    """Store the customer's audio (``kind="audio"``) or the rendered answer (``"answer"``)."""
+    """Store the customer's audio (``kind="audio"``) or the rendered answer (``"answer"``).
+
+    A rendered answer is then scored for lip sync (sampled, after commit).
+    """
     turn = Turn.objects.get(public_id=turn_id)
     field = turn.audio_clip if kind == "audio" else turn.answer_clip
     field.save(filename, ContentFile(content), save=True)
+    if kind == "answer":
+        turn_qa_enqueue(turn=turn)
     return turn
 
 

@@ -9,6 +9,7 @@ fresh conversation after ``idle_timeout`` of silence.
 """
 import asyncio
 import logging
+import random
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from avatar_runtime.pipeline.bargein import should_interrupt
 from avatar_runtime.pipeline.clock import Clock
 from avatar_runtime.pipeline.messages import Samples, VideoFrame
 from avatar_runtime.pipeline.playback import Playback
+from avatar_runtime.pipeline.recording import AnswerRecorder
 from avatar_runtime.pipeline.tasks import TaskOwner, cancel_and_wait
 from avatar_runtime.pipeline.transcript import TranscriptStore, TranscriptWriter
 from avatar_runtime.pipeline.turn import TurnContext, run_answer
@@ -54,6 +56,9 @@ class SessionConfig:
     # While the avatar speaks, speech must reach this fraction of the level it is playing to count
     # as the customer: what is left of its own voice after echo cancellation is far quieter.
     bargein_min_level: float = 0.05
+    # Fraction of answers recorded as an mp4 of what the kiosk played (lip-sync QA, review).
+    answer_clip_rate: float = 0.0
+    answer_clip_max_seconds: float = 60.0
 
 
 class VoiceSource(Protocol):
@@ -100,6 +105,8 @@ class ConversationSession:
         self._answer_task: asyncio.Task[None] | None = None
         self._turn_task: asyncio.Task[None] | None = None
         self.playback: Playback | None = None
+        self.answer_recorder: AnswerRecorder | None = None  # records the answer being played, when sampled
+        self._clip_tasks: set[asyncio.Task[None]] = set()
         self._paused_at: float | None = None  # a barge-in candidate paused the answer
         self._last_activity = clock.now()
         self._mic_clock = 0.0
@@ -121,6 +128,8 @@ class ConversationSession:
             return
         self._closed = True
         await self._end_conversation(reason)
+        if self._clip_tasks:  # answers being encoded: their clips are written before the transcript closes
+            await asyncio.wait(list(self._clip_tasks), timeout=10.0)
         await self._writer.drain(timeout=5.0)
         await self._tasks.cancel_all()
         await self.backends.renderer.close()
@@ -167,6 +176,8 @@ class ConversationSession:
                 self.backends.aec.push_reference(frame.audio)
             level = float(np.sqrt(np.mean(frame.audio**2))) if len(frame.audio) else 0.0
             self._playback_level += 0.1 * (level - self._playback_level)
+            if frame.speaking and self.answer_recorder is not None:
+                self.answer_recorder.add(frame)  # before it counts as played: the turn ends after its last frame
             if frame.speaking and self.playback is not None:
                 if self.playback.first_frame_at is None:
                     self.playback.first_frame_at = self.clock.now()
@@ -277,6 +288,29 @@ class ConversationSession:
         if not self._closed:
             self._set_state(State.LISTENING)
         self.turn_finished.set()
+
+    def start_answer_recording(self) -> AnswerRecorder | None:
+        """Record the answer about to be spoken (sampled at ``answer_clip_rate``)."""
+        self.answer_recorder = None
+        if self.config.answer_clip_rate > 0 and random.random() < self.config.answer_clip_rate:
+            renderer = self.backends.renderer
+            self.answer_recorder = AnswerRecorder(fps=renderer.fps, sample_rate=renderer.sample_rate,
+                                                  max_seconds=self.config.answer_clip_max_seconds,
+                                                  label=f"session {self.session_id}")
+        return self.answer_recorder
+
+    def attach_answer_clip(self, turn_id: uuid.UUID, recorder: AnswerRecorder) -> None:
+        """Stop recording; encode what was played in the background and attach it to the saved turn."""
+        if self.answer_recorder is recorder:
+            self.answer_recorder = None
+        task = self._tasks.spawn(self._attach_answer_clip(turn_id, recorder), "answer-clip")
+        self._clip_tasks.add(task)
+        task.add_done_callback(self._clip_tasks.discard)
+
+    async def _attach_answer_clip(self, turn_id: uuid.UUID, recorder: AnswerRecorder) -> None:
+        content = await recorder.finish()
+        if content is not None:  # queued after the turn's last update: the turn exists when it is applied
+            self._writer.put("clip_attach", turn_id, "answer", content, "answer.mp4")
 
     def on_speaking(self) -> None:
         """Called by the turn when its first audio reaches the renderer."""

@@ -105,6 +105,7 @@ async def _answer(ctx: TurnContext, question: str, language: str, retrieved: Ret
         "answer_backend": answerer_name, "voice": f"{voice.backend}:{voice.name}",
     })
     answer_began = session.clock.now()
+    recorder = session.start_answer_recording()
     try:
         try:
             # Answerers stream whole sentences (avatar_runtime.text.sentences splits model output).
@@ -130,6 +131,8 @@ async def _answer(ctx: TurnContext, question: str, language: str, retrieved: Ret
             "text": playback.full_text(), "heard_text": playback.heard_text() if interrupted else playback.full_text(),
             "interrupted": interrupted, "complete": True, "timings": _ms(ctx.timings_s),
         })
+        if recorder is not None:
+            session.attach_answer_clip(turn_id, recorder)
         ctx.history_added.append(HistoryTurn("avatar", playback.heard_text()))
 
 

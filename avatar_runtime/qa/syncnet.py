@@ -9,6 +9,7 @@ The reported numbers are syncnet_python's: ``min_dist`` is its "Min dist" (LSE-D
 its "Confidence" (LSE-C, median minus minimum of the mean distances). Its "AV offset" has the
 opposite sign to ours (see ``qa.base``), so ``offset_frames = -AV offset``.
 """
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from scipy.signal import medfilt
 from avatar_runtime.errors import ModelMissingError
 from avatar_runtime.pipeline.messages import Image, Samples
 from avatar_runtime.qa.base import MAX_OFFSET_FRAMES, SyncScore
+from avatar_runtime.qa.embedded import track_faces
 from avatar_runtime.qa.media import ClipError, decode_clip
 from avatar_runtime.qa.mfcc import mfcc
 from avatar_runtime.qa.s3fd import S3FD
@@ -27,6 +29,7 @@ from avatar_runtime.qa.syncnet_model import SyncNet, load_syncnet
 from avatar_runtime.render.face import Box
 
 FaceTrack = Callable[[Sequence[Image]], list[Box]]
+log = logging.getLogger(__name__)
 
 # LSE-C above ~3 is what SyncNet gives clips whose audio belongs to the lips (syncnet_python's
 # data filtering and the talking-head literature use 3 as the cut); unrelated audio gives ~1.
@@ -40,14 +43,22 @@ def syncnet_files(models_dir: Path) -> tuple[Path, Path]:
 
 
 class S3fdTrack:
-    """Face boxes for every frame from S3FD run on every ``every``-th frame."""
+    """Face boxes for every frame from S3FD run on every ``every``-th frame.
 
-    def __init__(self, detector: S3FD, every: int = 5) -> None:
-        self.detector, self.every = detector, every
+    When S3FD finds no face at all, ``fallback`` (the renderer's own face detector) tracks it:
+    every clip we score shows an avatar face the renderer located, and a score from slightly
+    different crops beats no score.
+    """
+
+    def __init__(self, detector: S3FD, every: int = 5, fallback: FaceTrack | None = None) -> None:
+        self.detector, self.every, self.fallback = detector, every, fallback
 
     def __call__(self, images: Sequence[Image]) -> list[Box]:
         picks = list(range(0, len(images), self.every))
         found = [(i, faces[0][0]) for i in picks if (faces := self.detector.detect(images[i]))]
+        if not found and self.fallback is not None:
+            log.info("S3FD found no face in %d frames; tracking the face with the renderer's detector", len(picks))
+            return self.fallback(images)
         if not found:
             raise ClipError("clip_no_face", "No face was found in the clip.")
         at, frames = np.array([i for i, _ in found], float), np.arange(len(images), dtype=float)
@@ -88,7 +99,7 @@ class SyncNetScorer:
                                     "(the files of syncnet_python's download_model.sh)")
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.net: SyncNet = load_syncnet(net_path).to(self.device)
-        self.face_track: FaceTrack = face_track or S3fdTrack(S3FD(sfd_path))
+        self.face_track: FaceTrack = face_track or S3fdTrack(S3FD(sfd_path), fallback=track_faces)
         self.batch = batch
 
     def score(self, clip_path: Path) -> SyncScore:

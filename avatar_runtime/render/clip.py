@@ -53,35 +53,76 @@ def render_offline(
     return frames
 
 
+class ClipWriter:
+    """An H.264 + AAC mp4 written frame by frame (RGB images, mono float audio), so that long clips
+    never sit in memory. Audio and video both start at 0."""
+
+    def __init__(self, path: Path | str, *, fps: int, sample_rate: int, crf: int = 20, preset: str = "veryfast") -> None:
+        self.path = Path(path)
+        self.fps, self.sample_rate = fps, sample_rate
+        self._container = av.open(str(self.path), mode="w")
+        self._video = self._container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": preset})
+        self._video.pix_fmt = "yuv420p"
+        self._sound = self._container.add_stream("aac", rate=sample_rate, layout="mono")
+        self._size: tuple[int, int] | None = None
+        self._pending = np.zeros(0, np.float32)
+        self._audio_pts = 0
+        self.frames = 0
+
+    def add_image(self, image: Image) -> None:
+        if self._size is None:
+            height, width = image.shape[:2]
+            self._size = (width - width % 2, height - height % 2)
+            self._video.width, self._video.height = self._size
+        width, height = self._size
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:height, :width]), format="rgb24")
+        self._container.mux(self._video.encode(frame))
+        self.frames += 1
+
+    def add_audio(self, samples: Samples) -> None:
+        self._pending = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32).reshape(-1)])
+        while len(self._pending) >= AAC_BLOCK:
+            self._encode_audio(self._pending[:AAC_BLOCK])
+            self._pending = self._pending[AAC_BLOCK:]
+
+    def _encode_audio(self, chunk: Samples) -> None:
+        audio_frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk)[None, :], format="fltp", layout="mono")
+        audio_frame.sample_rate = self.sample_rate
+        audio_frame.pts = self._audio_pts
+        audio_frame.time_base = Fraction(1, self.sample_rate)
+        self._container.mux(self._sound.encode(audio_frame))
+        self._audio_pts += len(chunk)
+
+    def close(self) -> Path:
+        """Flush the encoders and finish the file (an error when no frame was added)."""
+        try:
+            if self._size is None:
+                raise ValueError("no frames to write")
+            self._container.mux(self._video.encode())
+            if len(self._pending):
+                self._encode_audio(self._pending)
+                self._pending = np.zeros(0, np.float32)
+            self._container.mux(self._sound.encode())
+        finally:
+            self._container.close()
+        return self.path
+
+
+AAC_BLOCK = 1024  # samples per AAC frame
+
+
 def write_clip(path: Path | str, frames: Sequence[Image], audio: Samples, fps: int, sample_rate: int, *, crf: int = 20) -> Path:
     """Write ``frames`` (RGB, all the same size) and mono ``audio`` as H.264 + AAC in an mp4.
 
     Audio and video both start at 0; audio longer or shorter than the video is kept as it is.
     """
-    path = Path(path)
     if not frames:
         raise ValueError("no frames to write")
-    height, width = frames[0].shape[:2]
-    with av.open(str(path), mode="w") as container:
-        video = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": "veryfast"})
-        video.width, video.height = width - width % 2, height - height % 2
-        video.pix_fmt = "yuv420p"
-        sound = container.add_stream("aac", rate=sample_rate, layout="mono")
-        for image in frames:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[: video.height, : video.width]), format="rgb24")
-            container.mux(video.encode(frame))
-        container.mux(video.encode())
-        samples = np.asarray(audio, dtype=np.float32).reshape(-1)
-        block = 1024  # AAC frame size
-        for start in range(0, len(samples), block):
-            chunk = samples[start : start + block]
-            audio_frame = av.AudioFrame.from_ndarray(chunk[None, :], format="fltp", layout="mono")
-            audio_frame.sample_rate = sample_rate
-            audio_frame.pts = start
-            audio_frame.time_base = Fraction(1, sample_rate)
-            container.mux(sound.encode(audio_frame))
-        container.mux(sound.encode())
-    return path
+    writer = ClipWriter(path, fps=fps, sample_rate=sample_rate, crf=crf)
+    for image in frames:
+        writer.add_image(image)
+    writer.add_audio(audio)
+    return writer.close()
 
 
 def write_frames(path: Path | str, frames: Sequence[VideoFrame]) -> Path:
