@@ -57,6 +57,12 @@ class Playback:
             return np.zeros(0, np.float32)
         return np.concatenate(self._chunks)[self.played:]
 
+    def played_audio(self) -> Samples:
+        """The answer's audio as far as it was played: what the customer heard (the transcript's answer clip)."""
+        if not self._chunks:
+            return np.zeros(0, np.float32)
+        return np.concatenate(self._chunks)[:self.played]
+
     def heard_text(self) -> str:
         """Sentences heard in full, plus the heard fraction of the one cut off (by characters)."""
         parts: list[str] = []

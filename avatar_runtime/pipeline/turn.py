@@ -130,6 +130,9 @@ async def _answer(ctx: TurnContext, question: str, language: str, retrieved: Ret
             "text": playback.full_text(), "heard_text": playback.heard_text() if interrupted else playback.full_text(),
             "interrupted": interrupted, "complete": True, "timings": _ms(ctx.timings_s),
         })
+        if playback.played:  # the answer as the customer heard it, for supervisors' review
+            ctx.writer.put("clip_attach", turn_id, "answer", wav_bytes(playback.played_audio(), playback.sample_rate),
+                           "answer.wav")
         ctx.history_added.append(HistoryTurn("avatar", playback.heard_text()))
 
 
