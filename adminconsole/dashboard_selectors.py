@@ -86,7 +86,7 @@ def stage_latencies(turns: QuerySet[Turn]) -> list[StageLatency]:
         samples = counts[stage] or 0
         if not samples:
             continue
-        ordered = turns.alias(value=_stage_value(stage)).filter(value__isnull=False).order_by("value")
+        ordered = turns.annotate(value=_stage_value(stage)).filter(value__isnull=False).order_by("value")
         values = {}
         for p in PERCENTILES:
             offset = max(math.ceil(p / 100 * samples) - 1, 0)
