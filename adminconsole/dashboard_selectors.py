@@ -8,6 +8,7 @@ not by the number of conversations.
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Exists, FloatField, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
@@ -69,7 +70,7 @@ class DashboardData:
         return self.answered / total if total else None
 
 
-def _per_day(rows: QuerySet, since: date, until: date, key: str) -> dict[date, int]:  # type: ignore[type-arg]
+def _per_day(rows: QuerySet[Any], since: date, until: date, key: str) -> dict[date, int]:
     counts = {row["day"]: row["n"] for row in rows.annotate(day=TruncDate(key)).values("day").annotate(n=Count("id"))}
     return {since + timedelta(days=i): counts.get(since + timedelta(days=i), 0) for i in range((until - since).days + 1)}
 

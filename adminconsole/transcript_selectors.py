@@ -74,7 +74,7 @@ def conversation_list(*, filters: TranscriptFilters) -> QuerySet[Conversation]:
 
     One query per page whatever the page size (plus one count for the paginator).
     """
-    conversations = Conversation.objects.select_related("kiosk").annotate(
+    conversations: QuerySet[Conversation] = Conversation.objects.select_related("kiosk").annotate(
         turn_count=Count("turns"),
         answered_count=Count("turns", filter=Q(turns__role=Turn.Role.AVATAR, turns__answerable=True)),
         declined_count=Count("turns", filter=Q(turns__role=Turn.Role.AVATAR, turns__answerable=False)),

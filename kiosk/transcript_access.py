@@ -20,7 +20,7 @@ def transcript_access_record(
     if action not in TranscriptAccess.Action.values:
         raise ValueError(f"unknown transcript access action {action!r}")
     return TranscriptAccess.objects.create(
-        user=user if user.is_authenticated else None,
+        user_id=user.pk if user.is_authenticated else None,
         username=user.get_username() if user.is_authenticated else "",
         action=action,
         conversation_public_id=conversation_id,
