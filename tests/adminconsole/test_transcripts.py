@@ -232,3 +232,10 @@ def test_api_detail_returns_turns_with_clip_urls_and_logs_the_read(
 def test_openapi_documents_the_transcript_api(supervisor: Client) -> None:
     schema = supervisor.get(reverse("api-schema"), {"format": "json"}).json()
     assert "/api/transcripts/" in schema["paths"] and "/api/transcripts/{public_id}/" in schema["paths"]
+
+
+def test_the_transcript_screens_speak_chinese(supervisor: Client, kiosk: Kiosk,
+                                              make_conversation: MakeConversation) -> None:
+    make_conversation(kiosk, [Exchange("洗手间在哪里？", language="zh", answerable=False)])
+    html = supervisor.get(reverse("console:transcript_list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "对话记录" in html and "未能回答" in html and "1 次对话" in html and "数据看板" in html
