@@ -56,11 +56,15 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude
 
 
-def column_chart(labels: Sequence[str], series: Sequence[Sequence[float]], *, label_every: int = 1) -> Chart:
-    """Vertical bars: one group per label, one bar per series in each group."""
+def column_chart(labels: Sequence[str], series: Sequence[Sequence[float]], *, label_every: int = 1,
+                 width: int = WIDTH) -> Chart:
+    """Vertical bars: one group per label, one bar per series in each group.
+
+    ``width`` is the viewBox width: about the pixel width the chart is shown at, so text keeps its size.
+    """
     top = _nice_max(max((v for values in series for v in values), default=0))
     plot_height = HEIGHT - BOTTOM - TOP
-    group = (WIDTH - LEFT) / max(len(labels), 1)
+    group = (width - LEFT) / max(len(labels), 1)
     bar_width = group * 0.8 / max(len(series), 1)
     bars = []
     for i, label in enumerate(labels):
@@ -69,7 +73,7 @@ def column_chart(labels: Sequence[str], series: Sequence[Sequence[float]], *, la
             bars.append(Bar(label, values[i], LEFT + i * group + group * 0.1 + s * bar_width, HEIGHT - BOTTOM - height,
                             bar_width, height, s, show_label=s == 0 and i % label_every == 0))
     ticks = [Tick(top * f, HEIGHT - BOTTOM - plot_height * f) for f in (0, 0.5, 1)]
-    return Chart(bars, ticks)
+    return Chart(bars, ticks, width=width)
 
 
 ROW = 26
@@ -93,12 +97,12 @@ class HChart:
     left: int = 150
 
 
-def bar_rows(labels: Sequence[str], series: Sequence[Sequence[float]]) -> HChart:
+def bar_rows(labels: Sequence[str], series: Sequence[Sequence[float]], *, width: int = WIDTH) -> HChart:
     """Horizontal bars: one row per label, the series stacked as thin bars within the row."""
     top = _nice_max(max((v for values in series for v in values), default=0))
     left = 150
-    plot = WIDTH - left - 70
+    plot = width - left - 70
     thickness = (ROW - 6) / max(len(series), 1)
     bars = [HBar(label, values[i], 4 + i * ROW + s * thickness, values[i] / top * plot, s)
             for i, label in enumerate(labels) for s, values in enumerate(series)]
-    return HChart(bars, height=len(labels) * ROW + 8, scale_max=top, left=left)
+    return HChart(bars, height=len(labels) * ROW + 8, scale_max=top, width=width, left=left)
