@@ -7,4 +7,5 @@ urlpatterns = [
     path("", ApiRootApi.as_view(), name="api-root"),
     path("health/", HealthApi.as_view(), name="api-health"),
     path("kb/", include("knowledgebase.api_urls")),
+    path("transcripts/", include("adminconsole.transcript_api_urls")),
 ]

@@ -228,3 +228,28 @@ class QaFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_reason_display()} for {self.subject} {self.subject_label}"
+class TranscriptAccess(models.Model):
+    """A supervisor read a conversation, listened to a clip or exported transcripts.
+
+    Ids are copied rather than linked, so the record of who read what outlives the conversation
+    when retention purges it.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", "Viewed a conversation"
+        CLIP = "clip", "Played a clip"
+        EXPORT = "export", "Exported transcripts"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    username = models.CharField(max_length=150)  # kept when the user is deleted
+    action = models.CharField(max_length=16, choices=Action.choices)
+    conversation_public_id = models.UUIDField(null=True, blank=True, db_index=True)
+    turn_public_id = models.UUIDField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)  # the clip kind, an export's filters and row count, the channel
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.action} {self.created_at:%Y-%m-%d %H:%M}"

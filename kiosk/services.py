@@ -7,6 +7,7 @@ duplicates a turn.
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -14,11 +15,21 @@ from django.utils import timezone
 from common.errors import NotFound
 from kiosk.models import Conversation, HandoffRequest, Kiosk, Turn
 from kiosk.qa_services import turn_qa_enqueue
+from kiosk.redaction import redact_text
 
 TURN_FIELDS = {
     "text", "language", "asr_confidence", "retrieved", "answerable", "answer_backend", "voice", "complete",
     "interrupted", "heard_text", "timings",
 }
+REDACTED_FIELDS = ("text", "heard_text")  # free text only; FAQ keys, scores and timings stay as they are
+
+
+def _stored_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """The turn fields as they are saved: with ``TRANSCRIPT_REDACTION`` on, personal data is replaced."""
+    if not settings.TRANSCRIPT_REDACTION:
+        return fields
+    return {name: redact_text(value) if name in REDACTED_FIELDS and isinstance(value, str) else value
+            for name, value in fields.items()}
 
 
 @transaction.atomic
@@ -44,6 +55,7 @@ def transcript_turn_append(
     unknown = set(fields) - TURN_FIELDS
     if unknown:
         raise ValueError(f"unknown turn fields: {sorted(unknown)}")
+    fields = _stored_fields(fields)
     conversation = _conversation(conversation_id)
     turn = Turn.objects.filter(public_id=turn_id).first()
     if turn is None:
@@ -65,6 +77,7 @@ def transcript_turn_update(*, turn_id: uuid.UUID, fields: dict[str, Any]) -> Tur
     unknown = set(fields) - TURN_FIELDS
     if unknown:
         raise ValueError(f"unknown turn fields: {sorted(unknown)}")
+    fields = _stored_fields(fields)
     try:
         turn = Turn.objects.select_for_update().get(public_id=turn_id)
     except Turn.DoesNotExist as exc:

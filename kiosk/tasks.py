@@ -1,4 +1,6 @@
 """Background jobs of the kiosk app."""
+from dataclasses import asdict
+
 from celery import Task, shared_task
 from celery.exceptions import Retry
 from django.conf import settings
@@ -7,6 +9,7 @@ from django.db import InterfaceError, OperationalError
 from common.errors import ApplicationError
 from kiosk.avatars import avatar_prepare
 from kiosk.qa_services import turn_qa_score, turn_qa_score_failed
+from kiosk.retention import transcripts_purge_expired
 
 
 @shared_task(name="kiosk.tasks.avatar_prepare", acks_late=True)
@@ -39,3 +42,9 @@ def qa_score_turn(self: Task, turn_id: int) -> str | Retry:
     except ApplicationError as exc:  # the turn is gone or has no clip: nothing to score
         return f"failed: {exc.code}"
     return f"failed: {score.error_code}" if score.error_code else f"scored: {score.scorer} {score.confidence}"
+
+
+@shared_task(name="kiosk.tasks.transcripts_purge_expired")
+def transcripts_purge_expired_task() -> dict[str, int]:
+    """Every 6 hours (Celery beat): delete conversations older than ``TRANSCRIPT_RETENTION_DAYS``."""
+    return asdict(transcripts_purge_expired())
