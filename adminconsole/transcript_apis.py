@@ -49,8 +49,10 @@ class TranscriptQuerySerializer(serializers.Serializer):
                                       help_text="answered: every answer came from the knowledge base; declined: one did not.")
     interrupted = serializers.BooleanField(required=False, allow_null=True, default=None)
     handoff = serializers.BooleanField(required=False, allow_null=True, default=None)
-    qa_below = serializers.FloatField(required=False, min_value=0.0, max_value=1.0,
-                                      help_text="A turn's QA score below this (where QA scores are recorded).")
+    qa_below = serializers.FloatField(required=False, min_value=0.0, max_value=20.0,
+                                      help_text="A turn's lip-sync confidence below this (on its scorer's scale).")
+    qa_flagged = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                          help_text="A turn's lip-sync confidence is under its scorer's threshold.")
     page = serializers.IntegerField(required=False, min_value=1)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +65,7 @@ class TranscriptQuerySerializer(serializers.Serializer):
         return TranscriptFilters(kiosk_id=data.get("kiosk"), date_from=data.get("date_from"), date_to=data.get("date_to"),
                                  language=data.get("language"), outcome=data.get("outcome"),
                                  interrupted=data.get("interrupted"), handoff=data.get("handoff"),
-                                 qa_below=data.get("qa_below"))
+                                 qa_below=data.get("qa_below"), qa_flagged=data.get("qa_flagged"))
 
 
 class ConversationSummarySerializer(serializers.Serializer):

@@ -19,28 +19,12 @@ from django.utils.translation import gettext as _
 
 from adminconsole.roles import Role, has_role
 from common.errors import ApplicationError, NotFound, PermissionDenied
-from kiosk.models import Conversation, Turn
+from kiosk.models import Conversation, Turn, TurnQaScore
+from kiosk.qa_selectors import qa_score_for_turns, turns_with_qa_below
 from knowledgebase.importing import escape_formula
 
 OUTCOMES = ("answered", "declined")
 CLIP_KINDS = ("audio", "answer")
-
-# Hook for "QA score below threshold": the lip-sync QA work keeps its scores in its own model and
-# registers a function that narrows the conversations to those with a turn scored below the
-# threshold. Until one is registered the filter is not offered (and is refused if asked for).
-QaBelowFilter = Callable[[QuerySet[Conversation], float], QuerySet[Conversation]]
-_qa_below_filter: QaBelowFilter | None = None
-
-
-def transcript_qa_filter_register(qa_filter: QaBelowFilter | None) -> None:
-    """Install (or with None remove) the "QA score below threshold" conversation filter."""
-    global _qa_below_filter  # one process-wide hook, set once at app start-up
-    _qa_below_filter = qa_filter
-
-
-def transcript_qa_filter_available() -> bool:
-    return _qa_below_filter is not None
-
 
 @dataclass(frozen=True)
 class TranscriptFilters:
@@ -51,7 +35,8 @@ class TranscriptFilters:
     outcome: str | None = None  # "answered": every answer came from the knowledge base; "declined": one did not
     interrupted: bool | None = None
     handoff: bool | None = None
-    qa_below: float | None = None
+    qa_below: float | None = None  # a lip-sync score under this confidence (the scorer's own scale)
+    qa_flagged: bool | None = None  # a turn scored under its scorer's threshold
 
     def as_dict(self) -> dict[str, object]:
         """The filters that are set, JSON-ready (for the access log and export file names)."""
@@ -80,6 +65,9 @@ def conversation_list(*, filters: TranscriptFilters) -> QuerySet[Conversation]:
         declined_count=Count("turns", filter=Q(turns__role=Turn.Role.AVATAR, turns__answerable=False)),
         interrupted_count=Count("turns", filter=Q(turns__interrupted=True)),
         first_question=Subquery(_turns(role=Turn.Role.CUSTOMER).order_by("index").values("text")[:1]),
+        qa_min_confidence=Subquery(
+            TurnQaScore.objects.filter(turn__conversation=OuterRef("pk"), error_code="")
+            .order_by("confidence").values("confidence")[:1]),
     )
     if filters.kiosk_id is not None:
         conversations = conversations.filter(kiosk_id=filters.kiosk_id)
@@ -102,9 +90,11 @@ def conversation_list(*, filters: TranscriptFilters) -> QuerySet[Conversation]:
     if filters.handoff is not None:
         conversations = conversations.filter(handoff_requested=filters.handoff)
     if filters.qa_below is not None:
-        if _qa_below_filter is None:
-            raise ApplicationError("qa_scores_unavailable", _("QA scores are not recorded on this installation."))
-        conversations = _qa_below_filter(conversations, filters.qa_below)
+        conversations = conversations.filter(
+            Exists(turns_with_qa_below(filters.qa_below).filter(conversation=OuterRef("pk"))))
+    if filters.qa_flagged is not None:
+        flagged = Exists(turns_with_qa_below().filter(conversation=OuterRef("pk")))
+        conversations = conversations.filter(flagged if filters.qa_flagged else ~flagged)
     return conversations.order_by("-started_at", "-id")
 
 
@@ -123,6 +113,7 @@ class TurnView:
     turn: Turn
     unanswered: bool  # a customer question the avatar could not answer from the knowledge base
     faq_create_url: str | None  # opens the FAQ editor prefilled with this question
+    qa: TurnQaScore | None = None  # the lip-sync score of the answer clip, where one was scored
 
 
 def faq_create_url(question: str, language: str) -> str | None:
@@ -136,13 +127,14 @@ def faq_create_url(question: str, language: str) -> str | None:
 
 def conversation_turns(*, conversation: Conversation) -> list[TurnView]:
     turns = list(conversation.turns.order_by("index"))
+    scores = qa_score_for_turns(turn.pk for turn in turns)
     views = []
     for position, turn in enumerate(turns):
         answer = turns[position + 1] if position + 1 < len(turns) else None
         unanswered = (turn.role == Turn.Role.CUSTOMER and answer is not None and answer.role == Turn.Role.AVATAR
                       and answer.answerable is False)
         url = faq_create_url(turn.text, turn.language) if unanswered and turn.text else None
-        views.append(TurnView(turn, unanswered, url))
+        views.append(TurnView(turn, unanswered, url, scores.get(turn.pk)))
     return views
 
 

@@ -30,7 +30,6 @@ from adminconsole.transcript_selectors import (
     access_turn_clip,
     conversation_list,
     conversation_turns,
-    transcript_qa_filter_available,
     transcripts_csv,
 )
 from common.errors import ApplicationError, NotFound
@@ -82,12 +81,8 @@ class TranscriptFilterForm(forms.Form):
                                 required=False, label=_("Outcome"))
     interrupted = forms.ChoiceField(choices=_YES_NO, required=False, label=_("Interrupted"))
     handoff = forms.ChoiceField(choices=_YES_NO, required=False, label=_("Hand-off requested"))
-    qa_below = forms.FloatField(required=False, min_value=0.0, max_value=1.0, label=_("QA score below"))
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not transcript_qa_filter_available():
-            del self.fields["qa_below"]
+    qa_below = forms.FloatField(required=False, min_value=0.0, max_value=20.0, label=_("QA score below"))
+    qa_flagged = forms.ChoiceField(choices=_YES_NO, required=False, label=_("Lip sync under threshold"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -102,7 +97,7 @@ class TranscriptFilterForm(forms.Form):
             kiosk_id=kiosk.pk if kiosk else None, date_from=data.get("date_from"), date_to=data.get("date_to"),
             language=data.get("language") or None, outcome=data.get("outcome") or None,
             interrupted=_yes_no(data.get("interrupted")), handoff=_yes_no(data.get("handoff")),
-            qa_below=data.get("qa_below"))
+            qa_below=data.get("qa_below"), qa_flagged=_yes_no(data.get("qa_flagged")))
 
 
 def _yes_no(value: str | None) -> bool | None:

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from adminconsole.roles import Role
-from adminconsole.transcript_selectors import TranscriptFilters, conversation_list, transcript_qa_filter_register
-from kiosk.models import Conversation, Kiosk, TranscriptAccess, Turn
+from adminconsole.transcript_selectors import TranscriptFilters, conversation_list
+from kiosk.models import Conversation, Kiosk, TranscriptAccess, Turn, TurnQaScore
 from tests.adminconsole.conftest import Exchange
 
 pytestmark = pytest.mark.django_db
@@ -142,21 +142,28 @@ def test_the_list_page_filters_by_query_string_and_rejects_bad_input(
     assert export.status_code == 400 and "transcript_filter_invalid" in export.content.decode()
 
 
-def test_qa_score_filter_is_a_hook_until_qa_scores_exist(
+def _score(conversation: Conversation, confidence: float, offset: int = 0) -> None:
+    answer = conversation.turns.get(role=Turn.Role.AVATAR)
+    TurnQaScore.objects.create(turn=answer, scorer="embedded", offset_frames=offset, confidence=confidence,
+                               min_dist=1.0 - confidence, language=answer.language, scored_at=timezone.now())
+
+
+def test_lip_sync_scores_filter_and_show_in_the_list_and_the_conversation(
     supervisor: Client, kiosk: Kiosk, make_conversation: MakeConversation
 ) -> None:
     low = make_conversation(kiosk, [Exchange("Where is the toilet?")])
-    make_conversation(kiosk, [Exchange("Where is the exit?")])
-    assert "qa_below" not in supervisor.get(reverse("console:transcript_list")).content.decode()
-    refused = supervisor.get(reverse("api-transcript-list"), {"qa_below": 0.5})
-    assert refused.status_code == 400 and refused.json()["error"]["code"] == "qa_scores_unavailable"
-    # What the QA work registers: here, conversations with a turn the test calls low-scoring.
-    transcript_qa_filter_register(lambda conversations, threshold: conversations.filter(pk=low.pk))
-    try:
-        page = supervisor.get(reverse("console:transcript_list"), {"qa_below": "0.5"}).content.decode()
-        assert 'name="qa_below"' in page and "1 conversation" in page
-    finally:
-        transcript_qa_filter_register(None)
+    good = make_conversation(kiosk, [Exchange("Where is the exit?")])
+    make_conversation(kiosk, [Exchange("Is there a cafe?")])  # not scored
+    _score(low, 0.21, offset=3)
+    _score(good, 0.93)
+    page = supervisor.get(reverse("console:transcript_list"), {"qa_below": "0.5"}).content.decode()
+    assert "1 conversation" in page and "Where is the toilet?" in page and "0.21" in page
+    flagged = supervisor.get(reverse("api-transcript-list"), {"qa_flagged": "true"}).json()
+    assert [c["id"] for c in flagged["results"]] == [str(low.public_id)]
+    unflagged = supervisor.get(reverse("api-transcript-list"), {"qa_flagged": "false"}).json()
+    assert {c["id"] for c in unflagged["results"]} == {str(c.public_id) for c in Conversation.objects.exclude(pk=low.pk)}
+    detail = supervisor.get(reverse("console:transcript_detail", args=[low.public_id])).content.decode()
+    assert "confidence 0.21" in detail and "offset 3" in detail
 
 
 def test_list_query_count_is_bounded(
