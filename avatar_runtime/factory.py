@@ -25,11 +25,18 @@ from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portr
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
 from avatar_runtime.render.portrait.rig import RigOverrides
 from avatar_runtime.tts.base import Synthesizer, Voice
-from avatar_runtime.tts.registry import OFFLINE_VOICES, FallbackSynthesizer, espeak_voice_for, synthesizer_for
+from avatar_runtime.tts.registry import (
+    OFFLINE_VOICES,
+    FallbackSynthesizer,
+    espeak_voice_for,
+    synthesizer_for,
+    voice_breaker,
+)
 from avatar_runtime.vad.silero import SileroVadStream
 from common.languages import KIOSK_LANGUAGES
 
 log = logging.getLogger(__name__)
+NETWORK_BACKENDS = frozenset({"edge"})
 _lock = threading.Lock()
 
 
@@ -96,7 +103,13 @@ class VoiceBook:
                 chain.append(voice)
         synth: Synthesizer = synthesizer_for(chain[-1], self.models_dir)
         for voice, behind in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):
-            synth = FallbackSynthesizer(synthesizer_for(voice, self.models_dir), synth, behind)
+            if voice.backend in NETWORK_BACKENDS:
+                # Every retry is silence the customer hears: fail over at once, and let the
+                # process-wide breaker keep the next sentences off a voice that is down.
+                synth = FallbackSynthesizer(synthesizer_for(voice, self.models_dir), synth, behind, attempts=1,
+                                            health=voice_breaker(voice, behind))
+            else:
+                synth = FallbackSynthesizer(synthesizer_for(voice, self.models_dir), synth, behind)
         return synth, chain[0]
 
     def _usable(self, voice: Voice) -> bool:
