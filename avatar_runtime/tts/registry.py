@@ -152,3 +152,8 @@ class FallbackSynthesizer:
                        "retryable" if error.retryable else "permanent", self.fallback.name)
         if self.on_fallback is not None:
             self.on_fallback(error)
+
+
+def voice_breakers_reset() -> None:
+    """Forget every network voice's failures (tests; an operator's "retry now")."""
+    _breakers.clear()
