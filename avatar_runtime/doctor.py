@@ -43,6 +43,17 @@ class DoctorConfig:
     qa_backend: str = "auto"
     llm_base_url: str = ""
 
+    @classmethod
+    def from_settings(cls) -> "DoctorConfig":
+        from django.conf import settings
+
+        return cls(
+            models_dir=settings.MODELS_DIR, asr_backend=settings.AVATAR_ASR_BACKEND,
+            llm_backend=settings.AVATAR_LLM_BACKEND, tts_backend=settings.AVATAR_TTS_BACKEND,
+            render_backend=settings.AVATAR_RENDER_BACKEND, qa_backend=settings.AVATAR_QA_BACKEND,
+            llm_base_url=settings.LLM_BASE_URL,
+        )
+
 
 def has_module(name: str) -> bool:
     return importlib.util.find_spec(name) is not None

@@ -18,6 +18,8 @@ from django.conf import settings
 from avatar_runtime.aec.factory import echo_canceller
 from avatar_runtime.asr.base import Recognizer
 from avatar_runtime.asr.language_policy import LanguagePolicy
+from avatar_runtime.doctor import DoctorConfig
+from avatar_runtime.health_checks import health_seed, health_voice
 from avatar_runtime.llm.base import Answerer, Passage, Retrieved
 from avatar_runtime.pipeline.clock import RealClock
 from avatar_runtime.pipeline.session import ConversationSession, SessionBackends, SessionConfig
@@ -184,6 +186,7 @@ def warm_up() -> None:
 
     A kiosk's first question must not wait for Whisper, the retrieval index or a voice to load.
     """
+    health_seed(DoctorConfig.from_settings())
     recognizer()
     answerer()
     SileroVadStream()
@@ -191,13 +194,15 @@ def warm_up() -> None:
     voices = voice_book_from_settings()
     for language in KIOSK_LANGUAGES:
         synthesizer, voice = voices.synthesizer(language)
-        asyncio.run(_first_chunk(synthesizer, voice))
+        health_voice(language, synthesizer, voice, asyncio.run(_speak_once(synthesizer, voice)))
     log.info("avatar runtime warmed up")
 
 
-async def _first_chunk(synthesizer: Synthesizer, voice: Voice) -> None:
+async def _speak_once(synthesizer: Synthesizer, voice: Voice) -> str:
+    """Speak a word (loading the voice, trying a network voice); returns who spoke it."""
     async for _chunk in synthesizer.synthesize("OK.", voice):
-        break
+        pass
+    return str(getattr(synthesizer, "spoken_by", "") or synthesizer.name)
 
 
 async def session_factory(session_id: str, kiosk_id: int | None) -> ConversationSession:

@@ -111,7 +111,7 @@ class QwenAnswerer:
                 outcome.complete = True
                 return
             except LlmServiceError as exc:
-                self.health.record(False)
+                self.health.record(False, exc.code)
                 kind = "retryable" if exc.retryable else "permanent"
                 logger.warning("qwen attempt %d failed: %s (%s)", attempt, exc.code, kind)
                 if released:

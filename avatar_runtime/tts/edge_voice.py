@@ -91,7 +91,7 @@ def _use_endpoint(endpoint: str) -> None:
     url = endpoint or _SERVICE_URL
     if "?" not in url:  # edge-tts appends "&ConnectionId=...": the URL needs a query already
         url += "?TrustedClientToken=" + edge_tts.constants.TRUSTED_CLIENT_TOKEN
-    edge_tts.communicate.WSS_URL = url  # type: ignore[attr-defined]
+    edge_tts.communicate.WSS_URL = url
 
 
 class _End:

@@ -140,7 +140,7 @@ class FallbackSynthesizer:
                     break
         async for chunk in self.fallback.synthesize(text, self.fallback_voice):
             yield chunk
-        self.spoken_by = self.fallback.name
+        self.spoken_by = getattr(self.fallback, "spoken_by", "") or self.fallback.name
 
     def _record(self, error: ProviderError | None) -> None:
         if self.health is not None:

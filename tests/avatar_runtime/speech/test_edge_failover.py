@@ -17,7 +17,7 @@ from avatar_runtime.tts.base import SpeechChunk, Voice
 from avatar_runtime.tts.edge_voice import EdgeConfig, EdgeSynthesizer
 from avatar_runtime.tts.espeak_voice import EspeakSynthesizer
 from avatar_runtime.tts.registry import FallbackSynthesizer, voice_breakers_reset
-from tests.avatar_runtime.speech.edge_servers import EdgeTestServer, refused_url
+from tests.avatar_runtime.speech.edge_servers import EdgeTestServer, mp3_speech, refused_url
 
 SENTENCES = ["The information desk is on the ground floor, next to the lifts.", "It opens at nine every morning."]
 EDGE = Voice("en", "edge", "en-US-JennyNeural")
@@ -28,6 +28,8 @@ SLACK = 0.4
 
 @pytest.fixture(autouse=True)
 def fresh_breakers() -> Iterator[None]:
+    for sentence in SENTENCES:  # the servers' speech, made before the clock starts
+        mp3_speech(sentence)
     voice_breakers_reset()
     health_registry.clear()
     yield

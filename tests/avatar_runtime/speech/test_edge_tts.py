@@ -17,6 +17,11 @@ DEADLINE = 0.5  # first-audio and stall deadlines in these tests
 SLACK = 0.35  # scheduling noise on a shared two-core machine
 
 
+@pytest.fixture(autouse=True, scope="module")
+def server_speech() -> None:
+    mp3_speech(SENTENCE)  # made once, before any clock starts: the servers only send it
+
+
 def edge(url: str) -> EdgeSynthesizer:
     return EdgeSynthesizer(EdgeConfig(endpoint=url, first_audio_s=DEADLINE, stall_s=DEADLINE))
 
