@@ -96,8 +96,18 @@ def check_asr(cfg: DoctorConfig) -> StageReport:
     if problems:
         return StageReport("asr", "whisper", BROKEN, "embedded Whisper model incomplete: " + ", ".join(problems)
                            + " (run: python manage.py provision_models)", "sensevoice", missing)
-    why = "AVATAR_ASR_BACKEND=whisper" if cfg.asr_backend == "whisper" else "SenseVoiceSmall not in MODELS_DIR"
+    why = "AVATAR_ASR_BACKEND=whisper" if cfg.asr_backend == "whisper" else "SenseVoice not used: " + _sensevoice_gaps(missing)
     return StageReport("asr", "whisper", OK, f"faster-whisper base from MODELS_DIR ({why})", "sensevoice", missing)
+
+
+def _sensevoice_gaps(missing: list[str]) -> str:
+    gaps = []
+    if "pip: funasr" in missing:
+        gaps.append("funasr is not installed (a GPU-host package: pip install -r requirements-gpu.txt)")
+    files = [m.removeprefix("MODELS_DIR/SenseVoiceSmall/") for m in missing if m.startswith("MODELS_DIR/")]
+    if files:
+        gaps.append(f"MODELS_DIR/SenseVoiceSmall lacks {', '.join(files)}")
+    return " and ".join(gaps)
 
 
 def check_retrieval(cfg: DoctorConfig) -> StageReport:

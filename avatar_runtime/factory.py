@@ -50,12 +50,12 @@ def recognizer() -> Recognizer:
     models_dir = Path(settings.MODELS_DIR)
     if settings.AVATAR_ASR_BACKEND in ("auto", "sensevoice"):
         from avatar_runtime.asr.sensevoice import SenseVoiceRecognizer, validate_model_dir
-        from avatar_runtime.errors import ModelMissingError
+        from avatar_runtime.errors import ProviderError
 
         try:
             validate_model_dir(models_dir / "SenseVoiceSmall")
             return SenseVoiceRecognizer(models_dir / "SenseVoiceSmall")
-        except (ModelMissingError, ImportError) as exc:
+        except (ProviderError, ImportError) as exc:  # files missing, or funasr not installed
             if settings.AVATAR_ASR_BACKEND == "sensevoice":
                 raise
             log.info("ASR: SenseVoice unavailable (%s); using Whisper", exc)
