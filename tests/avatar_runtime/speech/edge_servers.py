@@ -92,6 +92,11 @@ class EdgeTestServer:
     async def _handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        with contextlib.suppress(ConnectionResetError):  # the client gave up on us: fine
+            await self._serve(ws)
+        return ws
+
+    async def _serve(self, ws: web.WebSocketResponse) -> None:
         async for message in ws:
             if message.type != WSMsgType.TEXT or "Path:ssml" not in message.data:
                 continue
@@ -114,7 +119,6 @@ class EdgeTestServer:
                 await ws.close()
                 break
             await ws.send_str(_text_message("turn.end"))
-        return ws
 
 
 @contextlib.asynccontextmanager
