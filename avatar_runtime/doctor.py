@@ -43,6 +43,17 @@ class DoctorConfig:
     qa_backend: str = "auto"
     llm_base_url: str = ""
 
+    @classmethod
+    def from_settings(cls) -> "DoctorConfig":
+        from django.conf import settings
+
+        return cls(
+            models_dir=settings.MODELS_DIR, asr_backend=settings.AVATAR_ASR_BACKEND,
+            llm_backend=settings.AVATAR_LLM_BACKEND, tts_backend=settings.AVATAR_TTS_BACKEND,
+            render_backend=settings.AVATAR_RENDER_BACKEND, qa_backend=settings.AVATAR_QA_BACKEND,
+            llm_base_url=settings.LLM_BASE_URL,
+        )
+
 
 def has_module(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
@@ -85,8 +96,18 @@ def check_asr(cfg: DoctorConfig) -> StageReport:
     if problems:
         return StageReport("asr", "whisper", BROKEN, "embedded Whisper model incomplete: " + ", ".join(problems)
                            + " (run: python manage.py provision_models)", "sensevoice", missing)
-    why = "AVATAR_ASR_BACKEND=whisper" if cfg.asr_backend == "whisper" else "SenseVoiceSmall not in MODELS_DIR"
+    why = "AVATAR_ASR_BACKEND=whisper" if cfg.asr_backend == "whisper" else "SenseVoice not used: " + _sensevoice_gaps(missing)
     return StageReport("asr", "whisper", OK, f"faster-whisper base from MODELS_DIR ({why})", "sensevoice", missing)
+
+
+def _sensevoice_gaps(missing: list[str]) -> str:
+    gaps = []
+    if "pip: funasr" in missing:
+        gaps.append("funasr is not installed (a GPU-host package: pip install -r requirements-gpu.txt)")
+    files = [m.removeprefix("MODELS_DIR/SenseVoiceSmall/") for m in missing if m.startswith("MODELS_DIR/")]
+    if files:
+        gaps.append(f"MODELS_DIR/SenseVoiceSmall lacks {', '.join(files)}")
+    return " and ".join(gaps)
 
 
 def check_retrieval(cfg: DoctorConfig) -> StageReport:

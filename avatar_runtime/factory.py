@@ -18,6 +18,8 @@ from django.conf import settings
 from avatar_runtime.aec.factory import echo_canceller
 from avatar_runtime.asr.base import Recognizer
 from avatar_runtime.asr.language_policy import LanguagePolicy
+from avatar_runtime.doctor import DoctorConfig
+from avatar_runtime.health_checks import health_seed, health_voice
 from avatar_runtime.llm.base import Answerer, Passage, Retrieved
 from avatar_runtime.pipeline.clock import RealClock
 from avatar_runtime.pipeline.session import ConversationSession, SessionBackends, SessionConfig
@@ -25,11 +27,18 @@ from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portr
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
 from avatar_runtime.render.portrait.rig import RigOverrides
 from avatar_runtime.tts.base import Synthesizer, Voice
-from avatar_runtime.tts.registry import OFFLINE_VOICES, FallbackSynthesizer, espeak_voice_for, synthesizer_for
+from avatar_runtime.tts.registry import (
+    OFFLINE_VOICES,
+    FallbackSynthesizer,
+    espeak_voice_for,
+    synthesizer_for,
+    voice_breaker,
+)
 from avatar_runtime.vad.silero import SileroVadStream
 from common.languages import KIOSK_LANGUAGES
 
 log = logging.getLogger(__name__)
+NETWORK_BACKENDS = frozenset({"edge"})
 _lock = threading.Lock()
 
 
@@ -41,12 +50,12 @@ def recognizer() -> Recognizer:
     models_dir = Path(settings.MODELS_DIR)
     if settings.AVATAR_ASR_BACKEND in ("auto", "sensevoice"):
         from avatar_runtime.asr.sensevoice import SenseVoiceRecognizer, validate_model_dir
-        from avatar_runtime.errors import ModelMissingError
+        from avatar_runtime.errors import ProviderError
 
         try:
             validate_model_dir(models_dir / "SenseVoiceSmall")
             return SenseVoiceRecognizer(models_dir / "SenseVoiceSmall")
-        except (ModelMissingError, ImportError) as exc:
+        except (ProviderError, ImportError) as exc:  # files missing, or funasr not installed
             if settings.AVATAR_ASR_BACKEND == "sensevoice":
                 raise
             log.info("ASR: SenseVoice unavailable (%s); using Whisper", exc)
@@ -96,7 +105,13 @@ class VoiceBook:
                 chain.append(voice)
         synth: Synthesizer = synthesizer_for(chain[-1], self.models_dir)
         for voice, behind in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):
-            synth = FallbackSynthesizer(synthesizer_for(voice, self.models_dir), synth, behind)
+            if voice.backend in NETWORK_BACKENDS:
+                # Every retry is silence the customer hears: fail over at once, and let the
+                # process-wide breaker keep the next sentences off a voice that is down.
+                synth = FallbackSynthesizer(synthesizer_for(voice, self.models_dir), synth, behind, attempts=1,
+                                            health=voice_breaker(voice, behind))
+            else:
+                synth = FallbackSynthesizer(synthesizer_for(voice, self.models_dir), synth, behind)
         return synth, chain[0]
 
     def _usable(self, voice: Voice) -> bool:
@@ -171,6 +186,7 @@ def warm_up() -> None:
 
     A kiosk's first question must not wait for Whisper, the retrieval index or a voice to load.
     """
+    health_seed(DoctorConfig.from_settings())
     recognizer()
     answerer()
     SileroVadStream()
@@ -178,13 +194,15 @@ def warm_up() -> None:
     voices = voice_book_from_settings()
     for language in KIOSK_LANGUAGES:
         synthesizer, voice = voices.synthesizer(language)
-        asyncio.run(_first_chunk(synthesizer, voice))
+        health_voice(language, synthesizer, voice, asyncio.run(_speak_once(synthesizer, voice)))
     log.info("avatar runtime warmed up")
 
 
-async def _first_chunk(synthesizer: Synthesizer, voice: Voice) -> None:
+async def _speak_once(synthesizer: Synthesizer, voice: Voice) -> str:
+    """Speak a word (loading the voice, trying a network voice); returns who spoke it."""
     async for _chunk in synthesizer.synthesize("OK.", voice):
-        break
+        pass
+    return str(getattr(synthesizer, "spoken_by", "") or synthesizer.name)
 
 
 async def session_factory(session_id: str, kiosk_id: int | None) -> ConversationSession:

@@ -8,6 +8,7 @@ start-up if it cannot be set up; ``extractive`` never calls a model.
 import importlib.util
 from dataclasses import dataclass
 
+from avatar_runtime.health import HealthTracker
 from avatar_runtime.llm.base import Answerer
 from avatar_runtime.llm.extractive import ExtractiveAnswerer
 from avatar_runtime.llm.failover import FailoverAnswerer
@@ -32,5 +33,7 @@ def answerer_from_config(config: LlmConfig) -> Answerer:
         return extractive
     if not config.base_url:
         raise LlmServiceError("not_configured", "AVATAR_LLM_BACKEND=qwen needs LLM_BASE_URL", retryable=False)
-    qwen = QwenAnswerer.connect(base_url=config.base_url, model=config.model, api_key=config.api_key, fallback=extractive)
+    health = HealthTracker(component="llm", backend="qwen", fallback=extractive.name)
+    qwen = QwenAnswerer.connect(base_url=config.base_url, model=config.model, api_key=config.api_key, fallback=extractive,
+                                health=health)
     return FailoverAnswerer(qwen, extractive)

@@ -10,8 +10,8 @@ import logging
 from collections.abc import AsyncGenerator
 
 from avatar_runtime.errors import ProviderError
+from avatar_runtime.health import HealthTracker
 from avatar_runtime.llm.base import Answerer, AnswerOutcome, AnswerStream, HistoryTurn, Retrieved, closing
-from avatar_runtime.llm.health import HealthTracker
 from avatar_runtime.llm.phrases import phrase
 
 logger = logging.getLogger(__name__)

@@ -24,10 +24,10 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 
+from avatar_runtime.health import HealthTracker
 from avatar_runtime.llm.base import Answerer, AnswerOutcome, AnswerStream, HistoryTurn, Retrieved, closing
 from avatar_runtime.llm.extractive import ExtractiveAnswerer
 from avatar_runtime.llm.grounding import GroundingGuard, Verdict
-from avatar_runtime.llm.health import HealthTracker
 from avatar_runtime.llm.prompt import DEFAULT_HISTORY_TURNS, build_messages
 from avatar_runtime.llm.qwen_client import Deadlines, LlmServiceError, QwenClient, QwenSettings
 from avatar_runtime.text.sentences import split_stream
@@ -111,7 +111,7 @@ class QwenAnswerer:
                 outcome.complete = True
                 return
             except LlmServiceError as exc:
-                self.health.record(False)
+                self.health.record(False, exc.code)
                 kind = "retryable" if exc.retryable else "permanent"
                 logger.warning("qwen attempt %d failed: %s (%s)", attempt, exc.code, kind)
                 if released:

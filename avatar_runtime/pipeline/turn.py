@@ -16,6 +16,8 @@ import soundfile as sf
 
 from avatar_runtime.asr.base import Recognition
 from avatar_runtime.audio import resample
+from avatar_runtime.errors import ProviderError
+from avatar_runtime.health_checks import health_voice_failed
 from avatar_runtime.llm.base import HistoryTurn, Retrieved
 from avatar_runtime.llm.phrases import phrase
 from avatar_runtime.pipeline.messages import Samples
@@ -156,6 +158,7 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, syn
         raise
     except Exception as exc:  # noqa: BLE001 - every voice failed: the caption still shows the sentence
         log.error("session %s: speech synthesis failed: %s", session.session_id, type(exc).__name__)
+        health_voice_failed(voice.language, str(exc) if isinstance(exc, ProviderError) else type(exc).__name__)
         session._emit({"type": "error", "stage": "tts", "code": "tts_failed"})
         session._emit({"type": "caption", "role": "avatar", "text": sentence})
     if turn_id is not None:

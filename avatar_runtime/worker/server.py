@@ -1,9 +1,9 @@
 """The avatar worker: takes kiosk sessions from the channel layer, up to its capacity.
 
-It announces itself in the worker registry (heartbeat every 2 s), answers ``session.open``
-with ``kiosk.opened`` or ``kiosk.refused`` (at capacity), and routes the kiosk's messages to
-the session's runner. ``python manage.py avatar_worker`` runs one; the embedded layout runs
-one inside the web process.
+It announces itself in the worker registry (heartbeat every 2 s), publishes the health of its
+backends (``health_publisher``), answers ``session.open`` with ``kiosk.opened`` or
+``kiosk.refused`` (at capacity), and routes the kiosk's messages to the session's runner.
+``python manage.py avatar_worker`` runs one; the embedded layout runs one inside the web process.
 """
 import asyncio
 import contextlib
@@ -18,6 +18,7 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.pipeline.tasks import TaskOwner
+from avatar_runtime.worker.health_publisher import HealthPublisher, health_withdraw
 from avatar_runtime.worker.protocol import MAX_AUDIO_BYTES, MAX_TEXT_CHARS, MEDIA_MODES
 from avatar_runtime.worker.registry import HEARTBEAT_EVERY, WorkerInfo, worker_announce, worker_remove
 from avatar_runtime.worker.session_runner import SessionRunner
@@ -46,6 +47,7 @@ class AvatarWorker:
             await asyncio.to_thread(self.warm_up)
         self.channel = await self.layer.new_channel("avatar-worker.")
         self._tasks.spawn(self._heartbeat(), "heartbeat")
+        self._tasks.spawn(HealthPublisher(self.worker_id).run(), "health")
         self.ready.set()
         log.info("worker %s ready on %s (capacity %d)", self.worker_id, self.channel, self.capacity)
         try:
@@ -125,3 +127,4 @@ class AvatarWorker:
             await self._close(session_id, "worker_stopped")
         await self._tasks.cancel_all()
         await asyncio.to_thread(worker_remove, self.worker_id)
+        await asyncio.to_thread(health_withdraw, self.worker_id)

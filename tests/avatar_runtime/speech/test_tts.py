@@ -13,6 +13,7 @@ from avatar_runtime.audio import from_pcm16, rms_dbfs
 from avatar_runtime.errors import ModelMissingError, ProviderError
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
+from avatar_runtime.tts.edge_voice import EdgeSynthesizer
 from avatar_runtime.tts.espeak_voice import EspeakSynthesizer, espeak_arguments, espeak_text, hanzi_to_pinyin
 from avatar_runtime.tts.kokoro_phonemes import espeak_ipa, phonemize
 from avatar_runtime.tts.kokoro_voice import KokoroSynthesizer
@@ -141,8 +142,9 @@ def test_registry_picks_the_backend_and_refuses_unknown_ones(models_dir: Path) -
     assert isinstance(synthesizer_for(OFFLINE_VOICES["en"], models_dir), PiperSynthesizer)
     assert isinstance(synthesizer_for(OFFLINE_VOICES["ja"], models_dir), KokoroSynthesizer)
     assert isinstance(synthesizer_for(OFFLINE_VOICES["zh"], models_dir), EspeakSynthesizer)
-    with pytest.raises(ProviderError, match="no TTS backend 'edge'") as info:
-        synthesizer_for(Voice("en", "edge", "en-US-AriaNeural"), models_dir)
+    assert isinstance(synthesizer_for(Voice("en", "edge", "en-US-AriaNeural"), models_dir), EdgeSynthesizer)
+    with pytest.raises(ProviderError, match="no TTS backend 'azure'") as info:
+        synthesizer_for(Voice("en", "azure", "en-US-AriaNeural"), models_dir)
     assert info.value.retryable is False
     fallback = espeak_voice_for(Voice("ja", "kokoro", "jf_alpha", rate=1.1, pitch=1.0))
     assert fallback == Voice("ja", "espeak", "ja", rate=1.1, pitch=1.0)
