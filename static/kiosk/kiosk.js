@@ -250,10 +250,23 @@
       if (ctx) { ctx.close(); ctx = null; }
     }
 
-    // The first audio packet anchors media time to the AudioContext clock, 150 ms ahead.
+    // Media time is anchored to the AudioContext clock LEAD seconds ahead (the jitter buffer).
+    // It is re-anchored when a packet would play late, or too far ahead: the server's clock and
+    // the sound card's drift apart over a day, and the buffer must neither grow nor run dry.
+    const LEAD = 0.08, MAX_LEAD = 0.25;
     function when(pts) {
-      if (clock === null || pts < clock.pts) clock = { pts, at: ctx.currentTime + 0.15 };
+      if (clock === null || pts < clock.pts) clock = { pts, at: ctx.currentTime + LEAD };
       return clock.at + (pts - clock.pts);
+    }
+
+    function schedule(pts) {
+      const at = when(pts);
+      if (at < ctx.currentTime || at - ctx.currentTime > MAX_LEAD) {
+        clock = { pts, at: ctx.currentTime + LEAD };
+        metrics.reanchored = (metrics.reanchored || 0) + 1;
+        return clock.at;
+      }
+      return at;
     }
 
     function onMedia(buffer) {
@@ -272,7 +285,7 @@
         node.connect(out);
         node.onended = () => playing.delete(node);
         playing.add(node);
-        node.start(Math.max(when(pts), ctx.currentTime));
+        node.start(schedule(pts));
       } else if (kind === 1) {
         frames.push({ pts, blob: new Blob([payload], { type: "image/jpeg" }) });
         if (frames.length > 50) frames.shift();

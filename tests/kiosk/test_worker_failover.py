@@ -169,6 +169,14 @@ async def next_event(comm: WebsocketCommunicator, kinds: set[str], timeout: floa
             return dict(message)
 
 
+def record_failover(seconds: float) -> None:
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"\nworker killed -> kiosk served by the other worker: {seconds:.2f} s (load {load})")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "kiosk_failover.json").write_text(json.dumps(
+        {"worker_killed_to_session_ready_s": round(seconds, 2), "loadavg": load}))
+
+
 async def loads() -> dict[str, int]:
     live: list[WorkerInfo] = await database_sync_to_async(workers_live)()
     return {w.worker_id: w.load for w in live}
@@ -231,6 +239,7 @@ async def test_a_dying_worker_hands_the_kiosk_to_another_and_the_transcript_surv
     moved_after = time.monotonic() - killed_at
     assert back["state"] == "ready" and back["resumed"] is True
     assert moved_after < 5.0, f"the kiosk was back after {moved_after:.1f}s"
+    record_failover(moved_after)
 
     conversation = await database_sync_to_async(Conversation.objects.get)(public_id=conversation_id)
     turns = await database_sync_to_async(lambda: list(conversation.turns.order_by("index")))()
