@@ -156,30 +156,18 @@ def chromium_args(wav: Path | None) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def bargein_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A question with a long answer, then, while the avatar is still answering, an interruption."""
-    import numpy as np
-
+def bargein_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A question with a long answer (the cinema: three sentences, ~14 s spoken), and an interruption."""
     from avatar_runtime.audio import resample
     from tests.speech_samples import speak
 
-    def at48(text: str) -> np.ndarray:
+    folder = tmp_path_factory.mktemp("clips")
+    clips = {}
+    for name, text in (("question", "Where is the cinema?"), ("interruption", "Where can I get first aid?")):
         audio, rate = speak(text, "en")
-        return resample(audio, rate, 48000)
-
-    def silence(seconds: float) -> np.ndarray:
-        return np.zeros(int(48000 * seconds), np.float32)
-
-    # The cinema answer is three sentences (~14 s spoken); 9 s after the question the avatar is
-    # well into it even on a loaded machine, and far from its end.
-    parts = [silence(3), at48("Where is the cinema?"), silence(BARGEIN_GAP_S), at48("Where can I get first aid?"),
-             silence(25)]
-    path = tmp_path_factory.mktemp("audio") / "bargein.wav"
-    sf.write(path, np.concatenate(parts), 48000, subtype="PCM_16")
-    return path
-
-
-BARGEIN_GAP_S = 9.0
+        clips[name] = folder / f"{name}.wav"
+        sf.write(clips[name], resample(audio, rate, 48000), 48000, subtype="PCM_16")
+    return clips
 
 
 @pytest.fixture(scope="session")

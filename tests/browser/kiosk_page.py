@@ -13,15 +13,57 @@ PORTRAIT = {"width": 1080, "height": 1920}
 LANDSCAPE = {"width": 1920, "height": 1080}
 
 
+# A microphone the test speaks into on cue: getUserMedia returns a Web Audio stream into which
+# window.testMic.say(name) plays a clip served by the test. Chromium's file-backed fake microphone
+# plays on a fixed timeline, which a loaded machine's answer latency does not keep to.
+CUED_MIC = """
+(() => {
+  let ctx = null, dest = null;
+  const clips = {};
+  function graph() {
+    if (!ctx) { ctx = new AudioContext({ sampleRate: 48000 }); dest = ctx.createMediaStreamDestination(); }
+    return ctx;
+  }
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    if (!constraints || !constraints.audio) throw new DOMException("audio only", "NotSupportedError");
+    graph();
+    await ctx.resume();
+    return new MediaStream(dest.stream.getAudioTracks());
+  };
+  window.testMic = {
+    async say(name) {
+      graph();
+      if (!clips[name]) clips[name] = await ctx.decodeAudioData(await (await fetch(`/__mic__/${name}.wav`)).arrayBuffer());
+      const source = ctx.createBufferSource();
+      source.buffer = clips[name];
+      source.connect(dest);
+      const ended = new Promise((resolve) => { source.onended = resolve; });
+      source.start();
+      await ended;
+    },
+  };
+})();
+"""
+
+
 @contextmanager
 def kiosk_page(server: LiveServer, wav: Path | None, media: str = "webrtc",
-               viewport: dict[str, int] = PORTRAIT) -> Iterator[Page]:
-    """A freshly paired kiosk page; with ``media="ws"`` it uses the WebSocket media fallback."""
+               viewport: dict[str, int] = PORTRAIT, clips: dict[str, Path] | None = None) -> Iterator[Page]:
+    """A freshly paired kiosk page; with ``media="ws"`` it uses the WebSocket media fallback.
+
+    ``wav`` plays through Chromium's fake microphone; with ``clips`` instead, the page's
+    microphone is silent until ``say(page, name)``.
+    """
     code = server.manage("kiosk_pairing_code", "Lobby kiosk").strip()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(wav))
         try:
             page = browser.new_page(viewport=viewport)  # type: ignore[arg-type]
+            if clips:
+                page.add_init_script(CUED_MIC)
+                for name, path in clips.items():
+                    page.route(f"**/__mic__/{name}.wav",
+                               lambda route, path=path: route.fulfill(body=path.read_bytes(), content_type="audio/wav"))
             page.goto(f"{server.url}/pair/?code={code}")
             page.click("button[type=submit]")
             page.wait_for_selector("#caption-avatar")
@@ -30,6 +72,11 @@ def kiosk_page(server: LiveServer, wav: Path | None, media: str = "webrtc",
             yield page
         finally:
             browser.close()
+
+
+def say(page: Page, name: str) -> None:
+    """Speak clip ``name`` into the page's microphone; returns when it has been played."""
+    page.evaluate("(name) => window.testMic.say(name)", name)
 
 
 def events(page: Page) -> list[dict[str, Any]]:
