@@ -1,11 +1,11 @@
 """Driving the kiosk page in headless Chromium, and reading what the page measured."""
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, Route, sync_playwright
 
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, LiveServer, chromium_args
 
@@ -21,7 +21,20 @@ CUED_MIC = """
   let ctx = null, dest = null;
   const clips = {};
   function graph() {
-    if (!ctx) { ctx = new AudioContext({ sampleRate: 48000 }); dest = ctx.createMediaStreamDestination(); }
+    if (!ctx) {
+      ctx = new AudioContext({ sampleRate: 48000 });
+      dest = ctx.createMediaStreamDestination();
+      // A room's noise floor (-80 dBFS), never silent: between clips the stream keeps flowing,
+      // so the server hears the pause that ends the customer's turn.
+      const floor = ctx.createBuffer(1, 48000, 48000);
+      const samples = floor.getChannelData(0);
+      for (let i = 0; i < samples.length; i++) samples[i] = (Math.random() * 2 - 1) * 1e-4;
+      const noise = ctx.createBufferSource();
+      noise.buffer = floor;
+      noise.loop = true;
+      noise.connect(dest);
+      noise.start();
+    }
     return ctx;
   }
   navigator.mediaDevices.getUserMedia = async (constraints) => {
@@ -62,8 +75,7 @@ def kiosk_page(server: LiveServer, wav: Path | None, media: str = "webrtc",
             if clips:
                 page.add_init_script(CUED_MIC)
                 for name, path in clips.items():
-                    page.route(f"**/__mic__/{name}.wav",
-                               lambda route, path=path: route.fulfill(body=path.read_bytes(), content_type="audio/wav"))
+                    page.route(f"**/__mic__/{name}.wav", _serve(path))
             page.goto(f"{server.url}/pair/?code={code}")
             page.click("button[type=submit]")
             page.wait_for_selector("#caption-avatar")
@@ -72,6 +84,13 @@ def kiosk_page(server: LiveServer, wav: Path | None, media: str = "webrtc",
             yield page
         finally:
             browser.close()
+
+
+def _serve(path: Path) -> Callable[[Route], None]:
+    def handler(route: Route) -> None:
+        route.fulfill(body=path.read_bytes(), content_type="audio/wav")
+
+    return handler
 
 
 def say(page: Page, name: str) -> None:
