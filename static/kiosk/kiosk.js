@@ -164,6 +164,22 @@
     });
     mode = "webrtc";
     metrics.mode = mode;
+    // A call that drops later (ICE consent lost, network change) is renegotiated over the same
+    // WebSocket: the worker replaces its peer, the session and its conversation go on.
+    const connection = pc;
+    connection.addEventListener("connectionstatechange", () => {
+      if (connection !== pc || !["failed", "closed", "disconnected"].includes(connection.connectionState)) return;
+      mark("webrtc_lost", { state: connection.connectionState });
+      setTimeout(() => {
+        if (connection !== pc || connection.connectionState === "connected") return;
+        if (!ws || ws.readyState !== WebSocket.OPEN) return; // the socket's reconnect restarts media
+        connection.close();
+        pc = null;
+        $("avatar-video").srcObject = null;
+        speaker.stop();
+        startMedia();
+      }, connection.connectionState === "disconnected" ? 3000 : 200);
+    });
     $("avatar-still") && ($("avatar-still").hidden = true);
     if (video.requestVideoFrameCallback) {
       const onFrame = (now) => {
