@@ -198,6 +198,7 @@ class ConversationSession:
             if self.state in (State.SPEAKING, State.THINKING) and self._answer_task is not None:
                 if self._is_residual_echo():
                     self._ignoring_echo = True
+                    log.info("session %s: speech while the avatar talks judged residual echo", self.session_id)
                     return
                 self._pause_answer(onset=event.pts)
             elif self.state in (State.IDLE, State.LISTENING):
