@@ -13,24 +13,33 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.transport.ws_media import AUDIO, VIDEO, pack
-from avatar_runtime.worker.protocol import MAX_AUDIO_BYTES, MAX_TEXT_CHARS, SESSION_LOST_AFTER
+from avatar_runtime.worker.protocol import MAX_AUDIO_BYTES, MAX_RESUME_TURNS, MAX_TEXT_CHARS, SESSION_LOST_AFTER
 from avatar_runtime.worker.registry import workers_with_capacity
 from common.languages import KIOSK_LANGUAGES
 from kiosk import services
 from kiosk.models import Kiosk
 from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token
+from kiosk.selectors import conversation_history
 
 log = logging.getLogger(__name__)
 MAX_TEXT_MESSAGE = 64 * 1024
 OPEN_TIMEOUT = 15.0  # a worker prepares the kiosk's avatar on its first session
 CLOSE_UNPAIRED = 4401
+WATCH_EVERY = 0.25
+RETRY_PLACEMENT_EVERY = 5.0  # no worker had room: ask again this often
+# The page pings every 10 s (and reconnects when its pings go unanswered); a kiosk silent for
+# this long is gone (a dead network path that never closed the socket).
+KIOSK_SILENT_AFTER = 45.0
 
 
 class KioskConsumer(AsyncWebsocketConsumer):
     kiosk: Kiosk | None = None
+    _resumed = False  # the session being placed carries on after a worker died
+    _placing = False
 
     async def connect(self) -> None:
         token = self.scope.get("cookies", {}).get(TOKEN_COOKIE)
@@ -41,13 +50,15 @@ class KioskConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.session_id = ""
         self.worker_id = ""
+        self.worker_channel = ""
         self.conversation_id: str | None = None
         self.media = "webrtc"  # until the page says WebRTC failed and asks for the fallback
         self.last_heartbeat = time.monotonic()
+        self.last_from_kiosk = time.monotonic()
         self.dead_workers: set[str] = set()
-        self._opened = asyncio.Event()
+        self._placement: asyncio.Future[bool] | None = None
         self._tasks = TaskOwner(f"kiosk {self.kiosk.pk}")
-        self._tasks.spawn(self._watch_worker(), "watchdog")
+        self._tasks.spawn(self._watch(), "watchdog")
         await database_sync_to_async(services.kiosk_touch)(kiosk=self.kiosk)
         # Placement waits for the worker's reply, which this consumer's own message loop delivers:
         # it must run beside that loop, not inside connect().
@@ -61,48 +72,84 @@ class KioskConsumer(AsyncWebsocketConsumer):
             await self._to_worker({"type": "session.close"})
 
     # ----- session placement -------------------------------------------------------------
-    async def _open_session(self) -> None:
-        from kiosk.embedded import ensure_embedded_worker
+    async def _open_session(self, resume: dict[str, Any] | None = None) -> bool:
+        """Place the session on the least loaded live worker; the next one if it refuses or is silent."""
+        self._placing = True
+        try:
+            return await self._place(resume)
+        finally:
+            self._placing = False
 
-        await ensure_embedded_worker()
+    async def _place(self, resume: dict[str, Any] | None) -> bool:
+        if settings.AVATAR_EMBEDDED_WORKER:
+            # Imported only here: the runtime (torch and all) is heavy, and web-only processes never need it.
+            from kiosk.embedded import ensure_embedded_worker
+
+            await ensure_embedded_worker()
         for worker in await database_sync_to_async(workers_with_capacity)(self.dead_workers):
             self.session_id = uuid.uuid4().hex
-            self._opened.clear()
             self.worker_channel = worker.channel
-            await self.channel_layer.send(worker.channel, {
+            self._placement = asyncio.get_running_loop().create_future()
+            message: dict[str, Any] = {
                 "type": "session.open", "session_id": self.session_id, "kiosk_id": self.kiosk.pk if self.kiosk else None,
                 "reply_channel": self.channel_name, "media": self.media,
-            })
+            }
+            if resume is not None:
+                message["resume"] = resume
+            await self.channel_layer.send(worker.channel, message)
             try:
-                await asyncio.wait_for(self._opened.wait(), OPEN_TIMEOUT)
-                self.last_heartbeat = time.monotonic()
-                return
+                if await asyncio.wait_for(self._placement, OPEN_TIMEOUT):
+                    self.last_heartbeat = time.monotonic()
+                    return True
+                continue  # at capacity after all (the registry lags by a heartbeat): try the next
             except TimeoutError:
                 self.dead_workers.add(worker.worker_id)
                 # If it opens after all, it must not keep a session nobody uses.
                 await self.channel_layer.send(worker.channel, {"type": "session.close", "session_id": self.session_id})
         self.session_id = ""
+        self.worker_id = ""
         await self._send_error("no_worker", "The assistant is not available right now. Please try again shortly.")
+        return False
 
-    async def _watch_worker(self) -> None:
-        await asyncio.sleep(OPEN_TIMEOUT)
+    async def _watch(self) -> None:
+        """Keep the kiosk served: retry placement, move off a silent worker, drop a silent kiosk."""
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(WATCH_EVERY)
+            now = time.monotonic()
+            if now - self.last_from_kiosk > KIOSK_SILENT_AFTER:
+                log.info("kiosk %s: no message for %.0fs; closing", self.kiosk and self.kiosk.pk, KIOSK_SILENT_AFTER)
+                await self.close()
+                return
+            if self._placing:
+                continue
             if not self.session_id:
-                await self._open_session()
-            elif time.monotonic() - self.last_heartbeat > SESSION_LOST_AFTER and self._opened.is_set():
-                log.warning("kiosk %s: worker %s stopped answering; moving the session", self.kiosk and self.kiosk.pk,
-                            self.worker_id)
-                self.dead_workers.add(self.worker_id)
-                await self._send_json({"type": "reconnecting"})
-                if self.conversation_id:
-                    await database_sync_to_async(services.conversation_end)(
-                        public_id=uuid.UUID(self.conversation_id), reason="worker_lost", aborted=True
-                    )
-                    self.conversation_id = None
-                self.worker_id = ""
-                self.session_id = ""
-                await self._open_session()
+                if now - self.last_heartbeat > RETRY_PLACEMENT_EVERY:
+                    self.last_heartbeat = now
+                    await self._open_session()
+            elif self.worker_id and now - self.last_heartbeat > SESSION_LOST_AFTER:
+                await self._move_session()
+
+    async def _move_session(self) -> None:
+        """The worker stopped answering: tell the kiosk, keep the conversation, carry on elsewhere."""
+        log.warning("kiosk %s: worker %s stopped answering; moving the session", self.kiosk and self.kiosk.pk,
+                    self.worker_id)
+        self.dead_workers.add(self.worker_id)
+        self.worker_id = ""
+        self.session_id = ""
+        await self._send_json({"type": "reconnecting", "reason": "worker_lost"})
+        resume = None
+        if self.conversation_id:
+            conversation = uuid.UUID(self.conversation_id)
+            await database_sync_to_async(services.conversation_worker_lost)(public_id=conversation)
+            history = await database_sync_to_async(conversation_history)(public_id=conversation, limit=MAX_RESUME_TURNS)
+            resume = {"conversation_id": self.conversation_id, "history": [list(turn) for turn in history]}
+        self._resumed = True
+        if not await self._open_session(resume) and self.conversation_id:
+            # Nobody can carry it on: close the record rather than leave it active for ever.
+            await database_sync_to_async(services.conversation_end)(
+                public_id=uuid.UUID(self.conversation_id), reason="worker_lost", aborted=True
+            )
+            self.conversation_id = None
 
     async def _to_worker(self, message: dict[str, Any]) -> None:
         if self.session_id and self.worker_id:
@@ -110,6 +157,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
 
     # ----- from the browser --------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        self.last_from_kiosk = time.monotonic()
         if bytes_data is not None:
             if len(bytes_data) > MAX_AUDIO_BYTES or len(bytes_data) % 2:
                 await self._send_error("bad_audio", f"Audio must be PCM16 mono 16 kHz, at most {MAX_AUDIO_BYTES} bytes.")
@@ -171,13 +219,15 @@ class KioskConsumer(AsyncWebsocketConsumer):
         return bool(self.session_id) and event.get("session_id") == self.session_id
 
     async def kiosk_opened(self, event: dict[str, Any]) -> None:
-        if self._current(event):
+        if self._current(event) and self._placement is not None and not self._placement.done():
             self.worker_id = str(event.get("worker_id", ""))
-            self._opened.set()
-            await self._send_json({"type": "session", "state": "ready", "media": self.media})
+            self._placement.set_result(True)
+            resumed, self._resumed = self._resumed, False
+            await self._send_json({"type": "session", "state": "ready", "media": self.media, "resumed": resumed})
 
     async def kiosk_refused(self, event: dict[str, Any]) -> None:
-        pass  # the open times out and the next worker is tried
+        if self._current(event) and self._placement is not None and not self._placement.done():
+            self._placement.set_result(False)
 
     async def kiosk_heartbeat(self, event: dict[str, Any]) -> None:
         if self._current(event):
@@ -189,6 +239,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
         payload = event.get("event", {})
         if payload.get("type") == "conversation":
             self.conversation_id = payload.get("id")
+        elif payload.get("type") == "session_reset":
+            self.conversation_id = None  # the next customer starts a new record
         await self._send_json(payload)
 
     async def kiosk_media(self, event: dict[str, Any]) -> None:

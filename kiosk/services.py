@@ -116,6 +116,18 @@ def conversation_end(*, public_id: uuid.UUID, reason: str, aborted: bool = False
 
 
 @transaction.atomic
+def conversation_worker_lost(*, public_id: uuid.UUID) -> int:
+    """The worker serving the conversation died: the answer it was speaking was cut short.
+
+    The conversation itself stays active (another worker carries it on); returns how many
+    turns were marked interrupted.
+    """
+    return Turn.objects.filter(conversation__public_id=public_id, role=Turn.Role.AVATAR, complete=False).update(
+        interrupted=True, complete=True, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
 def handoff_request_create(*, conversation_id: uuid.UUID) -> HandoffRequest:
     conversation = _conversation(conversation_id)
     conversation.handoff_requested = True

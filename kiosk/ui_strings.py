@@ -19,6 +19,7 @@ def _strings() -> dict[str, str]:
         "talk_to_staff": _("Talk to staff"),
         "staff_requested": _("A staff member has been called and will be with you shortly."),
         "reconnecting": _("One moment please, reconnecting…"),
+        "reconnected": _("Thank you for waiting. We are connected again, please go on."),
         "unavailable": _("The assistant is not available right now. Please ask at the service desk."),
     }
 

@@ -8,4 +8,5 @@ scripts/setup.sh
 HOST=${KIOSK_HOST:-127.0.0.1}
 PORT=${KIOSK_PORT:-8000}
 echo "==> serving on http://$HOST:$PORT/  (console: /console/, API: /api/)"
-exec .venv/bin/daphne -b "$HOST" -p "$PORT" config.asgi:application
+# A kiosk stays connected all day: daphne must not close its socket after a fixed time.
+exec .venv/bin/daphne -b "$HOST" -p "$PORT" --websocket_timeout -1 config.asgi:application

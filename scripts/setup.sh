@@ -11,7 +11,8 @@ PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
 APT_PACKAGES=(espeak-ng ffmpeg sox libsndfile1 gettext)
-(( DEV )) && APT_PACKAGES+=(chromium chromium-driver)
+# fonts-noto-cjk: the kiosk screenshots show Chinese, Japanese and Korean text.
+(( DEV )) && APT_PACKAGES+=(chromium chromium-driver fonts-noto-cjk)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

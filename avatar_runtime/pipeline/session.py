@@ -162,6 +162,13 @@ class ConversationSession:
         self.backends.language_policy.tap(language)
         self._emit({"type": "language", "language": language})
 
+    def resume_conversation(self, conversation_id: uuid.UUID, history: list[HistoryTurn]) -> None:
+        """Carry on a conversation another worker started (it died): same record, same context."""
+        self._conversation_id = conversation_id
+        self._history = list(history)
+        self._touch()
+        self._emit({"type": "conversation", "id": str(conversation_id)})
+
     def request_handoff(self) -> uuid.UUID:
         conversation_id = self._ensure_conversation()
         self._writer.put("handoff_request", conversation_id)
@@ -181,6 +188,8 @@ class ConversationSession:
             if frame.speaking and self.playback is not None:
                 if self.playback.first_frame_at is None:
                     self.playback.first_frame_at = self.clock.now()
+                    # Lets the page find this frame among the idle ones and time when it is shown.
+                    self._emit({"type": "answer_frame", "pts": frame.pts})
                 for sentence in self.playback.advance(len(frame.audio)):
                     self._emit({"type": "caption", "role": "avatar", "text": sentence.text})
             yield frame
@@ -200,6 +209,7 @@ class ConversationSession:
             if self.state in (State.SPEAKING, State.THINKING) and self._answer_task is not None:
                 if self._is_residual_echo():
                     self._ignoring_echo = True
+                    log.info("session %s: speech while the avatar talks judged residual echo", self.session_id)
                     return
                 self._pause_answer(onset=event.pts)
             elif self.state in (State.IDLE, State.LISTENING):
@@ -228,8 +238,10 @@ class ConversationSession:
         """Stop output at once; the transcript of the candidate decides interrupt vs resume."""
         self._paused_at = self.clock.now()
         self.backends.renderer.clear_buffer()
-        self.metrics.bargein_latencies.append(max(0.0, self._mic_clock - onset))
-        self._emit({"type": "flush"})
+        detected = max(0.0, self._mic_clock - onset)
+        self.metrics.bargein_latencies.append(detected)
+        # The page measures its own onset -> silence; the runtime's share travels with the event.
+        self._emit({"type": "flush", "detect_ms": round(detected * 1000, 1)})
         log.info("session %s: output paused for a barge-in candidate", self.session_id)
 
     async def _decide_bargein(self, samples: Samples, endpointing: float) -> None:
@@ -243,6 +255,7 @@ class ConversationSession:
 
     def _resume_answer(self) -> None:
         self._paused_at = None
+        self._emit({"type": "resumed"})  # the page un-mutes what it silenced on the flush
         if self.playback is None:
             return
         remaining = self.playback.unplayed_audio()

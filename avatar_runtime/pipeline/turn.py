@@ -145,6 +145,9 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, syn
     renderer = session.backends.renderer
     playback = ctx.playback
     playback.add_sentence(sentence)
+    if turn_id is not None:
+        # Saved before it is spoken: if the worker dies mid-sentence, the record still has it.
+        ctx.writer.put("turn_update", turn_id, {"text": playback.full_text()})
     try:
         async for chunk in session.counted(synthesizer.synthesize(sentence, voice)):
             audio = resample(chunk.samples, chunk.sample_rate, renderer.sample_rate)
@@ -161,8 +164,6 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, syn
         health_voice_failed(voice.language, str(exc) if isinstance(exc, ProviderError) else type(exc).__name__)
         session._emit({"type": "error", "stage": "tts", "code": "tts_failed"})
         session._emit({"type": "caption", "role": "avatar", "text": sentence})
-    if turn_id is not None:
-        ctx.writer.put("turn_update", turn_id, {"text": playback.full_text()})
 
 
 async def _speak_fixed(ctx: TurnContext, name: str, language: str) -> None:

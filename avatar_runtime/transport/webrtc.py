@@ -57,13 +57,28 @@ class AvatarAudioTrack(MediaStreamTrack):
         return out
 
 
+_loopback_only = False
+
+
 def restrict_ice_to_loopback() -> None:
-    """Make aioice offer 127.0.0.1 host candidates (it leaves loopback out by default).
+    """Make aioice offer 127.0.0.1 host candidates (it leaves loopback out by default), and
+    ignore the browser's other candidates.
 
     For kiosks on the same host as the worker (the embedded demo) and for the browser tests;
-    switched on by ``AVATAR_RTC_LOOPBACK=1``.
+    switched on by ``AVATAR_RTC_LOOPBACK=1``. Without the second half, the browser may nominate
+    a pair towards its LAN address, whose consent checks from 127.0.0.1 then go unanswered and
+    the call drops after 30 s.
     """
+    global _loopback_only
+    _loopback_only = True
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
+
+
+def loopback_candidates_only(sdp: str) -> str:
+    """``sdp`` without the ICE candidates that are not on 127.0.0.1."""
+    kept = [line for line in sdp.splitlines()
+            if not line.startswith("a=candidate:") or " 127.0.0.1 " in line]
+    return "\r\n".join(kept) + "\r\n"
 
 
 class WebRtcPeer:
@@ -80,6 +95,8 @@ class WebRtcPeer:
         self.pc.on("connectionstatechange", self._on_state)
 
     async def answer(self, offer_sdp: str) -> str:
+        if _loopback_only:
+            offer_sdp = loopback_candidates_only(offer_sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return str(self.pc.localDescription.sdp)

@@ -1,7 +1,8 @@
 """Messages between the kiosk consumer (web) and the avatar worker, over the channel layer.
 
 Web → worker (sent to the worker's channel):
-  session.open {session_id, kiosk_id, reply_channel, media: "webrtc" | "ws"}
+  session.open {session_id, kiosk_id, reply_channel, media: "webrtc" | "ws",
+                resume?: {conversation_id, history: [[role, text], ...]}}  (the worker before died)
   session.audio {session_id, pcm: bytes (PCM16 mono 16 kHz)}
   session.text {session_id, text} · session.language {session_id, language}
   session.handoff {session_id} · session.rtc_offer {session_id, sdp} · session.media {session_id, mode}
@@ -17,5 +18,8 @@ from typing import Final
 MEDIA_MODES: Final = ("webrtc", "ws")
 MAX_AUDIO_BYTES: Final = 32000  # one second of PCM16 at 16 kHz per message at most
 MAX_TEXT_CHARS: Final = 500
-SESSION_HEARTBEAT_EVERY: Final = 1.0
-SESSION_LOST_AFTER: Final = 4.0
+# A kiosk must be back with another worker within 5 s of its worker dying: silence for 2.5 s means
+# dead (a busy worker's event loop still beats every 0.5 s: the heavy work runs in threads).
+SESSION_HEARTBEAT_EVERY: Final = 0.5
+SESSION_LOST_AFTER: Final = 2.5
+MAX_RESUME_TURNS: Final = 8

@@ -16,15 +16,17 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
+from avatar_runtime.llm.base import HistoryTurn
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.worker.health_publisher import HealthPublisher, health_withdraw
-from avatar_runtime.worker.protocol import MAX_AUDIO_BYTES, MAX_TEXT_CHARS, MEDIA_MODES
+from avatar_runtime.worker.protocol import MAX_AUDIO_BYTES, MAX_RESUME_TURNS, MAX_TEXT_CHARS, MEDIA_MODES
 from avatar_runtime.worker.registry import HEARTBEAT_EVERY, WorkerInfo, worker_announce, worker_remove
 from avatar_runtime.worker.session_runner import SessionRunner
 
 log = logging.getLogger(__name__)
 
+RECEIVE_RETRY_AFTER = 0.5
 SessionFactory = Callable[[str, int | None], Awaitable[ConversationSession]]
 
 
@@ -52,7 +54,12 @@ class AvatarWorker:
         log.info("worker %s ready on %s (capacity %d)", self.worker_id, self.channel, self.capacity)
         try:
             while True:
-                message = await self.layer.receive(self.channel)
+                try:
+                    message = await self.layer.receive(self.channel)
+                except Exception:  # Redis slow or restarting: keep serving, do not vanish
+                    log.exception("worker %s: channel layer receive failed; retrying", self.worker_id)
+                    await asyncio.sleep(RECEIVE_RETRY_AFTER)
+                    continue
                 try:
                     await self._dispatch(message)
                 except Exception:  # a bad message must not take the worker down
@@ -113,6 +120,9 @@ class AvatarWorker:
                                worker_id=self.worker_id)
         self.runners[session_id] = runner
         await runner.start()
+        resume = _resume_of(message.get("resume"))
+        if resume is not None:
+            session.resume_conversation(*resume)
         self._announce()
         await self.layer.send(reply, {"type": "kiosk.opened", "session_id": session_id, "worker_id": self.worker_id})
 
@@ -128,3 +138,19 @@ class AvatarWorker:
         await self._tasks.cancel_all()
         await asyncio.to_thread(worker_remove, self.worker_id)
         await asyncio.to_thread(health_withdraw, self.worker_id)
+
+
+def _resume_of(raw: object) -> tuple[uuid.UUID, list[HistoryTurn]] | None:
+    """The conversation a session carries on (its worker died), if the open message has a valid one."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        conversation_id = uuid.UUID(str(raw.get("conversation_id")))
+    except ValueError:
+        return None
+    history = [
+        HistoryTurn(str(turn[0]), str(turn[1])[:MAX_TEXT_CHARS * 4])
+        for turn in raw.get("history") or []
+        if isinstance(turn, list | tuple) and len(turn) == 2 and turn[0] in ("customer", "avatar")
+    ]
+    return conversation_id, history[-MAX_RESUME_TURNS:]

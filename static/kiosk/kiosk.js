@@ -6,16 +6,23 @@
   const strings = JSON.parse($("kiosk-strings").textContent);
   const greetings = JSON.parse($("kiosk-greetings").textContent);
   const metrics = (window.kioskMetrics = { events: [], framesDrawn: 0, mode: null, firstSpeakingFrameAt: null });
+  const MIC_THRESHOLD = 0.01; // RMS: speech on the (processed) microphone
+  const OUT_THRESHOLD = 0.003; // RMS: the avatar's voice on the way to the speaker
+  const PING_EVERY_MS = 10000;
+  const STALE_AFTER_MS = 30000; // no message (not even a pong) for this long: the socket is dead
   let language = window.KIOSK.defaultLanguage;
   let ws = null;
   let pc = null;
   let micStream = null;
   let reconnectDelay = 500;
+  let lastMessageAt = performance.now();
   let mode = null; // "webrtc" | "ws"
   let state = "idle";
+  let answerPts = null; // pts of the current answer's first frame, until it is shown
 
   const t = (key) => (strings[language] || strings.en || {})[key] || key;
-  const mark = (name, extra) => metrics.events.push({ name, at: performance.now(), ...extra });
+  const mark = (name, extra, at) => metrics.events.push({ name, at: at === undefined ? performance.now() : at, ...extra });
+  const onLevelEdge = (name, edge, at) => mark(`${name}_${edge}`, {}, at);
 
   function render() {
     document.body.dataset.state = state;
@@ -41,33 +48,61 @@
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     ws = new WebSocket(`${scheme}://${location.host}${window.KIOSK.wsPath}`);
     ws.binaryType = "arraybuffer";
-    ws.onopen = () => { reconnectDelay = 500; notice(""); mark("ws_open"); };
-    ws.onmessage = (e) => (typeof e.data === "string" ? onEvent(JSON.parse(e.data)) : fallback.onMedia(e.data));
+    ws.onopen = () => { reconnectDelay = 500; lastMessageAt = performance.now(); mark("ws_open"); };
+    ws.onmessage = (e) => {
+      lastMessageAt = performance.now();
+      if (typeof e.data === "string") onEvent(JSON.parse(e.data)); else fallback.onMedia(e.data);
+    };
     ws.onclose = (e) => {
       mark("ws_close", { code: e.code });
       if (e.code === 4401) { location.reload(); return; } // unpaired or revoked: show the pairing screen
       notice(t("reconnecting"));
       teardownMedia();
-      setTimeout(connect, reconnectDelay);
+      // Backoff with jitter, so a restarted server is not hit by every kiosk at the same instant.
+      setTimeout(connect, reconnectDelay * (0.75 + Math.random() / 2));
       reconnectDelay = Math.min(reconnectDelay * 2, 10000);
     };
   }
-  setInterval(() => send({ type: "ping" }), 20000);
+
+  // Heartbeat: the server answers each ping; a socket silent for too long is closed and reopened
+  // (a dead network path does not always close it). The server likewise drops a silent kiosk.
+  setInterval(() => {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    if (performance.now() - lastMessageAt > STALE_AFTER_MS) { mark("ws_stale"); ws.close(); return; }
+    send({ type: "ping" });
+  }, PING_EVERY_MS);
 
   function onEvent(ev) {
-    mark(ev.type, ev.type === "state" ? { state: ev.state } : {});
+    if (ev.type === "pong") return;
+    mark(ev.type, ev.type === "state" ? { state: ev.state } : ev.type === "flush" ? { detect_ms: ev.detect_ms } : {});
     switch (ev.type) {
-      case "session": notice(""); startMedia(); break;
-      case "state": state = ev.state; render(); break;
+      case "session":
+        notice(ev.resumed ? t("reconnected") : "");
+        if (ev.resumed) setTimeout(() => notice(""), 6000);
+        startMedia();
+        break;
+      case "state":
+        state = ev.state;
+        speaker.mute(false); // a new turn, or back to listening: nothing stale is left to play
+        attract.update();
+        render();
+        break;
       case "caption":
+        attract.stop();
         if (ev.role === "customer") { $("caption-customer").textContent = ev.text; $("caption-avatar").textContent = ""; }
         else { $("caption-avatar").textContent = ev.text; }
         break;
       case "language": language = ev.language; render(); break;
-      case "flush": fallback.flush(); mark("playback_stopped"); break;
-      case "session_reset":
-        $("caption-customer").textContent = ""; $("caption-avatar").textContent = greetings[window.KIOSK.defaultLanguage] || "";
-        language = window.KIOSK.defaultLanguage; render(); break;
+      case "answer_frame": answerPts = ev.pts; break;
+      case "flush":
+        // Barge-in: silence at once what is already buffered here (the WebRTC jitter buffer, the
+        // fallback's scheduled audio); the runtime has already cut its own queues.
+        speaker.mute(true);
+        fallback.flush();
+        mark("playback_flushed");
+        break;
+      case "resumed": speaker.mute(false); break;
+      case "session_reset": resetScreen(); break;
       case "reconnecting": notice(t("reconnecting")); teardownMedia(); break;
       case "handoff_requested": notice(t("staff_requested")); setTimeout(() => notice(""), 8000); break;
       case "error": if (ev.code === "no_worker") notice(t("unavailable")); break;
@@ -104,10 +139,13 @@
     mic.getAudioTracks().forEach((track) => pc.addTrack(track, mic));
     pc.addTransceiver("video", { direction: "recvonly" });
     const video = $("avatar-video");
+    speaker.meterMic(mic);
     pc.ontrack = (e) => {
       if (!video.srcObject) video.srcObject = new MediaStream();
       video.srcObject.addTrack(e.track);
-      video.muted = false;
+      // The element shows the video; the voice plays through Web Audio, where it can be cut at once.
+      video.muted = true;
+      if (e.track.kind === "audio") speaker.play(new MediaStream([e.track]));
       video.play().catch(() => {});
     };
     await pc.setLocalDescription(await pc.createOffer());
@@ -126,11 +164,30 @@
     });
     mode = "webrtc";
     metrics.mode = mode;
+    // A call that drops later (ICE consent lost, network change) is renegotiated over the same
+    // WebSocket: the worker replaces its peer, the session and its conversation go on.
+    const connection = pc;
+    connection.addEventListener("connectionstatechange", () => {
+      if (connection !== pc || !["failed", "closed", "disconnected"].includes(connection.connectionState)) return;
+      mark("webrtc_lost", { state: connection.connectionState });
+      setTimeout(() => {
+        if (connection !== pc || connection.connectionState === "connected") return;
+        if (!ws || ws.readyState !== WebSocket.OPEN) return; // the socket's reconnect restarts media
+        connection.close();
+        pc = null;
+        $("avatar-video").srcObject = null;
+        speaker.stop();
+        startMedia();
+      }, connection.connectionState === "disconnected" ? 3000 : 200);
+    });
     $("avatar-still") && ($("avatar-still").hidden = true);
     if (video.requestVideoFrameCallback) {
       const onFrame = (now) => {
         metrics.framesDrawn += 1;
         if (state === "speaking" && metrics.firstSpeakingFrameAt === null) metrics.firstSpeakingFrameAt = now;
+        // WebRTC frames carry no pts the page can map: the answer's first frame is the first one
+        // shown once the answer has begun and its voice is coming out (the browser keeps the two in sync).
+        if (answerPts !== null && KioskMeter.isOn("out")) { mark("answer_frame_shown", { pts: answerPts }, now); answerPts = null; }
         video.requestVideoFrameCallback(onFrame);
       };
       video.requestVideoFrameCallback(onFrame);
@@ -140,12 +197,45 @@
 
   function teardownMedia() {
     if (pc) { pc.close(); pc = null; }
+    const video = $("avatar-video");
+    if (video.srcObject) { video.srcObject.getTracks().forEach((track) => track.stop()); video.srcObject = null; }
+    speaker.stop();
     fallback.stop();
   }
 
+  // ----- the avatar's voice over WebRTC, and the meters -------------------------------------
+  const speaker = (() => {
+    let ctx = null, gain = null, source = null, mic = null;
+    const context = () => {
+      if (!ctx) { ctx = new AudioContext(); gain = ctx.createGain(); gain.connect(ctx.destination); }
+      ctx.resume().catch(() => {});
+      return ctx;
+    };
+    return {
+      play(stream) {
+        if (source) source.disconnect();
+        source = context().createMediaStreamSource(stream);
+        source.connect(gain);
+        KioskMeter.watch("out", gain, OUT_THRESHOLD, onLevelEdge);
+      },
+      meterMic(stream) {
+        if (mic) mic.disconnect();
+        mic = context().createMediaStreamSource(stream);
+        KioskMeter.watch("mic", mic, MIC_THRESHOLD, onLevelEdge);
+      },
+      mute(on) {
+        if (gain) gain.gain.setValueAtTime(on ? 0 : 1, ctx.currentTime);
+        fallback.mute(on);
+      },
+      stop() {
+        if (source) { source.disconnect(); source = null; }
+      },
+    };
+  })();
+
   // ----- WebSocket media fallback ----------------------------------------------------------
   const fallback = (() => {
-    let ctx = null, node = null, source = null, clock = null;
+    let ctx = null, node = null, source = null, clock = null, out = null;
     const playing = new Set();
     const frames = [];
     let decoding = false;
@@ -160,6 +250,10 @@
       node = new AudioWorkletNode(ctx, "pcm16-sender");
       node.port.onmessage = (e) => ws && ws.readyState === WebSocket.OPEN && ws.send(e.data);
       source.connect(node);
+      out = ctx.createGain();
+      out.connect(ctx.destination);
+      KioskMeter.watch("out", out, OUT_THRESHOLD, onLevelEdge);
+      KioskMeter.watch("mic", source, MIC_THRESHOLD, onLevelEdge);
       canvas.hidden = false;
       $("avatar-video").hidden = true;
       $("avatar-still") && ($("avatar-still").hidden = true);
@@ -172,10 +266,23 @@
       if (ctx) { ctx.close(); ctx = null; }
     }
 
-    // The first audio packet anchors media time to the AudioContext clock, 150 ms ahead.
+    // Media time is anchored to the AudioContext clock LEAD seconds ahead (the jitter buffer).
+    // It is re-anchored when a packet would play late, or too far ahead: the server's clock and
+    // the sound card's drift apart over a day, and the buffer must neither grow nor run dry.
+    const LEAD = 0.08, MAX_LEAD = 0.25;
     function when(pts) {
-      if (clock === null || pts < clock.pts) clock = { pts, at: ctx.currentTime + 0.15 };
+      if (clock === null || pts < clock.pts) clock = { pts, at: ctx.currentTime + LEAD };
       return clock.at + (pts - clock.pts);
+    }
+
+    function schedule(pts) {
+      const at = when(pts);
+      if (at < ctx.currentTime || at - ctx.currentTime > MAX_LEAD) {
+        clock = { pts, at: ctx.currentTime + LEAD };
+        metrics.reanchored = (metrics.reanchored || 0) + 1;
+        return clock.at;
+      }
+      return at;
     }
 
     function onMedia(buffer) {
@@ -191,10 +298,10 @@
         for (let i = 0; i < pcm.length; i++) data[i] = pcm[i] / 32768;
         const node = ctx.createBufferSource();
         node.buffer = audio;
-        node.connect(ctx.destination);
+        node.connect(out);
         node.onended = () => playing.delete(node);
         playing.add(node);
-        node.start(Math.max(when(pts), ctx.currentTime));
+        node.start(schedule(pts));
       } else if (kind === 1) {
         frames.push({ pts, blob: new Blob([payload], { type: "image/jpeg" }) });
         if (frames.length > 50) frames.shift();
@@ -214,6 +321,7 @@
           g2d.drawImage(bitmap, 0, 0);
           metrics.framesDrawn += 1;
           if (state === "speaking" && metrics.firstSpeakingFrameAt === null) metrics.firstSpeakingFrameAt = performance.now();
+          if (answerPts !== null && due.pts >= answerPts - 1e-3) { mark("answer_frame_shown", { pts: due.pts }); answerPts = null; }
         } finally { decoding = false; }
       }
       requestAnimationFrame(draw);
@@ -227,7 +335,11 @@
       clock = null;
     }
 
-    return { start, stop, onMedia, flush };
+    function mute(on) {
+      if (out) out.gain.setValueAtTime(on ? 0 : 1, ctx.currentTime);
+    }
+
+    return { start, stop, onMedia, flush, mute };
   })();
 
   // ----- controls ----------------------------------------------------------------------------
@@ -236,11 +348,57 @@
   $("ask").addEventListener("submit", (e) => {
     e.preventDefault();
     const text = $("ask-text").value.trim();
-    if (text) { send({ type: "text", text }); $("ask-text").value = ""; }
+    if (text) { attract.stop(); send({ type: "text", text }); $("ask-text").value = ""; }
   });
   $("handoff").addEventListener("click", () => send({ type: "handoff" }));
 
-  $("caption-avatar").textContent = greetings[language] || "";
+  // ----- all day: the attract loop, and a clean screen for the next customer ----------------
+  const attract = (() => {
+    const ATTRACT_EVERY_MS = 5000;
+    const languages = [...document.querySelectorAll(".language")].map((b) => b.dataset.language);
+    let timer = null, index = 0;
+    function show() {
+      const code = languages[index % languages.length] || window.KIOSK.defaultLanguage;
+      index += 1;
+      const caption = $("caption-avatar");
+      caption.textContent = greetings[code] || "";
+      caption.lang = code === "yue" ? "zh-HK" : code === "zh" ? "zh-CN" : code;
+      $("state").textContent = (strings[code] || strings.en || {}).idle || "";
+    }
+    return {
+      start() {
+        if (timer !== null) return;
+        document.body.classList.add("attract");
+        index = Math.max(0, languages.indexOf(language));
+        show();
+        timer = setInterval(show, ATTRACT_EVERY_MS);
+      },
+      stop() {
+        if (timer === null) return;
+        clearInterval(timer);
+        timer = null;
+        document.body.classList.remove("attract");
+        $("caption-avatar").removeAttribute("lang");
+      },
+      update() { if (state === "idle") this.start(); else this.stop(); },
+    };
+  })();
+
+  function resetScreen() {
+    // Inactivity: nothing of the last customer may stay on screen.
+    $("caption-customer").textContent = "";
+    $("caption-avatar").textContent = "";
+    $("ask-text").value = "";
+    notice("");
+    language = window.KIOSK.defaultLanguage;
+    state = "idle";
+    render();
+    attract.stop();
+    attract.start();
+    mark("screen_reset");
+  }
+
   render();
+  attract.start();
   connect();
 })();

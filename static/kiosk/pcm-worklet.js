@@ -1,8 +1,9 @@
-// Runs in a 16 kHz AudioContext: converts the microphone to PCM16 and posts 100 ms per message.
+// Runs in a 16 kHz AudioContext: converts the microphone to PCM16 and posts 20 ms per message
+// (larger messages would hold the start and end of the customer's speech back by their length).
 class Pcm16Sender extends AudioWorkletProcessor {
   constructor() {
     super();
-    this.buffer = new Int16Array(1600);
+    this.buffer = new Int16Array(320);
     this.filled = 0;
   }
   process(inputs) {

@@ -1,4 +1,5 @@
 """The kiosk WebSocket: only paired kiosks get in; bad messages get an error, not a crash."""
+import asyncio
 import json
 from datetime import timedelta
 
@@ -112,3 +113,22 @@ async def test_malformed_audio_gets_an_error(size: int) -> None:
     await comm.send_to(bytes_data=b"\x00" * size)
     assert (await receive_until(comm, "error"))["code"] == "bad_audio"
     await comm.disconnect()
+
+
+async def test_a_kiosk_that_pings_stays_connected_and_a_silent_one_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kiosk import consumers
+
+    monkeypatch.setattr(consumers, "KIOSK_SILENT_AFTER", 1.5)
+    _kiosk, token = await paired_kiosk()
+    comm = communicator(token)
+    assert (await comm.connect())[0]
+    await receive_until(comm, "error")  # no worker
+    for _ in range(8):  # 2.4 s of pings, longer than the silence limit: the socket stays open
+        await comm.send_to(text_data=json.dumps({"type": "ping"}))
+        assert (await receive_until(comm, "pong"))["type"] == "pong"
+        await asyncio.sleep(0.3)
+    # Then silence: the server closes the socket (the page reconnects when it is alive after all).
+    closed = await comm.receive_output(timeout=5)
+    while closed["type"] != "websocket.close":
+        closed = await comm.receive_output(timeout=5)
+    assert closed["type"] == "websocket.close"

@@ -29,13 +29,23 @@ class Command(BaseCommand):
     async def _serve(self, capacity: int) -> None:
         from avatar_runtime.factory import session_factory, warm_up
 
+        loop = asyncio.get_running_loop()
         worker = AvatarWorker(capacity=capacity, session_factory=session_factory, warm_up=warm_up)
-        task = asyncio.get_running_loop().create_task(worker.run(), name="avatar-worker")
+        task = loop.create_task(worker.run(), name="avatar-worker")
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        await worker.ready.wait()
-        self.stdout.write(f"avatar worker {worker.worker_id} serving up to {capacity} sessions")
-        await stop.wait()
+            loop.add_signal_handler(sig, stop.set)
+        ready = loop.create_task(worker.ready.wait(), name="worker-ready")
+        await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stopping = loop.create_task(stop.wait(), name="stop-signal")
+        if not task.done():
+            self.stdout.write(f"avatar worker {worker.worker_id} serving up to {capacity} sessions")
+            self.stdout.flush()
+            await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if task.done():
+            # The worker stopped by itself: exit non-zero, so that its supervisor restarts it.
+            raise CommandError(f"avatar worker {worker.worker_id} stopped: {task.exception()!r}")
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
