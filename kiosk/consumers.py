@@ -21,7 +21,7 @@ from avatar_runtime.worker.registry import workers_with_capacity
 from common.languages import KIOSK_LANGUAGES
 from kiosk import services
 from kiosk.models import Kiosk
-from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token
+from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token, kiosk_group
 
 log = logging.getLogger(__name__)
 MAX_TEXT_MESSAGE = 64 * 1024
@@ -38,6 +38,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
         if self.kiosk is None:
             await self.close(code=CLOSE_UNPAIRED)
             return
+        await self.channel_layer.group_add(kiosk_group(self.kiosk.pk), self.channel_name)
         await self.accept()
         self.session_id = ""
         self.worker_id = ""
@@ -54,6 +55,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
         self._tasks.spawn(self._open_session(), "open-session")
 
     async def disconnect(self, code: int) -> None:
+        if self.kiosk is not None:
+            await self.channel_layer.group_discard(kiosk_group(self.kiosk.pk), self.channel_name)
         tasks = getattr(self, "_tasks", None)
         if tasks is not None:
             await tasks.cancel_all()
@@ -196,6 +199,11 @@ class KioskConsumer(AsyncWebsocketConsumer):
             pts = float(event["pts"])
             await self.send(bytes_data=pack(VIDEO, pts, event["video"]))
             await self.send(bytes_data=pack(AUDIO, pts, event["audio"]))
+
+    async def kiosk_token_revoked(self, event: dict[str, Any]) -> None:
+        """The device token was revoked or rotated: this screen is no longer paired."""
+        await self._send_error("device_unpaired", "This screen is no longer paired. Ask staff to pair it again.")
+        await self.close(code=CLOSE_UNPAIRED)
 
     async def kiosk_rtc_answer(self, event: dict[str, Any]) -> None:
         if self._current(event):
