@@ -124,7 +124,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = json.loads(text_data)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # deeply nested arrays exhaust the decoder's stack
             await self._send_error("bad_json", "Messages must be JSON objects.")
             return
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
