@@ -4,7 +4,7 @@
     flock /tmp/kiosk-bench.lock python -m bench.load_kiosks --sweep 1,2,3,4,5,6   # the curve (< 8 min)
 
 The bench starts the production layout on loopback by itself: PostgreSQL database ``kiosk_load``
-(dropped and re-created on the local server), Redis db 7 (flushed), ``daphne`` and
+(created on the local server if missing, kept between runs; ``--fresh`` re-creates it), Redis db 7 (flushed), ``daphne`` and
 ``manage.py avatar_worker`` process(es) with the embedded backends. Each simulated kiosk is a
 paired device (pairing code exchanged for a token through ``kiosk.pairing``) that behaves like
 the kiosk page with ``?media=ws`` (``bench/load_client.py``): PCM16 up in real time, JPEG frames
@@ -107,9 +107,12 @@ async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndar
     workers = args.workers
     capacity = args.capacity or -(-max(counts) // workers)
     loadavg_before = [f"{x:.2f}" for x in os.getloadavg()]
-    async with Stack(kiosks=max(counts), workers=workers, capacity=capacity, port=args.port) as stack:
+    async with Stack(kiosks=max(counts), workers=workers, capacity=capacity, port=args.port,
+                     fresh=args.fresh) as stack:
+        print(f"stack up: daphne on {stack.url}, {workers} worker(s); logs in {VAR / 'logs'}", file=sys.stderr, flush=True)
         rounds = []
         for n in counts:
+            print(f"round: {n} kiosk(s)", file=sys.stderr, flush=True)
             stats = await run_round(stack, RoundPlan(n, args.questions, args.stagger), recorded)
             rounds.append(stats)
             print(table([stats], header=len(rounds) == 1), flush=True)
@@ -146,6 +149,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="avatar worker processes")
     parser.add_argument("--capacity", type=int, default=0, help="sessions per worker (default: enough for max N)")
     parser.add_argument("--port", type=int, default=0, help="daphne port (default: a free one)")
+    parser.add_argument("--fresh", action="store_true", help="drop and re-create the bench database first")
     parser.add_argument("--write", action="store_true", help="write bench/results/load_kiosks.md for a single round")
     args = parser.parse_args()
     if not args.sweep and args.kiosks < 1:

@@ -27,8 +27,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def reset_stores() -> None:
-    """Drop and re-create the bench database; flush the bench's Redis db."""
+def reset_stores(fresh: bool) -> None:
+    """Create the bench database if missing (drop it first with ``fresh``); flush the bench's Redis db.
+
+    Loading the demo embeds ~150 FAQs (minutes on a busy 2-core machine), so the database is kept
+    between runs; only the kiosks' tokens and the Redis state are renewed.
+    """
     import psycopg
     import redis
     from django.conf import settings
@@ -36,25 +40,29 @@ def reset_stores() -> None:
     db = settings.DATABASES["default"]
     admin = f"host={db['HOST']} port={db['PORT']} user={db['USER']} dbname=postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+        if fresh:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
 def prepare_kiosks(count: int) -> tuple[list[int], list[str]]:
-    """The demo venue and ``count`` paired kiosks showing the demo avatar: (ids, device tokens)."""
+    """The demo venue and ``count`` freshly paired kiosks showing the demo avatar: (ids, device tokens)."""
     from django.core.management import call_command
 
     from kiosk.models import Kiosk
     from kiosk.pairing import kiosk_pair, kiosk_pairing_code_create
 
     call_command("migrate", verbosity=0)
-    call_command("load_demo", stdout=StringIO())
+    if not Kiosk.objects.filter(name="Lobby kiosk").exists():
+        call_command("load_demo", stdout=StringIO())
     demo = Kiosk.objects.get(name="Lobby kiosk")
     ids, tokens = [], []
     for i in range(count):
-        kiosk = Kiosk.objects.create(name=f"Load kiosk {i}", venue=demo.venue, avatar=demo.avatar,
-                                     languages=demo.languages, default_language=demo.default_language)
+        kiosk, _created = Kiosk.objects.get_or_create(
+            name=f"Load kiosk {i}", defaults={"venue": demo.venue, "avatar": demo.avatar, "languages": demo.languages,
+                                              "default_language": demo.default_language})
         _kiosk, token = kiosk_pair(code=kiosk_pairing_code_create(kiosk=kiosk))
         ids.append(kiosk.pk)
         tokens.append(token)
@@ -97,7 +105,8 @@ class Sampler:
 
 
 class Stack:
-    def __init__(self, *, kiosks: int, workers: int, capacity: int, port: int = 0) -> None:
+    def __init__(self, *, kiosks: int, workers: int, capacity: int, port: int = 0, fresh: bool = False) -> None:
+        self.fresh = fresh
         self.kiosks = kiosks
         self.workers = workers
         self.capacity = capacity
@@ -109,7 +118,7 @@ class Stack:
         self.logs = Path(os.environ["KIOSK_VAR_DIR"]) / "logs"
 
     async def __aenter__(self) -> "Stack":
-        await asyncio.to_thread(reset_stores)
+        await asyncio.to_thread(reset_stores, self.fresh)
         self.kiosk_ids, self.tokens = await asyncio.to_thread(prepare_kiosks, self.kiosks)
         self.logs.mkdir(parents=True, exist_ok=True)
         bin_dir = Path(sys.executable).parent

@@ -5,6 +5,7 @@ the channel layer, and forwards the worker's events and media back. When the wor
 answering it politely tells the kiosk and moves the session to another worker.
 """
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -27,10 +28,37 @@ log = logging.getLogger(__name__)
 MAX_TEXT_MESSAGE = 64 * 1024
 OPEN_TIMEOUT = 15.0  # a worker prepares the kiosk's avatar on its first session
 CLOSE_UNPAIRED = 4401
+CLOSE_STORE_LOST = 4503  # the page reconnects (every close but 4401 makes it reconnect)
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """What a lost channel layer (Redis restarting) raises into the consumer's message loop."""
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - redis ships with channels-redis
+        return (ConnectionError,)
+    return (ConnectionError, RedisConnectionError, RedisTimeoutError)
 
 
 class KioskConsumer(AsyncWebsocketConsumer):
     kiosk: Kiosk | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """A channel layer that goes away ends the connection cleanly: the kiosk is told and reconnects."""
+        try:
+            await super().__call__(scope, receive, send)
+        except _store_errors() as exc:
+            log.warning("kiosk %s: channel layer lost (%s); closing so the kiosk reconnects",
+                        self.kiosk and self.kiosk.pk, type(exc).__name__)
+            tasks = getattr(self, "_tasks", None)
+            if tasks is not None:
+                await tasks.cancel_all()
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.send", "text": json.dumps({
+                    "type": "error", "code": "service_interrupted",
+                    "message": "The connection to the assistant was interrupted. Reconnecting…"}, ensure_ascii=False)})
+                await send({"type": "websocket.close", "code": CLOSE_STORE_LOST})
 
     async def connect(self) -> None:
         token = self.scope.get("cookies", {}).get(TOKEN_COOKIE)
