@@ -21,9 +21,7 @@ p95 stays within +20 % of N=1 with >= 24.5 fps delivered on time to every kiosk,
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 DB_NAME = os.environ.get("LOAD_DB_NAME", "kiosk_load")
 PG = os.environ.get("LOAD_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/7")
-VAR = Path(tempfile.mkdtemp(prefix="kiosk-load-"))
+# Kept between runs with the database (the demo avatar's photo lives in its media folder).
+VAR = Path(os.environ.get("LOAD_VAR_DIR", str(ROOT / "var" / "load_kiosks")))
 ENV = {
     "DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": REDIS, "KIOSK_VAR_DIR": str(VAR),
     "MODELS_DIR": os.environ.get("MODELS_DIR", str(ROOT / "var" / "models")), "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -154,11 +153,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.sweep and args.kiosks < 1:
         parser.error("--kiosks must be at least 1")
-    try:
-        recorded = recorded_questions()  # outside the event loop: the voices run their own
-        asyncio.run(main_async(args, recorded))
-    finally:
-        subprocess.run(["rm", "-rf", str(VAR)], check=False)
+    recorded = recorded_questions()  # outside the event loop: the voices run their own
+    asyncio.run(main_async(args, recorded))
 
 
 if __name__ == "__main__":

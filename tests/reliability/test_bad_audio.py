@@ -47,19 +47,19 @@ def test_ten_minutes_of_noise_keep_the_vad_bounded_and_it_still_hears_the_next_q
 
 
 def test_endless_speech_is_cut_into_capped_utterances() -> None:
-    """Two voices talking over each other for 90 s leave no pause to end a turn: the cap must."""
+    """Two voices talking over each other for 45 s leave no pause to end a turn: the cap must."""
     config = VadConfig(max_utterance_s=10.0)
     stream = SileroVadStream(config)
     a = np.concatenate([speak(s, "en")[0] for s in SENTENCES["en"]])
     b = np.concatenate([speak(s, "ja")[0] for s in SENTENCES["ja"]])
-    length = RATE * 90
+    length = RATE * 45
     babble = (np.resize(a, length) + np.resize(np.roll(b, RATE // 3), length)) * 0.5
     utterances = []
     for start in range(0, length, FRAME * 3):
         utterances += [len(e.samples) / RATE for e in stream.push(babble[start:start + FRAME * 3])
                        if e.kind == "end" and e.samples is not None]
         assert _kept_frames(stream) <= config.frames(10_000) + config.frames(config.pre_roll_ms) + 2
-    assert len(utterances) >= 5
+    assert len(utterances) >= 3
     assert max(utterances) <= 10.0 + config.pre_roll_ms / 1000 + 0.1
 
 
@@ -101,10 +101,10 @@ async def test_wrong_rate_clipped_and_silent_audio_neither_crash_nor_wedge_the_s
     session.turn_finished.clear()
     await timeline.speak(np.clip(np.concatenate([np.zeros(RATE // 2, np.float32), question * 10]), -1, 1))
     await timeline.run_until(lambda: session.turn_finished.is_set() and session.state == State.LISTENING, limit=60)
-    # A minute of digital silence: no turn, nothing said.
+    # Twenty seconds of digital silence: no turn, nothing said.
     before = len(await customer_turns())
     session.turn_finished.clear()
-    await timeline.silence(60.0)
+    await timeline.silence(20.0)
     assert not session.turn_finished.is_set()
     assert len(await customer_turns()) == before
     await timeline.close()
