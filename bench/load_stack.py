@@ -57,7 +57,14 @@ def prepare_kiosks(count: int) -> tuple[list[int], list[str]]:
     call_command("migrate", verbosity=0)
     if not Kiosk.objects.filter(name="Lobby kiosk").exists():
         call_command("load_demo", stdout=StringIO())
-    demo = Kiosk.objects.get(name="Lobby kiosk")
+    demo = Kiosk.objects.select_related("avatar").get(name="Lobby kiosk")
+    if demo.avatar is not None and not Path(demo.avatar.source.path).exists():
+        # The database outlived its media folder (another LOAD_VAR_DIR): store the demo photo again.
+        from django.core.files.base import ContentFile
+
+        from kiosk.demo import _astronaut_png
+
+        demo.avatar.source.save("astronaut.png", ContentFile(_astronaut_png()), save=True)
     ids, tokens = [], []
     for i in range(count):
         kiosk, _created = Kiosk.objects.get_or_create(

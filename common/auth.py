@@ -18,8 +18,9 @@ from common.ratelimit import client_address, login_failure_record, login_failure
 
 
 class ThrottledModelBackend(ModelBackend):
-    def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
-                     **kwargs: Any) -> AbstractBaseUser | None:
+    def authenticate(  # type: ignore[override]  # ModelBackend's own signature, which django-stubs narrows
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> AbstractBaseUser | None:
         name = username if username is not None else str(kwargs.get("username", ""))
         address = client_address(request)
         if login_throttle(username=name, address=address).locked:
