@@ -97,6 +97,7 @@ async def run_round(stack: Stack, plan: RoundPlan, recorded: list[tuple[str, np.
     sampler = stack.sample_resources()
     results = await asyncio.gather(*(start(i, c) for i, c in enumerate(clients)))
     resources = await sampler.stop()
+    await stack.wait_idle()  # sessions closed: their transcript writers have drained
     stored = await asyncio.to_thread(stack.stored_timings, stack.kiosk_ids[:plan.kiosks], started)
     return round_stats(plan.kiosks, list(results), stored, resources)
 
