@@ -2,11 +2,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from adminconsole import dashboard_views, qa_views, transcript_views, views
+from common.auth import ThrottledAuthenticationForm
 
 app_name = "console"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="console/login.html"), name="login"),
+    path("login/", auth_views.LoginView.as_view(template_name="console/login.html",
+                                                    authentication_form=ThrottledAuthenticationForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # transcripts, access log and dashboard (supervisors and admins)
     path("transcripts/", transcript_views.transcript_list, name="transcript_list"),

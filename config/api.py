@@ -1,5 +1,7 @@
 """API root and liveness: the two endpoints that answer without logging in."""
 from django.db import connection
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,6 +12,7 @@ from rest_framework.views import APIView
 class ApiRootApi(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Name, version and links of the API")
     def get(self, request: Request) -> Response:
         return Response(
             {
@@ -27,6 +30,7 @@ class HealthApi(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Liveness: the process and the database answer")
     def get(self, request: Request) -> Response:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

@@ -5,6 +5,7 @@ blend masks too when its weights and a GPU are present. Progress is kept in the 
 the console's progress bar; a failure leaves the avatar marked failed with the reason, and
 nothing half-prepared in use.
 """
+import io
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -12,15 +13,19 @@ from pathlib import Path
 import torch
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.db import transaction
+from PIL import Image as PILImage
 
 from avatar_runtime.doctor import MUSETALK_FILES
-from avatar_runtime.render.portrait.prepare import PortraitError, prepare_portrait
+from avatar_runtime.render.portrait.prepare import MAX_PIXELS, PortraitError, prepare_portrait
 from avatar_runtime.render.portrait.rig import RigOverrides
 from common.errors import ApplicationError
 from kiosk.models import Avatar
 
 log = logging.getLogger(__name__)
+MAX_AVATAR_BYTES = 20 * 1024 * 1024
+AVATAR_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
 def avatar_progress_key(avatar_id: int) -> str:
@@ -41,6 +46,46 @@ def _report(avatar_id: int) -> Callable[[float, str], None]:
 
 def _musetalk_available(models_dir: Path) -> bool:
     return torch.cuda.is_available() and all((models_dir / name).exists() for name in MUSETALK_FILES)
+
+
+def _checked_image_format(content: bytes) -> str:
+    """The file's image format, read from its header only (a decompression bomb is never decoded)."""
+    if len(content) > MAX_AVATAR_BYTES:
+        raise ApplicationError("avatar_too_large", f"Avatar photos are limited to {MAX_AVATAR_BYTES // 2**20} MB.",
+                               status=413)
+    try:
+        with PILImage.open(io.BytesIO(content)) as image:
+            width, height, kind = image.width, image.height, image.format or ""
+    except (PILImage.UnidentifiedImageError, OSError, ValueError, PILImage.DecompressionBombError) as exc:
+        raise ApplicationError("avatar_not_an_image", "The file is not a JPEG, PNG or WebP photo.") from exc
+    if kind not in AVATAR_FORMATS:
+        raise ApplicationError("avatar_not_an_image", "The file is not a JPEG, PNG or WebP photo.")
+    if width * height > MAX_PIXELS:
+        raise ApplicationError("avatar_too_many_pixels",
+                               f"The photo is {width}x{height} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels.")
+    return AVATAR_FORMATS[kind]
+
+
+def avatar_create(*, name: str, content: bytes, license_note: str = "") -> Avatar:
+    """Store an uploaded photo as a new avatar and queue its preparation.
+
+    Refused before anything is written when the file is too large, not an image, or a
+    decompression bomb; a photo without exactly one face fails at preparation (status "failed",
+    with the reason) and is never shown by a kiosk.
+    """
+    extension = _checked_image_format(content)
+    with transaction.atomic():
+        avatar = Avatar(name=name.strip()[:100] or "Avatar", license_note=license_note[:300])
+        avatar.source.save(f"avatar.{extension}", ContentFile(content), save=False)
+        try:
+            avatar.save()
+        except Exception:
+            avatar.source.delete(save=False)  # no orphan file when the row cannot be written
+            raise
+        from kiosk.tasks import avatar_prepare_task
+
+        transaction.on_commit(lambda: avatar_prepare_task.delay(avatar.pk))
+    return avatar
 
 
 def avatar_prepare(*, avatar_id: int) -> Avatar:

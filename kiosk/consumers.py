@@ -5,6 +5,7 @@ the channel layer, and forwards the worker's events and media back. When the wor
 answering it politely tells the kiosk and moves the session to another worker.
 """
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -22,7 +23,7 @@ from avatar_runtime.worker.registry import workers_with_capacity
 from common.languages import KIOSK_LANGUAGES
 from kiosk import services
 from kiosk.models import Kiosk
-from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token
+from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token, kiosk_group
 from kiosk.selectors import conversation_history
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,17 @@ RETRY_PLACEMENT_EVERY = 5.0  # no worker had room: ask again this often
 # The page pings every 10 s (and reconnects when its pings go unanswered); a kiosk silent for
 # this long is gone (a dead network path that never closed the socket).
 KIOSK_SILENT_AFTER = 45.0
+CLOSE_STORE_LOST = 4503  # the page reconnects (every close but 4401 makes it reconnect)
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """What a lost channel layer (Redis restarting) raises into the consumer's message loop."""
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - redis ships with channels-redis
+        return (ConnectionError,)
+    return (ConnectionError, RedisConnectionError, RedisTimeoutError)
 
 
 class KioskConsumer(AsyncWebsocketConsumer):
@@ -41,12 +53,29 @@ class KioskConsumer(AsyncWebsocketConsumer):
     _resumed = False  # the session being placed carries on after a worker died
     _placing = False
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """A channel layer that goes away ends the connection cleanly: the kiosk is told and reconnects."""
+        try:
+            await super().__call__(scope, receive, send)
+        except _store_errors() as exc:
+            log.warning("kiosk %s: channel layer lost (%s); closing so the kiosk reconnects",
+                        self.kiosk and self.kiosk.pk, type(exc).__name__)
+            tasks = getattr(self, "_tasks", None)
+            if tasks is not None:
+                await tasks.cancel_all()
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.send", "text": json.dumps({
+                    "type": "error", "code": "service_interrupted",
+                    "message": "The connection to the assistant was interrupted. Reconnecting…"}, ensure_ascii=False)})
+                await send({"type": "websocket.close", "code": CLOSE_STORE_LOST})
+
     async def connect(self) -> None:
         token = self.scope.get("cookies", {}).get(TOKEN_COOKIE)
         self.kiosk = await database_sync_to_async(kiosk_for_token)(token)
         if self.kiosk is None:
             await self.close(code=CLOSE_UNPAIRED)
             return
+        await self.channel_layer.group_add(kiosk_group(self.kiosk.pk), self.channel_name)
         await self.accept()
         self.session_id = ""
         self.worker_id = ""
@@ -65,6 +94,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
         self._tasks.spawn(self._open_session(), "open-session")
 
     async def disconnect(self, code: int) -> None:
+        if self.kiosk is not None:
+            await self.channel_layer.group_discard(kiosk_group(self.kiosk.pk), self.channel_name)
         tasks = getattr(self, "_tasks", None)
         if tasks is not None:
             await tasks.cancel_all()
@@ -169,7 +200,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = json.loads(text_data)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # deeply nested arrays exhaust the decoder's stack
             await self._send_error("bad_json", "Messages must be JSON objects.")
             return
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -248,6 +279,11 @@ class KioskConsumer(AsyncWebsocketConsumer):
             pts = float(event["pts"])
             await self.send(bytes_data=pack(VIDEO, pts, event["video"]))
             await self.send(bytes_data=pack(AUDIO, pts, event["audio"]))
+
+    async def kiosk_token_revoked(self, event: dict[str, Any]) -> None:
+        """The device token was revoked or rotated: this screen is no longer paired."""
+        await self._send_error("device_unpaired", "This screen is no longer paired. Ask staff to pair it again.")
+        await self.close(code=CLOSE_UNPAIRED)
 
     async def kiosk_rtc_answer(self, event: dict[str, Any]) -> None:
         if self._current(event):

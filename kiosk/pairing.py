@@ -10,6 +10,8 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +22,21 @@ from kiosk.models import Kiosk
 TOKEN_COOKIE = "kiosk_device"  # noqa: S105 - a cookie name, not a secret
 PAIRING_TTL = timedelta(minutes=15)
 PAIRING_DIGITS = 8
+
+
+def kiosk_group(kiosk_id: int) -> str:
+    """The channel-layer group every open WebSocket of one kiosk joins."""
+    return f"kiosk-device-{kiosk_id}"
+
+
+def _disconnect_screens_on_commit(kiosk_id: int) -> None:
+    """Once the new token is committed, the screens holding the old one are closed."""
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(kiosk_group(kiosk_id), {"type": "kiosk.token_revoked"})
+
+    transaction.on_commit(send)
 
 
 def _digest(secret: str) -> str:
@@ -53,6 +70,7 @@ def kiosk_pair(*, code: str) -> tuple[Kiosk, str]:
     kiosk.pairing_expires_at = None
     kiosk.paired_at = timezone.now()
     kiosk.save(update_fields=["token_hash", "pairing_code_hash", "pairing_expires_at", "paired_at"])
+    _disconnect_screens_on_commit(kiosk.pk)  # a re-pairing rotates the token: the old screen goes
     return kiosk, token
 
 
@@ -71,3 +89,4 @@ def kiosk_for_token(token: str | None) -> Kiosk | None:
 def kiosk_token_revoke(*, kiosk: Kiosk) -> None:
     kiosk.token_hash = ""
     kiosk.save(update_fields=["token_hash"])
+    _disconnect_screens_on_commit(kiosk.pk)

@@ -19,6 +19,7 @@ from common.languages import KIOSK_LANGUAGES, normalize_language
 REQUIRED = ("key", "language", "question", "answer")
 MAX_FIELD = 4000
 MAX_ROWS = 20000
+MAX_BYTES = 5 * 1024 * 1024  # a whole knowledge base in five languages is well under 1 MB
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,22 @@ def _row_from_mapping(line: int, data: dict[str, object]) -> FaqRow:
 
 
 def _decode(content: bytes) -> str:
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError("the file is UTF-16: save it as UTF-8 and try again")
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError(f"the file is not UTF-8 (byte {exc.start}): save it as UTF-8 and try again") from exc
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose fields repeat is ambiguous (which ``answer`` wins?): refuse it."""
+    data: dict[str, object] = {}
+    for name, value in pairs:
+        if name in data:
+            raise ValueError(f"field {name!r} appears twice in one object")
+        data[name] = value
+    return data
 
 
 def parse_jsonl(content: bytes) -> ParseResult:
@@ -110,12 +123,12 @@ def parse_jsonl(content: bytes) -> ParseResult:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = json.loads(line, object_pairs_hook=_unique_keys)
             if not isinstance(data, dict):
                 raise ValueError("each line must be a JSON object")
             result.rows.append(_row_from_mapping(number, data))
-        except (ValueError, json.JSONDecodeError) as exc:
-            result.errors.append(RowError(number, str(exc)))
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            result.errors.append(RowError(number, str(exc) or "nested too deeply"))
     return result
 
 
@@ -123,6 +136,10 @@ def parse_csv(content: bytes) -> ParseResult:
     result = ParseResult()
     reader = csv.DictReader(io.StringIO(_decode(content), newline=""))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        result.errors.append(RowError(1, f"header repeats column(s): {', '.join(repeated)}"))
+        return result
     absent = [name for name in REQUIRED if name not in header]
     if absent:
         result.errors.append(RowError(1, f"header lacks column(s): {', '.join(absent)}"))
@@ -146,6 +163,8 @@ def parse_csv(content: bytes) -> ParseResult:
 def parse_faq_file(content: bytes, filename: str) -> ParseResult:
     """Parse by extension (``.jsonl``/``.json``/``.ndjson`` or ``.csv``)."""
     lowered = filename.lower()
+    if len(content) > MAX_BYTES:
+        return ParseResult(errors=[RowError(0, f"the file is {len(content) // 1024} KB; the limit is {MAX_BYTES // 2**20} MB")])
     try:
         if lowered.endswith((".jsonl", ".ndjson", ".json")):
             result = parse_jsonl(content)

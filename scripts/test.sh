@@ -8,5 +8,9 @@ echo "==> ruff"
 .venv/bin/ruff check .
 echo "==> mypy"
 .venv/bin/mypy .
+echo "==> secret scan"
+.venv/bin/python scripts/scan_secrets.py
+echo "==> dependency audit (pip-audit; says so loudly when the vulnerability service is unreachable)"
+.venv/bin/python scripts/audit_deps.py requirements.txt
 echo "==> pytest"
 exec .venv/bin/pytest "$@"

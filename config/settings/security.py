@@ -7,6 +7,10 @@ CSRF_COOKIE_HTTPONLY = False  # the kiosk and console scripts read it for fetch(
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Failed logins per (username, client address) before that pair is locked out for the window.
+AUTHENTICATION_BACKENDS = ["common.auth.ThrottledModelBackend"]
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

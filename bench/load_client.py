@@ -1,0 +1,184 @@
+"""One simulated kiosk for ``bench/load_kiosks.py``: the page's WebSocket media fallback, scripted.
+
+It does what ``static/kiosk/kiosk.js`` does with ``?media=ws``: opens ``/ws/kiosk/`` with its
+device cookie, waits for the session, asks for WebSocket media, streams the microphone as PCM16
+mono 16 kHz in 100 ms messages in real time, taps the question's language, and receives frames
+(JPEG) and audio (PCM16) stamped with the avatar's audio clock. It records what the page sees:
+when the customer stopped speaking, when the answer's first audible audio arrived, every
+frame's arrival against the slot the page would show it in, and every error.
+"""
+import asyncio
+import json
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import numpy as np
+
+RATE = 16000
+CHUNK = 1600  # 100 ms, as the page's AudioWorklet posts it
+FPS = 25
+PLAYOUT_DELAY = 0.15  # the page schedules media 150 ms after the first audio packet's arrival
+AUDIBLE = 0.01  # RMS above which a received audio packet is the avatar speaking, not idle silence
+_HEADER = struct.Struct("<Bd")
+VIDEO, AUDIO = 1, 2
+
+
+@dataclass
+class TurnResult:
+    language: str
+    speech_end: float  # wall time the last sample of the question left the "microphone"
+    first_audio: float | None = None  # first audible answer audio received
+    speaking_event: float | None = None
+    customer_caption: float | None = None
+    finished: bool = False
+
+    @property
+    def end_to_end(self) -> float | None:
+        return None if self.first_audio is None else self.first_audio - self.speech_end
+
+
+@dataclass
+class KioskResult:
+    name: str
+    connected: bool = False
+    ready_after: float | None = None  # seconds from connect to "session ready"
+    turns: list[TurnResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    frames: int = 0
+    late_frames: int = 0
+    media_window: float = 0.0  # seconds from the first frame to the last
+
+    @property
+    def on_time_fps(self) -> float:
+        return (self.frames - self.late_frames) / self.media_window if self.media_window > 1 else 0.0
+
+    @property
+    def expected_frames(self) -> int:
+        return int(self.media_window * FPS) + 1
+
+
+class SimulatedKiosk:
+    def __init__(self, *, name: str, url: str, token: str, questions: list[tuple[str, np.ndarray]],
+                 turn_timeout: float = 45.0) -> None:
+        self.result = KioskResult(name)
+        self.url = url
+        self.token = token
+        self.questions = questions
+        self.turn_timeout = turn_timeout
+        self._ready = asyncio.Event()
+        self._state = "idle"
+        self._state_changed = asyncio.Event()
+        self._turn: TurnResult | None = None
+        self._anchor: tuple[float, float] | None = None  # (pts, wall time it plays) of the page's media clock
+        self._first_frame_at: float | None = None
+        self._last_frame_at: float | None = None
+
+    async def run(self) -> KioskResult:
+        ws_url = self.url.replace("http", "ws", 1) + "/ws/kiosk/"
+        headers = {"Origin": self.url, "Cookie": f"kiosk_device={self.token}"}
+        began = time.monotonic()
+        try:
+            async with aiohttp.ClientSession() as http, http.ws_connect(ws_url, headers=headers, max_msg_size=0,
+                                                                        heartbeat=None) as ws:
+                self.result.connected = True
+                reader = asyncio.create_task(self._read(ws), name=f"{self.result.name}:read")
+                try:
+                    await asyncio.wait_for(self._ready.wait(), 60)
+                    self.result.ready_after = time.monotonic() - began
+                    await ws.send_str(json.dumps({"type": "media", "mode": "ws"}))
+                    await self._converse(ws)
+                finally:
+                    reader.cancel()
+                    await asyncio.gather(reader, return_exceptions=True)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            self.result.errors.append(f"connection: {type(exc).__name__}: {exc}"[:200])
+        if self._first_frame_at is not None and self._last_frame_at is not None:
+            self.result.media_window = self._last_frame_at - self._first_frame_at
+        return self.result
+
+    # ----- microphone --------------------------------------------------------------------
+    async def _stream(self, ws: aiohttp.ClientWebSocketResponse, samples: np.ndarray) -> float:
+        """Send ``samples`` in real time; returns the wall time the last chunk was sent."""
+        pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+        began = time.monotonic()
+        sent_at = began
+        for index, start in enumerate(range(0, len(pcm), CHUNK * 2)):
+            await asyncio.sleep(max(0.0, began + index * CHUNK / RATE - time.monotonic()))
+            await ws.send_bytes(pcm[start:start + CHUNK * 2])
+            sent_at = time.monotonic()
+        return sent_at
+
+    async def _silence(self, ws: aiohttp.ClientWebSocketResponse, seconds: float) -> None:
+        await self._stream(ws, np.zeros(int(seconds * RATE), np.float32))
+
+    async def _converse(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        await self._silence(ws, 1.0)
+        for language, audio in self.questions:
+            await ws.send_str(json.dumps({"type": "language", "language": language}))
+            await self._silence(ws, 0.5)
+            speech_end = await self._stream(ws, audio)
+            turn = TurnResult(language, speech_end)
+            self.result.turns.append(turn)
+            self._turn = turn
+            deadline = time.monotonic() + self.turn_timeout
+            # Keep the microphone open (silence) until the avatar has answered and is listening again.
+            while time.monotonic() < deadline and not turn.finished:
+                await self._silence(ws, 0.2)
+            if not turn.finished:
+                self.result.errors.append(f"turn_timeout:{language}")
+            self._turn = None
+            await self._silence(ws, 0.5)
+
+    # ----- what the page receives --------------------------------------------------------
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in ws:
+            now = time.monotonic()
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self._on_event(json.loads(message.data), now)
+            elif message.type == aiohttp.WSMsgType.BINARY:
+                self._on_media(message.data, now)
+            elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                self.result.errors.append(f"closed:{ws.close_code}")
+                return
+
+    def _on_event(self, event: dict[str, Any], now: float) -> None:
+        kind = event.get("type")
+        turn = self._turn
+        if kind == "session" and event.get("state") == "ready":
+            self._ready.set()
+        elif kind == "error":
+            self.result.errors.append(f"error:{event.get('code')}")
+        elif kind == "state":
+            self._state = str(event.get("state"))
+            if turn is not None and self._state == "speaking" and turn.speaking_event is None:
+                turn.speaking_event = now
+            if turn is not None and self._state == "listening" and turn.speaking_event is not None:
+                turn.finished = True
+        elif kind == "caption" and event.get("role") == "customer" and turn is not None:
+            turn.customer_caption = turn.customer_caption or now
+        elif kind == "flush":
+            self._anchor = None  # the page drops its buffers and re-anchors on the next audio
+
+    def _on_media(self, data: bytes, now: float) -> None:
+        if len(data) < _HEADER.size:
+            self.result.errors.append("bad_media")
+            return
+        kind, pts = _HEADER.unpack_from(data)
+        if kind == AUDIO:
+            if self._anchor is None or pts < self._anchor[0]:
+                self._anchor = (pts, now + PLAYOUT_DELAY)
+            turn = self._turn
+            if turn is not None and turn.first_audio is None and now > turn.speech_end:
+                samples = np.frombuffer(data[_HEADER.size:], dtype="<i2").astype(np.float32) / 32768
+                if len(samples) and float(np.sqrt(np.mean(samples**2))) > AUDIBLE:
+                    turn.first_audio = now
+        elif kind == VIDEO:
+            self.result.frames += 1
+            self._first_frame_at = self._first_frame_at or now
+            self._last_frame_at = now
+            # The page shows a frame at its slot on the audio clock; one arriving after it is dropped.
+            if self._anchor is not None and now > self._anchor[1] + (pts - self._anchor[0]):
+                self.result.late_frames += 1

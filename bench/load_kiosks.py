@@ -1,0 +1,162 @@
+"""How many kiosks one machine serves: N simulated kiosks over the real WebSocket protocol.
+
+    flock /tmp/kiosk-bench.lock python -m bench.load_kiosks --kiosks 2            # one round, N=2
+    flock /tmp/kiosk-bench.lock python -m bench.load_kiosks --sweep 1,2,3,4,5,6   # the curve (< 8 min)
+
+The bench starts the production layout on loopback by itself: PostgreSQL database ``kiosk_load``
+(created on the local server if missing, kept between runs; ``--fresh`` re-creates it), Redis db 7 (flushed), ``daphne`` and
+``manage.py avatar_worker`` process(es) with the embedded backends. Each simulated kiosk is a
+paired device (pairing code exchanged for a token through ``kiosk.pairing``) that behaves like
+the kiosk page with ``?media=ws`` (``bench/load_client.py``): PCM16 up in real time, JPEG frames
+and PCM16 audio down, questions recorded with the offline voices in five languages.
+
+Per round: end to end from the page (last sample of the question sent → first audible answer
+audio received) and from the stored turn timings (``Turn.timings``: endpointing, ASR,
+retrieval, TTS first audio, first frame, end to end), frames received on time at 25 fps (a
+frame arriving after the slot the page would show it in counts as dropped), errors, and CPU and
+memory of daphne and the worker(s) (psutil). ``--sweep`` finds the largest N whose end-to-end
+p95 stays within +20 % of N=1 with >= 24.5 fps delivered on time to every kiosk, writes
+``bench/results/load_kiosks.md`` and ``docs/load_curve.png``.
+"""
+import argparse
+import asyncio
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_NAME = os.environ.get("LOAD_DB_NAME", "kiosk_load")
+PG = os.environ.get("LOAD_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/7")
+# Kept between runs with the database (the demo avatar's photo lives in its media folder).
+VAR = Path(os.environ.get("LOAD_VAR_DIR", str(ROOT / "var" / "load_kiosks")))
+ENV = {
+    "DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": REDIS, "KIOSK_VAR_DIR": str(VAR),
+    "MODELS_DIR": os.environ.get("MODELS_DIR", str(ROOT / "var" / "models")), "DJANGO_SETTINGS_MODULE": "config.settings",
+    "AVATAR_EMBEDDED_WORKER": "0", "CELERY_TASK_ALWAYS_EAGER": "1", "LOG_LEVEL": "WARNING",
+    "AVATAR_TTS_BACKEND": "offline",  # loopback only: no edge-tts
+}
+os.environ.update(ENV)
+
+import django  # noqa: E402
+
+django.setup()
+
+from bench.load_client import FPS, KioskResult, SimulatedKiosk  # noqa: E402
+from bench.load_report import RoundStats, chart, round_stats, sustained, table  # noqa: E402
+from bench.load_stack import Stack  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "load_kiosks.md"
+CHART = ROOT / "docs" / "load_curve.png"
+# Questions the demo knowledge base answers, two per language (recorded once with the offline voices).
+QUESTIONS = [
+    ("en", "Where can I find a toilet?"), ("zh", "商场几点关门？"), ("ja", "無料のWi-Fiはありますか？"),
+    ("ko", "화장실은 어디에 있어요?"), ("yue", "泊車幾錢？"), ("en", "How much does parking cost?"),
+    ("zh", "有免费无线网络吗？"), ("ja", "トイレはどこですか？"), ("ko", "주차 요금은 얼마예요?"), ("yue", "洗手間喺邊度？"),
+]
+
+
+def recorded_questions() -> list[tuple[str, np.ndarray]]:
+    from tests.speech_samples import speak
+
+    cache = ROOT / "var" / "cache" / "load_questions"
+    cache.mkdir(parents=True, exist_ok=True)
+    out = []
+    for index, (language, text) in enumerate(QUESTIONS):
+        path = cache / f"{index:02d}-{language}.npy"
+        if not path.exists():
+            np.save(path, np.asarray(speak(text, language)[0], dtype=np.float32))
+        out.append((language, np.load(path)))
+    return out
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    kiosks: int
+    questions: int
+    stagger: float
+
+
+async def run_round(stack: Stack, plan: RoundPlan, recorded: list[tuple[str, np.ndarray]]) -> RoundStats:
+    await stack.wait_idle()
+    started = time.time()
+    clients = []
+    for i in range(plan.kiosks):
+        picks = [recorded[(i * plan.questions + j) % len(recorded)] for j in range(plan.questions)]
+        clients.append(SimulatedKiosk(name=f"kiosk-{i}", url=stack.url, token=stack.tokens[i], questions=picks))
+
+    async def start(i: int, client: SimulatedKiosk) -> KioskResult:
+        await asyncio.sleep(i * plan.stagger)  # customers do not all start talking in the same 100 ms
+        return await client.run()
+
+    sampler = stack.sample_resources()
+    results = await asyncio.gather(*(start(i, c) for i, c in enumerate(clients)))
+    resources = await sampler.stop()
+    await stack.wait_idle()  # sessions closed: their transcript writers have drained
+    stored = await asyncio.to_thread(stack.stored_timings, stack.kiosk_ids[:plan.kiosks], started)
+    return round_stats(plan.kiosks, list(results), stored, resources)
+
+
+async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndarray]]) -> None:
+    counts = [int(n) for n in args.sweep.split(",")] if args.sweep else [args.kiosks]
+    workers = args.workers
+    capacity = args.capacity or -(-max(counts) // workers)
+    loadavg_before = [f"{x:.2f}" for x in os.getloadavg()]
+    async with Stack(kiosks=max(counts), workers=workers, capacity=capacity, port=args.port,
+                     fresh=args.fresh) as stack:
+        print(f"stack up: daphne on {stack.url}, {workers} worker(s); logs in {VAR / 'logs'}", file=sys.stderr, flush=True)
+        rounds = []
+        for n in counts:
+            print(f"round: {n} kiosk(s)", file=sys.stderr, flush=True)
+            stats = await run_round(stack, RoundPlan(n, args.questions, args.stagger), recorded)
+            rounds.append(stats)
+            print(table([stats], header=len(rounds) == 1), flush=True)
+    loadavg_after = [f"{x:.2f}" for x in os.getloadavg()]
+    best = sustained(rounds) if args.sweep else None
+    lines = [
+        f"# Concurrent kiosks on one machine ({os.cpu_count()} CPU cores, embedded backends, WebSocket media)", "",
+        f"`python -m bench.load_kiosks {' '.join(sys.argv[1:])}` — {workers} avatar worker process(es), "
+        f"capacity {capacity} each; {args.questions} spoken questions per kiosk (5 languages), kiosks start "
+        f"{args.stagger:.1f} s apart; {FPS} fps expected.", "",
+        f"Load average before: {' '.join(loadavg_before)}; after: {' '.join(loadavg_after)} "
+        "(the machine is shared: other processes count too).", "",
+        table(rounds),
+    ]
+    if best is not None:
+        lines += ["", f"**Sustained: {best} concurrent kiosk(s)** — the largest N with end-to-end p95 (page) within "
+                      "+20 % of N=1 and >= 24.5 fps delivered on time to every kiosk."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.sweep or args.write:
+        RESULTS.write_text(text)
+        print(f"wrote {RESULTS.relative_to(ROOT)}")
+    if args.sweep:
+        chart(rounds, CHART)
+        print(f"wrote {CHART.relative_to(ROOT)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kiosks", type=int, default=1, help="simulated kiosks (one round)")
+    parser.add_argument("--sweep", default="", help="comma-separated N values, e.g. 1,2,3,4")
+    parser.add_argument("--questions", type=int, default=2, help="spoken questions per kiosk per round")
+    parser.add_argument("--stagger", type=float, default=0.7, help="seconds between kiosks starting")
+    parser.add_argument("--workers", type=int, default=1, help="avatar worker processes")
+    parser.add_argument("--capacity", type=int, default=0, help="sessions per worker (default: enough for max N)")
+    parser.add_argument("--port", type=int, default=0, help="daphne port (default: a free one)")
+    parser.add_argument("--fresh", action="store_true", help="drop and re-create the bench database first")
+    parser.add_argument("--write", action="store_true", help="write bench/results/load_kiosks.md for a single round")
+    args = parser.parse_args()
+    if not args.sweep and args.kiosks < 1:
+        parser.error("--kiosks must be at least 1")
+    recorded = recorded_questions()  # outside the event loop: the voices run their own
+    asyncio.run(main_async(args, recorded))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""PostgreSQL and Redis restarting mid-conversation (private servers, never the shared ones).
+
+PostgreSQL: a session's transcript writer keeps writing turns through the real kiosk services
+while the database crashes and comes back; every acknowledged turn is in the database afterwards,
+and every turn queued during the outage is written once it is back (none twice).
+Redis: a kiosk connected through the Redis channel layer is told the service was interrupted and
+the socket closes with a code the page reconnects on; once Redis is back, the kiosk gets in again.
+"""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
+
+from tests.reliability.private_stores import private_postgres, private_redis
+
+pytestmark = [pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_no_acknowledged_turn_is_lost_when_postgresql_restarts(tmp_path: Path) -> None:
+    turns = 30
+    with private_postgres() as pg:
+        env = {**os.environ, "DATABASE_URL": pg.url, "KIOSK_VAR_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
+        env.pop("REDIS_URL", None)
+        driver = subprocess.Popen([sys.executable, "-m", "tests.reliability.transcript_driver", str(turns)], cwd=ROOT,
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert driver.stdout is not None and driver.stderr is not None
+        acked: list[str] = []
+        lines: list[str] = []
+
+        def read() -> None:
+            assert driver.stdout is not None
+            for line in driver.stdout:
+                lines.append(line.strip())
+                if line.startswith("ACK "):
+                    acked.append(line.split()[1])
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 120
+        while len(acked) < 5 and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.05)
+        assert len(acked) >= 5, lines
+        acked_before_crash = list(acked)
+        pg.crash()  # mid-conversation: the writer is between turns
+        time.sleep(2.0)
+        pg.start()
+        driver.wait(timeout=120)
+        reader.join(10)
+        stderr = driver.stderr.read()
+        assert driver.returncode == 0, stderr[-3000:]
+        assert lines[-1] == "DONE 0 True", lines[-5:]
+        assert "retrying" in stderr, "the crash did not hit a write: the test proved nothing"
+        with psycopg.connect(pg.url) as conn:
+            rows = conn.execute("SELECT public_id::text, text, index FROM kiosk_turn ORDER BY index").fetchall()
+    stored = [r[0] for r in rows]
+    assert set(acked_before_crash) <= set(stored)  # acknowledged before the crash: still there
+    assert sorted(stored) == sorted(acked) and len(stored) == turns  # everything, once
+    assert [r[1] for r in rows] == [f"turn {i}" for i in range(turns)]  # in order
+    assert [r[2] for r in rows] == list(range(turns))
+
+
+@pytest.fixture
+def redis_layer(settings):  # type: ignore[no-untyped-def]
+    with private_redis() as server:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
+            "hosts": [{"address": server.url, "socket_timeout": 15, "socket_connect_timeout": 2}]}}}
+        settings.AVATAR_EMBEDDED_WORKER = False
+        channel_layers.backends.clear()
+        yield server
+        channel_layers.backends.clear()
+
+
+async def _paired_token() -> str:
+    from channels.db import database_sync_to_async
+
+    from kiosk.models import Kiosk, Venue
+    from kiosk.pairing import kiosk_pair, kiosk_pairing_code_create
+
+    @database_sync_to_async
+    def pair() -> str:
+        kiosk = Kiosk.objects.create(name="Restart", venue=Venue.objects.create(name="V"))
+        return kiosk_pair(code=kiosk_pairing_code_create(kiosk=kiosk, ttl=timedelta(minutes=5)))[1]
+
+    return await pair()
+
+
+def _communicator(token: str) -> WebsocketCommunicator:
+    from config.asgi import application
+    from kiosk.pairing import TOKEN_COOKIE
+
+    return WebsocketCommunicator(application, "/ws/kiosk/", headers=[
+        (b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000"),
+        (b"cookie", f"{TOKEN_COOKIE}={token}".encode())])
+
+
+async def _settled_ping(comm: WebsocketCommunicator) -> None:
+    """Wait until the consumer has looked for a worker (none here), then check it answers."""
+    for expected, send in (("error", False), ("pong", True)):
+        if send:
+            await comm.send_to(text_data=json.dumps({"type": "ping"}))
+        for _ in range(10):
+            if json.loads(await comm.receive_from(timeout=60)).get("type") == expected:
+                break
+        else:
+            raise AssertionError(f"no {expected}")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_redis_restart_ends_the_connection_cleanly_and_the_kiosk_gets_back_in(redis_layer) -> None:  # type: ignore[no-untyped-def]
+    token = await _paired_token()
+    comm = _communicator(token)
+    assert (await comm.connect(timeout=30))[0]
+    await _settled_ping(comm)
+    redis_layer.stop()  # Redis dies under a connected kiosk
+    told, close_code = False, None
+    for _ in range(10):
+        output = await comm.receive_output(timeout=60)
+        if output["type"] == "websocket.send" and "service_interrupted" in output.get("text", ""):
+            told = True
+        if output["type"] == "websocket.close":
+            close_code = output.get("code")
+            break
+    assert told, "the kiosk was not told"
+    assert close_code == 4503  # not 4401: the page reconnects instead of asking to be paired again
+    redis_layer.start()
+    channel_layers.backends.clear()  # a fresh process-wide pool, as after daphne notices the reconnect
+    again = _communicator(token)
+    assert (await again.connect(timeout=30))[0]
+    await _settled_ping(again)
+    await again.disconnect()
