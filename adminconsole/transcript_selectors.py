@@ -6,7 +6,7 @@ console views, the CSV export and the REST API share one rule: staff never read 
 import csv
 import io
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 

@@ -116,6 +116,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Knowledge base, kiosks, transcripts and QA of the Kiosk Avatar product.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The kiosk languages appear in several APIs: one schema enum for all of them.
+    "ENUM_NAME_OVERRIDES": {"LanguageEnum": "common.languages.KIOSK_LANGUAGES"},
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
