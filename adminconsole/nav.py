@@ -1,0 +1,30 @@
+"""The console's navigation: one list of items, each shown to the roles that may open it.
+
+To add a screen, append a ``NavItem`` here (the order is the order on screen).
+"""
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from adminconsole.roles import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str  # a URL name in the "console" namespace, taking no arguments
+    label: str | Promise
+    role: Role
+    section: str = ""  # the first path segment under /console/ that marks the item current
+
+
+NAV_ITEMS: list[NavItem] = [
+    NavItem("console:home", _("Overview"), Role.STAFF, ""),
+    NavItem("console:audit_list", _("Audit log"), Role.ADMIN, "audit"),
+]
+
+
+def nav_items_for(role: Role | None) -> list[NavItem]:
+    if role is None:
+        return []
+    return [item for item in NAV_ITEMS if role >= item.role]
