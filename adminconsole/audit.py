@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import QuerySet
@@ -54,7 +54,7 @@ def audit_record(
     after: object = None,
 ) -> AuditEntry:
     """Append one entry: ``actor`` (None or anonymous for the system), ``action`` a dotted code."""
-    user = actor if actor is not None and actor.is_authenticated else None
+    user = actor if isinstance(actor, User) else None
     resolved = audit_target(target)
     return AuditEntry.objects.create(
         actor=user,

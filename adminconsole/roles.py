@@ -11,7 +11,10 @@ from typing import Any, cast
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from common import errors
 
 ViewFunc = Callable[..., HttpResponse]
 _UNSET = object()
@@ -75,7 +78,15 @@ def role_required(role: Role) -> Callable[[ViewFunc], ViewFunc]:
             held = request_role(request)
             if held is None or held < role:
                 raise PermissionDenied
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except errors.NotFound as exc:
+                raise Http404(exc.message) from exc
+            except errors.PermissionDenied as exc:
+                raise PermissionDenied(exc.message) from exc
+            except errors.ApplicationError as exc:
+                # The console's boundary for domain errors no form caught: say what went wrong.
+                return render(request, "console/error.html", {"error": exc}, status=exc.status)
 
         wrapped.required_role = role  # type: ignore[attr-defined]
         return wrapped

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from adminconsole import audit_views, views
+from adminconsole import audit_views, faq_views, speech_views, views
 
 app_name = "console"
 urlpatterns = [
@@ -9,4 +9,15 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="console/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", audit_views.audit_list_view, name="audit_list"),
+    path("faqs/", faq_views.faq_list_view, name="faq_list"),
+    path("faqs/new/", faq_views.faq_create_view, name="faq_create"),
+    path("faqs/import/", faq_views.faq_import_view, name="faq_import"),
+    path("faqs/export/", faq_views.faq_export_view, name="faq_export"),
+    path("faqs/try/", faq_views.faq_try_view, name="faq_try"),
+    path("faqs/<slug:key>/", faq_views.faq_edit_view, name="faq_edit"),
+    path("faqs/<slug:key>/publish/", faq_views.faq_publish_view, name="faq_publish"),
+    path("faqs/<slug:key>/unpublish/", faq_views.faq_unpublish_view, name="faq_unpublish"),
+    path("faqs/<slug:key>/history/", faq_views.faq_history_view, name="faq_history"),
+    path("faqs/<slug:key>/history/<int:revision_id>/revert/", faq_views.faq_revert_view, name="faq_revert"),
+    path("speech.wav", speech_views.speech_view, name="speech"),
 ]
