@@ -21,6 +21,7 @@ class NavItem:
 NAV_ITEMS: list[NavItem] = [
     NavItem("console:home", _("Overview"), Role.STAFF, ""),
     NavItem("console:faq_list", _("FAQs"), Role.STAFF, "faqs"),
+    NavItem("console:voice_list", _("Voices"), Role.STAFF, "voices"),
     NavItem("console:audit_list", _("Audit log"), Role.ADMIN, "audit"),
 ]
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from adminconsole import audit_views, faq_views, speech_views, views
+from adminconsole import audit_views, faq_views, speech_views, views, voice_views
 
 app_name = "console"
 urlpatterns = [
@@ -19,5 +19,7 @@ urlpatterns = [
     path("faqs/<slug:key>/unpublish/", faq_views.faq_unpublish_view, name="faq_unpublish"),
     path("faqs/<slug:key>/history/", faq_views.faq_history_view, name="faq_history"),
     path("faqs/<slug:key>/history/<int:revision_id>/revert/", faq_views.faq_revert_view, name="faq_revert"),
+    path("voices/", voice_views.voice_list_view, name="voice_list"),
+    path("voices/<str:language>/", voice_views.voice_update_view, name="voice_update"),
     path("speech.wav", speech_views.speech_view, name="speech"),
 ]

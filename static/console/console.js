@@ -24,16 +24,25 @@ document.addEventListener("submit", async (event) => {
   }
 });
 
-// Play buttons: <button class="play" data-audio="ID"> plays the <audio id=ID> (and reloads a changed src).
+// Play buttons: <button class="play" data-audio="ID"> plays the <audio id=ID>. With data-src, the
+// source is rebuilt first from the button's form (data-prefix: a voice form's fields, as the
+// speech endpoint names them), so a preview speaks the voice as it is set now, saved or not.
+const VOICE_PARAMS = {backend: "backend", voice_name: "voice", rate: "rate", pitch: "pitch",
+                      fallback_backend: "fallback_backend", fallback_voice_name: "fallback_voice"};
 document.addEventListener("click", (event) => {
   const button = event.target instanceof Element ? event.target.closest("button.play") : null;
   if (!button) return;
   const audio = document.getElementById(button.dataset.audio || "");
   if (!(audio instanceof HTMLAudioElement)) return;
   if (button.dataset.src) {
-    const form = button.form;
     const src = new URL(button.dataset.src, window.location.href);
-    if (form) for (const [name, value] of new FormData(form)) if (typeof value === "string") src.searchParams.set(name, value);
+    const prefix = button.dataset.prefix;
+    if (button.form && prefix) {
+      for (const [name, value] of new FormData(button.form)) {
+        const param = VOICE_PARAMS[name.slice(prefix.length + 1)];
+        if (name.startsWith(`${prefix}-`) && param && typeof value === "string") src.searchParams.set(param, value);
+      }
+    }
     audio.src = src.toString();
   }
   audio.currentTime = 0;
