@@ -22,6 +22,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("console:home", _("Overview"), Role.STAFF, ""),
     NavItem("console:faq_list", _("FAQs"), Role.STAFF, "faqs"),
     NavItem("console:voice_list", _("Voices"), Role.STAFF, "voices"),
+    NavItem("console:avatar_list", _("Avatars"), Role.ADMIN, "avatars"),
     NavItem("console:audit_list", _("Audit log"), Role.ADMIN, "audit"),
 ]
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from adminconsole import audit_views, faq_views, speech_views, views, voice_views
+from adminconsole import audit_views, avatar_views, faq_views, speech_views, views, voice_views
 
 app_name = "console"
 urlpatterns = [
@@ -21,5 +21,11 @@ urlpatterns = [
     path("faqs/<slug:key>/history/<int:revision_id>/revert/", faq_views.faq_revert_view, name="faq_revert"),
     path("voices/", voice_views.voice_list_view, name="voice_list"),
     path("voices/<str:language>/", voice_views.voice_update_view, name="voice_update"),
+    path("avatars/", avatar_views.avatar_list_view, name="avatar_list"),
+    path("avatars/<int:avatar_id>/", avatar_views.avatar_detail_view, name="avatar_detail"),
+    path("avatars/<int:avatar_id>/progress/", avatar_views.avatar_progress_view, name="avatar_progress"),
+    path("avatars/<int:avatar_id>/source/", avatar_views.avatar_source_view, name="avatar_source"),
+    path("avatars/<int:avatar_id>/mouth/", avatar_views.avatar_mouth_view, name="avatar_mouth"),
+    path("avatars/<int:avatar_id>/kiosks/", avatar_views.avatar_assign_view, name="avatar_assign"),
     path("speech.wav", speech_views.speech_view, name="speech"),
 ]

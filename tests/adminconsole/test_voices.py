@@ -61,7 +61,7 @@ def test_preview_speaks_an_unsaved_voice_and_falls_back_when_the_provider_is_mis
     fast = staff.get("/console/speech.wav", {"language": "yue", "text": "你好，歡迎光臨。", "backend": "espeak",
                                              "voice": "yue+m1", "rate": "1.6", "pitch": "0"})
     assert slow.status_code == fast.status_code == 200
-    slow_audio, rate = sf.read(io.BytesIO(slow.content))
+    slow_audio, _rate = sf.read(io.BytesIO(slow.content))
     fast_audio, _ = sf.read(io.BytesIO(fast.content))
     assert len(slow_audio) > 1.5 * len(fast_audio)  # the rate really applies
     # edge-tts is not installed here: the preview is spoken by the fallback voice, and says so.
