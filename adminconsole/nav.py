@@ -23,6 +23,8 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("console:faq_list", _("FAQs"), Role.STAFF, "faqs"),
     NavItem("console:voice_list", _("Voices"), Role.STAFF, "voices"),
     NavItem("console:avatar_list", _("Avatars"), Role.ADMIN, "avatars"),
+    NavItem("console:kiosk_list", _("Kiosks"), Role.ADMIN, "kiosks"),
+    NavItem("console:user_list", _("Users"), Role.ADMIN, "users"),
     NavItem("console:audit_list", _("Audit log"), Role.ADMIN, "audit"),
 ]
 

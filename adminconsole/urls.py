@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from adminconsole import audit_views, avatar_views, faq_views, speech_views, views, voice_views
+from adminconsole import audit_views, avatar_views, faq_views, kiosk_views, speech_views, user_views, views, voice_views
 
 app_name = "console"
 urlpatterns = [
@@ -27,5 +27,12 @@ urlpatterns = [
     path("avatars/<int:avatar_id>/source/", avatar_views.avatar_source_view, name="avatar_source"),
     path("avatars/<int:avatar_id>/mouth/", avatar_views.avatar_mouth_view, name="avatar_mouth"),
     path("avatars/<int:avatar_id>/kiosks/", avatar_views.avatar_assign_view, name="avatar_assign"),
+    path("kiosks/", kiosk_views.kiosk_list_view, name="kiosk_list"),
+    path("kiosks/new/", kiosk_views.kiosk_create_view, name="kiosk_create"),
+    path("kiosks/<int:kiosk_id>/", kiosk_views.kiosk_edit_view, name="kiosk_edit"),
+    path("kiosks/<int:kiosk_id>/pairing/", kiosk_views.kiosk_pairing_view, name="kiosk_pairing"),
+    path("kiosks/<int:kiosk_id>/unpair/", kiosk_views.kiosk_unpair_view, name="kiosk_unpair"),
+    path("users/", user_views.user_list_view, name="user_list"),
+    path("users/<int:user_id>/", user_views.user_update_view, name="user_update"),
     path("speech.wav", speech_views.speech_view, name="speech"),
 ]

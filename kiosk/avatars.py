@@ -21,7 +21,6 @@ from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
 from adminconsole.audit import audit_record
-
 from avatar_runtime.doctor import MUSETALK_FILES
 from avatar_runtime.render.portrait.prepare import PortraitError, load_image, prepare_portrait
 from avatar_runtime.render.portrait.rig import RigOverrides
