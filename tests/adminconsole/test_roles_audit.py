@@ -66,3 +66,8 @@ def test_the_audit_screen_lists_entries_and_filters_by_action(login: Callable[..
     page = admin.get("/console/audit/", {"action": "faq.create"}).content.decode()
     assert "faq.create" in page and "wifi" in page
     assert "wifi" not in admin.get("/console/audit/", {"action": "kiosk."}).content.decode().split("<tbody>")[1]
+
+
+def test_the_console_speaks_chinese_to_a_chinese_browser(login: Callable[..., Client]) -> None:
+    page = login(Role.ADMIN).get("/console/faqs/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "常见问题" in page and "审计日志" in page and "缺少译文" in page
