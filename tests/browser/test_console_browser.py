@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, LiveServer, chromium_args
 
 # Setting up the server (migrate, load_demo with its embeddings) alone takes minutes on a busy 2-core machine.
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800)]
 NEW_ANSWER = "The restrooms are next to the fountain on Level 7, beside the blue lifts."
 VIEWPORT = {"width": 1280, "height": 800}
 expect.set_options(timeout=60_000)
