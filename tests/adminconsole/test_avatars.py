@@ -41,6 +41,7 @@ def upload(client: Client, name: str, content: bytes, filename: str = "face.png"
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # two portrait preparations: over 300 s when the shared machine's load is ~20
 def test_upload_prepares_the_avatar_then_the_mouth_can_be_set_and_it_can_be_shown_on_a_kiosk(
     login: Callable[..., Client], django_capture_on_commit_callbacks: Callable[..., AbstractContextManager[Any]]
 ) -> None:
