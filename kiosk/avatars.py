@@ -12,13 +12,16 @@ from pathlib import Path
 
 import torch
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.text import slugify
 from PIL import Image as PILImage
 
+from adminconsole.audit import audit_record
 from avatar_runtime.doctor import MUSETALK_FILES
-from avatar_runtime.render.portrait.prepare import MAX_PIXELS, PortraitError, prepare_portrait
+from avatar_runtime.render.portrait.prepare import MAX_PIXELS, PortraitError, load_image, prepare_portrait
 from avatar_runtime.render.portrait.rig import RigOverrides
 from common.errors import ApplicationError
 from kiosk.models import Avatar
@@ -26,6 +29,7 @@ from kiosk.models import Avatar
 log = logging.getLogger(__name__)
 MAX_AVATAR_BYTES = 20 * 1024 * 1024
 AVATAR_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+Actor = AbstractBaseUser | AnonymousUser | None
 
 
 def avatar_progress_key(avatar_id: int) -> str:
@@ -66,28 +70,6 @@ def _checked_image_format(content: bytes) -> str:
     return AVATAR_FORMATS[kind]
 
 
-def avatar_create(*, name: str, content: bytes, license_note: str = "") -> Avatar:
-    """Store an uploaded photo as a new avatar and queue its preparation.
-
-    Refused before anything is written when the file is too large, not an image, or a
-    decompression bomb; a photo without exactly one face fails at preparation (status "failed",
-    with the reason) and is never shown by a kiosk.
-    """
-    extension = _checked_image_format(content)
-    with transaction.atomic():
-        avatar = Avatar(name=name.strip()[:100] or "Avatar", license_note=license_note[:300])
-        avatar.source.save(f"avatar.{extension}", ContentFile(content), save=False)
-        try:
-            avatar.save()
-        except Exception:
-            avatar.source.delete(save=False)  # no orphan file when the row cannot be written
-            raise
-        from kiosk.tasks import avatar_prepare_task
-
-        transaction.on_commit(lambda: avatar_prepare_task.delay(avatar.pk))
-    return avatar
-
-
 def avatar_prepare(*, avatar_id: int) -> Avatar:
     """Prepare ``avatar_id`` for the renderers; raises ``ApplicationError`` when the photo is unusable."""
     with transaction.atomic():
@@ -123,3 +105,82 @@ def avatar_prepare(*, avatar_id: int) -> Avatar:
     report(1.0, "ready")
     log.info("avatar %s prepared (mouth confidence %.2f)", avatar_id, rig.mouth_confidence)
     return Avatar.objects.get(pk=avatar_id)
+
+
+
+
+def _avatar_snapshot(avatar: Avatar) -> dict[str, object]:
+    return {"name": avatar.name, "source": avatar.source.name, "status": avatar.status, "face_box": avatar.face_box,
+            "mouth_box": avatar.mouth_box, "license_note": avatar.license_note}
+
+
+def _check_photo(content: bytes) -> str:
+    """The photo's file extension, once the header (size, format, pixel count) and a full decode pass."""
+    extension = _checked_image_format(content)
+    try:
+        load_image(content)
+    except PortraitError as exc:  # a truncated or corrupt file whose header looked fine
+        raise ApplicationError("avatar_not_an_image", "The file is not a photo we can read (use JPEG, PNG or WebP).") from exc
+    return extension
+
+
+@transaction.atomic
+def avatar_create(*, name: str, content: bytes, license_note: str = "", user: Actor = None) -> Avatar:
+    """Store an uploaded portrait and queue its preparation (after commit); nothing is saved for a bad file."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ApplicationError("avatar_invalid", "Give the avatar a name (at most 100 characters).")
+    extension = _check_photo(content)
+    avatar = Avatar(name=name, license_note=license_note.strip()[:300])
+    avatar.source.save(f"{slugify(name) or 'avatar'}.{extension}", ContentFile(content), save=False)
+    try:
+        avatar.save()
+    except Exception:
+        avatar.source.delete(save=False)  # no orphan file when the row cannot be written
+        raise
+    audit_record(actor=user, action="avatar.create", target=avatar, after=_avatar_snapshot(avatar))
+    _prepare_after_commit(avatar.pk)
+    return avatar
+
+
+def _prepare_after_commit(avatar_id: int) -> None:
+    from kiosk.tasks import avatar_prepare_task
+
+    cache.set(avatar_progress_key(avatar_id), {"fraction": 0.0, "stage": "queued"}, timeout=3600)
+    transaction.on_commit(lambda: avatar_prepare_task.delay(avatar_id))
+
+
+@transaction.atomic
+def avatar_mouth_set(*, avatar: Avatar, mouth_box: list[int], user: Actor = None) -> Avatar:
+    """Replace the detected mouth region (source-photo pixels) and prepare the avatar again with it."""
+    with avatar.source.open("rb") as handle:
+        height, width = load_image(handle.read()).shape[:2]
+    x1, y1, x2, y2 = (int(v) for v in mouth_box)
+    if not (0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height):
+        raise ApplicationError("mouth_box_invalid", f"The mouth box must lie inside the {width}×{height} photo "
+                                                    "with x1 < x2 and y1 < y2.")
+    if (x2 - x1) < 8 or (y2 - y1) < 4:
+        raise ApplicationError("mouth_box_invalid", "The mouth box is too small (at least 8×4 pixels).")
+    before = _avatar_snapshot(avatar)
+    avatar.mouth_box = [x1, y1, x2, y2]
+    avatar.status = Avatar.Status.UPLOADED
+    avatar.save(update_fields=["mouth_box", "status", "updated_at"])
+    audit_record(actor=user, action="avatar.mouth", target=avatar, before=before, after=_avatar_snapshot(avatar))
+    _prepare_after_commit(avatar.pk)
+    return avatar
+
+
+@transaction.atomic
+def avatar_assign(*, avatar: Avatar, kiosk_ids: list[int], user: Actor = None) -> list[str]:
+    """Show ``avatar`` on these kiosks (only a ready avatar); returns the kiosks' names."""
+    from kiosk.models import Kiosk
+
+    if avatar.status != Avatar.Status.READY:
+        raise ApplicationError("avatar_not_ready", "Only a prepared (ready) avatar can be shown on kiosks.")
+    kiosks = list(Kiosk.objects.select_for_update().filter(pk__in=kiosk_ids))
+    for kiosk in kiosks:
+        if kiosk.avatar_id != avatar.pk:
+            audit_record(actor=user, action="kiosk.avatar", target=kiosk, before={"avatar": kiosk.avatar_id},
+                         after={"avatar": avatar.pk})
+    Kiosk.objects.filter(pk__in=[k.pk for k in kiosks]).update(avatar=avatar)
+    return [k.name for k in kiosks]

@@ -8,7 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from common.errors import ApplicationError, NotFound
 from common.languages import KIOSK_LANGUAGES, normalize_language
 from knowledgebase.indexing import kb_index
-from knowledgebase.models import Document, FaqEntry
+from knowledgebase.models import Document, FaqEntry, FaqRevision
 from knowledgebase.retrieval.decision import Mode, calibration_load
 from knowledgebase.retrieval.index import Candidate, SearchIndex
 from knowledgebase.retrieval.languages import guess_language
@@ -105,6 +105,18 @@ def faq_get(*, key: str) -> FaqEntry:
         return FaqEntry.objects.prefetch_related("translations", "tags").get(key=key)
     except FaqEntry.DoesNotExist as exc:
         raise NotFound("faq_not_found", f"No FAQ entry with key {key!r}.") from exc
+
+
+def faq_revision_list(*, entry: FaqEntry) -> list[FaqRevision]:
+    """The entry's revisions, newest first (one query; the users who made them joined in)."""
+    return list(FaqRevision.objects.filter(entry=entry).select_related("user").order_by("-created_at", "-id"))
+
+
+def faq_revision_get(*, entry: FaqEntry, revision_id: int) -> FaqRevision:
+    revision = FaqRevision.objects.filter(entry=entry, pk=revision_id).first()
+    if revision is None:
+        raise NotFound("revision_not_found", f"No revision {revision_id} of {entry.key!r}.")
+    return revision
 
 
 def document_list(*, language: str | None = None, query: str | None = None) -> QuerySet[Document]:

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from kombu.exceptions import OperationalError
 
+from adminconsole.audit import audit_record
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, normalize_language
 from knowledgebase.chunking import document_chunks
@@ -62,8 +63,14 @@ def faq_snapshot(entry: FaqEntry) -> dict[str, object]:
     }
 
 
-def _revision_add(*, entry: FaqEntry, action: str, user: User | None) -> FaqRevision:
-    return FaqRevision.objects.create(entry=entry, key=entry.key, action=action, snapshot=faq_snapshot(entry), user=user)
+def _revision_add(
+    *, entry: FaqEntry, action: str, user: User | None, before: dict[str, object] | None = None
+) -> FaqRevision:
+    """Snapshot the entry as it is now, and record the change (``before`` -> now) in the audit log."""
+    snapshot = faq_snapshot(entry)
+    audit_record(actor=user, action=f"faq.{action}", target=entry, before=before,
+                 after=None if action == "delete" else snapshot)
+    return FaqRevision.objects.create(entry=entry, key=entry.key, action=action, snapshot=snapshot, user=user)
 
 
 def _index_refresh_after_commit() -> None:
@@ -123,6 +130,7 @@ def faq_import_rows(*, rows: list[FaqRow], user: Actor = None) -> ImportReport:
         by_key[row.key].append(row)
     for key, key_rows in by_key.items():
         entry, created = FaqEntry.objects.get_or_create(key=key, defaults={"created_by": user, "updated_by": user})
+        before = None if created else faq_snapshot(entry)
         changed = _apply_rows(entry, key_rows)
         if created:
             report.created += 1
@@ -133,7 +141,7 @@ def faq_import_rows(*, rows: list[FaqRow], user: Actor = None) -> ImportReport:
         else:
             report.unchanged += 1
         if created or changed:
-            _revision_add(entry=entry, action="import", user=user)
+            _revision_add(entry=entry, action="import", user=user, before=before)
     if report.created or report.updated:
         _index_refresh_after_commit()
     return report
@@ -218,7 +226,14 @@ def faq_update(
 ) -> FaqEntry:
     """Replace the entry's translations (all languages side by side: a language left out is
     removed) and/or its tags. Unchanged translations keep their embeddings."""
-    user = _user_or_none(user)
+    return _faq_apply(entry=entry, translations=translations, tags=tags, user=_user_or_none(user), action=action)
+
+
+def _faq_apply(
+    *, entry: FaqEntry, translations: Mapping[str, TranslationData] | None, tags: Sequence[str] | None,
+    user: User | None, action: str, status: str | None = None,
+) -> FaqEntry:
+    before = faq_snapshot(entry)
     if translations is not None:
         cleaned = _clean_translations(translations)
         entry.translations.exclude(language__in=list(cleaned)).delete()
@@ -226,18 +241,21 @@ def faq_update(
             _translation_put(entry, language, data)
     if tags is not None:
         _tags_set(entry, tags)
+    if status is not None:
+        entry.status = status
     entry.updated_by = user
-    entry.save(update_fields=["updated_by", "updated_at"])
-    _revision_add(entry=entry, action=action, user=user)
+    entry.save(update_fields=["status", "updated_by", "updated_at"])
+    _revision_add(entry=entry, action=action, user=user, before=before)
     _index_refresh_after_commit()
     return entry
 
 
 def _status_set(entry: FaqEntry, status: str, action: str, user: Actor) -> FaqEntry:
+    before = faq_snapshot(entry)
     entry.status = status
     entry.updated_by = _user_or_none(user)
     entry.save(update_fields=["status", "updated_by", "updated_at"])
-    _revision_add(entry=entry, action=action, user=entry.updated_by)
+    _revision_add(entry=entry, action=action, user=entry.updated_by, before=before)
     _index_refresh_after_commit()
     return entry
 
@@ -255,7 +273,7 @@ def faq_unpublish(*, entry: FaqEntry, user: Actor = None) -> FaqEntry:
 @transaction.atomic
 def faq_delete(*, entry: FaqEntry, user: Actor = None) -> None:
     """Delete the entry; its history stays (the last revision records the deletion)."""
-    _revision_add(entry=entry, action="delete", user=_user_or_none(user))
+    _revision_add(entry=entry, action="delete", user=_user_or_none(user), before=faq_snapshot(entry))
     entry.delete()
     _index_refresh_after_commit()
 
@@ -272,10 +290,10 @@ def faq_revert(*, entry: FaqEntry, revision: FaqRevision, user: Actor = None) ->
         for language, t in stored.items()
     }
     status = snapshot.get("status", entry.status)
-    if status != entry.status:
-        entry.status = status
-        entry.save(update_fields=["status"])
-    return faq_update(entry=entry, translations=translations, tags=snapshot.get("tags") or [], user=user, action="revert")
+    if status not in FaqEntry.Status.values:
+        status = entry.status
+    return _faq_apply(entry=entry, translations=translations, tags=snapshot.get("tags") or [], user=_user_or_none(user),
+                      action="revert", status=status)
 
 
 @transaction.atomic

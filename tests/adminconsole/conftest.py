@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 
 from adminconsole.roles import Role
@@ -79,17 +80,18 @@ def make_conversation(db: None) -> Callable[..., Conversation]:
 
 
 @pytest.fixture
-def login(make_user: Callable[..., Any]) -> Callable[[Role | None], Client]:
-    def factory(role: Role | None) -> Client:
-        name = role.name.lower() if role else "nobody"
-        make_user(name, role)
-        client = Client(enforce_csrf_checks=True)
-        assert client.login(username=name, password=TEST_PASSWORD)
+def login(make_user: Callable[..., AbstractBaseUser]) -> Callable[..., Client]:
+    """A client logged in as a new user holding ``role`` (CSRF checks on when asked)."""
+
+    def factory(role: Role | None, *, username: str = "", csrf: bool = False) -> Client:
+        user = make_user(username or (role.group_name if role else "nobody"), role)
+        client = Client(enforce_csrf_checks=csrf)
+        assert client.login(username=user.get_username(), password=TEST_PASSWORD)
         return client
 
     return factory
 
 
 @pytest.fixture
-def supervisor(login: Callable[[Role | None], Client]) -> Iterator[Client]:
-    yield login(Role.SUPERVISOR)
+def supervisor(login: Callable[..., Client]) -> Iterator[Client]:
+    yield login(Role.SUPERVISOR, csrf=True)

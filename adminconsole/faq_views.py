@@ -1,0 +1,193 @@
+"""FAQ screens: list and filters, side-by-side editor, publish, history with diff and revert,
+import/export, "try it", and the spoken answer. Business logic lives in ``knowledgebase``."""
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from adminconsole.faq_diff import snapshot_diff
+from adminconsole.faq_forms import FaqEditorForm, FaqFilterForm, FaqImportForm, TryItForm
+from adminconsole.paging import paginate
+from adminconsole.roles import Role, role_required
+from adminconsole.tryit import faq_try
+from common.errors import ApplicationError
+from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES
+from knowledgebase.exporting import FORMATS, faq_export
+from knowledgebase.models import FaqEntry
+from knowledgebase.selectors import faq_get, faq_list, faq_revision_get, faq_revision_list
+from knowledgebase.services import faq_create, faq_import_file, faq_publish, faq_revert, faq_unpublish, faq_update
+
+FAQ_PAGE_SIZE = 25
+
+
+@role_required(Role.STAFF)
+@require_GET
+def faq_list_view(request: HttpRequest) -> HttpResponse:
+    filters = FaqFilterForm(request.GET)
+    entries = faq_list(**_list_args(filters.filters()))
+    listing = paginate(request, entries, per_page=FAQ_PAGE_SIZE)
+    rows = []
+    for entry in listing.page:
+        by_language = {t.language: t for t in entry.translations.all()}
+        shown = next((by_language[code] for code in ("en", *KIOSK_LANGUAGES) if code in by_language), None)
+        rows.append({"entry": entry, "question": shown.question if shown else "",
+                     "languages": [(code, code in by_language) for code in KIOSK_LANGUAGES],
+                     "tags": [tag.name for tag in entry.tags.all()]})
+    return render(request, "console/faqs/list.html", {
+        "filters": filters, "listing": listing, "rows": rows, "try_form": TryItForm(),
+    })
+
+
+def _list_args(filters: dict[str, str | None]) -> dict[str, str | None]:
+    return {"tag": filters["tag"], "status": filters["status"], "has_language": filters["has_language"],
+            "missing_language": filters["missing_language"], "query": filters["q"]}
+
+
+@role_required(Role.STAFF)
+@require_http_methods(["GET", "POST"])
+def faq_create_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = FaqEditorForm(request.POST)
+        if form.is_valid():
+            try:
+                entry = faq_create(key=form.cleaned_data["key"], translations=form.translations(),
+                                   tags=form.tag_names(), user=request.user)
+            except ApplicationError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, _("FAQ “%(key)s” created as a draft.") % {"key": entry.key})
+                return redirect("console:faq_edit", key=entry.key)
+    else:
+        form = FaqEditorForm(initial=_prefill(request))
+    return render(request, "console/faqs/edit.html", {"form": form, "entry": None, "try_form": TryItForm()})
+
+
+def _prefill(request: HttpRequest) -> dict[str, str]:
+    """``?question=...&language=...``: an unanswered customer question turned into a new FAQ."""
+    question = request.GET.get("question", "").strip()[:1000]
+    language = request.GET.get("language", "")
+    return {f"{language}-question": question} if question and language in KIOSK_LANGUAGES else {}
+
+
+def _form_error(form: FaqEditorForm, exc: ApplicationError) -> None:
+    errors = exc.extra.get("errors")
+    if isinstance(errors, dict):
+        form.add_service_errors({str(k): str(v) for k, v in errors.items()})
+    if exc.code == "faq_exists":
+        form.add_error("key", exc.message)
+    elif not isinstance(errors, dict):
+        form.add_error(None, exc.message)
+
+
+@role_required(Role.STAFF)
+@require_http_methods(["GET", "POST"])
+def faq_edit_view(request: HttpRequest, key: str) -> HttpResponse:
+    entry = faq_get(key=key)
+    if request.method == "POST":
+        form = FaqEditorForm(request.POST, initial={"key": entry.key}, editing=True)
+        if form.is_valid():
+            try:
+                faq_update(entry=entry, translations=form.translations(), tags=form.tag_names(), user=request.user)
+            except ApplicationError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, _("Saved. The kiosk uses the new wording within seconds."))
+                return redirect("console:faq_edit", key=entry.key)
+    else:
+        form = FaqEditorForm(initial=FaqEditorForm.initial_for(entry), editing=True)
+    try_form = TryItForm(initial={"q": _first_question(entry)})
+    return render(request, "console/faqs/edit.html", {"form": form, "entry": entry, "try_form": try_form})
+
+
+def _first_question(entry: FaqEntry) -> str:
+    by_language = {t.language: t.question for t in entry.translations.all()}
+    return by_language.get("en") or next(iter(by_language.values()), "")
+
+
+@role_required(Role.STAFF)
+@require_POST
+def faq_publish_view(request: HttpRequest, key: str) -> HttpResponse:
+    entry = faq_publish(entry=faq_get(key=key), user=request.user)
+    messages.success(request, _("“%(key)s” is published: the avatar answers with it now.") % {"key": entry.key})
+    return redirect(request.POST.get("next") or reverse("console:faq_edit", args=[entry.key]))
+
+
+@role_required(Role.STAFF)
+@require_POST
+def faq_unpublish_view(request: HttpRequest, key: str) -> HttpResponse:
+    entry = faq_unpublish(entry=faq_get(key=key), user=request.user)
+    messages.success(request, _("“%(key)s” is a draft again: the avatar no longer uses it.") % {"key": entry.key})
+    return redirect(request.POST.get("next") or reverse("console:faq_edit", args=[entry.key]))
+
+
+@role_required(Role.STAFF)
+@require_GET
+def faq_history_view(request: HttpRequest, key: str) -> HttpResponse:
+    entry = faq_get(key=key)
+    revisions = faq_revision_list(entry=entry)
+    items = []
+    for index, revision in enumerate(revisions):
+        previous = revisions[index + 1].snapshot if index + 1 < len(revisions) else None
+        items.append({"revision": revision, "diff": snapshot_diff(previous, revision.snapshot), "current": index == 0})
+    return render(request, "console/faqs/history.html", {"entry": entry, "items": items})
+
+
+@role_required(Role.STAFF)
+@require_POST
+def faq_revert_view(request: HttpRequest, key: str, revision_id: int) -> HttpResponse:
+    entry = faq_get(key=key)
+    revision = faq_revision_get(entry=entry, revision_id=revision_id)
+    faq_revert(entry=entry, revision=revision, user=request.user)
+    messages.success(request, _("Restored the version of %(when)s.") % {"when": f"{revision.created_at:%Y-%m-%d %H:%M:%S}"})
+    return redirect("console:faq_history", key=entry.key)
+
+
+@role_required(Role.STAFF)
+@require_http_methods(["GET", "POST"])
+def faq_import_view(request: HttpRequest) -> HttpResponse:
+    form = FaqImportForm(request.POST or None, request.FILES or None)
+    errors: list[object] = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            report = faq_import_file(content=upload.read(), filename=upload.name, user=request.user)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+            errors = list(exc.extra.get("errors") or [])  # type: ignore[call-overload]
+        else:
+            messages.success(request, _("Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.") % {
+                "created": report.created, "updated": report.updated, "unchanged": report.unchanged})
+            return redirect("console:faq_list")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "console/faqs/import.html", {"form": form, "errors": errors}, status=status)
+
+
+@role_required(Role.STAFF)
+@require_GET
+def faq_export_view(request: HttpRequest) -> HttpResponse:
+    fmt = request.GET.get("format", "csv")
+    status = request.GET.get("status") or None
+    if fmt not in FORMATS or (status and status not in FaqEntry.Status.values):
+        return HttpResponse(_("Unknown export format or status."), status=400, content_type="text/plain")
+    response = HttpResponse(faq_export(fmt=fmt, status=status), content_type=f"{FORMATS[fmt]}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="faqs.{fmt}"'
+    return response
+
+
+@role_required(Role.STAFF)
+@require_GET
+def faq_try_view(request: HttpRequest) -> HttpResponse:
+    """Retrieval and the avatar's answer for a question; a fragment when fetched by the page's script."""
+    form = TryItForm(request.GET)
+    result, error = None, ""
+    if form.is_valid():
+        try:
+            result = faq_try(query=form.cleaned_data["q"], language=form.cleaned_data["language"])
+        except ApplicationError as exc:
+            error = exc.message
+    context = {"try_form": form, "result": result, "error": error, "languages": LANGUAGE_CHOICES}
+    fragment = request.headers.get("X-Console-Fragment") == "1"
+    template = "console/faqs/_tryit_result.html" if fragment else "console/faqs/tryit.html"
+    return render(request, template, context, status=200 if form.is_valid() and not error else 400)

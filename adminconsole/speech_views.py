@@ -1,0 +1,33 @@
+"""Spoken previews: a WAV of any short text in a language's configured voice (or a voice being tried)."""
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from adminconsole.roles import Role, role_required
+from common.errors import ApplicationError
+from kiosk.voices import VoiceData, speech_synthesize
+
+
+def _voice_override(request: HttpRequest) -> VoiceData | None:
+    """``backend``/``voice``/``rate``/``pitch``/``fallback_backend``/``fallback_voice``: a voice not saved yet."""
+    if not request.GET.get("backend"):
+        return None
+    try:
+        rate, pitch = float(request.GET.get("rate", "1")), float(request.GET.get("pitch", "0"))
+    except ValueError as exc:
+        raise ApplicationError("voice_invalid", "Rate and pitch must be numbers.") from exc
+    return VoiceData(request.GET["backend"], request.GET.get("voice", ""), rate, pitch,
+                     request.GET.get("fallback_backend", "espeak"), request.GET.get("fallback_voice", ""))
+
+
+@role_required(Role.STAFF)
+@require_GET
+def speech_view(request: HttpRequest) -> HttpResponse:
+    try:
+        spoken = speech_synthesize(text=request.GET.get("text", ""), language=request.GET.get("language", ""),
+                                   data=_voice_override(request))
+    except ApplicationError as exc:
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(spoken.wav, content_type="audio/wav")
+    response["X-Spoken-By"] = f"{spoken.spoken_by}/{spoken.voice}"
+    response["Cache-Control"] = "private, max-age=300"
+    return response

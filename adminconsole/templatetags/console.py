@@ -1,0 +1,42 @@
+"""Template helpers of the console: the role-filtered navigation."""
+from typing import Any
+
+from django import template
+from django.urls import reverse
+
+from adminconsole.nav import nav_items_for
+from adminconsole.roles import request_role
+
+register = template.Library()
+
+
+@register.inclusion_tag("console/_nav.html", takes_context=True)
+def console_nav(context: dict[str, Any]) -> dict[str, Any]:
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return {"items": [], "role": None}
+    role = request_role(request)
+    path = request.path
+    items = []
+    for item in nav_items_for(role):
+        url = reverse(item.url_name)
+        current = (url == path) if not item.section else path.startswith(url)
+        items.append({"url": url, "label": item.label, "current": current})
+    return {"items": items, "role": role}
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """``{{ dict|get_item:key }}``: a dictionary lookup by a variable key."""
+    try:
+        return mapping.get(key) if hasattr(mapping, "get") else mapping[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+@register.simple_tag(takes_context=True)
+def console_role(context: dict[str, Any]) -> Any:
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return None
+    return request_role(request)

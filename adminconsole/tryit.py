@@ -1,0 +1,61 @@
+"""The FAQ editor's "try it" box: what the avatar would retrieve and say for a question.
+
+It goes through the same two steps the runtime takes for a customer's turn
+(``avatar_runtime.factory.retrieve`` and the configured answerer), so staff see the kiosk's
+real behaviour for the published knowledge base, not an approximation of it.
+"""
+import asyncio
+from dataclasses import dataclass
+
+from avatar_runtime.factory import answerer, retrieve
+from avatar_runtime.llm.base import Retrieved, closing
+from common.errors import ApplicationError
+from common.languages import KIOSK_LANGUAGES
+from knowledgebase.selectors import MAX_QUERY_CHARS
+
+TRY_K = 5
+
+
+@dataclass(frozen=True)
+class TryHit:
+    key: str
+    language: str
+    question: str
+    score: float
+
+
+@dataclass(frozen=True)
+class TryResult:
+    query: str
+    language: str
+    answerable: bool
+    hits: list[TryHit]
+    answer: str
+    answered_by: str
+
+
+def faq_try(*, query: str, language: str) -> TryResult:
+    """Retrieve for ``query`` in ``language`` and let the configured answerer answer it (blocking)."""
+    text = query.strip()
+    if language not in KIOSK_LANGUAGES:
+        raise ApplicationError("invalid_language", f"Unknown language {language!r}.")
+    if not text:
+        raise ApplicationError("query_empty", "Type a question to try.")
+    if len(text) > MAX_QUERY_CHARS:
+        raise ApplicationError("query_too_long", f"Questions are limited to {MAX_QUERY_CHARS} characters.")
+    retrieved = retrieve(text, language, TRY_K)
+    answer, answered_by = asyncio.run(_answer(text, language, retrieved))
+    hits = [TryHit(p.key, p.language, p.question, p.score) for p in retrieved.passages]
+    return TryResult(text, language, retrieved.answerable, hits, answer, answered_by)
+
+
+async def _answer(question: str, language: str, retrieved: Retrieved) -> tuple[str, str]:
+    chosen = answerer()
+    sentences: list[str] = []
+    stream = chosen.answer(question, language, retrieved, [])
+    async with closing(stream) as opened:
+        async for sentence in opened:
+            sentences.append(sentence)
+    outcome = getattr(stream, "outcome", None)
+    separator = "" if language in ("zh", "yue", "ja") else " "
+    return separator.join(s.strip() for s in sentences), getattr(outcome, "answered_by", "") or chosen.name

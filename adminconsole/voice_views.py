@@ -1,0 +1,97 @@
+"""Voices: the voice per language, with a preview that speaks a sample sentence."""
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from adminconsole.roles import Role, role_required
+from avatar_runtime.tts.registry import OFFLINE_VOICES
+from common.errors import ApplicationError
+from common.languages import KIOSK_LANGUAGES, LANGUAGE_NAMES
+from kiosk.models import VoiceSetting
+from kiosk.voices import (
+    PITCH_RANGE,
+    RATE_RANGE,
+    SAMPLE_SENTENCES,
+    VOICE_BACKENDS,
+    VoiceData,
+    voice_names,
+    voice_setting_update,
+    voice_settings,
+)
+
+_OFFLINE_BACKENDS = [b for b in VOICE_BACKENDS if b != "edge"]
+
+
+class VoiceForm(forms.Form):
+    backend = forms.ChoiceField(label=gettext_lazy("Backend"), choices=[(b, b) for b in VOICE_BACKENDS])
+    voice_name = forms.CharField(label=gettext_lazy("Voice"), max_length=100)
+    rate = forms.FloatField(label=gettext_lazy("Rate"), min_value=RATE_RANGE[0], max_value=RATE_RANGE[1],
+                            widget=forms.NumberInput(attrs={"step": "0.05"}))
+    pitch = forms.FloatField(label=gettext_lazy("Pitch (semitones)"), min_value=PITCH_RANGE[0], max_value=PITCH_RANGE[1],
+                             widget=forms.NumberInput(attrs={"step": "0.5"}))
+    fallback_backend = forms.ChoiceField(label=gettext_lazy("Fallback backend"), choices=[(b, b) for b in _OFFLINE_BACKENDS])
+    fallback_voice_name = forms.CharField(label=gettext_lazy("Fallback voice"), max_length=100, required=False)
+
+    def __init__(self, language: str, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", language)
+        super().__init__(*args, **kwargs)
+        self.language = language
+        for name in ("voice_name", "fallback_voice_name"):
+            self.fields[name].widget.attrs["list"] = f"voices-{language}"
+
+    def data_(self) -> VoiceData:
+        d = self.cleaned_data
+        return VoiceData(d["backend"], d["voice_name"], d["rate"], d["pitch"], d["fallback_backend"], d["fallback_voice_name"])
+
+
+def _initial(language: str, row: VoiceSetting | None) -> dict[str, object]:
+    if row is None:
+        offline = OFFLINE_VOICES[language]
+        return {"backend": offline.backend, "voice_name": offline.name, "rate": 1.0, "pitch": 0.0,
+                "fallback_backend": "espeak", "fallback_voice_name": ""}
+    return {"backend": row.backend, "voice_name": row.voice_name, "rate": row.rate, "pitch": row.pitch,
+            "fallback_backend": row.fallback_backend, "fallback_voice_name": row.fallback_voice_name}
+
+
+def _card(language: str, form: VoiceForm) -> dict[str, Any]:
+    known = {backend: voice_names(backend, language) or [] for backend in _OFFLINE_BACKENDS}
+    suggestions = sorted({name for names in known.values() for name in names if not name.startswith("+")})
+    return {"language": language, "name": LANGUAGE_NAMES[language], "form": form, "sample": SAMPLE_SENTENCES[language],
+            "suggestions": suggestions[:200], "known": known}
+
+
+@role_required(Role.STAFF)
+@require_GET
+def voice_list_view(request: HttpRequest) -> HttpResponse:
+    rows = voice_settings()
+    cards = [_card(code, VoiceForm(code, initial=_initial(code, rows[code]))) for code in KIOSK_LANGUAGES]
+    return render(request, "console/voices/list.html", {"cards": cards})
+
+
+@role_required(Role.STAFF)
+@require_POST
+def voice_update_view(request: HttpRequest, language: str) -> HttpResponse:
+    if language not in KIOSK_LANGUAGES:
+        raise Http404
+    form = VoiceForm(language, request.POST)
+    if form.is_valid():
+        try:
+            voice_setting_update(language=language, data=form.data_(), user=request.user)
+        except ApplicationError as exc:
+            field_errors = exc.extra.get("errors")
+            for field, message in (field_errors.items() if isinstance(field_errors, dict) else [(None, exc.message)]):
+                form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, _("%(language)s voice saved.") % {"language": LANGUAGE_NAMES[language]})
+            return redirect(f"{reverse('console:voice_list')}#voice-{language}")
+    rows = voice_settings()
+    cards = [_card(code, form if code == language else VoiceForm(code, initial=_initial(code, rows[code])))
+             for code in KIOSK_LANGUAGES]
+    return render(request, "console/voices/list.html", {"cards": cards}, status=400)

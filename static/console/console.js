@@ -1,0 +1,65 @@
+// Light progressive enhancement for the console; every screen works without it.
+"use strict";
+
+// Forms with data-fragment-target load their result into that element instead of a new page.
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.dataset.fragmentTarget) return;
+  const target = document.querySelector(form.dataset.fragmentTarget);
+  if (!target) return;
+  event.preventDefault();
+  const url = new URL(form.action, window.location.href);
+  url.search = new URLSearchParams(new FormData(form)).toString();
+  const button = form.querySelector("button[type=submit]");
+  if (button) button.disabled = true;
+  target.setAttribute("aria-busy", "true");
+  try {
+    const response = await fetch(url, {headers: {"X-Console-Fragment": "1"}, credentials: "same-origin"});
+    target.innerHTML = await response.text();
+  } catch (error) {
+    target.textContent = String(error);
+  } finally {
+    target.removeAttribute("aria-busy");
+    if (button) button.disabled = false;
+  }
+});
+
+// Play buttons: <button class="play" data-audio="ID"> plays the <audio id=ID>. With data-src, the
+// source is rebuilt first from the button's form (data-prefix: a voice form's fields, as the
+// speech endpoint names them), so a preview speaks the voice as it is set now, saved or not.
+const VOICE_PARAMS = {backend: "backend", voice_name: "voice", rate: "rate", pitch: "pitch",
+                      fallback_backend: "fallback_backend", fallback_voice_name: "fallback_voice"};
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("button.play") : null;
+  if (!button) return;
+  const audio = document.getElementById(button.dataset.audio || "");
+  if (!(audio instanceof HTMLAudioElement)) return;
+  if (button.dataset.src) {
+    const src = new URL(button.dataset.src, window.location.href);
+    const prefix = button.dataset.prefix;
+    if (button.form && prefix) {
+      for (const [name, value] of new FormData(button.form)) {
+        const param = VOICE_PARAMS[name.slice(prefix.length + 1)];
+        if (name.startsWith(`${prefix}-`) && param && typeof value === "string") src.searchParams.set(param, value);
+      }
+    }
+    audio.src = src.toString();
+  }
+  audio.currentTime = 0;
+  audio.play().catch(() => {});
+});
+
+// Progress bars: <div data-progress-url=...> polls JSON {fraction, stage, status} until done.
+for (const bar of document.querySelectorAll("[data-progress-url]")) {
+  const fill = bar.querySelector(".progress > span");
+  const label = bar.querySelector(".progress-label");
+  const poll = async () => {
+    const response = await fetch(bar.dataset.progressUrl, {credentials: "same-origin"});
+    const state = await response.json();
+    if (fill) fill.style.width = `${Math.round(state.fraction * 100)}%`;
+    if (label) label.textContent = `${Math.round(state.fraction * 100)}% · ${state.stage}`;
+    if (state.status === "ready" || state.status === "failed") window.location.reload();
+    else window.setTimeout(poll, 1000);
+  };
+  poll();
+}
