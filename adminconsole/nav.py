@@ -25,6 +25,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("console:transcript_list", _("Transcripts"), Role.SUPERVISOR, "transcripts"),
     NavItem("console:dashboard", _("Dashboard"), Role.SUPERVISOR, "dashboard"),
     NavItem("console:qa_overview", _("Lip-sync QA"), Role.SUPERVISOR, "qa"),
+    NavItem("console:health", _("Backend health"), Role.STAFF, "health"),
     NavItem("console:avatar_list", _("Avatars"), Role.ADMIN, "avatars"),
     NavItem("console:kiosk_list", _("Kiosks"), Role.ADMIN, "kiosks"),
     NavItem("console:user_list", _("Users"), Role.ADMIN, "users"),

@@ -2,8 +2,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from adminconsole import (
-    audit_views, avatar_views, dashboard_views, faq_views, kiosk_views, qa_views, speech_views, transcript_views, user_views,
-    views, voice_views,
+    audit_views,
+    avatar_views,
+    dashboard_views,
+    faq_views,
+    health_views,
+    kiosk_views,
+    qa_views,
+    speech_views,
+    transcript_views,
+    user_views,
+    views,
+    voice_views,
 )
 from common.auth import ThrottledAuthenticationForm
 
@@ -40,6 +50,7 @@ urlpatterns = [
     path("users/", user_views.user_list_view, name="user_list"),
     path("users/<int:user_id>/", user_views.user_update_view, name="user_update"),
     path("speech.wav", speech_views.speech_view, name="speech"),
+    path("health/", health_views.health_view, name="health"),
     # transcripts, access log and dashboard (supervisors and admins)
     path("transcripts/", transcript_views.transcript_list, name="transcript_list"),
     path("transcripts/export.csv", transcript_views.transcript_export, name="transcript_export"),

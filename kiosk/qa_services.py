@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
+from adminconsole.audit import audit_record
 from avatar_runtime.errors import ModelMissingError
 from avatar_runtime.qa.base import SyncScore, SyncScorer
 from avatar_runtime.qa.media import ClipError
@@ -183,4 +184,6 @@ def qa_flag_acknowledge(*, flag_id: int, user: AbstractBaseUser, note: str = "")
         flag.acknowledged_by_id = user.pk
         flag.note = note
         flag.save(update_fields=["acknowledged_at", "acknowledged_by", "note"])
+        audit_record(actor=user, action="qa_flag.acknowledge", target=flag, before={"acknowledged": False},
+                     after={"acknowledged": True, "note": note})
     return flag

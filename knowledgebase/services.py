@@ -340,6 +340,9 @@ def document_create(
         for position, chunk in enumerate(chunks)
     )
     document.file.save(name, ContentFile(content), save=True)
+    audit_record(actor=user, action="document.create", target=document,
+                 after={"title": document.title, "filename": document.filename, "language": document.language,
+                        "chunks": len(chunks), "status": document.status})
     logger.info("knowledge base: document %d stored (%s, %d bytes, %d chunks)", document.pk, kind, len(content), len(chunks))
     _index_refresh_after_commit()
     return document
@@ -350,6 +353,8 @@ def document_delete(*, document: Document, user: Actor = None) -> None:
     """Delete the document and its chunks; its file is removed once the deletion is committed."""
     file_name, storage = document.file.name, document.file.storage
     logger.info("knowledge base: document %d deleted by user %s", document.pk, getattr(_user_or_none(user), "pk", None))
+    audit_record(actor=user, action="document.delete", target=document,
+                 before={"title": document.title, "filename": document.filename, "language": document.language})
     document.delete()
     if file_name:
         transaction.on_commit(lambda: storage.delete(file_name))
