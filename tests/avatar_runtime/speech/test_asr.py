@@ -42,7 +42,7 @@ def test_english_word_for_word(recognizer: WhisperRecognizer) -> None:
 def test_japanese_word_for_word(recognizer: WhisperRecognizer) -> None:
     result = recognizer.transcribe(speak(SENTENCES["ja"][0], "ja")[0], RATE)
     assert result.language == "ja"
-    assert result.text.rstrip("。") == "東京駅の北口はどちらですか"
+    assert result.text.rstrip("。?？") == "東京駅の北口はどちらですか"
     assert result.confidence > 0.6
 
 
