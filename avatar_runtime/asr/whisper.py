@@ -1,7 +1,13 @@
 """faster-whisper (CTranslate2, CPU int8) as the embedded recognizer, from ``MODELS_DIR/whisper-base``.
 
 Tuned for latency on two cores: greedy decoding, no timestamps, no Whisper-side VAD (the
-utterance already comes from our VAD), no conditioning on earlier text. Language detection is
+utterance already comes from our VAD), no conditioning on earlier text, and an encoder window
+fitted to the utterance: Whisper reads 30 s windows, and encoding the padding of a 2-3 s question
+was most of the cost (about 2 s of CPU of 2.5). The window is the utterance plus
+``window_padding_s`` of padding, which keeps the padded end the model was trained to see: with
+3 s, the 40 test utterances of ``bench/speech_stages.py`` transcribe as with the full window
+(one ran into a repetition loop, which ``collapse_repeats`` undoes) at a fifth of the CPU time;
+with 1 s, a third of them loop. Language detection is
 restricted to the five kiosk languages: Whisper's language probabilities are renormalised over
 them before the argmax, and the utterance is then decoded in that language.
 
@@ -28,6 +34,8 @@ _CANTONESE_MARKERS = (
 )
 _MIN_SPEECH_DBFS = -55.0  # quieter than this is silence: don't even run the model
 _MIN_SECONDS = 0.15
+_FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s window in 10 ms mel frames
+_MIN_REPEATED = 4  # characters: a shorter "phrase" repeated is more likely real speech ("no no")
 _MAX_TOKENS_PER_SECOND = 20  # Korean and Cantonese run to ~15 tokens per second of speech
 
 
@@ -38,6 +46,8 @@ class WhisperConfig:
     beam_size: int = 1
     no_speech_threshold: float = 0.6  # a segment above this (and unsure) is dropped as non-speech
     log_prob_threshold: float = -1.0
+    # Seconds of padding after the utterance in the encoder window; None = Whisper's full 30 s.
+    window_padding_s: float | None = 3.0
 
 
 def looks_cantonese(text: str) -> bool:
@@ -97,7 +107,8 @@ class WhisperRecognizer:
 
         # One encoder pass serves both language detection and decoding (faster-whisper's own
         # transcribe() would encode twice); utterances are shorter than Whisper's 30 s window.
-        encoder_output = model.encode(pad_or_trim(model.feature_extractor(audio)))
+        features = model.feature_extractor(audio)
+        encoder_output = model.encode(pad_or_trim(features, self._window_frames(len(audio))))
         probabilities: dict[str, float] = {}
         if forced is None:
             probabilities = _kiosk_probabilities(model.model.detect_language(encoder_output)[0])
@@ -106,6 +117,7 @@ class WhisperRecognizer:
             language = forced
         text, avg_logprob, no_speech = self._decode(model, encoder_output, language, len(audio) / SAMPLE_RATE)
         # Whisper's own rule: confident "no speech" with an unsure decoding is noise, not words.
+        text = collapse_repeats(text)
         if not text or (no_speech > self.config.no_speech_threshold and avg_logprob < self.config.log_prob_threshold):
             return Recognition(text="", language=language, confidence=0.0, language_probabilities=probabilities)
         if forced is None and language == "zh" and looks_cantonese(text):
@@ -113,6 +125,13 @@ class WhisperRecognizer:
             probabilities = _move_mass(probabilities, "zh", "yue")
         confidence = max(0.0, min(1.0, math.exp(avg_logprob) * (1.0 - no_speech)))
         return Recognition(text=text, language=language, confidence=confidence, language_probabilities=probabilities)
+
+    def _window_frames(self, samples: int) -> int:
+        """Mel frames (10 ms each) the encoder reads: the utterance plus padding, at most 30 s."""
+        if self.config.window_padding_s is None:
+            return _FULL_WINDOW_FRAMES
+        seconds = samples / SAMPLE_RATE + self.config.window_padding_s
+        return min(_FULL_WINDOW_FRAMES, math.ceil(seconds * 100))
 
     def _decode(self, model: Any, encoder_output: Any, language: str, seconds: float) -> tuple[str, float, float]:
         """Greedy decoding without timestamps: (text, average token log-probability, no-speech probability)."""
@@ -133,6 +152,20 @@ class WhisperRecognizer:
         tokens = result.sequences_ids[0]
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)  # scores are length-normalised
         return tokenizer.decode(tokens).strip(), float(avg_logprob), float(result.no_speech_prob)
+
+
+def collapse_repeats(text: str) -> str:
+    """A decoding that loops (``"A? A? A? A"``) becomes its phrase once (``"A?"``).
+
+    Only a text that is nothing but two or more copies of one phrase (the last one possibly cut
+    off by the token limit) is collapsed; a phrase repeated inside a longer text is kept.
+    """
+    for period in range(_MIN_REPEATED, (len(text) + 1) // 2 + 1):
+        phrase = text[:period]
+        copies = -(-len(text) // period)
+        if text[period:].startswith(phrase.strip()) and (phrase * copies).startswith(text):
+            return phrase.strip()
+    return text
 
 
 def _kiosk_probabilities(detected: list[tuple[str, float]]) -> dict[str, float]:

@@ -24,6 +24,7 @@ from avatar_runtime.asr.language_policy import LanguagePolicy
 from avatar_runtime.llm.base import Answerer, HistoryTurn, Retrieved
 from avatar_runtime.pipeline.bargein import should_interrupt
 from avatar_runtime.pipeline.clock import Clock
+from avatar_runtime.pipeline.endpointing import Speculation, looks_complete
 from avatar_runtime.pipeline.messages import Samples, VideoFrame
 from avatar_runtime.pipeline.playback import Playback
 from avatar_runtime.pipeline.recording import AnswerRecorder
@@ -85,6 +86,9 @@ class Metrics:
 
     bargein_latencies: list[float] = field(default_factory=list)
     turns: list[dict[str, float]] = field(default_factory=list)
+    speculations_used: int = 0  # turns whose transcript came from the recognition started at a pause
+    speculations_dropped: int = 0  # pauses after which the customer went on (or the guess failed)
+    early_ends: int = 0  # turns ended before the full end-of-turn silence: the words were complete
 
 
 class ConversationSession:
@@ -104,6 +108,7 @@ class ConversationSession:
         self._history: list[HistoryTurn] = []
         self._answer_task: asyncio.Task[None] | None = None
         self._turn_task: asyncio.Task[None] | None = None
+        self._speculation: Speculation | None = None
         self.playback: Playback | None = None
         self.answer_recorder: AnswerRecorder | None = None  # records the answer being played, when sampled
         self._clip_tasks: set[asyncio.Task[None]] = set()
@@ -205,6 +210,9 @@ class ConversationSession:
     # ----- VAD and barge-in ------------------------------------------------------------
     def _on_vad(self, event: VadEvent) -> None:
         self._touch()
+        if event.kind == "pause":
+            self._speculate(event)
+            return
         if event.kind == "start":
             if self.state in (State.SPEAKING, State.THINKING) and self._answer_task is not None:
                 if self._is_residual_echo():
@@ -222,10 +230,61 @@ class ConversationSession:
             self._ignoring_echo = False
             return
         endpointing = self._mic_clock - event.pts
+        speculation = self._take_speculation(event.pts)
         if self._paused_at is not None:
             self._turn_task = self._tasks.spawn(self._decide_bargein(event.samples, endpointing), "barge-in")
         else:
-            self._start_turn(event.samples, None, speech_end=endpointing)
+            self._start_turn(event.samples, None, speech_end=endpointing,
+                             pending=speculation.task if speculation is not None else None)
+
+    # ----- speculative recognition (see pipeline/endpointing.py) -------------------------
+    def _speculate(self, event: VadEvent) -> None:
+        """A pause in the customer's turn: start recognising what was said so far."""
+        self._drop_speculation()
+        if event.samples is None or self._ignoring_echo or self._paused_at is not None:
+            return
+        if self.state not in (State.IDLE, State.LISTENING):
+            return  # speech over the avatar is a barge-in candidate: decided on its full turn
+        transcribe = self.backends.recognizer.transcribe
+        task = self._tasks.spawn(
+            self.run_blocking(transcribe, event.samples, VAD_SAMPLE_RATE, language=self.backends.language_policy.override),
+            "speculative-asr",
+        )
+        speculation = Speculation(event.pts, task)
+        self._speculation = speculation
+        task.add_done_callback(lambda _task: self._speculation_done(speculation))
+
+    def _speculation_done(self, speculation: Speculation) -> None:
+        """The words so far are recognised: when they are a complete sentence, end the turn now."""
+        recognition = speculation.recognition()
+        if speculation is not self._speculation or recognition is None or self._closed:
+            return
+        language = recognition.language or self.backends.language_policy.current
+        if not looks_complete(recognition.text, language):
+            return
+        event = self.backends.vad.finish(speculation.pts)
+        if event is not None:
+            self.metrics.early_ends += 1
+            self._on_vad(event)
+
+    def _take_speculation(self, pts: float) -> Speculation | None:
+        """The speculation for a turn whose speech ends at ``pts``, if there is one (others are dropped)."""
+        speculation, self._speculation = self._speculation, None
+        if speculation is None:
+            return None
+        failed = speculation.task.done() and speculation.recognition() is None
+        if self._paused_at is not None or not speculation.matches(pts) or failed:
+            self._speculation = speculation
+            self._drop_speculation()
+            return None
+        self.metrics.speculations_used += 1
+        return speculation
+
+    def _drop_speculation(self) -> None:
+        if self._speculation is not None:
+            self._speculation.task.cancel()  # the thread finishes its utterance; nobody waits for it
+            self._speculation = None
+            self.metrics.speculations_dropped += 1
 
     def _is_residual_echo(self) -> bool:
         """Speech while the avatar talks that is far quieter than what it plays: its own voice."""
@@ -274,14 +333,15 @@ class ConversationSession:
         self._emit({"type": "interrupted"})
 
     # ----- turns -----------------------------------------------------------------------
-    def _start_turn(self, samples: Samples | None, recognition: Recognition | None, speech_end: float | None) -> None:
+    def _start_turn(self, samples: Samples | None, recognition: Recognition | None, speech_end: float | None,
+                    pending: "asyncio.Task[Recognition] | None" = None) -> None:
         previous = self._answer_task
         self._answer_task = self._tasks.spawn(
-            self._turn(samples, recognition, speech_end, previous), "turn"
+            self._turn(samples, recognition, speech_end, previous, pending), "turn"
         )
 
     async def _turn(self, samples: Samples | None, recognition: Recognition | None, speech_end: float | None,
-                    previous: asyncio.Task[None] | None) -> None:
+                    previous: asyncio.Task[None] | None, pending: "asyncio.Task[Recognition] | None") -> None:
         if previous is not None and previous is not asyncio.current_task():
             await cancel_and_wait(previous)  # a typed question while the avatar talks replaces the answer
             self.backends.renderer.clear_buffer()
@@ -294,7 +354,7 @@ class ConversationSession:
             history=list(self._history[-self.config.history_turns:]), endpointing=speech_end,
         )
         try:
-            await run_answer(context, samples, recognition)
+            await run_answer(context, samples, recognition, pending)
         finally:
             self._history.extend(context.history_added)
             self.metrics.turns.append(context.timings_s)
@@ -376,6 +436,7 @@ class ConversationSession:
         self._conversation_id = None
         self._history.clear()
         self.playback = None
+        self._drop_speculation()
         self.backends.language_policy.reset()
         self.backends.vad.reset()
 

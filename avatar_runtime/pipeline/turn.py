@@ -51,7 +51,10 @@ def wav_bytes(samples: Samples, sample_rate: int) -> bytes:
     return buffer.getvalue()
 
 
-async def run_answer(ctx: TurnContext, samples: Samples | None, recognition: Recognition | None) -> None:
+async def run_answer(ctx: TurnContext, samples: Samples | None, recognition: Recognition | None,
+                     pending: "asyncio.Task[Recognition] | None" = None) -> None:
+    """Answer one turn: ``recognition`` when the words are known, else ``pending`` (recognition
+    started at a pause in the turn, see ``pipeline/endpointing.py``), else ``samples`` recognised now."""
     session = ctx.session
     backends = session.backends
     clock = session.clock
@@ -59,6 +62,9 @@ async def run_answer(ctx: TurnContext, samples: Samples | None, recognition: Rec
     if ctx.endpointing is not None:
         ctx.timings_s["endpointing"] = ctx.endpointing
     policy = backends.language_policy
+    if recognition is None and pending is not None:
+        recognition = await pending  # "asr" is then only what is left of it after the end of the turn
+        ctx.timings_s["asr"] = clock.now() - start
     if recognition is None:
         assert samples is not None
         recognition = await session.run_blocking(backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,

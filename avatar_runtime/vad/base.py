@@ -9,9 +9,9 @@ VAD_SAMPLE_RATE = 16000
 
 @dataclass(frozen=True)
 class VadEvent:
-    kind: str  # "start" (speech onset confirmed) or "end" (end of turn)
+    kind: str  # "start" (speech onset confirmed), "pause" (a short silence in a turn) or "end" (end of turn)
     pts: float  # seconds on the microphone clock: onset time, or the end of speech
-    samples: Samples | None = None  # with "end": the whole utterance, incl. a little padding
+    samples: Samples | None = None  # with "pause" and "end": the utterance so far, incl. a little padding
 
 
 class VadStream(Protocol):
@@ -20,6 +20,11 @@ class VadStream(Protocol):
     def push(self, samples: Samples) -> list[VadEvent]: ...
 
     def reset(self) -> None: ...
+
+    def finish(self, pts: float | None = None) -> VadEvent | None:
+        """End the turn in progress at once: its "end" event, or None when no one is speaking
+        (with ``pts``: also None when the speech no longer ends at ``pts``)."""
+        ...
 
     @property
     def speaking(self) -> bool: ...

@@ -10,6 +10,11 @@ Timeline of one utterance (defaults):
   (pts = end of speech; samples = 200 ms pre-roll + utterance + 100 ms post-roll)
 The endpointing delay (true end of speech → "end" event) is ``end_silence_ms`` plus 30-80 ms:
 430 ms at p50 and 480 ms at p95 over 20 utterances in five languages (``bench/speech_stages.py``).
+
+Before that, after ``pause_ms`` of silence, a "pause" event (pts = end of speech so far, samples =
+the utterance so far) lets the session start recognising speculatively; if the customer goes on,
+the "end" that follows has a later pts. ``finish`` ends the turn at once (the session does so
+when the speculative transcript reads as a complete sentence).
 """
 import importlib.util
 import threading
@@ -36,6 +41,7 @@ class VadConfig:
     negative_threshold: float = 0.35  # silence when it falls below this (hysteresis in between)
     min_speech_ms: int = 200  # speech needed before "start" is confirmed
     end_silence_ms: int = 400  # silence that ends the turn
+    pause_ms: int | None = 160  # silence after which a "pause" event offers the utterance so far
     pre_roll_ms: int = 200  # audio kept in front of the onset
     post_roll_ms: int = 100  # audio kept after the end of speech (of the silence already heard)
     max_utterance_s: float = 28.0  # force an end (Whisper reads 30 s windows)
@@ -101,6 +107,8 @@ class SileroVadStream:
         self._end_silence = self.config.frames(self.config.end_silence_ms)
         self._pre_roll = self.config.frames(self.config.pre_roll_ms)
         self._post_roll = min(self.config.frames(self.config.post_roll_ms), self._end_silence)
+        pause = self.config.pause_ms
+        self._pause = self.config.frames(pause) if pause is not None and pause < self.config.end_silence_ms else None
         self._max_frames = self.config.frames(self.config.max_utterance_s * 1000)
         self._frame_index = 0  # frames processed since creation: the clock
         self._pending = np.zeros(0, dtype=np.float32)
@@ -120,6 +128,7 @@ class SileroVadStream:
         self._frames: list[Samples] = []  # kept audio, one entry per frame
         self._first_kept = self._frame_index  # frame index of self._frames[0]
         self._is_speech = False  # hysteresis state of the last frame
+        self._paused_at: int | None = None  # last speech frame a "pause" was reported for
 
     def push(self, samples: Samples) -> list[VadEvent]:
         audio = np.concatenate([self._pending, as_samples(samples)])
@@ -166,16 +175,34 @@ class SileroVadStream:
         silence = index - self._last_speech
         if silence >= self._end_silence or index + 1 - self._onset >= self._max_frames:
             return self._finish(index)
+        if self._pause is not None and silence >= self._pause and self._paused_at != self._last_speech:
+            self._paused_at = self._last_speech
+            return VadEvent("pause", (self._last_speech + 1) * _FRAME_S, self._utterance(index))
         return None
 
-    def _finish(self, index: int) -> VadEvent:
+    def finish(self, pts: float | None = None) -> VadEvent | None:
+        """End the turn in progress now: its "end" event, or None when no one is speaking.
+
+        With ``pts``, only if the speech still ends there: nothing said since, and silence now.
+        """
+        if not self._speaking:
+            return None
+        if pts is not None and (self._is_speech or abs((self._last_speech + 1) * _FRAME_S - pts) > 1e-6):
+            return None
+        return self._finish(self._frame_index - 1)
+
+    def _utterance(self, index: int) -> Samples:
+        """Pre-roll + speech + up to ``post_roll`` of the silence heard by frame ``index``."""
         assert self._onset is not None
         end_frame = min(self._last_speech + 1 + self._post_roll, index + 1)
         first = max(self._onset - self._pre_roll, self._first_kept)
-        kept = self._frames[first - self._first_kept : end_frame - self._first_kept]
-        event = VadEvent("end", (self._last_speech + 1) * _FRAME_S, np.concatenate(kept))
+        return np.concatenate(self._frames[first - self._first_kept : end_frame - self._first_kept])
+
+    def _finish(self, index: int) -> VadEvent:
+        event = VadEvent("end", (self._last_speech + 1) * _FRAME_S, self._utterance(index))
         self._speaking = False
         self._onset = None
+        self._paused_at = None
         return event
 
     def _trim(self) -> None:

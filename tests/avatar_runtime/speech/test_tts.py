@@ -16,7 +16,7 @@ from avatar_runtime.tts.base import SpeechChunk, Voice
 from avatar_runtime.tts.edge_voice import EdgeSynthesizer
 from avatar_runtime.tts.espeak_voice import EspeakSynthesizer, espeak_arguments, espeak_text, hanzi_to_pinyin
 from avatar_runtime.tts.kokoro_phonemes import espeak_ipa, phonemize
-from avatar_runtime.tts.kokoro_voice import KokoroSynthesizer
+from avatar_runtime.tts.kokoro_voice import KokoroSynthesizer, lead_phrase, text_pieces
 from avatar_runtime.tts.piper_voice import PiperSynthesizer
 from avatar_runtime.tts.registry import ESPEAK_VOICES, OFFLINE_VOICES, espeak_voice_for, synthesizer_for
 from avatar_runtime.tts.streaming import MAX_CHUNK_S, stream_in_thread
@@ -153,3 +153,40 @@ def test_registry_picks_the_backend_and_refuses_unknown_ones(models_dir: Path) -
 async def test_unknown_espeak_variant_is_refused() -> None:
     with pytest.raises(ProviderError, match=r"no voice 'en-us\+nosuchvariant'"):
         await collect(EspeakSynthesizer().synthesize("hello", Voice("en", "espeak", "en-us+nosuchvariant")))
+
+
+@pytest.mark.parametrize(("language", "clause", "head"), [
+    ("ja", "トイレは各階の中央エレベーターホールの隣にございます。", "トイレは"),
+    ("ja", "駐車場は地下2階と地下3階にあり、", "駐車場は"),
+    ("ja", "香港には消費税や付加価値税がないため、", None),  # "に|は" is one particle: no cut inside it
+    ("ja", "はい、どうぞ。", None),  # too short to cut
+    ("ko", "화장실은 각 층 중앙 엘리베이터 홀 옆에 있습니다.", "화장실은"),
+    ("ko", "쇼핑몰 안에서 자유롭게 다닐 수 있는 것은 안내견과 보조견뿐입니다.", "쇼핑몰 안에서"),
+    ("en", "Restrooms are on every floor next to the central lift lobby.", None),  # Kokoro speaks ja and ko only
+])
+def test_a_sentence_leads_with_its_first_phrase(language: str, clause: str, head: str | None) -> None:
+    lead = lead_phrase(clause, language)
+    assert (lead[0] if lead else None) == head
+    if lead is not None:
+        pieces = [text for _pause, text in text_pieces(clause, language)]
+        assert pieces[0] == head and "".join(pieces).replace(" ", "") == clause.replace(" ", "")
+
+
+def test_the_lead_phrase_keeps_its_reading() -> None:
+    # Cut off on its own, the particle is still read as a particle (wa), the kanji word as a word.
+    assert phonemize("トイレは", "ja").split() == ["toiɾe", "βa"]
+    assert phonemize("駐車場は", "ja").split()[-1] == "βa"
+
+
+@pytest.mark.slow
+async def test_kokoro_speaks_the_lead_phrase_first(models_dir: Path) -> None:
+    voice = OFFLINE_VOICES["ja"]
+    text = "トイレは各階の中央エレベーターホールの隣にございます。"
+    chunks = await collect(KokoroSynthesizer(models_dir).synthesize(text, voice))
+    seconds = [len(c.samples) / c.sample_rate for c in chunks]
+    # Pieces reach the stream in chunks of MAX_CHUNK_S, the last one of a piece shorter: the first
+    # piece is the lead phrase alone (~0.7 s), not the whole 4 s sentence that would have had to
+    # be computed before anything could play.
+    first_piece_end = next(i for i, s in enumerate(seconds) if s < MAX_CHUNK_S - 0.01)
+    assert sum(seconds[: first_piece_end + 1]) < 1.2
+    assert sum(seconds) > 3.0

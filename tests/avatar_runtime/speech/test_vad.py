@@ -17,12 +17,13 @@ def speech_bounds(samples: np.ndarray) -> tuple[float, float]:
     return loud[0] * 0.01, (loud[-1] + 1) * 0.01
 
 
-def run(stream: SileroVadStream, audio: np.ndarray, chunk: int) -> list[tuple[VadEvent, float]]:
-    """Events with the mic-clock time at which each was emitted."""
+def run(stream: SileroVadStream, audio: np.ndarray, chunk: int,
+        kinds: tuple[str, ...] = ("start", "end")) -> list[tuple[VadEvent, float]]:
+    """Events of ``kinds`` with the mic-clock time at which each was emitted."""
     out = []
     for start in range(0, len(audio), chunk):
         piece = audio[start : start + chunk]
-        out += [(event, (start + len(piece)) / RATE) for event in stream.push(piece)]
+        out += [(event, (start + len(piece)) / RATE) for event in stream.push(piece) if event.kind in kinds]
     return out
 
 
@@ -103,3 +104,43 @@ def test_other_languages_are_detected_too() -> None:
     for language in ("ja", "zh", "ko"):
         events = run(SileroVadStream(), with_silence(speak(SENTENCES[language][0], language)[0], 0.5, 1.0), 512)
         assert [e.kind for e, _ in events] == ["start", "end"], language
+
+
+def test_a_pause_offers_the_utterance_so_far_before_the_end(utterance: np.ndarray) -> None:
+    _, end = speech_bounds(utterance)
+    audio = with_silence(utterance, 1.0, 1.5)
+    config = VadConfig()
+    events = run(SileroVadStream(config), audio, 512, kinds=("start", "pause", "end"))
+    assert [e.kind for e, _ in events][-2:] == ["pause", "end"]
+    (pause, pause_at), (stop, stop_at) = events[-2:]
+    assert pause.pts == stop.pts == pytest.approx(1.0 + end, abs=TOLERANCE_S)
+    assert config.pause_ms is not None
+    assert config.pause_ms / 1000 - 0.01 <= pause_at - pause.pts <= config.pause_ms / 1000 + 0.1
+    assert stop_at - pause_at >= (config.end_silence_ms - config.pause_ms) / 1000 - 0.04
+    # The pause hands over the same utterance the end will (what speculative ASR recognises).
+    assert pause.samples is not None and stop.samples is not None
+    assert np.array_equal(pause.samples, stop.samples[: len(pause.samples)])
+    assert len(stop.samples) - len(pause.samples) <= 0.1 * RATE
+
+
+def test_finish_ends_the_turn_at_a_pause_but_not_once_speech_goes_on(utterance: np.ndarray) -> None:
+    stream = SileroVadStream()
+    events = run(stream, with_silence(utterance, 0.5, 0.25), 512, kinds=("start", "pause", "end"))
+    assert [e.kind for e, _ in events] == ["start", "pause"]
+    pause = events[-1][0]
+    assert stream.finish(pause.pts + 0.5) is None  # speech no longer ends there: keep listening
+    assert stream.speaking
+    stop = stream.finish(pause.pts)
+    assert stop is not None and stop.kind == "end" and stop.pts == pause.pts
+    assert stop.samples is not None and len(stop.samples) >= len(pause.samples if pause.samples is not None else [])
+    assert not stream.speaking
+    assert stream.finish() is None
+
+
+def test_a_pause_then_more_speech_gives_a_later_end(utterance: np.ndarray) -> None:
+    audio = np.concatenate([with_silence(utterance, 0.5, 0.2), with_silence(utterance, 0.0, 1.2)])
+    events = run(SileroVadStream(VadConfig(end_silence_ms=500)), audio, 512, kinds=("start", "pause", "end"))
+    kinds = [e.kind for e, _ in events]
+    assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("start") == 1
+    first_pause = next(e for e, _ in events if e.kind == "pause")
+    assert events[-1][0].pts > first_pause.pts + len(utterance) / RATE - 0.2
