@@ -27,7 +27,7 @@ from common.errors import ApplicationError
 from kiosk.models import Avatar
 
 log = logging.getLogger(__name__)
-MAX_AVATAR_BYTES = 20 * 1024 * 1024
+MAX_AVATAR_BYTES = 10 * 1024 * 1024
 AVATAR_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 Actor = AbstractBaseUser | AnonymousUser | None
 
@@ -55,15 +55,15 @@ def _musetalk_available(models_dir: Path) -> bool:
 def _checked_image_format(content: bytes) -> str:
     """The file's image format, read from its header only (a decompression bomb is never decoded)."""
     if len(content) > MAX_AVATAR_BYTES:
-        raise ApplicationError("avatar_too_large", f"Avatar photos are limited to {MAX_AVATAR_BYTES // 2**20} MB.",
+        raise ApplicationError("avatar_too_large", f"Photos are limited to {MAX_AVATAR_BYTES // 2**20} MB.",
                                status=413)
     try:
         with PILImage.open(io.BytesIO(content)) as image:
             width, height, kind = image.width, image.height, image.format or ""
     except (PILImage.UnidentifiedImageError, OSError, ValueError, PILImage.DecompressionBombError) as exc:
-        raise ApplicationError("avatar_not_an_image", "The file is not a JPEG, PNG or WebP photo.") from exc
+        raise ApplicationError("avatar_not_an_image", "The file is not a photo we can read (use JPEG, PNG or WebP).") from exc
     if kind not in AVATAR_FORMATS:
-        raise ApplicationError("avatar_not_an_image", "The file is not a JPEG, PNG or WebP photo.")
+        raise ApplicationError("avatar_not_an_image", f"{kind or 'This'} images are not supported; use JPEG, PNG or WebP.")
     if width * height > MAX_PIXELS:
         raise ApplicationError("avatar_too_many_pixels",
                                f"The photo is {width}x{height} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels.")
