@@ -26,7 +26,7 @@ from avatar_runtime.factory import VoiceBook, VoiceChoice
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import Synthesizer, Voice
 from avatar_runtime.tts.espeak_voice import installed_voices
-from avatar_runtime.tts.registry import OFFLINE_VOICES, espeak_voice_for
+from avatar_runtime.tts.registry import OFFLINE_VOICES, FallbackSynthesizer, espeak_voice_for
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_NAMES
 from kiosk.models import VoiceSetting
@@ -195,6 +195,8 @@ def speech_synthesize(*, text: str, language: str, data: VoiceData | None = None
     buffer = io.BytesIO()
     sf.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
     spoken_by = getattr(synthesizer, "spoken_by", "") or synthesizer.name
+    if isinstance(synthesizer, FallbackSynthesizer) and spoken_by != synthesizer.primary.name:
+        voice = synthesizer.fallback_voice  # the provider failed: the offline voice spoke it
     return SpokenAudio(buffer.getvalue(), spoken_by, voice.name, len(samples) / rate if rate else 0.0)
 
 

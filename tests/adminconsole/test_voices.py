@@ -64,7 +64,7 @@ def test_preview_speaks_an_unsaved_voice_and_falls_back_when_the_provider_is_mis
     slow_audio, _rate = sf.read(io.BytesIO(slow.content))
     fast_audio, _ = sf.read(io.BytesIO(fast.content))
     assert len(slow_audio) > 1.5 * len(fast_audio)  # the rate really applies
-    # edge-tts is not installed here: the preview is spoken by the fallback voice, and says so.
+    # Edge TTS is unreachable here (no network): the preview is spoken by the fallback voice, and says so.
     edge = staff.get("/console/speech.wav", {"language": "yue", "text": "你好。", "backend": "edge",
                                              "voice": "zh-HK-HiuMaanNeural", "fallback_backend": "espeak",
                                              "fallback_voice": "yue+m1"})
