@@ -28,7 +28,7 @@ from tests.browser.kiosk_page import (
     wait_for_event,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 # What the page may add on top of the runtime (target: 100 ms). The assertion leaves room for a
 # machine shared by many processes; the report carries the measured numbers.
 PAGE_OVERHEAD_LIMIT_MS = 300.0
