@@ -312,7 +312,8 @@
       if (!ctx) return;
       const now = ctx.currentTime;
       let due = null;
-      while (frames.length && clock && when(frames[0].pts) <= now) due = frames.shift();
+      // Frames follow the audio clock and never move it (only audio anchors media time).
+      while (frames.length && clock && clock.at + (frames[0].pts - clock.pts) <= now) due = frames.shift();
       if (due && !decoding) {
         decoding = true;
         try {
