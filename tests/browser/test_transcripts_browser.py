@@ -54,15 +54,15 @@ def test_supervisor_opens_the_transcript_and_plays_the_answer(kiosk_server: Live
         console.click("table.transcripts tbody tr:first-child td:first-child a")
         console.wait_for_selector("ol.turns")
         for _ in range(30):  # the worker writes the clip right after the avatar stops speaking
-            if console.query_selector("audio.clip-answer"):
+            if console.query_selector(".clip-answer"):
                 break
             console.wait_for_timeout(1000)
             console.reload()
         assert QUESTION in (console.text_content("li.turn.customer .text") or "")
         assert "restroom" in (console.text_content("li.turn.avatar .text") or "").lower()
-        console.evaluate("document.querySelector('audio.clip-answer').play()")
-        console.wait_for_function("document.querySelector('audio.clip-answer').currentTime > 0.5", timeout=20_000)
-        duration = console.evaluate("document.querySelector('audio.clip-answer').duration")
+        console.evaluate("document.querySelector('.clip-answer').play()")
+        console.wait_for_function("document.querySelector('.clip-answer').currentTime > 0.5", timeout=20_000)
+        duration = console.evaluate("document.querySelector('.clip-answer').duration")
         assert duration > 1.0
         console.screenshot(path=str(ARTIFACTS / "console-transcript-detail.png"), full_page=True)
 
