@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -106,12 +107,21 @@ def _first_question(entry: FaqEntry) -> str:
     return by_language.get("en") or next(iter(by_language.values()), "")
 
 
+def _next_or_editor(request: HttpRequest, key: str) -> str:
+    """Where to go after publishing: the page that asked (same site only), else the entry's editor."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return reverse("console:faq_edit", args=[key])
+
+
 @role_required(Role.STAFF)
 @require_POST
 def faq_publish_view(request: HttpRequest, key: str) -> HttpResponse:
     entry = faq_publish(entry=faq_get(key=key), user=request.user)
     messages.success(request, _("“%(key)s” is published: the avatar answers with it now.") % {"key": entry.key})
-    return redirect(request.POST.get("next") or reverse("console:faq_edit", args=[entry.key]))
+    return redirect(_next_or_editor(request, entry.key))
 
 
 @role_required(Role.STAFF)
@@ -119,7 +129,7 @@ def faq_publish_view(request: HttpRequest, key: str) -> HttpResponse:
 def faq_unpublish_view(request: HttpRequest, key: str) -> HttpResponse:
     entry = faq_unpublish(entry=faq_get(key=key), user=request.user)
     messages.success(request, _("“%(key)s” is a draft again: the avatar no longer uses it.") % {"key": entry.key})
-    return redirect(request.POST.get("next") or reverse("console:faq_edit", args=[entry.key]))
+    return redirect(_next_or_editor(request, entry.key))
 
 
 @role_required(Role.STAFF)

@@ -156,3 +156,12 @@ def test_import_is_all_or_nothing_with_line_numbered_errors(login: Callable[...,
 def test_an_unknown_faq_is_a_404_and_roles_below_staff_get_403(login: Callable[..., Client]) -> None:
     assert login(Role.STAFF).get("/console/faqs/nope/").status_code == 404
     assert login(None).get("/console/faqs/").status_code == 403
+
+
+def test_publish_never_redirects_off_site(login: Callable[..., Client]) -> None:
+    faq_create(key="exit", translations={"en": TranslationData("Where is the exit?", "Ground floor.")})
+    staff = login(Role.STAFF)
+    away = staff.post("/console/faqs/exit/publish/", {"next": "https://evil.example/phish"})
+    assert away.status_code == 302 and away["Location"] == "/console/faqs/exit/"
+    back = staff.post("/console/faqs/exit/unpublish/", {"next": "/console/faqs/?status=draft"})
+    assert back["Location"] == "/console/faqs/?status=draft"
