@@ -5,6 +5,7 @@ Greedy decoding (temperature 0) and short answers keep it deterministic and quic
 """
 import importlib.util
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -64,6 +65,20 @@ def test_a_stopped_server_no_longer_listens() -> None:
             assert json.loads(response.read())["status"] == "ok"
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{address}/health", timeout=2)  # noqa: S310 - loopback
+
+
+def test_stopping_with_a_request_still_streaming_returns_promptly() -> None:
+    """A turn that missed its deadline leaves its request open; stopping must not wait for it."""
+    with LocalLlamaServer(LocalServerConfig(MODEL, n_ctx=512)) as extra:
+        body = json.dumps({"model": MODEL_ALIAS, "stream": True, "max_tokens": 400,
+                           "messages": [{"role": "user", "content": "Count from 1 to 200."}]}).encode()
+        request = urllib.request.Request(f"{extra.base_url}/chat/completions", data=body,
+                                         headers={"Content-Type": "application/json"})
+        abandoned = urllib.request.urlopen(request, timeout=30)  # noqa: S310 - loopback
+        abandoned.readline()  # the answer has started streaming
+        started = time.monotonic()
+    assert time.monotonic() - started < 10
+    abandoned.close()
 
 
 def test_a_file_that_is_not_a_model_fails_permanently(tmp_path: Path) -> None:
