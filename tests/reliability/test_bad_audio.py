@@ -43,7 +43,8 @@ def test_ten_minutes_of_noise_keep_the_vad_bounded_and_it_still_hears_the_next_q
     assert peak < 40 * 2**20, f"{peak / 2**20:.1f} MiB traced while streaming ten minutes"
     question = speak(SENTENCES["en"][1], "en")[0]
     events = stream.push(np.concatenate([np.zeros(RATE, np.float32), question, np.zeros(RATE, np.float32)]))
-    assert [e.kind for e in events][-2:] == ["start", "end"], "the VAD is wedged after the noise"
+    turn = [e.kind for e in events if e.kind != "pause"]  # a pause inside the question is fine
+    assert turn[-2:] == ["start", "end"], "the VAD is wedged after the noise"
 
 
 def test_endless_speech_is_cut_into_capped_utterances() -> None:
