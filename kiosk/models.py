@@ -80,6 +80,7 @@ class Kiosk(models.Model):
     greetings = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, blank=True)  # the avatar's last reported state (idle, speaking ...)
     created_at = models.DateTimeField(auto_now_add=True)
     # Pairing: a one-time code (shown in the console) is exchanged once for a device token; only
     # hashes are stored. Rotating or revoking the token unpairs the screen.
