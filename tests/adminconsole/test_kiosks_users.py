@@ -75,6 +75,8 @@ def test_the_list_shows_online_kiosks_with_their_avatar_state_and_offline_ones_w
     assert ">Online<" in door.split("</tr>")[0] and 'data-activity="speaking">Speaking<' in door
     assert ">Offline<" in lift.split("</tr>")[0] and 'data-activity=""' in lift.split("</tr>")[0]
     assert "heard from in the last 30 seconds" in page
+    chinese = admin.get("/console/kiosks/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "数字人状态" in chinese and "最近 30 秒内" in chinese
 
 def test_kiosks_are_for_admins_only(login: Callable[..., Client]) -> None:
     kiosk = Kiosk.objects.create(name="Door", venue=Venue.objects.create(name="Mall"))
