@@ -1,7 +1,8 @@
-"""Avatars (admins): upload, preparation progress, preview with the detected boxes, mouth region, kiosks."""
+"""Avatars (admins): upload (photo or video), preparation progress, preview clip, detected boxes, mouth region, kiosks."""
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -10,20 +11,28 @@ from PIL import Image
 
 from adminconsole.roles import Role, role_required
 from common.errors import ApplicationError
-from kiosk.avatars import MAX_AVATAR_BYTES, avatar_assign, avatar_create, avatar_mouth_set, avatar_progress
+from kiosk.avatars import (
+    MAX_AVATAR_BYTES,
+    MOUTH_UNSURE_BELOW,
+    avatar_assign,
+    avatar_create,
+    avatar_mouth_set,
+    avatar_progress,
+)
 from kiosk.models import Avatar, Kiosk
 
 
 class AvatarUploadForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
-    photo = forms.FileField(label=gettext_lazy("Portrait photo (JPEG, PNG or WebP, up to 10 MB)"),
-                            widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+    photo = forms.FileField(
+        label=gettext_lazy("Portrait photo (JPEG, PNG or WebP) or short video (MP4, WebM or MOV), up to 10 MB"),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,video/mp4,video/webm,video/quicktime"}))
     license_note = forms.CharField(label=gettext_lazy("Licence / consent note"), max_length=300, required=False)
 
     def clean_photo(self) -> object:
         photo = self.cleaned_data["photo"]
         if photo.size > MAX_AVATAR_BYTES:
-            raise forms.ValidationError(_("Photos are limited to 10 MB."))
+            raise forms.ValidationError(_("Uploads are limited to 10 MB."))
         return photo
 
 
@@ -34,8 +43,11 @@ class MouthForm(forms.Form):
     y2 = forms.IntegerField(label="y2", min_value=0)
 
 
-def _boxes(avatar: Avatar) -> dict[str, object]:
-    """Face and mouth boxes as percentages of the photo, for the overlay on the preview."""
+def _boxes(avatar: Avatar) -> dict[str, object] | None:
+    """Face and mouth boxes as percentages of the photo, for the overlay on the preview (None before
+    a video's frame is chosen)."""
+    if not avatar.source:
+        return None
     with avatar.source.open("rb") as handle, Image.open(handle) as image:
         width, height = image.size
 
@@ -63,7 +75,8 @@ def avatar_list_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Uploaded. Preparing the avatar…"))
             return redirect("console:avatar_detail", avatar_id=avatar.pk)
     avatars = Avatar.objects.order_by("name").prefetch_related("kiosks")
-    return render(request, "console/avatars/list.html", {"form": form, "avatars": avatars},
+    return render(request, "console/avatars/list.html",
+                  {"form": form, "avatars": avatars, "video_max_seconds": settings.AVATAR_VIDEO_MAX_SECONDS},
                   status=400 if request.method == "POST" else 200)
 
 
@@ -77,6 +90,7 @@ def avatar_detail_view(request: HttpRequest, avatar_id: int) -> HttpResponse:
         "mouth_form": MouthForm(initial=dict(zip(("x1", "y1", "x2", "y2"), mouth, strict=True))),
         "kiosks": Kiosk.objects.order_by("name").select_related("avatar"),
         "busy": avatar.status in (Avatar.Status.UPLOADED, Avatar.Status.PREPARING),
+        "mouth_unsure": avatar.mouth_confidence is not None and avatar.mouth_confidence < MOUTH_UNSURE_BELOW,
     })
 
 
@@ -91,7 +105,18 @@ def avatar_progress_view(request: HttpRequest, avatar_id: int) -> JsonResponse:
 @require_GET
 def avatar_source_view(request: HttpRequest, avatar_id: int) -> FileResponse:
     avatar = get_object_or_404(Avatar, pk=avatar_id)
+    if not avatar.source:
+        raise Http404("no still yet")
     return FileResponse(avatar.source.open("rb"))
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def avatar_preview_view(request: HttpRequest, avatar_id: int) -> FileResponse:
+    avatar = get_object_or_404(Avatar, pk=avatar_id)
+    if not avatar.preview_clip:
+        raise Http404("no preview clip yet")
+    return FileResponse(avatar.preview_clip.open("rb"), content_type="video/mp4")
 
 
 @role_required(Role.ADMIN)

@@ -3,6 +3,7 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,7 +15,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from adminconsole.roles import Role, role_required
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES, LANGUAGE_NAMES
-from kiosk.fleet import KioskData, kiosk_create, kiosk_pairing_issue, kiosk_state, kiosk_status_list, kiosk_unpair, kiosk_update
+from kiosk.fleet import (
+    KioskData,
+    kiosk_activity,
+    kiosk_create,
+    kiosk_pairing_issue,
+    kiosk_state,
+    kiosk_status_list,
+    kiosk_unpair,
+    kiosk_update,
+)
 from kiosk.models import Avatar, Kiosk
 from kiosk.pairing import PAIRING_TTL
 
@@ -63,8 +73,9 @@ class KioskForm(forms.Form):
 @role_required(Role.ADMIN)
 @require_GET
 def kiosk_list_view(request: HttpRequest) -> HttpResponse:
-    rows = [{"kiosk": kiosk, "state": kiosk_state(kiosk)} for kiosk in kiosk_status_list()]
-    return render(request, "console/kiosks/list.html", {"rows": rows})
+    rows = [{"kiosk": kiosk, "state": kiosk_state(kiosk), "activity": kiosk_activity(kiosk)}
+            for kiosk in kiosk_status_list()]
+    return render(request, "console/kiosks/list.html", {"rows": rows, "online_seconds": settings.KIOSK_ONLINE_SECONDS})
 
 
 @role_required(Role.ADMIN)

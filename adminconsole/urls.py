@@ -40,6 +40,7 @@ urlpatterns = [
     path("avatars/<int:avatar_id>/", avatar_views.avatar_detail_view, name="avatar_detail"),
     path("avatars/<int:avatar_id>/progress/", avatar_views.avatar_progress_view, name="avatar_progress"),
     path("avatars/<int:avatar_id>/source/", avatar_views.avatar_source_view, name="avatar_source"),
+    path("avatars/<int:avatar_id>/preview.mp4", avatar_views.avatar_preview_view, name="avatar_preview"),
     path("avatars/<int:avatar_id>/mouth/", avatar_views.avatar_mouth_view, name="avatar_mouth"),
     path("avatars/<int:avatar_id>/kiosks/", avatar_views.avatar_assign_view, name="avatar_assign"),
     path("kiosks/", kiosk_views.kiosk_list_view, name="kiosk_list"),

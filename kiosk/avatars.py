@@ -1,9 +1,10 @@
 """Avatar preparation: what a staff upload goes through before a kiosk can show it.
 
-The portrait rig (face, mouth and eye boxes for the CPU renderer) always; MuseTalk latents and
-blend masks too when its weights and a GPU are present. Progress is kept in the shared cache for
-the console's progress bar; a failure leaves the avatar marked failed with the reason, and
-nothing half-prepared in use.
+A video first gives up its best frontal frame as the still. Then the portrait rig (face, mouth
+and eye boxes for the CPU renderer) always; MuseTalk latents and blend masks too when its
+weights and a GPU are present; and a preview clip of the avatar speaking. Progress is kept in the
+shared cache for the console's progress bar; a failure leaves the avatar marked failed with the
+reason, and nothing half-prepared in use.
 """
 import io
 import logging
@@ -21,13 +22,18 @@ from PIL import Image as PILImage
 
 from adminconsole.audit import audit_record
 from avatar_runtime.doctor import MUSETALK_FILES
+from avatar_runtime.pipeline.messages import Image
 from avatar_runtime.render.portrait.prepare import MAX_PIXELS, PortraitError, load_image, prepare_portrait
-from avatar_runtime.render.portrait.rig import RigOverrides
+from avatar_runtime.render.portrait.rig import PortraitRig, RigOverrides
+from avatar_runtime.render.portrait.video import VideoError, best_frame, probe_video
 from common.errors import ApplicationError
+from kiosk.avatar_preview import avatar_preview_language, avatar_preview_render
 from kiosk.models import Avatar
 
 log = logging.getLogger(__name__)
 MAX_AVATAR_BYTES = 10 * 1024 * 1024
+MAX_VIDEO_PIXELS = 3840 * 2160
+MOUTH_UNSURE_BELOW = 0.7  # mouth confidence under which the console asks staff to check the box
 AVATAR_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 Actor = AbstractBaseUser | AnonymousUser | None
 
@@ -70,48 +76,84 @@ def _checked_image_format(content: bytes) -> str:
     return AVATAR_FORMATS[kind]
 
 
+def _png(image: Image) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _still(avatar: Avatar, report: Callable[[float, str], None]) -> tuple[bytes, bool]:
+    """The photo to rig, and whether it is new: a frame just chosen from the avatar's video.
+
+    A video's frame is chosen once; preparing again (a mouth box set by hand) keeps that frame,
+    whose pixels the boxes refer to.
+    """
+    if avatar.source:
+        with avatar.source.open("rb") as handle:
+            return handle.read(), False
+    report(0.05, "choosing a frame of the video")
+    with avatar.video.open("rb") as handle:
+        data = handle.read()
+    return _png(best_frame(data, probe_video(data).seconds).image), True
+
+
 def avatar_prepare(*, avatar_id: int) -> Avatar:
-    """Prepare ``avatar_id`` for the renderers; raises ``ApplicationError`` when the photo is unusable."""
+    """Prepare ``avatar_id`` for the renderers and render its preview clip; raises ``ApplicationError``
+    when the photo or video is unusable (the avatar is then failed, its files as they were)."""
     with transaction.atomic():
         avatar = Avatar.objects.select_for_update().get(pk=avatar_id)
         avatar.status = Avatar.Status.PREPARING
         avatar.preparation_error = ""
         avatar.save(update_fields=["status", "preparation_error", "updated_at"])
     report = _report(avatar_id)
-    report(0.05, "detecting the face")
     overrides = RigOverrides.from_dict({k: v for k, v in (("face", avatar.face_box), ("mouth", avatar.mouth_box)) if v})
     cache_dir = Path(settings.MEDIA_ROOT) / "avatar-cache"
     try:
-        with avatar.source.open("rb") as handle:
-            data = handle.read()
-        portrait = prepare_portrait(data, overrides=overrides, cache_dir=cache_dir)
-        report(0.5, "portrait rig ready")
+        still, new_still = _still(avatar, report)
+        report(0.2, "detecting the face")
+        portrait = prepare_portrait(still, overrides=overrides, cache_dir=cache_dir)
+        report(0.4, "rendering the preview clip")
+        clip = avatar_preview_render(portrait=portrait, language=avatar_preview_language(avatar))
+        report(0.6, "portrait ready")
         models_dir = Path(settings.MODELS_DIR)
         if _musetalk_available(models_dir):
             from avatar_runtime.render.musetalk.prepare import load_source, prepare_avatar
             from avatar_runtime.render.musetalk.weights import load_models
 
             models = load_models(models_dir, device="cuda")
-            prepare_avatar(load_source(Path(avatar.source.path), 250), models, cache_dir=cache_dir,
-                           progress=lambda fraction, stage: report(0.5 + 0.5 * fraction, f"MuseTalk: {stage}"))
+            # MuseTalk animates a base clip: the video itself when there is one (its idle loop).
+            base = Path(avatar.video.path if avatar.video else avatar.source.path)
+            prepare_avatar(load_source(base, 250), models, cache_dir=cache_dir,
+                           progress=lambda fraction, stage: report(0.6 + 0.4 * fraction, f"MuseTalk: {stage}"))
     except (PortraitError, ApplicationError) as exc:
         Avatar.objects.filter(pk=avatar_id).update(status=Avatar.Status.FAILED, preparation_error=exc.message)
         report(1.0, "failed")
         raise
-    rig = portrait.rig
-    Avatar.objects.filter(pk=avatar_id).update(
-        status=Avatar.Status.READY, face_box=rig.face.as_list(), mouth_box=rig.mouth.as_list(), preparation_error="",
-    )
+    _prepared_save(avatar, portrait.rig, still if new_still else None, clip)
     report(1.0, "ready")
-    log.info("avatar %s prepared (mouth confidence %.2f)", avatar_id, rig.mouth_confidence)
+    log.info("avatar %s prepared (mouth confidence %.2f)", avatar_id, portrait.rig.mouth_confidence)
     return Avatar.objects.get(pk=avatar_id)
 
 
+def _prepared_save(avatar: Avatar, rig: PortraitRig, still: bytes | None, clip: bytes) -> None:
+    """Store the outcome of a preparation: boxes, the chosen frame (videos) and the preview clip."""
+    stem = slugify(avatar.name) or "avatar"
+    old_clip = avatar.preview_clip.name
+    if still is not None:
+        avatar.source.save(f"{stem}-frame.png", ContentFile(still), save=False)
+    avatar.preview_clip.save(f"{stem}.mp4", ContentFile(clip), save=False)
+    Avatar.objects.filter(pk=avatar.pk).update(
+        status=Avatar.Status.READY, face_box=rig.face.as_list(), mouth_box=rig.mouth.as_list(),
+        mouth_confidence=rig.mouth_confidence, source=avatar.source.name, preview_clip=avatar.preview_clip.name,
+        preparation_error="",
+    )
+    if old_clip:
+        avatar.preview_clip.storage.delete(old_clip)
 
 
 def _avatar_snapshot(avatar: Avatar) -> dict[str, object]:
-    return {"name": avatar.name, "source": avatar.source.name, "status": avatar.status, "face_box": avatar.face_box,
-            "mouth_box": avatar.mouth_box, "license_note": avatar.license_note}
+    return {"name": avatar.name, "source": avatar.source.name, "video": avatar.video.name, "status": avatar.status,
+            "face_box": avatar.face_box, "mouth_box": avatar.mouth_box, "license_note": avatar.license_note}
 
 
 def _check_photo(content: bytes) -> str:
@@ -124,19 +166,49 @@ def _check_photo(content: bytes) -> str:
     return extension
 
 
+def _check_video(content: bytes) -> str:
+    """The video's file extension, once its size, container, duration and frame size pass."""
+    if len(content) > MAX_AVATAR_BYTES:
+        raise ApplicationError("avatar_too_large", f"Uploads are limited to {MAX_AVATAR_BYTES // 2**20} MB.",
+                               status=413)
+    try:
+        info = probe_video(content)
+    except VideoError as exc:
+        raise ApplicationError("avatar_unreadable", "The file is neither a photo (JPEG, PNG, WebP) nor a video "
+                                                    "(MP4, WebM, MOV) we can read.") from exc
+    if info.seconds > settings.AVATAR_VIDEO_MAX_SECONDS:
+        raise ApplicationError("avatar_video_too_long", f"The video lasts {info.seconds:.0f} s; the limit is "
+                                                        f"{settings.AVATAR_VIDEO_MAX_SECONDS} s.")
+    if info.width * info.height > MAX_VIDEO_PIXELS:
+        raise ApplicationError("avatar_too_many_pixels", f"The video is {info.width}x{info.height} pixels; "
+                                                         "the limit is 3840x2160.")
+    return info.extension
+
+
+def _is_image(content: bytes) -> bool:
+    try:
+        with PILImage.open(io.BytesIO(content)):
+            return True
+    except (PILImage.UnidentifiedImageError, OSError, ValueError, PILImage.DecompressionBombError):
+        return False
+
+
 @transaction.atomic
 def avatar_create(*, name: str, content: bytes, license_note: str = "", user: Actor = None) -> Avatar:
-    """Store an uploaded portrait and queue its preparation (after commit); nothing is saved for a bad file."""
+    """Store an uploaded portrait photo or short video and queue its preparation (after commit);
+    nothing is saved for a bad file."""
     name = name.strip()
     if not name or len(name) > 100:
         raise ApplicationError("avatar_invalid", "Give the avatar a name (at most 100 characters).")
-    extension = _check_photo(content)
+    is_photo = len(content) > MAX_AVATAR_BYTES or _is_image(content)
+    extension = _check_photo(content) if is_photo else _check_video(content)
     avatar = Avatar(name=name, license_note=license_note.strip()[:300])
-    avatar.source.save(f"{slugify(name) or 'avatar'}.{extension}", ContentFile(content), save=False)
+    field = avatar.source if is_photo else avatar.video
+    field.save(f"{slugify(name) or 'avatar'}.{extension}", ContentFile(content), save=False)
     try:
         avatar.save()
     except Exception:
-        avatar.source.delete(save=False)  # no orphan file when the row cannot be written
+        field.delete(save=False)  # no orphan file when the row cannot be written
         raise
     audit_record(actor=user, action="avatar.create", target=avatar, after=_avatar_snapshot(avatar))
     _prepare_after_commit(avatar.pk)
@@ -153,6 +225,8 @@ def _prepare_after_commit(avatar_id: int) -> None:
 @transaction.atomic
 def avatar_mouth_set(*, avatar: Avatar, mouth_box: list[int], user: Actor = None) -> Avatar:
     """Replace the detected mouth region (source-photo pixels) and prepare the avatar again with it."""
+    if not avatar.source:
+        raise ApplicationError("avatar_not_ready", "The video's frame is chosen during preparation; wait for it.")
     with avatar.source.open("rb") as handle:
         height, width = load_image(handle.read()).shape[:2]
     x1, y1, x2, y2 = (int(v) for v in mouth_box)

@@ -84,6 +84,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
         self.media = "webrtc"  # until the page says WebRTC failed and asks for the fallback
         self.last_heartbeat = time.monotonic()
         self.last_from_kiosk = time.monotonic()
+        self.last_touched = time.monotonic()
         self.dead_workers: set[str] = set()
         self._placement: asyncio.Future[bool] | None = None
         self._tasks = TaskOwner(f"kiosk {self.kiosk.pk}")
@@ -143,7 +144,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
         return False
 
     async def _watch(self) -> None:
-        """Keep the kiosk served: retry placement, move off a silent worker, drop a silent kiosk."""
+        """Keep the kiosk served: retry placement, move off a silent worker, drop a silent kiosk, and
+        record that it is still here (the console's online status)."""
         while True:
             await asyncio.sleep(WATCH_EVERY)
             now = time.monotonic()
@@ -151,6 +153,9 @@ class KioskConsumer(AsyncWebsocketConsumer):
                 log.info("kiosk %s: no message for %.0fs; closing", self.kiosk and self.kiosk.pk, KIOSK_SILENT_AFTER)
                 await self.close()
                 return
+            if self.kiosk is not None and now - self.last_touched >= settings.KIOSK_HEARTBEAT_SECONDS:
+                self.last_touched = now
+                await database_sync_to_async(services.kiosk_touch)(kiosk=self.kiosk)
             if self._placing:
                 continue
             if not self.session_id:
@@ -272,6 +277,9 @@ class KioskConsumer(AsyncWebsocketConsumer):
             self.conversation_id = payload.get("id")
         elif payload.get("type") == "session_reset":
             self.conversation_id = None  # the next customer starts a new record
+        elif payload.get("type") == "state" and payload.get("state") in services.KIOSK_STATES and self.kiosk is not None:
+            self.last_touched = time.monotonic()
+            await database_sync_to_async(services.kiosk_touch)(kiosk=self.kiosk, state=payload["state"])
         await self._send_json(payload)
 
     async def kiosk_media(self, event: dict[str, Any]) -> None:

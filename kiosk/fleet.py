@@ -6,6 +6,7 @@ audit entry says that a code was issued, not which).
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -18,7 +19,6 @@ from kiosk.models import Avatar, Conversation, Kiosk, Venue
 from kiosk.pairing import PAIRING_TTL, kiosk_pairing_code_create, kiosk_token_revoke
 
 Actor = AbstractBaseUser | AnonymousUser | None
-ONLINE_WINDOW = timedelta(minutes=10)  # a kiosk connects at least this often while its page is open
 MAX_GREETING = 300
 
 
@@ -119,14 +119,23 @@ def kiosk_status_list() -> QuerySet[Kiosk]:
     return Kiosk.objects.select_related("venue", "avatar").annotate(in_conversation=Exists(active)).order_by("name")
 
 
+def kiosk_online(kiosk: Kiosk) -> bool:
+    """Its page was heard from (heartbeat or state change) within ``KIOSK_ONLINE_SECONDS``."""
+    window = timedelta(seconds=settings.KIOSK_ONLINE_SECONDS)
+    return kiosk.last_seen_at is not None and timezone.now() - kiosk.last_seen_at < window
+
+
 def kiosk_state(kiosk: Kiosk) -> str:
     """"in_conversation", "online", "offline", "unpaired" or "disabled" (kiosks from ``kiosk_status_list``)."""
     if not kiosk.enabled:
         return "disabled"
     if not kiosk.token_hash:
         return "unpaired"
-    if getattr(kiosk, "in_conversation", False):
-        return "in_conversation"
-    if kiosk.last_seen_at is not None and timezone.now() - kiosk.last_seen_at < ONLINE_WINDOW:
-        return "online"
-    return "offline"
+    if not kiosk_online(kiosk):
+        return "offline"
+    return "in_conversation" if getattr(kiosk, "in_conversation", False) else "online"
+
+
+def kiosk_activity(kiosk: Kiosk) -> str:
+    """What the avatar of an online kiosk is doing (idle, listening, thinking, speaking); "" when offline."""
+    return kiosk.state if kiosk.enabled and kiosk.token_hash and kiosk_online(kiosk) else ""

@@ -32,12 +32,16 @@ class Avatar(models.Model):
         FAILED = "failed", "Failed"
 
     name = models.CharField(max_length=100)
-    source = models.FileField(upload_to="avatars/")
+    # The still the renderer animates: the uploaded photo, or the frame preparation chose from ``video``.
+    source = models.FileField(upload_to="avatars/", blank=True)
+    video = models.FileField(upload_to="avatars/video/", blank=True)
     license_note = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADED)
     # Pixel boxes [x1, y1, x2, y2] in the source image, found at preparation; staff may adjust.
     face_box = models.JSONField(null=True, blank=True)
     mouth_box = models.JSONField(null=True, blank=True)
+    mouth_confidence = models.FloatField(null=True, blank=True)  # 1.0 once staff set the mouth box
+    preview_clip = models.FileField(upload_to="avatars/preview/", blank=True)
     preparation_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -76,6 +80,7 @@ class Kiosk(models.Model):
     greetings = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, blank=True)  # the avatar's last reported state (idle, speaking ...)
     created_at = models.DateTimeField(auto_now_add=True)
     # Pairing: a one-time code (shown in the console) is exchanged once for a device token; only
     # hashes are stored. Rotating or revoking the token unpairs the screen.

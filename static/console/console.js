@@ -63,3 +63,41 @@ for (const bar of document.querySelectorAll("[data-progress-url]")) {
   };
   poll();
 }
+
+// Mouth region: dragging a rectangle over the photo (.avatar-preview[data-mouth-form=ID]) fills
+// the form's pixel fields; typing in the fields moves the red box. The fields alone work too.
+for (const preview of document.querySelectorAll(".avatar-preview[data-mouth-form]")) {
+  const form = document.getElementById(preview.dataset.mouthForm || "");
+  const img = preview.querySelector("img");
+  const box = preview.querySelector(".box.mouth");
+  if (!(form instanceof HTMLFormElement) || !img || !box) continue;
+  const fields = ["x1", "y1", "x2", "y2"].map((name) => form.elements.namedItem(name));
+  const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+  const draw = ([x1, y1, x2, y2]) => {
+    if (!img.naturalWidth || !(x2 > x1 && y2 > y1)) return;
+    Object.assign(box.style, {left: `${100 * x1 / img.naturalWidth}%`, top: `${100 * y1 / img.naturalHeight}%`,
+                              width: `${100 * (x2 - x1) / img.naturalWidth}%`, height: `${100 * (y2 - y1) / img.naturalHeight}%`});
+    box.hidden = false;
+  };
+  const point = (event) => {
+    const rect = img.getBoundingClientRect();
+    return [Math.round(clamp(event.clientX - rect.left, 0, rect.width) * img.naturalWidth / rect.width),
+            Math.round(clamp(event.clientY - rect.top, 0, rect.height) * img.naturalHeight / rect.height)];
+  };
+  let start = null;
+  const drag = (event) => {
+    if (!start) return;
+    const [x, y] = point(event);
+    const values = [Math.min(start[0], x), Math.min(start[1], y), Math.max(start[0], x), Math.max(start[1], y)];
+    fields.forEach((field, i) => { field.value = String(values[i]); });
+    draw(values);
+  };
+  preview.addEventListener("pointerdown", (event) => {
+    event.preventDefault();
+    start = point(event);
+    preview.setPointerCapture(event.pointerId);
+  });
+  preview.addEventListener("pointermove", drag);
+  preview.addEventListener("pointerup", (event) => { drag(event); start = null; });
+  form.addEventListener("input", () => draw(fields.map((field) => Number(field.value))));
+}

@@ -1,6 +1,7 @@
 """The kiosk WebSocket: only paired kiosks get in; bad messages get an error, not a crash."""
 import asyncio
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -132,3 +133,58 @@ async def test_a_kiosk_that_pings_stays_connected_and_a_silent_one_is_closed(mon
     while closed["type"] != "websocket.close":
         closed = await comm.receive_output(timeout=5)
     assert closed["type"] == "websocket.close"
+
+
+@database_sync_to_async
+def seen(kiosk: Kiosk) -> tuple[object, str]:
+    kiosk.refresh_from_db()
+    return kiosk.last_seen_at, kiosk.state
+
+
+async def test_a_connected_kiosk_is_seen_periodically_not_only_on_connect(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.KIOSK_HEARTBEAT_SECONDS = 0.5
+    kiosk, token = await paired_kiosk()
+    comm = communicator(token)
+    assert (await comm.connect())[0]
+    await receive_until(comm, "error")  # no worker: the page stays connected all the same
+    on_connect, _state = await seen(kiosk)
+    stamps = {on_connect}
+    for _ in range(4):
+        await comm.send_to(text_data=json.dumps({"type": "ping"}))
+        await receive_until(comm, "pong")
+        await asyncio.sleep(0.4)
+        stamps.add((await seen(kiosk))[0])
+    assert on_connect is not None and len(stamps) >= 3  # heartbeats moved last_seen_at while connected
+    await comm.disconnect()
+
+
+async def test_the_avatar_state_reported_by_the_worker_is_recorded_for_the_console() -> None:
+    """The test plays the worker's side of the channel protocol: accept the session, report states."""
+    from channels.layers import get_channel_layer
+
+    from avatar_runtime.worker.registry import WorkerInfo, worker_announce, worker_remove
+
+    layer = get_channel_layer()
+    worker_channel = await layer.new_channel()
+    await database_sync_to_async(worker_announce)(WorkerInfo("w-test", worker_channel, 1, 0, time.time()))
+    kiosk, token = await paired_kiosk()
+    comm = communicator(token)
+    try:
+        assert (await comm.connect())[0]
+        opened = await asyncio.wait_for(layer.receive(worker_channel), 5)
+        assert opened["type"] == "session.open"
+        reply, session = opened["reply_channel"], opened["session_id"]
+        await layer.send(reply, {"type": "kiosk.opened", "session_id": session, "worker_id": "w-test"})
+        await receive_until(comm, "session")
+        for state in ("listening", "thinking", "speaking"):
+            await layer.send(reply, {"type": "kiosk.event", "session_id": session,
+                                     "event": {"type": "state", "state": state}})
+            assert (await receive_until(comm, "state"))["state"] == state
+            assert (await seen(kiosk))[1] == state
+        await layer.send(reply, {"type": "kiosk.event", "session_id": "another", "event": {"type": "state", "state": "idle"}})
+        await comm.send_to(text_data=json.dumps({"type": "ping"}))
+        await receive_until(comm, "pong")
+        assert (await seen(kiosk))[1] == "speaking"  # events of another session are not this kiosk's state
+    finally:
+        await comm.disconnect()
+        await database_sync_to_async(worker_remove)("w-test")
