@@ -146,9 +146,17 @@ class KioskConsumer(AsyncWebsocketConsumer):
     async def _watch(self) -> None:
         """Keep the kiosk served: retry placement, move off a silent worker, drop a silent kiosk, and
         record that it is still here (the console's online status)."""
+        last_tick = time.monotonic()
         while True:
             await asyncio.sleep(WATCH_EVERY)
             now = time.monotonic()
+            stalled = now - last_tick - 2 * WATCH_EVERY
+            if stalled > 0:
+                # This process itself was starved (a CPU-bound job in one of its threads, a busy
+                # machine): the worker's heartbeats could not be read meanwhile, so that time
+                # does not count as the worker's silence.
+                self.last_heartbeat += stalled
+            last_tick = now
             if now - self.last_from_kiosk > KIOSK_SILENT_AFTER:
                 log.info("kiosk %s: no message for %.0fs; closing", self.kiosk and self.kiosk.pk, KIOSK_SILENT_AFTER)
                 await self.close()
@@ -272,6 +280,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
     async def kiosk_event(self, event: dict[str, Any]) -> None:
         if not self._current(event):
             return
+        self.last_heartbeat = time.monotonic()  # anything the worker sends shows it is alive
         payload = event.get("event", {})
         if payload.get("type") == "conversation":
             self.conversation_id = payload.get("id")
@@ -279,7 +288,11 @@ class KioskConsumer(AsyncWebsocketConsumer):
             self.conversation_id = None  # the next customer starts a new record
         elif payload.get("type") == "state" and payload.get("state") in services.KIOSK_STATES and self.kiosk is not None:
             self.last_touched = time.monotonic()
-            await database_sync_to_async(services.kiosk_touch)(kiosk=self.kiosk, state=payload["state"])
+            # Not awaited here: while this handler waits for the database thread (busy with a
+            # transcript write or an in-process job), the worker's heartbeats would queue behind
+            # it and a live worker would look dead. Writes still run in order on that thread.
+            self._tasks.spawn(database_sync_to_async(services.kiosk_touch)(kiosk=self.kiosk, state=payload["state"]),
+                              "record-state")
         await self._send_json(payload)
 
     async def kiosk_media(self, event: dict[str, Any]) -> None:
