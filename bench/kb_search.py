@@ -203,9 +203,12 @@ def calibrate(queries: list[Query]) -> None:
     states.append(kb_index().index)
     unpad()
 
-    def ranked(index: SearchIndex, params: FusionParams, dense: bool) -> list[tuple[list[str], list[float]]]:
+    def ranked(index: SearchIndex, params: FusionParams, dense: bool, *, in_scope_only: bool = False,
+               ) -> list[tuple[list[str], list[float]]]:
         out = []
         for q, vector, t in zip(queries, vectors, terms, strict=True):
+            if in_scope_only and not q.expected:
+                continue
             ranking = index.rank(query_vector=vector if dense else None, terms=t, language=q.language, params=params)
             keys = [index.groups[c.group] for c in ranking.candidates]
             features = ranking.features.as_list() if ranking.features else [0.0] * len(FEATURE_NAMES)
@@ -221,20 +224,20 @@ def calibrate(queries: list[Query]) -> None:
         in the query's language or not: both matter equally), hit@1, MRR; over both sizes."""
         hits: dict[bool, list[bool]] = defaultdict(list)
         reciprocal = []
+        in_scope = [q for q in queries if q.expected]
         for index in states:
-            for (keys, _), q in zip(ranked(index, params, True), queries, strict=True):
-                if q.expected:
-                    hits[q.language in languages_of[q.expected]].append(bool(keys) and keys[0] == q.expected)
-                    reciprocal.append(1 / (keys.index(q.expected) + 1) if q.expected in keys else 0)
+            for (keys, _), q in zip(ranked(index, params, True, in_scope_only=True), in_scope, strict=True):
+                hits[q.language in languages_of[q.expected]].append(bool(keys) and keys[0] == q.expected)
+                reciprocal.append(1 / (keys.index(q.expected) + 1) if q.expected in keys else 0)
         macro = statistics.mean(statistics.mean(h) for h in hits.values())
         micro = statistics.mean(h for group in hits.values() for h in group)
         return macro, micro, statistics.mean(reciprocal)
 
-    grid = [FusionParams(w, o, b, 0.0) for w in (0.0, 0.01, 0.02, 0.05) for o in (0.0, 0.03, 0.06, 0.1)
-            for b in (0.0, 0.04, 0.08, 0.12)]
+    grid = [FusionParams(w, o, b, 0.0, s) for w in (0.0, 0.02, 0.05) for o in (0.0, 0.03, 0.06)
+            for b in (0.04, 0.08, 0.12, 0.16) for s in (0.0, 0.33, 0.5, 0.6)]
     (macro, micro, mrr), best = max(((quality(p), p) for p in grid), key=lambda s: s[0])
     fusion = FusionParams(best.lexical_weight, best.passage_offset, best.cross_language_bonus,
-                          round(answer_gap(states[0], queries, vectors) - DOCUMENT_MARGIN, 4))
+                          round(answer_gap(states[0], queries, vectors) - DOCUMENT_MARGIN, 4), best.summary_weight)
     print(f"fusion: {fusion} (calibration hit@1 {micro:.3f}, same/cross-language average {macro:.3f}, MRR {mrr:.3f})")
     labels = [q.expected is not None for q in queries] * len(states)
     decisions = {}

@@ -4,7 +4,7 @@ Every process (web, avatar worker, Celery) holds its own ``SearchIndex``. A chan
 knowledge base stores a new random *index version* in the Django cache (Redis in
 production, so every process sees it); each search compares it with the version its index
 was built from and rebuilds when they differ. Embeddings live in the database
-(``FaqTranslation.embeddings``, float32 rows: question, alternates, answer), so a rebuild
+(``FaqTranslation.embeddings``, float32 rows: question, alternates, answer, summary), so a rebuild
 only embeds what changed: ``kb_index_refresh`` (a Celery task after each change) fills them
 in, and a search embeds the few that are still missing itself.
 """
@@ -124,7 +124,7 @@ def _translation_item(row: dict[str, object], encoder: Encoder | None) -> IndexI
     alternates = tuple(str(a) for a in row["alternates"] or ())  # type: ignore[attr-defined]
     blob = row["embeddings"]
     assert blob is None or isinstance(blob, bytes | memoryview)
-    vectors = _vectors(blob, str(row["embedding_model"]), len(alternates) + 2, encoder)  # question, alternates, answer
+    vectors = _vectors(blob, str(row["embedding_model"]), len(alternates) + 3, encoder)  # question, alternates, answer, summary
     return IndexItem("faq", str(row["entry__key"]), str(row["language"]), str(row["question"]), str(row["answer"]),
                      alternates, vectors)
 

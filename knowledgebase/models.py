@@ -51,7 +51,7 @@ class FaqTranslation(models.Model):
     question = models.TextField()
     answer = models.TextField()
     alternates = models.JSONField(default=list, blank=True)
-    # float32 vectors (question first, then each alternate, then the answer), as raw bytes:
+    # float32 vectors (question first, then each alternate, the answer, then all phrasings as one text), as raw bytes:
     # works on SQLite and PostgreSQL alike; ``embedding_model`` says which encoder produced them.
     embeddings = models.BinaryField(null=True, blank=True)
     embedding_model = models.CharField(max_length=64, blank=True)

@@ -43,6 +43,7 @@ class FusionParams:
     passage_offset: float
     cross_language_bonus: float
     document_offset: float
+    summary_weight: float  # share of an FAQ's dense score that comes from its summary (see ``index``)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,18 @@ row counting ``passage_offset`` less because a customer's question resembles ano
 question more than it resembles an answer. A document chunk has no question to match, so its
 passage row counts ``document_offset`` more: the usual gap between a question's similarity
 to its FAQ's questions and to its answer, less a margin that lets the FAQ win a tie. A row
-in another language than the query's
-``cross_language_bonus`` more because even after ``languages`` removes each language's
-direction, a same-language text keeps an edge over the right answer in another language; its lexical score is its best item's BM25
-share of the query. The two are fused as a weighted sum (weights in ``calibration.json``).
+in another language than the query's counts ``cross_language_bonus`` more because even after
+``languages`` removes each language's direction, a same-language text keeps an edge over the
+right answer in another language.
+
+An FAQ translation also has a *summary* vector: all its phrasings embedded as one text. One
+phrasing can match a question by accident (a shared word, the same sentence frame); the
+summary says what the phrasings have in common, the topic, and matches a paraphrase in
+another language better than any single phrasing does. The group's dense score mixes its
+best row with its best summary (``summary_weight``; a chunk's summary is its row).
+
+A group's lexical score is its best item's BM25 share of the query. The two are fused as a
+weighted sum (weights in ``calibration.json``).
 """
 from dataclasses import dataclass
 from typing import Literal
@@ -44,10 +52,11 @@ class IndexItem:
     heading: str = ""  # for a chunk: its section heading, embedded with it (a title is too vague to)
 
     def vector_texts(self) -> list[str]:
-        """The texts embedded for this item, in the stored order."""
+        """The texts embedded for this item, in the stored order: for an FAQ translation its
+        question, alternates, answer, then the summary (all the phrasings as one text)."""
         if self.kind == "doc":  # the heading says what the chunk is about
             return [f"{self.heading}\n{self.answer}" if self.heading else self.answer]
-        return [self.question, *self.alternates, self.answer]
+        return [self.question, *self.alternates, self.answer, " / ".join((self.question, *self.alternates))]
 
 
 @dataclass(frozen=True)
@@ -115,17 +124,30 @@ class SearchIndex:
         self.language_codes = {language: code for code, language in enumerate(sorted({i.language for i in self.items}))}
         row_item: list[int] = []
         row_passage: list[bool] = []
+        summaries: list[Vectors] = []
+        summary_languages: list[str] = []
+        summary_item: list[int] = []
         for index, item in enumerate(self.items):
             if item.vectors is None or self.centroids is None:
                 continue
-            rows.append(item.vectors)
-            count = len(item.vectors)
+            vectors = item.vectors
+            if item.kind == "faq":
+                vectors = item.vectors[:-1]
+                summaries.append(item.vectors[-1:])
+                summary_languages.append(item.language)
+                summary_item.append(index)
+            rows.append(vectors)
+            count = len(vectors)
             languages += [item.language] * count
             row_item += [index] * count
             row_passage += [item.kind == "doc"] * (count - 1) + [True]  # the last row is the answer
         dim = rows[0].shape[1] if rows else 0
         matrix = np.concatenate(rows) if rows else np.zeros((0, dim), dtype=np.float32)
         self.matrix = self.centroids.center_passages(matrix, languages) if self.centroids else matrix
+        summary_matrix = np.concatenate(summaries) if summaries else np.zeros((0, dim), dtype=np.float32)
+        self.summaries = self.centroids.center_passages(summary_matrix, summary_languages) if self.centroids else summary_matrix
+        self.summary_group = self.item_group[np.array(summary_item, dtype=np.int64)]
+        self.summary_language = np.array([self.language_codes[language] for language in summary_languages], dtype=np.int64)
         self.row_item = np.array(row_item, dtype=np.int64)
         self.row_group = self.item_group[self.row_item] if row_item else np.zeros(0, dtype=np.int64)
         self.row_passage = np.array(row_passage, dtype=bool)
@@ -160,6 +182,7 @@ class SearchIndex:
             np.maximum.at(item_score, self.row_item, adjusted)
             group_dense = np.full(n_groups, -1.0, dtype=np.float32)
             np.maximum.at(group_dense, self.row_group, adjusted)
+            group_dense = self._mix_summaries(group_dense, centered, language, params)
             fused = (group_dense + params.lexical_weight * np.minimum(group_lexical, 1.0)).astype(np.float32)
         else:
             sims = np.zeros(0, dtype=np.float32)
@@ -178,6 +201,18 @@ class SearchIndex:
         features = self._features(order, group_dense if use_dense else group_lexical, group_lexical, sims, terms, language,
                                   nearest_out_of_scope)
         return Ranking(candidates, features)
+
+    def _mix_summaries(self, group_dense: npt.NDArray[np.float32], centered: Vectors, language: str,
+                       params: FusionParams) -> npt.NDArray[np.float32]:
+        """Each group's best row mixed with its best summary (a chunk has none: its row stands in)."""
+        if not params.summary_weight or not len(self.summaries):
+            return group_dense
+        other_language = self.summary_language != self.language_codes.get(language, -1)
+        sims = np.einsum("ij,j->i", self.summaries, centered) + params.cross_language_bonus * other_language
+        group_summary = np.full(len(group_dense), -1.0, dtype=np.float32)
+        np.maximum.at(group_summary, self.summary_group, sims.astype(np.float32))
+        group_summary = np.where(self.is_document, group_dense, group_summary)
+        return ((1 - params.summary_weight) * group_dense + params.summary_weight * group_summary).astype(np.float32)
 
     def _shown_item(self, group: int, language: str, item_score: npt.NDArray[np.float32]) -> int:
         members = self.group_items[group]

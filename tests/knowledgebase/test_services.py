@@ -91,7 +91,7 @@ def test_a_committed_change_is_embedded_and_announced(e5: None, django_capture_o
     translation = FaqTranslation.objects.get(entry__key="hours", language="en")
     assert translation.embedding_model == "multilingual-e5-small-q4"
     vectors = np.frombuffer(bytes(translation.embeddings), dtype=np.float32).reshape(-1, 384)
-    assert vectors.shape[0] == 3  # question, one alternate, answer
+    assert vectors.shape[0] == 4  # question, one alternate, answer, summary
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
 
 
@@ -101,10 +101,10 @@ def test_the_rebuild_task_recomputes_every_embedding(e5: None) -> None:
 
     entry = faq_create(key="hours", translations=HOURS)
     faq_publish(entry=entry)
-    stale = np.zeros((3, 384), dtype=np.float32).tobytes()  # right size and model name, wrong content
+    stale = np.zeros((4, 384), dtype=np.float32).tobytes()  # right size and model name, wrong content
     FaqTranslation.objects.filter(language="en").update(embeddings=stale, embedding_model="multilingual-e5-small-q4")
     before = index_version()
     assert kb_index_rebuild.delay().get() == 2
     assert index_version() != before
     vectors = np.frombuffer(bytes(FaqTranslation.objects.get(language="en").embeddings), dtype=np.float32)
-    assert np.allclose(np.linalg.norm(vectors.reshape(3, 384), axis=1), 1.0, atol=1e-3)
+    assert np.allclose(np.linalg.norm(vectors.reshape(4, 384), axis=1), 1.0, atol=1e-3)
