@@ -23,24 +23,13 @@ from avatar_runtime.errors import ModelMissingError, ProviderError
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
 from avatar_runtime.tts.kokoro_phonemes import LANGUAGES, phonemize
+from avatar_runtime.tts.phrasing import text_pieces
 from avatar_runtime.tts.streaming import stream_in_thread
 
 SAMPLE_RATE = 24000
 MODEL_FILE = "kokoro-ja/kokoro-v1.0.int8.onnx"
 _MAX_TOKENS = 500  # the model's context is 512 tokens, with room for the two padding tokens
-_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])|(?<=\.)(?=\s)")  # a Latin full stop ends a sentence before a space
-_CLAUSE_END = re.compile(r"(?<=[、，,；;])")
 _PHONEME_BREAK = re.compile(r"(?<=[,.!?、。])\s*")
-_MIN_CLAUSE = 8  # characters: shorter clauses are merged with the next (prosody needs some context)
-_SENTENCE_GAP = np.zeros(int(0.15 * SAMPLE_RATE), dtype=np.float32)
-_CLAUSE_GAP = np.zeros(int(0.08 * SAMPLE_RATE), dtype=np.float32)
-_NO_GAP = np.zeros(0, dtype=np.float32)
-# The lead phrase: a word in kanji, katakana or Latin letters and the particle after it
-# ("トイレは", "駐車場は"); a particle after hiragana may be inside a word ("ございます").
-_JA_LEAD = re.compile(r"[\u3400-\u9fff\u30a0-\u30ffA-Za-z0-9][はがをにでもへ](?=[^、。！？!?\sはもの])")
-# Korean: after a word that ends in a particle ("화장실은", "쇼핑몰에서"), not inside a noun phrase.
-_KO_PARTICLE_END = ("은", "는", "이", "가", "을", "를", "에", "서", "로", "과", "와", "도", "게")
-_MIN_LEAD = 3  # characters (spaces aside) the lead phrase needs
 
 
 @dataclass
@@ -96,52 +85,6 @@ def _load_model(model_path: Path) -> KokoroModel:
         return _model
 
 
-def lead_phrase(clause: str, language: str) -> tuple[str, str] | None:
-    """``clause`` cut after its first phrase (a word and its particle), or None when too short.
-
-    Kokoro's time grows with the length of what it speaks (about 0.6 s of CPU per call plus 1.1 s
-    per second of speech on this machine), so a sentence's first sound comes sooner when its
-    first phrase is spoken on its own: "トイレは" (0.7 s of speech) before the 3.4 s that follow.
-    """
-    cuts: list[int] = []
-    if language == "ja":
-        cuts = [match.end() for match in _JA_LEAD.finditer(clause)]
-    elif language == "ko":
-        cuts = [i for i, char in enumerate(clause) if char == " " and clause[:i].endswith(_KO_PARTICLE_END)]
-    for cut in cuts:
-        head, rest = clause[:cut].strip(), clause[cut:].strip()
-        if len(head.replace(" ", "")) >= _MIN_LEAD:
-            return (head, rest) if len(rest) >= _MIN_CLAUSE else None
-    return None
-
-
-def text_pieces(text: str, language: str = "") -> list[tuple[Samples, str]]:
-    """The text cut at sentence ends and then at commas, each piece with the pause before it.
-
-    Kokoro runs at about real time on two busy cores, so a long sentence in one piece would keep
-    the customer waiting for its first sound; a clause of a few words is spoken sooner. With
-    ``language``, the first clause is cut once more after its first phrase (``lead_phrase``).
-    """
-    pieces: list[tuple[Samples, str]] = []
-    for sentence in (s.strip() for s in _SENTENCE_END.split(text) if s.strip()):
-        pause = _SENTENCE_GAP if pieces else _NO_GAP
-        clause = ""
-        for part in _CLAUSE_END.split(sentence):
-            clause += part
-            if len(clause) >= _MIN_CLAUSE:
-                pieces.append((pause, clause))
-                clause, pause = "", _CLAUSE_GAP
-        if clause.strip():
-            if pieces and pause is _CLAUSE_GAP:  # a short tail joins the clause before it
-                pieces[-1] = (pieces[-1][0], pieces[-1][1] + clause)
-            else:
-                pieces.append((pause, clause))
-    lead = lead_phrase(pieces[0][1], language) if pieces else None
-    if lead is not None:
-        pieces[0:1] = [(pieces[0][0], lead[0]), (_NO_GAP, lead[1])]
-    return pieces
-
-
 def _phoneme_pieces(phonemes: str) -> list[str]:
     """Split a long phoneme string at punctuation into pieces the model accepts."""
     if len(phonemes) <= _MAX_TOKENS:
@@ -185,7 +128,7 @@ class KokoroSynthesizer:
             for pause, clause in text_pieces(text, voice.language):
                 for part, phonemes in enumerate(_phoneme_pieces(phonemize(clause, voice.language))):
                     audio = model.infer(phonemes, voice.name, voice.rate)
-                    yield audio if part else np.concatenate([pause, audio])
+                    yield audio if part else np.concatenate([np.zeros(int(pause * SAMPLE_RATE), np.float32), audio])
         except ProviderError:
             raise
         except Exception as exc:

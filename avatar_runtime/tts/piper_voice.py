@@ -1,7 +1,8 @@
 """Piper (piper-tts) neural voices from ``MODELS_DIR/piper/<voice name>.onnx`` (+ ``.onnx.json``).
 
 The English demo voice is ``en_US-joe-medium`` (22.05 kHz). Piper synthesises one sentence per
-model call; ``Voice.rate`` maps to its length scale, ``Voice.pitch`` is not supported by Piper.
+model call; the answer is given to it in pieces (``phrasing``) so its first
+phrase plays sooner. ``Voice.rate`` maps to its length scale, ``Voice.pitch`` is not supported by Piper.
 """
 import asyncio
 import json
@@ -11,11 +12,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import onnxruntime as ort
 
 from avatar_runtime.errors import ModelMissingError, ProviderError
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
+from avatar_runtime.tts.phrasing import text_pieces
 from avatar_runtime.tts.streaming import stream_in_thread
 
 _VOLUME = 0.9  # Piper peak-normalises each sentence; leave a little headroom
@@ -77,8 +80,11 @@ class PiperSynthesizer:
         from piper import SynthesisConfig
 
         config = SynthesisConfig(length_scale=1.0 / max(0.25, voice.rate), volume=_VOLUME)
+        rate = piper_voice.config.sample_rate
         try:
-            for chunk in piper_voice.synthesize(text, syn_config=config):
-                yield chunk.audio_float_array
+            for pause, piece in text_pieces(text, voice.language):  # the first phrase plays while the rest is computed
+                for number, chunk in enumerate(piper_voice.synthesize(piece, syn_config=config)):
+                    audio = chunk.audio_float_array
+                    yield np.concatenate([np.zeros(int(pause * rate), np.float32), audio]) if number == 0 else audio
         except Exception as exc:
             raise ProviderError(self.name, f"synthesis failed: {exc}", retryable=False) from exc

@@ -16,7 +16,8 @@ from avatar_runtime.tts.base import SpeechChunk, Voice
 from avatar_runtime.tts.edge_voice import EdgeSynthesizer
 from avatar_runtime.tts.espeak_voice import EspeakSynthesizer, espeak_arguments, espeak_text, hanzi_to_pinyin
 from avatar_runtime.tts.kokoro_phonemes import espeak_ipa, phonemize
-from avatar_runtime.tts.kokoro_voice import KokoroSynthesizer, lead_phrase, text_pieces
+from avatar_runtime.tts.kokoro_voice import KokoroSynthesizer
+from avatar_runtime.tts.phrasing import lead_phrase, text_pieces
 from avatar_runtime.tts.piper_voice import PiperSynthesizer
 from avatar_runtime.tts.registry import ESPEAK_VOICES, OFFLINE_VOICES, espeak_voice_for, synthesizer_for
 from avatar_runtime.tts.streaming import MAX_CHUNK_S, stream_in_thread
@@ -162,7 +163,11 @@ async def test_unknown_espeak_variant_is_refused() -> None:
     ("ja", "はい、どうぞ。", None),  # too short to cut
     ("ko", "화장실은 각 층 중앙 엘리베이터 홀 옆에 있습니다.", "화장실은"),
     ("ko", "쇼핑몰 안에서 자유롭게 다닐 수 있는 것은 안내견과 보조견뿐입니다.", "쇼핑몰 안에서"),
-    ("en", "Restrooms are on every floor next to the central lift lobby.", None),  # Kokoro speaks ja and ko only
+    ("en", "Restrooms are on every floor next to the central lift lobby.", "Restrooms are"),  # one word is too short
+    ("en", "The restrooms are on every floor next to the central lift lobby.", "The restrooms"),
+    ("en", "Yes, luggage lockers are on B1 near the MTR walkway.", "Yes,"),
+    ("ja", "はい、HarbourPoint Free WiFiというネットワークに接続してください。", "はい、"),
+    ("en", "Please ask at the customer service desk on the ground floor.", "Please ask"),
 ])
 def test_a_sentence_leads_with_its_first_phrase(language: str, clause: str, head: str | None) -> None:
     lead = lead_phrase(clause, language)
@@ -189,4 +194,14 @@ async def test_kokoro_speaks_the_lead_phrase_first(models_dir: Path) -> None:
     # be computed before anything could play.
     first_piece_end = next(i for i, s in enumerate(seconds) if s < MAX_CHUNK_S - 0.01)
     assert sum(seconds[: first_piece_end + 1]) < 1.2
+    assert sum(seconds) > 3.0
+
+
+@pytest.mark.slow
+async def test_piper_speaks_the_lead_phrase_first(models_dir: Path) -> None:
+    text = "The restrooms are on every floor next to the central lift lobby, near the escalators."
+    chunks = await collect(PiperSynthesizer(models_dir).synthesize(text, OFFLINE_VOICES["en"]))
+    seconds = [len(c.samples) / c.sample_rate for c in chunks]
+    first_piece_end = next(i for i, s in enumerate(seconds) if s < MAX_CHUNK_S - 0.01)
+    assert sum(seconds[: first_piece_end + 1]) < 1.2  # "The restrooms", not the whole sentence
     assert sum(seconds) > 3.0

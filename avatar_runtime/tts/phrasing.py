@@ -1,0 +1,70 @@
+"""Cutting an answer into the pieces a neural voice speaks one at a time.
+
+Piper and Kokoro compute a whole piece before any of it can play, and their time grows with
+the piece's length, so an answer is cut at sentence ends and commas, and its first clause once
+more after its first phrase: "The restrooms | are on every floor", "トイレは | 各階の…",
+"화장실은 | 각 층…". The customer hears the first phrase while the rest is computed.
+"""
+import re
+
+SENTENCE_GAP_S = 0.15
+CLAUSE_GAP_S = 0.08
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])|(?<=\.)(?=\s)")  # a Latin full stop ends a sentence before a space
+_CLAUSE_END = re.compile(r"(?<=[、，,；;])")
+_MIN_CLAUSE = 8  # characters: shorter clauses are merged with the next (prosody needs some context)
+# Japanese: a word in kanji, katakana or Latin letters and the particle after it ("トイレは",
+# "駐車場は"); a particle after hiragana may be inside a word ("ございます").
+_JA_LEAD = re.compile(r"[\u3400-\u9fff\u30a0-\u30ffA-Za-z0-9][はがをにでもへ](?=[^、。！？!?\sはもの])")
+# Korean: after a word that ends in a particle ("화장실은", "쇼핑몰에서"), not inside a noun phrase.
+_KO_PARTICLE_END = ("은", "는", "이", "가", "을", "를", "에", "서", "로", "과", "와", "도", "게")
+# English: before the verb or preposition that follows the subject ("The restrooms | are on…").
+_EN_BREAK_BEFORE = frozenset([
+    "is", "are", "was", "opens", "closes", "costs", "has", "have", "can", "will", "on", "in", "at", "near", "next",
+    "from", "to", "by", "for", "with", "behind", "opposite", "inside", "outside", "above", "below", "between", "until",
+])
+_EN_MAX_LEAD_WORDS = 5
+_MIN_LEAD = 3  # characters (spaces aside) the lead phrase needs
+
+
+def lead_phrase(clause: str, language: str) -> tuple[str, str] | None:
+    """``clause`` cut after its first phrase, or None when it has no phrase to cut or is too short."""
+    cuts: list[int] = []
+    if language == "ja":
+        cuts = [match.end() for match in _JA_LEAD.finditer(clause)]
+    elif language == "ko":
+        cuts = [i for i, char in enumerate(clause) if char == " " and clause[:i].endswith(_KO_PARTICLE_END)]
+    elif language == "en":
+        spaces = [match.start() for match in re.finditer(" ", clause)][:_EN_MAX_LEAD_WORDS]
+        cuts = [i for n, i in enumerate(spaces, 1)
+                if n >= 2 and clause[i + 1:].split(" ", 1)[0].lower().strip(",.") in _EN_BREAK_BEFORE]
+    # A short opening clause ("はい、", "네,", "Yes,") is a phrase of its own.
+    cuts = sorted([*cuts, *(match.end() for match in _CLAUSE_END.finditer(clause))])
+    for cut in cuts:
+        head, rest = clause[:cut].strip(), clause[cut:].strip()
+        if len(head.replace(" ", "")) >= _MIN_LEAD:
+            return (head, rest) if len(rest) >= _MIN_CLAUSE else None
+    return None
+
+
+def text_pieces(text: str, language: str = "") -> list[tuple[float, str]]:
+    """The text cut at sentence ends and then at commas, each piece with the pause (seconds)
+    before it; with ``language``, the first clause is cut once more after its first phrase."""
+    pieces: list[tuple[float, str]] = []
+    for sentence in (s.strip() for s in _SENTENCE_END.split(text) if s.strip()):
+        pause = SENTENCE_GAP_S if pieces else 0.0
+        clause = ""
+        for part in _CLAUSE_END.split(sentence):
+            clause += part
+            if len(clause) >= _MIN_CLAUSE:
+                pieces.append((pause, clause))
+                clause, pause = "", CLAUSE_GAP_S
+        if clause.strip():
+            if pieces and pause == CLAUSE_GAP_S:  # a short tail joins the clause before it
+                pieces[-1] = (pieces[-1][0], pieces[-1][1] + clause)
+            else:
+                pieces.append((pause, clause))
+    lead = lead_phrase(pieces[0][1], language) if pieces else None
+    if lead is not None:
+        pieces[0:1] = [(pieces[0][0], lead[0]), (0.0, lead[1])]
+    return pieces
