@@ -143,12 +143,15 @@ class TranscriptListApi(APIView):
     class Pagination(PageNumberPagination):
         page_size = 25
 
+    pagination_class = Pagination  # also what documents the list as paginated in the schema
+
     @extend_schema(tags=TAGS, summary="List conversations (filtered, newest first)", parameters=[TranscriptQuerySerializer],
-                   responses={200: ConversationSummarySerializer(many=True), **ERRORS})
+                   # 404: a page past the last one
+                   responses={200: ConversationSummarySerializer(many=True), 404: ErrorSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         query = TranscriptQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        paginator = self.Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(conversation_list(filters=query.filters()), request, view=self)
         return paginator.get_paginated_response(ConversationSummarySerializer(page, many=True).data)
 

@@ -1,0 +1,44 @@
+"""The REST API fuzzed from its own OpenAPI schema (schemathesis, in-process against the WSGI app).
+
+A supervisor's credentials (HTTP Basic, as the schema declares) reach every operation; whatever
+schemathesis generates, valid or not, the server must not fail (no 5xx) and every response (status,
+content type, headers, body) must be one the schema documents. Whether the server's validation is
+exactly as strict as the schema (empty filters accepted, empty FAQ questions refused) is not checked
+here: that is the serializers' own tests. A few examples per operation keep it well under a minute.
+"""
+import base64
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from adminconsole.roles import Role
+from config.wsgi import application
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+          response_schema_conformance]
+
+
+@pytest.fixture
+def supervisor_auth(make_user: Any, settings: Any) -> dict[str, str]:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # Basic auth hashes on every call
+    make_user("fuzz-supervisor", Role.SUPERVISOR)
+    token = base64.b64encode(f"fuzz-supervisor:{TEST_PASSWORD}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@schema.parametrize()
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_server_error_and_responses_match_the_schema(case: schemathesis.Case, supervisor_auth: dict[str, str]) -> None:
+    case.call_and_validate(headers=supervisor_auth, checks=CHECKS)
