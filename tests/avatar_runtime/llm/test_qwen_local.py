@@ -72,7 +72,7 @@ def test_stopping_with_a_request_still_streaming_returns_promptly() -> None:
     with LocalLlamaServer(LocalServerConfig(MODEL, n_ctx=512)) as extra:
         body = json.dumps({"model": MODEL_ALIAS, "stream": True, "max_tokens": 400,
                            "messages": [{"role": "user", "content": "Count from 1 to 200."}]}).encode()
-        request = urllib.request.Request(f"{extra.base_url}/chat/completions", data=body,
+        request = urllib.request.Request(f"{extra.base_url}/chat/completions", data=body,  # noqa: S310 - loopback
                                          headers={"Content-Type": "application/json"})
         abandoned = urllib.request.urlopen(request, timeout=30)  # noqa: S310 - loopback
         abandoned.readline()  # the answer has started streaming
