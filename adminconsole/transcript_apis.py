@@ -23,6 +23,7 @@ from adminconsole.transcript_selectors import (
     conversation_list,
     conversation_turns,
 )
+from common.errors import MAX_ID
 from common.languages import LANGUAGE_CHOICES
 from kiosk.models import Conversation, TranscriptAccess
 from kiosk.transcript_access import transcript_access_record
@@ -40,7 +41,7 @@ class HasSupervisorRole(BasePermission):
 
 
 class TranscriptQuerySerializer(serializers.Serializer):
-    kiosk = serializers.IntegerField(required=False, help_text="Kiosk id.")
+    kiosk = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Kiosk id.")
     date_from = serializers.DateField(required=False, help_text="Started on or after this day.")
     date_to = serializers.DateField(required=False, help_text="Started on or before this day.")
     language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False,

@@ -49,6 +49,8 @@ from knowledgebase.services import (
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer}
+# An upload whose body is not a readable multipart form (DRF answers 415).
+UNREADABLE_FORM = {415: OpenApiResponse(ErrorSerializer, description="The body is not a readable multipart form.")}
 LIST_ERRORS = {**ERRORS, 404: ErrorSerializer}  # 404: a page past the last one
 TAGS = ["knowledge base"]
 
@@ -156,7 +158,8 @@ class FaqImportApi(KbApi):
 
     @extend_schema(tags=TAGS, summary="Import FAQs from a JSONL or CSV file", request={"multipart/form-data": ImportSerializer},
                    responses={200: ImportReportSerializer,
-                              400: OpenApiResponse(ErrorSerializer, description="Bad rows, with their line numbers.")})
+                              400: OpenApiResponse(ErrorSerializer, description="Bad rows, with their line numbers."),
+                              403: ErrorSerializer, **UNREADABLE_FORM})
     def post(self, request: Request) -> Response:
         body = ImportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -206,7 +209,7 @@ class DocumentListApi(KbApi):
                    responses={201: DocumentDetailSerializer,
                               400: OpenApiResponse(ErrorSerializer, description="Unsupported type, unreadable or empty."),
                               413: OpenApiResponse(ErrorSerializer, description="Over the size limit."),
-                              403: ErrorSerializer})
+                              403: ErrorSerializer, **UNREADABLE_FORM})
     def post(self, request: Request) -> Response:
         body = DocumentUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)

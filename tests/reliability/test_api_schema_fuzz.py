@@ -52,6 +52,18 @@ def supervisor_auth(make_user: Any, settings: Any) -> dict[str, str]:
 
 
 @schema.parametrize()
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: CI sees the same examples every run (run with --hypothesis-seed to explore further).
+@settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_server_error_and_responses_match_the_schema(case: schemathesis.Case, supervisor_auth: dict[str, str]) -> None:
     case.call_and_validate(headers=supervisor_auth, checks=CHECKS)
+
+
+def test_what_the_fuzz_found_stays_fixed(client: Any, supervisor_auth: dict[str, str]) -> None:
+    """Ids past a 64-bit integer overflowed the database driver (500); an unmatched API URL was an HTML page."""
+    headers = {"HTTP_AUTHORIZATION": supervisor_auth["Authorization"]}
+    huge = str(2**64)
+    assert client.get(f"/api/transcripts/?kiosk={huge}", **headers).json()["error"]["code"] == "invalid"
+    gone = client.get(f"/api/kb/documents/{huge}/", **headers)
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "document_not_found"
+    nowhere = client.get("/api/kb/faqs/not a key/", **headers)
+    assert nowhere.status_code == 404 and nowhere.json()["error"]["code"] == "not_found"
