@@ -23,6 +23,7 @@ from adminconsole.transcript_selectors import (
     conversation_list,
     conversation_turns,
 )
+from common.errors import MAX_ID
 from common.languages import LANGUAGE_CHOICES
 from kiosk.models import Conversation, TranscriptAccess
 from kiosk.transcript_access import transcript_access_record
@@ -40,7 +41,7 @@ class HasSupervisorRole(BasePermission):
 
 
 class TranscriptQuerySerializer(serializers.Serializer):
-    kiosk = serializers.IntegerField(required=False, help_text="Kiosk id.")
+    kiosk = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Kiosk id.")
     date_from = serializers.DateField(required=False, help_text="Started on or after this day.")
     date_to = serializers.DateField(required=False, help_text="Started on or before this day.")
     language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False,
@@ -143,12 +144,15 @@ class TranscriptListApi(APIView):
     class Pagination(PageNumberPagination):
         page_size = 25
 
+    pagination_class = Pagination  # also what documents the list as paginated in the schema
+
     @extend_schema(tags=TAGS, summary="List conversations (filtered, newest first)", parameters=[TranscriptQuerySerializer],
-                   responses={200: ConversationSummarySerializer(many=True), **ERRORS})
+                   # 404: a page past the last one
+                   responses={200: ConversationSummarySerializer(many=True), 404: ErrorSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         query = TranscriptQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        paginator = self.Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(conversation_list(filters=query.filters()), request, view=self)
         return paginator.get_paginated_response(ConversationSummarySerializer(page, many=True).data)
 

@@ -1,6 +1,9 @@
 """The one domain error type, mapped once at each boundary (REST, WebSocket, forms, CLI)."""
 from django.utils.functional import Promise
 
+# The largest id a BigAutoField holds: a larger one in a query overflows the database driver (a 500, not a 404).
+MAX_ID = 2**63 - 1
+
 
 class ApplicationError(Exception):
     """A failure the caller can act on: a machine-readable ``code`` and a human message.

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+handler404 = "common.api.not_found"
+
 urlpatterns = [
     path("", include("kiosk.urls")),
     path("console/", include("adminconsole.urls")),

@@ -49,6 +49,9 @@ from knowledgebase.services import (
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer}
+# An upload whose body is not a readable multipart form (DRF answers 415).
+UNREADABLE_FORM = {415: OpenApiResponse(ErrorSerializer, description="The body is not a readable multipart form.")}
+LIST_ERRORS = {**ERRORS, 404: ErrorSerializer}  # 404: a page past the last one
 TAGS = ["knowledge base"]
 
 
@@ -79,8 +82,10 @@ class FaqListApi(KbApi):
     class Pagination(PageNumberPagination):
         page_size = 50
 
+    pagination_class = Pagination  # also what documents the list as paginated in the schema
+
     @extend_schema(tags=TAGS, summary="List FAQ entries", parameters=[FaqListQuerySerializer],
-                   responses={200: FaqSerializer(many=True), **ERRORS})
+                   responses={200: FaqSerializer(many=True), **LIST_ERRORS})
     def get(self, request: Request) -> Response:
         filters = FaqListQuerySerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -88,7 +93,7 @@ class FaqListApi(KbApi):
         data.pop("page", None)
         entries = faq_list(tag=data.get("tag"), status=data.get("status"), has_language=data.get("has_language"),
                            missing_language=data.get("missing_language"), query=data.get("q"))
-        paginator = self.Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(entries, request, view=self)
         return paginator.get_paginated_response(FaqSerializer(page, many=True).data)
 
@@ -153,7 +158,8 @@ class FaqImportApi(KbApi):
 
     @extend_schema(tags=TAGS, summary="Import FAQs from a JSONL or CSV file", request={"multipart/form-data": ImportSerializer},
                    responses={200: ImportReportSerializer,
-                              400: OpenApiResponse(ErrorSerializer, description="Bad rows, with their line numbers.")})
+                              400: OpenApiResponse(ErrorSerializer, description="Bad rows, with their line numbers."),
+                              403: ErrorSerializer, **UNREADABLE_FORM})
     def post(self, request: Request) -> Response:
         body = ImportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -168,7 +174,8 @@ class FaqImportApi(KbApi):
 class FaqExportApi(KbApi):
     @extend_schema(tags=TAGS, summary="Download every FAQ translation (the columns import reads)",
                    parameters=[ExportQuerySerializer],
-                   responses={(200, "application/x-ndjson"): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.BINARY})
+                   responses={(200, "application/x-ndjson"): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.BINARY,
+                              **ERRORS})
     def get(self, request: Request) -> HttpResponse:
         params = ExportQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -185,13 +192,15 @@ class DocumentListApi(KbApi):
     class Pagination(PageNumberPagination):
         page_size = 50
 
+    pagination_class = Pagination  # also what documents the list as paginated in the schema
+
     @extend_schema(tags=TAGS, summary="List uploaded documents, newest first", parameters=[DocumentListQuerySerializer],
-                   responses={200: DocumentSerializer(many=True), **ERRORS})
+                   responses={200: DocumentSerializer(many=True), **LIST_ERRORS})
     def get(self, request: Request) -> Response:
         filters = DocumentListQuerySerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         documents = document_list(language=filters.validated_data.get("language"), query=filters.validated_data.get("q"))
-        paginator = self.Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(documents, request, view=self)
         return paginator.get_paginated_response(DocumentSerializer(page, many=True).data)
 
@@ -200,7 +209,7 @@ class DocumentListApi(KbApi):
                    responses={201: DocumentDetailSerializer,
                               400: OpenApiResponse(ErrorSerializer, description="Unsupported type, unreadable or empty."),
                               413: OpenApiResponse(ErrorSerializer, description="Over the size limit."),
-                              403: ErrorSerializer})
+                              403: ErrorSerializer, **UNREADABLE_FORM})
     def post(self, request: Request) -> Response:
         body = DocumentUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 
-from common.errors import ApplicationError, NotFound
+from common.errors import MAX_ID, ApplicationError, NotFound
 from common.languages import KIOSK_LANGUAGES, normalize_language
 from knowledgebase.indexing import kb_index
 from knowledgebase.models import Document, FaqEntry, FaqRevision
@@ -133,6 +133,8 @@ def document_list(*, language: str | None = None, query: str | None = None) -> Q
 def document_get(*, document_id: int) -> Document:
     """One document with its chunks (``document.chunks.all()``, in order) and ``chunk_count``."""
     try:
+        if not 0 < document_id <= MAX_ID:
+            raise Document.DoesNotExist
         return document_list().prefetch_related("chunks").get(pk=document_id)
     except Document.DoesNotExist as exc:
         raise NotFound("document_not_found", f"No document with id {document_id}.") from exc

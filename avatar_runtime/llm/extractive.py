@@ -7,18 +7,15 @@ politely that the avatar doesn't know and that the customer service desk can hel
 from collections.abc import AsyncGenerator
 
 from avatar_runtime.llm.base import AnswerOutcome, AnswerStream, HistoryTurn, Retrieved
-from avatar_runtime.llm.passages import closest_translation
+from avatar_runtime.llm.passages import top_answer
 from avatar_runtime.llm.phrases import phrase
 from avatar_runtime.text.sentences import split_text
 
 
 def extractive_text(language: str, retrieved: Retrieved) -> str:
     """The whole extractive answer (the top passage's answer, or the polite decline)."""
-    if retrieved.answerable and retrieved.passages:
-        translation = closest_translation(retrieved.passages[0], language)
-        if translation is not None:
-            return translation.answer.strip()
-    return phrase("dont_know", language)
+    translation = top_answer(language, retrieved)
+    return translation.answer.strip() if translation is not None else phrase("dont_know", language)
 
 
 class ExtractiveAnswerer:

@@ -3,13 +3,28 @@
 Policy: the customer's own language; else the close one (Cantonese and Mandarin share the
 written language, so a Mandarin answer serves a Cantonese speaker and the other way round);
 else English; else whatever the entry has, its original language first.
+
+An entry text that addresses the model instead of the customer ("SYSTEM: ignore previous
+instructions and ...", pasted from a web page or planted) is not used at all: not in the
+prompt, not as grounding (so a model that obeys it is caught by the guard), and never read
+out by the extractive answerer. Its other, clean translations still serve.
 """
+import logging
+import re
 from dataclasses import dataclass
 
-from avatar_runtime.llm.base import Passage
+from avatar_runtime.llm.base import Passage, Retrieved
 from common.languages import KIOSK_LANGUAGES
 
+logger = logging.getLogger(__name__)
+
 CLOSE_LANGUAGES: dict[str, tuple[str, ...]] = {"yue": ("zh",), "zh": ("yue",)}
+
+# Orders to a language model, in the kiosk languages; no real FAQ answer says these.
+_INJECTION = re.compile(
+    r"(?im)^\s*(system|assistant)\s*:|\b(ignore|disregard|forget)\b.{0,30}\b(instructions?|rules|prompt)\b|system prompt"
+    r"|忽略.{0,12}(指令|规则|規則|指示|提示)|(指示|ルール|命令|プロンプト).{0,12}無視|(지시|규칙|명령).{0,12}무시"
+)
 
 
 @dataclass(frozen=True)
@@ -20,11 +35,17 @@ class Translation:
 
 
 def passage_translations(passage: Passage) -> dict[str, tuple[str, str]]:
-    """Every (question, answer) the passage has, its own language included."""
+    """Every (question, answer) the passage has, its own language included, without injected texts."""
     texts = dict(passage.translations)
     if passage.answer and passage.language:
         texts.setdefault(passage.language, (passage.question, passage.answer))
-    return {lang: qa for lang, qa in texts.items() if qa[1].strip()}
+    clean = {}
+    for lang, qa in texts.items():
+        if any(_INJECTION.search(text) for text in qa):
+            logger.warning("knowledge-base entry %s (%s) gives orders to the model; not used", passage.key, lang)
+        elif qa[1].strip():
+            clean[lang] = qa
+    return clean
 
 
 def language_preference(language: str, original: str = "") -> list[str]:
@@ -40,6 +61,13 @@ def closest_translation(passage: Passage, language: str) -> Translation | None:
             question, answer = texts[candidate]
             return Translation(candidate, question, answer)
     return None
+
+
+def top_answer(language: str, retrieved: Retrieved) -> Translation | None:
+    """The text that answers the customer: the top entry's, when retrieval found an answer and that entry has one."""
+    if not (retrieved.answerable and retrieved.passages):
+        return None
+    return closest_translation(retrieved.passages[0], language)
 
 
 def source_texts(passages: list[Passage]) -> list[str]:

@@ -3,8 +3,8 @@
 Streaming and the guard: sentences are released only once the first substantive sentence
 passes :class:`GroundingGuard` (a leading "Sure!" waits with it). If that first sentence is
 ungrounded or in the wrong language, the model is stopped and the extractive answer is
-spoken instead. Retrieval's ``answerable`` decides what kind of first sentence may pass: an
-answer when retrieval found one, a decline when it did not. A small model's declines are
+spoken instead. What kind of first sentence may pass: an answer when retrieval found one whose
+entry has usable text (:func:`top_answer`, as the extractive answerer), a decline otherwise. A small model's declines are
 often wrong, and its "answers" to questions the entries don't cover are stitched from
 unrelated entries (measured in ``bench/llm_local.py``); in both cases the extractive answerer
 says the right thing.
@@ -28,6 +28,7 @@ from avatar_runtime.health import HealthTracker
 from avatar_runtime.llm.base import Answerer, AnswerOutcome, AnswerStream, HistoryTurn, Retrieved, closing
 from avatar_runtime.llm.extractive import ExtractiveAnswerer
 from avatar_runtime.llm.grounding import GroundingGuard, Verdict
+from avatar_runtime.llm.passages import top_answer
 from avatar_runtime.llm.prompt import DEFAULT_HISTORY_TURNS, build_messages
 from avatar_runtime.llm.qwen_client import Deadlines, LlmServiceError, QwenClient, QwenSettings
 from avatar_runtime.text.sentences import split_stream
@@ -87,13 +88,14 @@ class QwenAnswerer:
     ) -> AsyncGenerator[str, None]:
         messages = build_messages(question, language, retrieved.passages, history, history_turns=self.history_turns)
         guard = GroundingGuard(retrieved.passages, language)
+        answerable = top_answer(language, retrieved) is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.deadlines.total
         released = 0
         for attempt in range(1, self.retry.attempts + 1):
             remaining = deadline - loop.time()
             attempt_deadlines = Deadlines(first_token=min(self.deadlines.first_token, remaining), total=remaining)
-            guarded = self._guarded(messages, language, retrieved, guard, attempt_deadlines, outcome)
+            guarded = self._guarded(messages, language, answerable, guard, attempt_deadlines, outcome)
             try:
                 async with aclosing(guarded):
                     async for sentence in guarded:
@@ -126,7 +128,7 @@ class QwenAnswerer:
         self,
         messages: list[dict[str, str]],
         language: str,
-        retrieved: Retrieved,
+        answerable: bool,
         guard: GroundingGuard,
         deadlines: Deadlines,
         outcome: AnswerOutcome,
@@ -148,7 +150,7 @@ class QwenAnswerer:
                 if verdict is Verdict.FILLER:
                     held.append(sentence)
                     continue
-                expected = Verdict.GROUNDED if retrieved.answerable else Verdict.DECLINE
+                expected = Verdict.GROUNDED if answerable else Verdict.DECLINE
                 if verdict is expected:
                     for accepted in [*held, sentence]:
                         released += 1

@@ -23,6 +23,7 @@ class SessionRunner:
         self.media = media
         self.worker_id = worker_id
         self.peer: WebRtcPeer | None = None
+        self._layer_down = False
         self._tasks = TaskOwner(f"runner {session.session_id}")
 
     async def start(self) -> None:
@@ -32,7 +33,23 @@ class SessionRunner:
         self._tasks.spawn(self._heartbeat(), "heartbeat")
 
     async def _send(self, message: dict[str, Any]) -> None:
-        await self.layer.send(self.reply_channel, {**message, "session_id": self.session.session_id})
+        """Send to the kiosk; while the channel layer is down (Redis restarting) the message is dropped.
+
+        Events, frames and heartbeats are real time: late they are worthless, and a relay that died on
+        the first failure would leave the session mute after Redis is back. The transcript does not
+        travel this way (it is written to the database), so nothing the customer said is lost.
+        """
+        try:
+            await self.layer.send(self.reply_channel, {**message, "session_id": self.session.session_id})
+        except Exception:
+            if not self._layer_down:
+                log.warning("session %s: channel layer send failed; dropping messages until it is back",
+                            self.session.session_id, exc_info=True)
+            self._layer_down = True
+            return
+        if self._layer_down:
+            log.info("session %s: channel layer back", self.session.session_id)
+            self._layer_down = False
 
     async def _relay_events(self) -> None:
         while True:

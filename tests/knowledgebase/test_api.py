@@ -50,7 +50,7 @@ def test_anonymous_and_users_without_a_role_are_refused(
     client.login(username="nobody", password=PASSWORD)
     response = getattr(client, method)(url)
     assert response.status_code == 403
-    assert "console role" in response.json()["detail"]
+    assert "console role" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("role", [Role.STAFF, Role.SUPERVISOR, Role.ADMIN])
@@ -66,7 +66,7 @@ def test_session_writes_need_the_csrf_token(make_user: Callable[..., AbstractBas
     browser = Client(enforce_csrf_checks=True)
     browser.login(username="alice", password=PASSWORD)
     refused = browser.post("/api/kb/faqs/", NEW_FAQ, content_type="application/json")
-    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    assert refused.status_code == 403 and "CSRF" in refused.json()["error"]["message"]
     assert not FaqEntry.objects.exists()
     browser.get("/console/")  # sets the csrftoken cookie, as the console page does
     token = browser.cookies["csrftoken"].value
@@ -100,7 +100,8 @@ def test_create_read_update_publish_delete(staff: Client) -> None:
 
 def test_invalid_input_is_a_400_with_details(staff: Client) -> None:
     bad = staff.post("/api/kb/faqs/", {"key": "no spaces", "translations": []}, content_type="application/json")
-    assert bad.status_code == 400 and {"key", "translations"} <= set(bad.json())
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+    assert {"key", "translations"} <= set(bad.json()["error"]["errors"])
     twice = {**NEW_FAQ, "translations": [NEW_FAQ["translations"][0]] * 2}  # type: ignore[index]
     assert staff.post("/api/kb/faqs/", twice, content_type="application/json").status_code == 400
 

@@ -48,7 +48,7 @@ def test_anonymous_and_users_without_a_role_are_refused(
     make_user("nobody", None)
     client.login(username="nobody", password=PASSWORD)
     response = getattr(client, method)(url)
-    assert response.status_code == 403 and "console role" in response.json()["detail"]
+    assert response.status_code == 403 and "console role" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("role", [Role.STAFF, Role.SUPERVISOR, Role.ADMIN])

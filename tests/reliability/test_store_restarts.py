@@ -5,7 +5,10 @@ while the database crashes and comes back; every acknowledged turn is in the dat
 and every turn queued during the outage is written once it is back (none twice).
 Redis: a kiosk connected through the Redis channel layer is told the service was interrupted and
 the socket closes with a code the page reconnects on; once Redis is back, the kiosk gets in again.
+An avatar worker's session lives through the restart: it answers the next question once Redis is
+back, and the turns stored before are untouched.
 """
+import asyncio
 import json
 import os
 import subprocess
@@ -14,6 +17,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -138,3 +142,95 @@ async def test_a_redis_restart_ends_the_connection_cleanly_and_the_kiosk_gets_ba
     assert (await again.connect(timeout=30))[0]
     await _settled_ping(again)
     await again.disconnect()
+
+
+async def _avatar_caption(layer: Any, reply: str, timeout: float) -> str:
+    """The conversation id, once the avatar's first caption of a turn reaches the web side."""
+    deadline, conversation = time.monotonic() + timeout, ""
+    while True:
+        message = await asyncio.wait_for(layer.receive(reply), max(0.1, deadline - time.monotonic()))
+        event = message.get("event", {}) if message["type"] == "kiosk.event" else {}
+        conversation = event.get("id", conversation) if event.get("type") == "conversation" else conversation
+        if event.get("type") == "caption" and event.get("role") == "avatar":
+            return conversation
+
+
+async def _send_after_restart(layer: Any, channel: str, message: dict[str, Any]) -> None:
+    """The web side's pooled connection died with Redis: its first command fails, a new connection is made."""
+    import redis
+
+    try:
+        await layer.send(channel, message)
+    except redis.ConnectionError:
+        await layer.send(channel, message)
+
+
+async def _turns(conversation_id: str) -> list[tuple[str, str]]:
+    from channels.db import database_sync_to_async
+
+    from kiosk.models import Turn
+
+    return await database_sync_to_async(lambda: [(t.role, t.text) for t in Turn.objects.filter(
+        conversation__public_id=conversation_id).order_by("index")])()
+
+
+async def _until_turns(conversation_id: str, count: int) -> list[tuple[str, str]]:
+    deadline = time.monotonic() + 60
+    while len(turns := await _turns(conversation_id)) < count:
+        assert time.monotonic() < deadline, turns
+        await asyncio.sleep(0.2)
+    return turns
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_avatar_worker_session_outlives_a_redis_restart_and_keeps_its_turns(redis_layer, settings,  # type: ignore[no-untyped-def]
+                                                                                     tmp_path: Path) -> None:
+    """A real worker (embedded backends) with its own connection to Redis, driven by the web side's protocol:
+    Redis dies between two turns of a conversation and comes back; the same session answers the next question."""
+    from channels.db import database_sync_to_async
+    from channels_redis.core import RedisChannelLayer
+    from PIL import Image
+    from skimage import data
+
+    from avatar_runtime.factory import session_factory, warm_up
+    from avatar_runtime.render.portrait.prepare import prepare_portrait
+    from avatar_runtime.worker.server import AvatarWorker
+    from kiosk.models import Avatar, Kiosk, Venue
+
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "avatars").mkdir()
+    Image.fromarray(data.astronaut()).save(tmp_path / "avatars" / "astronaut.png")
+    prepare_portrait((tmp_path / "avatars" / "astronaut.png").read_bytes(), cache_dir=tmp_path / "avatar-cache")
+    kiosk = await database_sync_to_async(lambda: Kiosk.objects.create(
+        name="Restart", venue=Venue.objects.create(name="V"),
+        avatar=Avatar.objects.create(name="Astronaut", source="avatars/astronaut.png", status=Avatar.Status.READY)))()
+    hosts = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]
+    worker = AvatarWorker(capacity=1, session_factory=session_factory, warm_up=warm_up, worker_id="redis-restart",
+                          layer=RedisChannelLayer(hosts=hosts))  # its own connections, as in its own process
+    running = asyncio.create_task(worker.run(), name="worker under test")
+    web = RedisChannelLayer(hosts=hosts)
+    try:
+        await asyncio.wait_for(worker.ready.wait(), 300)
+        reply = await web.new_channel("kiosk-reply.")
+        # "webrtc" with no peer yet: no video frames flood the reply channel while nobody reads it.
+        await web.send(worker.channel, {"type": "session.open", "session_id": "s1", "kiosk_id": kiosk.pk,
+                                        "reply_channel": reply, "media": "webrtc"})
+        assert (await asyncio.wait_for(web.receive(reply), 300))["type"] == "kiosk.opened"
+        await web.send(worker.channel, {"type": "session.text", "session_id": "s1", "text": "Where are the restrooms?"})
+        conversation = await _avatar_caption(web, reply, 180)
+        acknowledged = await _until_turns(conversation, 2)  # stored before Redis goes
+
+        redis_layer.stop()
+        await asyncio.sleep(3.0)  # the worker's receive loop and the session's heartbeats fail meanwhile
+        assert not running.done(), "the worker died with Redis"
+        redis_layer.start()
+
+        await _send_after_restart(web, worker.channel, {"type": "session.text", "session_id": "s1",
+                                                        "text": "Is there a pharmacy?"})
+        assert await _avatar_caption(web, reply, 180) in (conversation, "")  # the same session answers
+        turns = await _until_turns(conversation, 4)
+        assert turns[:2] == acknowledged
+        assert turns[2] == ("customer", "Is there a pharmacy?") and turns[3][0] == "avatar"
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)

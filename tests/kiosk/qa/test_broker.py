@@ -1,8 +1,12 @@
-"""The lip-sync job through the real broker: Redis, and a ``celery -A config worker`` process.
+"""Background jobs through the real broker: Redis, and a ``celery -A config worker`` process.
+
+The lip-sync job, and the avatar preparation job: both wait in the queue while no worker runs
+and run when one comes back.
 
 Runs where CI's services suite runs (``DATABASE_URL`` and ``REDIS_URL`` set); the worker uses the
 test database and the test's media folder, exactly as a production worker would use the real ones.
 """
+import io
 import os
 import subprocess
 import sys
@@ -15,10 +19,12 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+from PIL import Image
 
 from config.celery import app as celery_app
 from kiosk import services
-from kiosk.models import Turn, TurnQaScore
+from kiosk.avatars import avatar_create
+from kiosk.models import Avatar, Turn, TurnQaScore
 from tests.conftest import SERVICES
 from tests.kiosk.qa.conftest import TurnFactory, clip_bytes
 
@@ -110,3 +116,23 @@ def test_a_job_waits_in_the_queue_while_no_worker_runs(avatar_turn: TurnFactory,
     score = wait_for_score(turn)
     assert not score.error_code and abs(score.offset_frames - 4) <= 1
     assert queue.llen("celery") == 0
+
+
+def test_an_avatar_upload_waits_in_the_queue_and_is_prepared_when_a_worker_returns(celery_worker_process) -> None:
+    from skimage import data
+
+    photo = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(photo, format="PNG")
+    avatar = avatar_create(name="Queued", content=photo.getvalue())  # committed: the preparation job is published
+    queue = redis.Redis.from_url(os.environ["REDIS_URL"])
+    assert queue.llen("celery") == 1
+    time.sleep(2)
+    avatar.refresh_from_db()
+    assert avatar.status == Avatar.Status.UPLOADED and queue.llen("celery") == 1  # nobody took or dropped it
+    celery_worker_process()  # the worker comes back
+    deadline = time.monotonic() + 240
+    while avatar.status != Avatar.Status.READY:
+        assert time.monotonic() < deadline, f"avatar still {avatar.status}"
+        time.sleep(0.5)
+        avatar.refresh_from_db()
+    assert avatar.mouth_box is not None and queue.llen("celery") == 0
