@@ -28,6 +28,7 @@ os.environ["KIOSK_VAR_DIR"] = tempfile.mkdtemp(prefix="kiosk-bench-")
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("REDIS_URL", None)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("AVATAR_TTS_BACKEND", "offline")  # the embedded voices; Edge has no network here
 
 import django  # noqa: E402
 
