@@ -36,6 +36,7 @@ from avatar_runtime.tts.base import Synthesizer, Voice
 from avatar_runtime.vad.base import VAD_SAMPLE_RATE, VadEvent, VadStream
 
 log = logging.getLogger(__name__)
+PLAYBACK_LEVEL_DECAY = 0.9  # per 40 ms frame: about -11 dB per second
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -116,7 +117,9 @@ class ConversationSession:
         self._last_activity = clock.now()
         self._mic_clock = 0.0
         self._mic_recent = np.zeros(0, np.float32)  # the last 0.3 s of echo-cancelled mic audio
-        self._playback_level = 0.0  # RMS of what the kiosk plays, smoothed over ~0.4 s
+        # RMS of what the kiosk plays, peak-held: it rises with the first loud frame (the echo of
+        # an answer's first word reaches the mic before a slow average would) and decays over ~1 s.
+        self._playback_level = 0.0
         self._ignoring_echo = False  # the VAD segment in progress was judged to be residual echo
         self._closed = False
         self.turn_finished = asyncio.Event()  # set each time a turn has been answered (or cut off)
@@ -187,7 +190,7 @@ class ConversationSession:
             if self.backends.aec is not None:
                 self.backends.aec.push_reference(frame.audio)
             level = float(np.sqrt(np.mean(frame.audio**2))) if len(frame.audio) else 0.0
-            self._playback_level += 0.1 * (level - self._playback_level)
+            self._playback_level = max(level, self._playback_level * PLAYBACK_LEVEL_DECAY)
             if frame.speaking and self.answer_recorder is not None:
                 self.answer_recorder.add(frame)  # before it counts as played: the turn ends after its last frame
             if frame.speaking and self.playback is not None:

@@ -38,9 +38,10 @@ def bomb() -> bytes:
 
 
 @pytest.mark.parametrize(("make", "code"), [
-    (lambda: b"%PDF-1.7 this is a document, not a photo", "avatar_not_an_image"),
-    (lambda: encode(np.zeros((64, 64, 3), np.uint8))[:40], "avatar_not_an_image"),  # a truncated PNG
-    (lambda: b"GIF89a" + b"\x00" * 100, "avatar_not_an_image"),
+    # Neither a readable photo nor a readable video (uploads may be either).
+    (lambda: b"%PDF-1.7 this is a document, not a photo", "avatar_unreadable"),
+    (lambda: encode(np.zeros((64, 64, 3), np.uint8))[:40], "avatar_unreadable"),  # a truncated PNG
+    (lambda: b"GIF89a" + b"\x00" * 100, "avatar_unreadable"),
     (lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * (50 * 1024 * 1024), "avatar_too_large"),  # 50 MB
     (bomb, "avatar_too_many_pixels"),
 ])
