@@ -1,5 +1,5 @@
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -21,3 +21,14 @@ def make_user(db: None) -> Callable[..., AbstractBaseUser]:
         return user
 
     return factory
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Celery jobs run at once in this process, also where a broker is configured (CI's services run)."""
+    from config.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous

@@ -1,5 +1,5 @@
 """FAQ screens through HTTP: filters, bounded queries, editor, publish, history/revert, import/export."""
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -7,7 +7,6 @@ from django.test import Client
 
 from adminconsole.models import AuditEntry
 from adminconsole.roles import Role
-from config.celery import app as celery_app
 from knowledgebase.models import FaqEntry
 from knowledgebase.services import TranslationData, faq_create
 
@@ -15,11 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def eager_celery() -> Iterator[None]:
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
+def eager_celery(celery_eager: None) -> None:
+    """Index refreshes run at once, as the editor's changes are searched right after."""
 
 
 def make_faq(key: str, languages: dict[str, tuple[str, str]], *, tags: tuple[str, ...] = (),

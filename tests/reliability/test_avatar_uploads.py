@@ -14,9 +14,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    settings.MEDIA_ROOT = tmp_path
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # preparation runs at commit, in this process
+def media(settings, tmp_path: Path, celery_eager: None) -> Path:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path  # preparation runs at commit, in this process (celery_eager)
     return tmp_path
 
 
