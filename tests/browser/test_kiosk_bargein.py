@@ -50,7 +50,8 @@ def barge_in(server: LiveServer, clips: dict[str, Path], media: str) -> dict[str
         say(page, "interruption")
         wait_for_event(page, "flush", 60_000)
         page.wait_for_function(
-            "document.getElementById('caption-customer').textContent.toLowerCase().includes('first aid')", timeout=120_000)
+            "document.getElementById('caption-customer').textContent.toLowerCase().replace('-', ' ').includes('first aid')",
+            timeout=120_000)
         page.wait_for_function(
             "window.kioskMetrics.events.filter((e) => e.name === 'answer_frame_shown').length >= 2", timeout=120_000)
         page.screenshot(path=str(ARTIFACTS / f"kiosk-bargein-{media}.png"))
@@ -78,7 +79,7 @@ def barge_in(server: LiveServer, clips: dict[str, Path], media: str) -> dict[str
     assert avatar["interrupted"] and avatar["complete"]
     assert avatar["heard_text"] and len(avatar["heard_text"]) < len(avatar["text"])
     assert avatar["text"].startswith(avatar["heard_text"].rstrip("…").split(" ")[0])
-    assert "first aid" in interruption["text"].lower()
+    assert "first aid" in interruption["text"].lower().replace("-", " ")
 
     page_e2e = answer["at"] - question_end["at"]
     runtime_e2e = float(avatar["timings"]["end_to_end"])
@@ -104,12 +105,12 @@ def barge_in(server: LiveServer, clips: dict[str, Path], media: str) -> dict[str
     return result
 
 
-# Known failing on the shared 2-core machine (load 18-20): over WebRTC the call dropped (aioice
-# consent expired ~35 s in, before the interruption; the page now renegotiates); over the
-# WebSocket fallback the runtime never paused for the interruption (no flush within 60 s; cause
-# not found yet: the session's echo canceller attenuates an echo-free interruption by ~14 dB while
-# the avatar speaks, and no runtime test covers barge-in with the canceller on). Not strict, so a
-# pass on a quieter machine shows; see the closing report.
+# Open defect of issue #5. Session 12 (load 18-20): over WebRTC the call dropped (aioice consent
+# expired before the interruption); over the WebSocket fallback no flush came within 60 s.
+# Session 13 (quiet machine, after the consumer's worker-liveness fix): the runtime paused for the
+# interruption in 3 of 4 runs ("output paused for a barge-in candidate", both media) and answered
+# it, but the page's caption check timed out in those runs and the flush did not reach the page
+# within 60 s in the fourth. Not run in CI until the page side is understood.
 @pytest.mark.xfail(reason="barge-in not yet detected through the browser; see comment (open in issue #5)", run=False)
 @pytest.mark.parametrize("media", ["webrtc", "ws"])
 def test_barge_in_stops_playback_at_once_and_is_stored(kiosk_server: LiveServer, bargein_clips: dict[str, Path],
