@@ -117,8 +117,8 @@ async def test_a_backchannel_does_not_interrupt(demo_kb: None) -> None:
 
 
 # Known flaky (about one run in three of the whole suite pauses once for the echo of the first
-# phrase; it passes alone): the echo check races the canceller's convergence. Open in issue #4's
-# follow-up; more reruns keep CI from failing on it meanwhile.
+# phrase; it passes alone): the echo check races the canceller's convergence. A known defect
+# (session 13's closing note); the reruns keep CI from failing on it meanwhile.
 @pytest.mark.flaky(reruns=3)
 @pytest.mark.parametrize("question", ["Is there free wifi here?", "How much is parking?"])
 async def test_the_avatars_own_voice_in_the_mic_does_not_interrupt(demo_kb: None, question: str) -> None:
