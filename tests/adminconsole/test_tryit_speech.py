@@ -9,7 +9,6 @@ import soundfile as sf
 from django.test import Client
 
 from adminconsole.roles import Role
-from config.celery import app as celery_app
 from knowledgebase.indexing import index_version_bump
 from knowledgebase.services import TranslationData, faq_create
 
@@ -17,13 +16,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def eager_and_fresh_index() -> Iterator[None]:
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
+def eager_and_fresh_index(celery_eager: None) -> Iterator[None]:
     index_version_bump()
     yield
     index_version_bump()
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.mark.slow

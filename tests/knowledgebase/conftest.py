@@ -7,19 +7,14 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from config.celery import app as celery_app
 from knowledgebase.indexing import index_version_bump, kb_encoder, kb_index_forget
 
 DEMO_FAQS = Path(__file__).resolve().parents[2] / "knowledgebase" / "demo" / "faqs.jsonl"
 
 
 @pytest.fixture(autouse=True)
-def eager_celery() -> Iterator[None]:
+def eager_celery(celery_eager: None) -> None:
     """Run the index tasks inline, as on a laptop, even when REDIS_URL points Celery at a broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture(autouse=True)

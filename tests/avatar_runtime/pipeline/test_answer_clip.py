@@ -2,7 +2,6 @@
 the lip-sync job scores it: the whole path on real backends, with inline (eager) Celery."""
 import asyncio
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -11,7 +10,6 @@ from channels.db import database_sync_to_async
 from avatar_runtime.llm.base import Retrieved
 from avatar_runtime.pipeline.session import State
 from avatar_runtime.qa.media import decode_clip
-from config.celery import app as celery_app
 from kiosk.models import Avatar, Kiosk, Turn, TurnQaScore, Venue
 from tests.avatar_runtime.pipeline.harness import build_session
 
@@ -19,12 +17,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def eager_celery(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def eager_celery(settings, celery_eager: None) -> None:  # type: ignore[no-untyped-def]
     settings.AVATAR_QA_BACKEND = "embedded"
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @database_sync_to_async

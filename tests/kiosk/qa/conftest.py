@@ -2,7 +2,7 @@
 import functools
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,6 @@ import pytest
 from django.core.files.base import ContentFile
 
 from avatar_runtime.render.clip import write_clip
-from config.celery import app as celery_app
 from kiosk.models import Avatar, Conversation, Kiosk, Turn, Venue
 from tests.avatar_runtime.qa.clips import rendered, shifted
 
@@ -38,15 +37,6 @@ def media(settings: Any, tmp_path: Path) -> None:
     settings.QA_SAMPLE_RATE = 1.0
     settings.AVATAR_QA_BACKEND = "embedded"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # console logins, quickly
-
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    """Jobs run inline, as on a laptop without a broker, even when REDIS_URL is set."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 TurnFactory = Callable[..., Turn]

@@ -11,7 +11,7 @@ from kiosk.models import QaFlag, Turn, TurnQaScore
 from kiosk.tasks import qa_score_turn
 from tests.kiosk.qa.conftest import TurnFactory, clip_bytes
 
-pytestmark = pytest.mark.usefixtures("eager_celery")
+pytestmark = pytest.mark.usefixtures("celery_eager")
 
 
 def attach_answer(turn: Turn, content: bytes, capture) -> Turn:  # type: ignore[no-untyped-def]
