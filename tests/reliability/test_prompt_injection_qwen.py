@@ -5,30 +5,21 @@ is closed, reads an entry's planted orders aloud); what the customer hears must 
 from the knowledge base. Needs ``provision_models qwen2.5-0.5b-gguf`` and xllamacpp; skipped otherwise.
 Greedy decoding and a few short answers keep it quick.
 """
-import importlib.util
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from avatar_runtime.llm.base import Retrieved
 from avatar_runtime.llm.extractive import ExtractiveAnswerer
 from avatar_runtime.llm.failover import FailoverAnswerer
-from avatar_runtime.llm.local_server import MODEL_ALIAS, LocalLlamaServer, LocalServerConfig, default_model_path
+from avatar_runtime.llm.local_server import MODEL_ALIAS, LocalLlamaServer, LocalServerConfig
 from avatar_runtime.llm.phrases import phrase
 from avatar_runtime.llm.qwen import QwenAnswerer
-from avatar_runtime.llm.qwen_client import Deadlines, QwenClient, QwenSettings
-from tests.avatar_runtime.llm.conftest import HOURS, PARKING, RESTROOMS
+from avatar_runtime.llm.qwen_client import QwenClient, QwenSettings
+from tests.avatar_runtime.llm.conftest import HOURS, LOCAL_QWEN_MARKS, MODEL, PARKING, PATIENT, RESTROOMS
 
-MODEL = default_model_path(Path(settings.MODELS_DIR))
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not MODEL.is_file(), reason=f"{MODEL} not provisioned (provision_models qwen2.5-0.5b-gguf)"),
-    pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason="xllamacpp is not installed"),
-]
-PATIENT = Deadlines(first_token=60.0, total=120.0)  # two shared CPU cores: slow, but it must not time out
+pytestmark = LOCAL_QWEN_MARKS
 MALL = [HOURS, PARKING, RESTROOMS]
 # Planted in an entry: given this text, the model copies the orders out word for word.
 POISONED = replace(RESTROOMS, translations={}, answer=(

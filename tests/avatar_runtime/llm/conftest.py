@@ -1,7 +1,22 @@
-"""Realistic retrieved entries for a shopping mall: opening hours, parking, restrooms."""
+"""Realistic retrieved entries for a shopping mall: opening hours, parking, restrooms; and what
+the tests against the real local Qwen share (the model's path, their marks, patient deadlines)."""
+import importlib.util
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 
 from avatar_runtime.llm.base import Passage
+from avatar_runtime.llm.local_server import default_model_path
+from avatar_runtime.llm.qwen_client import Deadlines
+
+MODEL = default_model_path(Path(settings.MODELS_DIR))
+LOCAL_QWEN_MARKS = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not MODEL.is_file(), reason=f"{MODEL} not provisioned (provision_models qwen2.5-0.5b-gguf)"),
+    pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason="xllamacpp is not installed"),
+]
+PATIENT = Deadlines(first_token=60.0, total=120.0)  # two shared CPU cores: slow, but it must not time out
 
 HOURS = Passage(
     key="opening-hours",

@@ -3,7 +3,6 @@
 Needs ``python manage.py provision_models qwen2.5-0.5b-gguf`` and xllamacpp; skipped otherwise.
 Greedy decoding (temperature 0) and short answers keep it deterministic and quick.
 """
-import importlib.util
 import json
 import time
 import urllib.error
@@ -12,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from avatar_runtime.errors import ModelMissingError, ProviderError
 from avatar_runtime.health import Health, HealthRegistry, HealthTracker
@@ -20,20 +18,15 @@ from avatar_runtime.llm.base import Passage, Retrieved
 from avatar_runtime.llm.extractive import ExtractiveAnswerer
 from avatar_runtime.llm.failover import FailoverAnswerer
 from avatar_runtime.llm.grounding import GroundingGuard, Verdict, is_decline
-from avatar_runtime.llm.local_server import MODEL_ALIAS, LocalLlamaServer, LocalServerConfig, default_model_path
+from avatar_runtime.llm.local_server import MODEL_ALIAS, LocalLlamaServer, LocalServerConfig
 from avatar_runtime.llm.prompt import build_messages
 from avatar_runtime.llm.qwen import QwenAnswerer, RetryPolicy
 from avatar_runtime.llm.qwen_client import Deadlines, QwenClient, QwenSettings
 from avatar_runtime.text.scripts import fits_language
 from avatar_runtime.text.sentences import split_text
+from tests.avatar_runtime.llm.conftest import LOCAL_QWEN_MARKS, MODEL, PATIENT
 
-MODEL = default_model_path(Path(settings.MODELS_DIR))
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not MODEL.is_file(), reason=f"{MODEL} not provisioned (provision_models qwen2.5-0.5b-gguf)"),
-    pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason="xllamacpp is not installed"),
-]
-PATIENT = Deadlines(first_token=60.0, total=120.0)  # two shared CPU cores: slow, but it must not time out
+pytestmark = LOCAL_QWEN_MARKS
 
 
 @pytest.fixture(scope="module")
