@@ -24,6 +24,7 @@ from avatar_runtime.qa.base import SyncScore, SyncScorer
 from avatar_runtime.qa.media import ClipError
 from avatar_runtime.qa.scorers import make_scorer
 from common.errors import ApplicationError, NotFound
+from common.jobs import enqueue
 from kiosk.models import QaFlag, Turn, TurnQaScore
 from kiosk.qa_selectors import qa_confidence_threshold, qa_rolling_summary
 
@@ -43,7 +44,7 @@ def turn_qa_enqueue(*, turn: Turn) -> bool:
     from kiosk.tasks import qa_score_turn  # tasks import this module
 
     turn_pk = turn.pk
-    transaction.on_commit(lambda: qa_score_turn.delay(turn_pk))
+    transaction.on_commit(lambda: enqueue(qa_score_turn, turn_pk))
     return True
 
 

@@ -11,6 +11,14 @@ TEST_PASSWORD = "correct-horse-battery"
 SERVICES = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
 
 
+def pytest_configure() -> None:
+    """Brokerless jobs run inline here, so a test sees their results (and its test database) at once;
+    the browser tests' live server keeps the default, a jobs child process (common.jobs)."""
+    from django.conf import settings
+
+    settings.JOBS_IN_CHILD_PROCESS = False
+
+
 @pytest.fixture
 def make_user(db: None) -> Callable[..., AbstractBaseUser]:
     def factory(username: str, role: Role | None, password: str = TEST_PASSWORD) -> AbstractBaseUser:

@@ -8,8 +8,16 @@ stream, what comes out equals what went in minus that remainder. ``push_referenc
 the audio the kiosk plays before the microphone frames that carry its echo; the stream delay
 tells AEC3 the least delay of the echo (it estimates the rest itself). With echo cancellation on,
 APM's output lags its input by 8 ms (14 ms with noise suppression), measured in bench/aec_erle.py.
+
+AEC3 is for a microphone that carries the avatar's voice. Where it carries none (the browser's own
+AEC removed it, or a headset), AEC3 still treats the customer's words over the avatar's voice as
+double talk and suppresses them: a barge-in "Where can I get first aid?" came out as "Hey". So
+``EchoPresence`` watches whether the microphone follows the voice being played, and while it does
+not, ``process`` passes the microphone through (APM keeps running, so it is ready if echo appears).
 """
+import statistics
 import threading
+from collections import deque
 
 import numpy as np
 from livekit import rtc
@@ -23,6 +31,43 @@ FRAME_MS = 10
 # with a 0 ms echo path cancels 8 dB instead of 70 (bench/aec_erle.py). The server cannot know the
 # network and playout delay, so the default hint is the lower bound.
 DEFAULT_STREAM_DELAY_MS = 0
+
+
+class EchoPresence:
+    """Whether the microphone carries the avatar's voice, from 10 ms levels of both directions.
+
+    For each microphone frame heard while the avatar is loud: its level above the microphone's noise
+    floor (its median level while the avatar is quiet), over the loudest reference frame of the last
+    ``window`` frames (the echo comes after the network and playout delay, up to ~0.5 s). Echo keeps
+    that ratio up for as long as the avatar talks; a customer talking over it raises it only while
+    they talk, so the median over the last ``history`` loud frames (6 s) tells. Until ``least`` loud
+    frames were seen, echo is assumed (cancel). The threshold lies between an echo path of gain
+    0.02 (median ratio 0.005) and one of 0.05 (0.011) in tests.speech_samples.mix_echo; the session
+    ignores speech that far below the avatar's level anyway (``bargein_min_level``).
+    """
+
+    def __init__(self, *, threshold: float = 0.007, loud: float = 0.01, window: int = 50, history: int = 600,
+                 least: int = 100) -> None:
+        self.threshold = threshold
+        self.loud = loud
+        self.least = least
+        self._reference: deque[float] = deque([0.0] * window, maxlen=window)
+        self._quiet: deque[float] = deque(maxlen=history)
+        self._ratios: deque[float] = deque(maxlen=history)
+        self.present = True
+
+    def reference(self, level: float) -> None:
+        self._reference.append(level)
+
+    def microphone(self, level: float) -> None:
+        loudest = max(self._reference)
+        if loudest < self.loud:
+            self._quiet.append(level)
+            return
+        floor = statistics.median(self._quiet) if self._quiet else 0.0
+        self._ratios.append(max(0.0, level - floor) / loudest)
+        if len(self._ratios) >= self.least:
+            self.present = statistics.median(self._ratios) >= self.threshold
 
 
 class WebRtcEchoCanceller:
@@ -51,11 +96,13 @@ class WebRtcEchoCanceller:
             self._apm = apm
             self._reference = np.zeros(0, dtype=np.float32)
             self._microphone = np.zeros(0, dtype=np.float32)
+            self.echo = EchoPresence()
 
     def push_reference(self, samples: Samples) -> None:
         with self._lock:
             self._reference, frames = self._frames(self._reference, samples)
             for frame in frames:
+                self.echo.reference(_level(frame))
                 self._apm.process_reverse_stream(self._audio_frame(frame))
 
     def process(self, samples: Samples) -> Samples:
@@ -67,7 +114,8 @@ class WebRtcEchoCanceller:
                 # APM wants the delay set before every near-end frame it processes.
                 self._apm.set_stream_delay_ms(self.stream_delay_ms)
                 self._apm.process_stream(audio_frame)
-                out.append(from_pcm16(bytes(audio_frame.data.cast("B"))))
+                self.echo.microphone(_level(frame))
+                out.append(from_pcm16(bytes(audio_frame.data.cast("B"))) if self.echo.present else frame)
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
     def _frames(self, pending: Samples, samples: Samples) -> tuple[Samples, list[Samples]]:
@@ -77,3 +125,7 @@ class WebRtcEchoCanceller:
 
     def _audio_frame(self, frame: Samples) -> rtc.AudioFrame:
         return rtc.AudioFrame(to_pcm16(frame).tobytes(), self.sample_rate, 1, self._frame)
+
+
+def _level(frame: Samples) -> float:
+    return float(np.sqrt(np.mean(np.square(frame, dtype=np.float64))))

@@ -10,6 +10,9 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Brokerless, a CPU-heavy job (a lip-sync score) runs in a child process, not in the process that
+# serves the kiosk in real time (common.jobs).
+JOBS_IN_CHILD_PROCESS = env_bool("KIOSK_JOBS_IN_CHILD_PROCESS", True)
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"

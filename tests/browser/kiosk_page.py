@@ -132,6 +132,7 @@ def latest_turns(server: LiveServer) -> list[dict[str, Any]]:
     code = (
         "import json; from kiosk.models import Conversation; c = Conversation.objects.order_by('-started_at').first(); "
         "print(json.dumps([{'role': t.role, 'text': t.text, 'heard_text': t.heard_text, 'interrupted': t.interrupted, "
-        "'complete': t.complete, 'timings': t.timings} for t in c.turns.order_by('index')]))"
+        "'complete': t.complete, 'timings': t.timings, 'qa': [q.scorer for q in t.qa_scores.all()]} "
+        "for t in c.turns.order_by('index')]))"
     )
     return list(json.loads(server.manage("shell", "-c", code).strip().splitlines()[-1]))

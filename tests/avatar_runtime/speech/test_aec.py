@@ -75,6 +75,40 @@ def test_customer_speech_survives_double_talk(far: Samples) -> None:
     assert energy_db(mix.echo[settled:start]) - energy_db(out[settled:start]) >= 20.0
 
 
+@pytest.mark.slow
+def test_without_echo_a_customer_talking_over_the_avatar_is_not_suppressed(far: Samples) -> None:
+    """The browser's AEC already removed the avatar's voice: nothing is left for AEC3 to take,
+    and its double-talk suppression must not take the customer's words instead."""
+    customer = speak(SENTENCES["en"][0], "en")[0] * 0.5
+    start = int(4.0 * RATE)
+    mic = np.concatenate([np.zeros(start, np.float32), customer]) + noise(start + len(customer), -70.0, seed=5)
+    canceller = WebRtcEchoCanceller(RATE)
+    out = run(canceller, mic, far)
+    end = min(start + len(customer), len(out) - 2)
+    assert not canceller.echo.present
+    assert abs(energy_db(out[start:end]) - energy_db(mic[start:end])) < 1.0
+    assert best_correlation(out, mic, start, end, max_lag=2) >= 0.99
+
+
+def test_echo_presence_follows_the_microphone() -> None:
+    from avatar_runtime.aec.webrtc_apm import EchoPresence
+
+    rng = np.random.default_rng(3)
+    for echo_gain, expected in ((0.2, True), (0.001, False)):
+        presence = EchoPresence()
+        assert presence.present  # unknown: cancel
+        for _ in range(400):
+            level = float(rng.uniform(0.05, 0.3))
+            presence.reference(level)
+            presence.microphone(level * echo_gain)
+        assert presence.present is expected
+    quiet = EchoPresence()
+    for _ in range(400):  # the avatar silent: nothing to judge by, echo still assumed
+        quiet.reference(0.0)
+        quiet.microphone(0.0)
+    assert quiet.present
+
+
 def test_any_chunk_size_comes_out_as_whole_frames() -> None:
     canceller = WebRtcEchoCanceller(RATE)
     sizes = [1, 159, 160, 161, 333, 1000, 7]
