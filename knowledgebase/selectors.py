@@ -65,7 +65,7 @@ def faq_search(query: str, language: str | None = None, k: int = 5) -> SearchRes
     calibration = calibration_load()
     query_vector = loaded.encoder.queries([text])[0] if mode == "hybrid" and loaded.encoder is not None else None
     ranking = loaded.index.rank(query_vector=query_vector, terms=lexical_terms(text), language=code,
-                                params=calibration.fusion)
+                                params=calibration.fusion, reranker=calibration.reranker)
     hits = [_hit(loaded.index, candidate) for candidate in ranking.candidates[:k]]
     decision = calibration.decision(mode)
     confidence = decision.probability(ranking.features) if ranking.features else 0.0
