@@ -21,7 +21,9 @@ MAX_QUERY_CHARS = 1000
 @dataclass(frozen=True)
 class SearchHit:
     """One FAQ entry (or document chunk) that matches. ``language``/``question``/``answer`` are
-    the best translation to show: the query's language when the entry has it."""
+    the best translation to show: the query's language when the entry has it. ``score`` is
+    the re-ranker's probability that this is the right one of the first ``RERANK_DEPTH`` (0
+    below them), or the first stage's fused score without a re-ranker (a lexical-only search)."""
 
     key: str
     language: str
