@@ -22,6 +22,10 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported for real once Django is set up
+    from knowledgebase.retrieval.rerank import Reranker
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
@@ -190,7 +194,13 @@ def calibrate(queries: list[Query]) -> None:
 
     from knowledgebase.indexing import kb_index
     from knowledgebase.retrieval.calibrate import decision_fit
-    from knowledgebase.retrieval.decision import CALIBRATION_FILE, FEATURE_NAMES, LEXICAL_FEATURES, FusionParams
+    from knowledgebase.retrieval.decision import (
+        CALIBRATION_FILE,
+        FEATURE_NAMES,
+        HYBRID_FEATURES,
+        LEXICAL_FEATURES,
+        FusionParams,
+    )
     from knowledgebase.retrieval.index import SearchIndex
     from knowledgebase.retrieval.text import lexical_terms
 
@@ -204,12 +214,14 @@ def calibrate(queries: list[Query]) -> None:
     unpad()
 
     def ranked(index: SearchIndex, params: FusionParams, dense: bool, *, in_scope_only: bool = False,
-               ) -> list[tuple[list[str], list[float]]]:
+               rerankers: "list[Reranker] | None" = None) -> list[tuple[list[str], list[float]]]:
+        """Each question's ranked keys and decision features; ``rerankers[i]`` re-ranks question ``i``."""
         out = []
-        for q, vector, t in zip(queries, vectors, terms, strict=True):
+        for i, (q, vector, t) in enumerate(zip(queries, vectors, terms, strict=True)):
             if in_scope_only and not q.expected:
                 continue
-            ranking = index.rank(query_vector=vector if dense else None, terms=t, language=q.language, params=params)
+            ranking = index.rank(query_vector=vector if dense else None, terms=t, language=q.language, params=params,
+                                 reranker=rerankers[i] if rerankers else None)
             keys = [index.groups[c.group] for c in ranking.candidates]
             features = ranking.features.as_list() if ranking.features else [0.0] * len(FEATURE_NAMES)
             out.append((keys, features))
@@ -239,10 +251,19 @@ def calibrate(queries: list[Query]) -> None:
     fusion = FusionParams(best.lexical_weight, best.passage_offset, best.cross_language_bonus,
                           round(answer_gap(states[0], queries, vectors) - DOCUMENT_MARGIN, 4), best.summary_weight)
     print(f"fusion: {fusion} (calibration hit@1 {micro:.3f}, same/cross-language average {macro:.3f}, MRR {mrr:.3f})")
+    reranker, out_of_fold = rerankers_fit(states, queries, vectors, terms, fusion)
+    for state, index in zip(("demo", "padded"), states, strict=True):
+        first = [bool(keys) and keys[0] == q.expected for (keys, _), q in
+                 zip(ranked(index, fusion, True), queries, strict=True) if q.expected]
+        second = [bool(keys) and keys[0] == q.expected for (keys, _), q in
+                  zip(ranked(index, fusion, True, rerankers=out_of_fold), queries, strict=True) if q.expected]
+        print(f"re-ranker, {state}: calibration hit@1 {statistics.mean(first):.3f} -> {statistics.mean(second):.3f} "
+              "(5-fold CV)")
     labels = [q.expected is not None for q in queries] * len(states)
     decisions = {}
-    for mode, names, dense in (("hybrid", FEATURE_NAMES, True), ("lexical", LEXICAL_FEATURES, False)):
-        rows = [features for index in states for _, features in ranked(index, fusion, dense)]
+    for mode, names, dense in (("hybrid", HYBRID_FEATURES, True), ("lexical", LEXICAL_FEATURES, False)):
+        # the decision learns from re-ranked lists whose re-ranker did not see the question
+        rows = [features for index in states for _, features in ranked(index, fusion, dense, rerankers=out_of_fold)]
         decisions[mode] = decision_fit(rows, labels, names=names, max_false_rejection=MAX_FALSE_REJECTION)
         rejected, false_rejected = cross_validate(np.array(rows), labels, names, len(queries))
         print(f"{mode}: 5-fold CV on the calibration set: out-of-scope rejected {rejected:.3f}, "
@@ -254,10 +275,49 @@ def calibrate(queries: list[Query]) -> None:
                   f"over the demo FAQs and the same padded to {PADDED_SIZE} entries; "
                   "refit: python bench/kb_search.py --calibrate",
         "fusion": fusion.__dict__,
+        "reranker": reranker.as_dict(),
         "decisions": {mode: model.as_dict() for mode, model in decisions.items()},
     }
     CALIBRATION_FILE.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"wrote {CALIBRATION_FILE.relative_to(ROOT)}")
+
+
+def rerankers_fit(states: list[object], queries: list[Query], vectors: "object", terms: list[list[str]], fusion: object,
+                  folds: int = 5) -> tuple["Reranker", "list[Reranker]"]:
+    """The re-ranker fitted on every in-scope calibration question over both knowledge bases,
+    and for each question one fitted without its fold (``cross_validate``'s folds), for
+    honest estimates and for the decision's training rows."""
+    import numpy as np
+
+    from knowledgebase.retrieval.decision import FusionParams
+    from knowledgebase.retrieval.index import SearchIndex
+    from knowledgebase.retrieval.rerank import reranker_fit
+
+    assert isinstance(fusion, FusionParams)
+    lists: list[tuple[int, object, int]] = []  # (question, candidate rows, row of the right entry)
+    for index in states:
+        assert isinstance(index, SearchIndex)
+        for i, (q, vector, t) in enumerate(zip(queries, np.asarray(vectors), terms, strict=True)):
+            if not q.expected:
+                continue
+            groups, x = index.candidate_features(query_vector=vector, terms=t, language=q.language, params=fusion)
+            keys = [index.groups[g] for g in groups]
+            if q.expected in keys:  # nothing to learn where the first stage missed it
+                lists.append((i, x, keys.index(q.expected)))
+    fold_of = _folds(len(queries), folds)
+
+    def fit(without: int | None) -> "Reranker":
+        chosen = [(x, right) for i, x, right in lists if fold_of[i] != without]
+        return reranker_fit([x for x, _ in chosen], [right for _, right in chosen])  # type: ignore[misc]
+
+    by_fold = [fit(fold) for fold in range(folds)]
+    return fit(None), [by_fold[fold_of[i]] for i in range(len(queries))]
+
+
+def _folds(queries: int, folds: int) -> "object":
+    import numpy as np
+
+    return np.random.default_rng(0).permutation(queries) % folds
 
 
 def answer_gap(index: "object", queries: list[Query], vectors: "object") -> float:
@@ -291,7 +351,7 @@ def cross_validate(
     from knowledgebase.retrieval.decision import Features
 
     x = np.asarray(rows)
-    fold_of = np.random.default_rng(0).permutation(queries) % folds
+    fold_of = np.asarray(_folds(queries, folds))
     row_fold = fold_of[np.arange(len(labels)) % queries]
     rejected = {True: 0, False: 0}
     for fold in range(folds):

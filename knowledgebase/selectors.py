@@ -21,7 +21,9 @@ MAX_QUERY_CHARS = 1000
 @dataclass(frozen=True)
 class SearchHit:
     """One FAQ entry (or document chunk) that matches. ``language``/``question``/``answer`` are
-    the best translation to show: the query's language when the entry has it."""
+    the best translation to show: the query's language when the entry has it. ``score`` is
+    the re-ranker's probability that this is the right one of the first ``RERANK_DEPTH`` (0
+    below them), or the first stage's fused score without a re-ranker (a lexical-only search)."""
 
     key: str
     language: str
@@ -65,7 +67,7 @@ def faq_search(query: str, language: str | None = None, k: int = 5) -> SearchRes
     calibration = calibration_load()
     query_vector = loaded.encoder.queries([text])[0] if mode == "hybrid" and loaded.encoder is not None else None
     ranking = loaded.index.rank(query_vector=query_vector, terms=lexical_terms(text), language=code,
-                                params=calibration.fusion)
+                                params=calibration.fusion, reranker=calibration.reranker)
     hits = [_hit(loaded.index, candidate) for candidate in ranking.candidates[:k]]
     decision = calibration.decision(mode)
     confidence = decision.probability(ranking.features) if ranking.features else 0.0

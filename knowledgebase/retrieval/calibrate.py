@@ -12,7 +12,8 @@ Matrix = npt.NDArray[np.float64]
 # More similarity, coverage or agreement must never make an answer less likely: without this,
 # correlated signals get weights of opposite signs that extrapolate badly (a weak match to
 # an out-of-scope question scored as answerable).
-MONOTONE = frozenset({"top", "margin", "consensus", "coverage", "agreement", "scope"})
+MONOTONE = frozenset({"top", "margin", "consensus", "coverage", "agreement", "scope", "rerank_probability",
+                      "rerank_margin"})
 
 
 def logistic_fit(

@@ -6,7 +6,9 @@ The signals: how close the best entry is (``top``), how far ahead of the next on
 query's wording it contains (``coverage``), whether lexical search picks the same entry
 (``agreement``), whether the entry exists in the query's language (cross-language
 matches score lower, for right and wrong answers alike), and how much closer the best entry
-is than the nearest general-assistant request (``scope``, see ``out_of_scope``).
+is than the nearest general-assistant request (``scope``, see ``out_of_scope``); with a
+re-ranker, how sure it is of its first choice (``rerank_probability``, its softmax over the
+candidates) and by how much it prefers it to the second (``rerank_margin``).
 """
 import json
 import math
@@ -14,6 +16,8 @@ from dataclasses import astuple, dataclass, fields
 from functools import cache
 from pathlib import Path
 from typing import Literal
+
+from knowledgebase.retrieval.rerank import Reranker, reranker_from_dict
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 Mode = Literal["hybrid", "lexical"]
@@ -28,12 +32,15 @@ class Features:
     agreement: float
     same_language: float
     scope: float = 0.0
+    rerank_probability: float = 0.0
+    rerank_margin: float = 0.0
 
     def as_list(self) -> list[float]:
         return list(astuple(self))
 
 
 FEATURE_NAMES = tuple(f.name for f in fields(Features))
+HYBRID_FEATURES = FEATURE_NAMES
 LEXICAL_FEATURES = ("top", "margin", "coverage", "same_language")  # consensus, agreement, scope need dense
 
 
@@ -78,6 +85,7 @@ class Calibration:
     source: str
     fusion: FusionParams
     decisions: dict[str, DecisionModel]
+    reranker: Reranker | None = None
 
     def decision(self, mode: Mode) -> DecisionModel:
         return self.decisions[mode]
@@ -86,7 +94,8 @@ class Calibration:
 def calibration_from_dict(data: dict[str, object]) -> Calibration:
     fusion = data["fusion"]
     decisions = data["decisions"]
-    assert isinstance(fusion, dict) and isinstance(decisions, dict)
+    reranker = data.get("reranker")
+    assert isinstance(fusion, dict) and isinstance(decisions, dict) and (reranker is None or isinstance(reranker, dict))
     return Calibration(
         model=str(data["model"]),
         source=str(data["source"]),
@@ -98,6 +107,7 @@ def calibration_from_dict(data: dict[str, object]) -> Calibration:
             )
             for mode, d in decisions.items()
         },
+        reranker=reranker_from_dict(reranker) if reranker is not None else None,
     )
 
 

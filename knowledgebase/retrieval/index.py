@@ -20,7 +20,9 @@ another language better than any single phrasing does. The group's dense score m
 best row with its best summary (``summary_weight``; a chunk's summary is its row).
 
 A group's lexical score is its best item's BM25 share of the query. The two are fused as a
-weighted sum (weights in ``calibration.json``).
+weighted sum (weights in ``calibration.json``). With a ``Reranker``, the first
+``RERANK_DEPTH`` groups of that ranking are then ordered by the re-ranker's score (see
+``rerank``).
 """
 from dataclasses import dataclass
 from typing import Literal
@@ -32,10 +34,16 @@ from knowledgebase.retrieval.bm25 import Bm25
 from knowledgebase.retrieval.decision import Features, FusionParams
 from knowledgebase.retrieval.encoder import Vectors
 from knowledgebase.retrieval.languages import LanguageCentroids
+from knowledgebase.retrieval.rerank import CANDIDATE_FEATURES, RERANK_DEPTH, Reranker, softmax
 from knowledgebase.retrieval.text import lexical_terms
 
 ANSWER_FIELD_WEIGHT = 0.3  # an answer's words count less than the question's own words
 CANDIDATES = 50
+KIOSK_LANGUAGE_COUNT = 5
+# An out-of-scope example this close to one of the FAQs' phrasings is answered by them and
+# dropped: a customer's question is this close to its FAQ's nearest phrasing only one time
+# in ten (calibration set), an FAQ's own question, asked, about 0.9.
+ANSWERED_SIMILARITY = 0.7
 
 
 @dataclass(frozen=True)
@@ -74,13 +82,26 @@ class Ranking:
     features: Features | None  # about candidates[0]; None when nothing matched at all
 
 
+@dataclass(frozen=True)
+class _Scores:
+    """The first stage's scores of one query (dense ones empty for a lexical-only search)."""
+
+    fused: npt.NDArray[np.float32]
+    dense: npt.NDArray[np.float32]  # per group, with the offsets and the summary mixed in
+    lexical: npt.NDArray[np.float32]
+    item: npt.NDArray[np.float32]
+    sims: npt.NDArray[np.float32]  # per row, plain cosine of the centred vectors
+    summary_sims: npt.NDArray[np.float32]
+    nearest_out_of_scope: float | None
+
+
 class SearchIndex:
     """Immutable once built; a new one replaces it when the knowledge base changes."""
 
     def __init__(self, items: list[IndexItem], centroids: LanguageCentroids | None,
                  out_of_scope: tuple[Vectors, list[str]] | None = None) -> None:
-        """``out_of_scope``: raw query embeddings of ``out_of_scope.OUT_OF_SCOPE_EXAMPLES`` and
-        their languages (the ``scope`` feature is 0 without them)."""
+        """``out_of_scope``: raw query embeddings of the ``out_of_scope`` examples and their
+        languages (the ``scope`` feature is 0 without them); those the FAQs answer are dropped."""
         self.items = sorted(items, key=lambda item: (item.kind, item.group, item.language))
         self.centroids = centroids
         self.out_of_scope = np.zeros((0, 0), dtype=np.float32)
@@ -104,6 +125,9 @@ class SearchIndex:
         self.is_document = np.array([kind == "doc" for kind in self.group_kind], dtype=bool)
         self._build_lexical()
         self._build_dense()
+        if len(self.out_of_scope) and len(self.matrix):
+            nearest = (self.out_of_scope @ self.matrix[~self.row_passage].T).max(axis=1, initial=-1.0)
+            self.out_of_scope = self.out_of_scope[nearest < ANSWERED_SIMILARITY]
 
     @property
     def dense(self) -> bool:
@@ -153,66 +177,132 @@ class SearchIndex:
         self.row_passage = np.array(row_passage, dtype=bool)
         self.row_document = self.is_document[self.row_group] if row_item else np.zeros(0, dtype=bool)
         self.row_language = np.array([self.language_codes[language] for language in languages], dtype=np.int64)
+        # rows follow the items, sorted by group: each group's rows (and summaries) are one slice
+        groups = np.arange(len(self.groups))
+        self.group_rows = self._slices(self.row_group, groups)
+        self.group_summary_rows = self._slices(self.summary_group, groups)
 
-    def rank(self, *, query_vector: Vectors | None, terms: list[str], language: str, params: FusionParams) -> Ranking:
-        """Groups by fused score, best first (at most ``CANDIDATES``), with the decision
-        features of the best. ``query_vector`` is the raw e5 query embedding, or None for a
-        lexical-only search."""
-        n_groups = len(self.groups)
-        if n_groups == 0:
+    @staticmethod
+    def _slices(sorted_groups: npt.NDArray[np.int64], groups: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
+        starts = np.searchsorted(sorted_groups, groups, side="left")
+        ends = np.searchsorted(sorted_groups, groups, side="right")
+        return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+
+    def rank(self, *, query_vector: Vectors | None, terms: list[str], language: str, params: FusionParams,
+             reranker: Reranker | None = None) -> Ranking:
+        """Groups by score, best first (at most ``CANDIDATES``), with the decision features of
+        the best. ``query_vector`` is the raw e5 query embedding, or None for a lexical-only
+        search (which the re-ranker, built on dense signals, leaves alone)."""
+        if not self.groups:
             return Ranking([], None)
+        scores = self._first_stage(query_vector, terms, language, params)
+        use_dense = len(scores.sims) > 0
+        if not use_dense and not scores.fused.any():
+            return Ranking([], None)
+        order = np.argsort(-scores.fused, kind="stable")[:CANDIDATES]
+        shown = scores.fused[order].astype(np.float64)
+        rerank_probability = rerank_margin = 0.0
+        if reranker is not None and use_dense:
+            head = order[:RERANK_DEPTH]
+            learned = reranker.scores(self._candidate_features(head, scores, terms, language))
+            best_first = np.argsort(-learned, kind="stable")
+            order = np.concatenate([head[best_first], order[RERANK_DEPTH:]])
+            # a probability over the re-ranked head; what lies below it gets none
+            shown = np.concatenate([softmax(learned[best_first]), np.zeros(len(order) - len(head))])
+            rerank_probability = float(shown[0])
+            rerank_margin = float(learned[best_first[0]] - learned[best_first[1]]) if len(head) > 1 else 0.0
+        candidates = [
+            Candidate(int(g), float(score), float(scores.dense[g]), float(scores.lexical[g]),
+                      self._shown_item(int(g), language, scores.item))
+            for g, score in zip(order, shown, strict=True)
+        ]
+        features = self._features(order, scores.dense if use_dense else scores.lexical, scores.lexical, scores.sims, terms,
+                                  language, scores.nearest_out_of_scope, rerank_probability, rerank_margin)
+        return Ranking(candidates, features)
+
+    def candidate_features(self, *, query_vector: Vectors, terms: list[str], language: str, params: FusionParams,
+                           ) -> tuple[list[int], npt.NDArray[np.float64]]:
+        """The first stage's best ``RERANK_DEPTH`` groups and their ``CANDIDATE_FEATURES``
+        rows: what the re-ranker is fitted on."""
+        scores = self._first_stage(query_vector, terms, language, params)
+        head = np.argsort(-scores.fused, kind="stable")[:RERANK_DEPTH]
+        return [int(g) for g in head], self._candidate_features(head, scores, terms, language)
+
+    def _first_stage(self, query_vector: Vectors | None, terms: list[str], language: str, params: FusionParams) -> _Scores:
+        n_groups = len(self.groups)
         scale = self.asks.self_score(terms) or 1.0
         item_lexical = ((self.asks.scores(terms) + ANSWER_FIELD_WEIGHT * self.answers.scores(terms)) / scale).astype(np.float32)
         group_lexical = np.zeros(n_groups, dtype=np.float32)
         np.maximum.at(group_lexical, self.item_group, item_lexical)
-        use_dense = query_vector is not None and self.dense
-        if use_dense:
-            assert query_vector is not None and self.centroids is not None
-            # einsum, not "@": BLAS splits a matrix-vector product over threads, and when the
-            # avatar's other stages keep the cores busy those threads wait on each other (p95 8 ms
-            # instead of 0.7 ms for 6,000 rows, measured).
-            centered = self.centroids.center_query(query_vector, language)
-            sims = np.einsum("ij,j->i", self.matrix, centered)
-            nearest_out_of_scope = float(np.einsum("ij,j->i", self.out_of_scope, centered).max()) if len(
-                self.out_of_scope) else None
-            other_language = self.row_language != self.language_codes.get(language, -1)
-            adjusted = (sims - params.passage_offset * (self.row_passage & ~self.row_document)
-                        + params.document_offset * self.row_document + params.cross_language_bonus * other_language)
-            item_score: npt.NDArray[np.float32] = np.full(len(self.items), -np.inf, dtype=np.float32)
-            np.maximum.at(item_score, self.row_item, adjusted)
-            group_dense = np.full(n_groups, -1.0, dtype=np.float32)
-            np.maximum.at(group_dense, self.row_group, adjusted)
-            group_dense = self._mix_summaries(group_dense, centered, language, params)
-            fused = (group_dense + params.lexical_weight * np.minimum(group_lexical, 1.0)).astype(np.float32)
-        else:
-            sims = np.zeros(0, dtype=np.float32)
-            nearest_out_of_scope = None
-            item_score = item_lexical
-            group_dense = np.zeros(n_groups, dtype=np.float32)
-            fused = group_lexical.copy()
-        if not use_dense and not fused.any():
-            return Ranking([], None)
-        order = np.argsort(-fused, kind="stable")[:CANDIDATES]
-        candidates = [
-            Candidate(int(g), float(fused[g]), float(group_dense[g]), float(group_lexical[g]),
-                      self._shown_item(g, language, item_score))
-            for g in order
-        ]
-        features = self._features(order, group_dense if use_dense else group_lexical, group_lexical, sims, terms, language,
-                                  nearest_out_of_scope)
-        return Ranking(candidates, features)
+        if query_vector is None or not self.dense:
+            empty = np.zeros(0, dtype=np.float32)
+            return _Scores(group_lexical.copy(), np.zeros(n_groups, dtype=np.float32), group_lexical, item_lexical,
+                           empty, empty, None)
+        assert self.centroids is not None
+        # einsum, not "@": BLAS splits a matrix-vector product over threads, and when the
+        # avatar's other stages keep the cores busy those threads wait on each other (p95 8 ms
+        # instead of 0.7 ms for 6,000 rows, measured).
+        centered = self.centroids.center_query(query_vector, language)
+        sims = np.einsum("ij,j->i", self.matrix, centered)
+        summary_sims = np.einsum("ij,j->i", self.summaries, centered) if len(self.summaries) else sims[:0]
+        nearest_out_of_scope = float(np.einsum("ij,j->i", self.out_of_scope, centered).max()) if len(
+            self.out_of_scope) else -1.0
+        other_language = self.row_language != self.language_codes.get(language, -1)
+        adjusted = (sims - params.passage_offset * (self.row_passage & ~self.row_document)
+                    + params.document_offset * self.row_document + params.cross_language_bonus * other_language)
+        item_score: npt.NDArray[np.float32] = np.full(len(self.items), -np.inf, dtype=np.float32)
+        np.maximum.at(item_score, self.row_item, adjusted)
+        group_dense = np.full(n_groups, -1.0, dtype=np.float32)
+        np.maximum.at(group_dense, self.row_group, adjusted)
+        group_dense = self._mix_summaries(group_dense, summary_sims, language, params)
+        fused = (group_dense + params.lexical_weight * np.minimum(group_lexical, 1.0)).astype(np.float32)
+        return _Scores(fused, group_dense, group_lexical, item_score, sims, summary_sims,
+                       nearest_out_of_scope if len(self.out_of_scope) else None)
 
-    def _mix_summaries(self, group_dense: npt.NDArray[np.float32], centered: Vectors, language: str,
+    def _mix_summaries(self, group_dense: npt.NDArray[np.float32], summary_sims: npt.NDArray[np.float32], language: str,
                        params: FusionParams) -> npt.NDArray[np.float32]:
         """Each group's best row mixed with its best summary (a chunk has none: its row stands in)."""
         if not params.summary_weight or not len(self.summaries):
             return group_dense
         other_language = self.summary_language != self.language_codes.get(language, -1)
-        sims = np.einsum("ij,j->i", self.summaries, centered) + params.cross_language_bonus * other_language
+        sims = summary_sims + params.cross_language_bonus * other_language
         group_summary = np.full(len(group_dense), -1.0, dtype=np.float32)
         np.maximum.at(group_summary, self.summary_group, sims.astype(np.float32))
         group_summary = np.where(self.is_document, group_dense, group_summary)
         return ((1 - params.summary_weight) * group_dense + params.summary_weight * group_summary).astype(np.float32)
+
+    def _candidate_features(self, head: npt.NDArray[np.int64], scores: _Scores, terms: list[str], language: str,
+                            ) -> npt.NDArray[np.float64]:
+        """``CANDIDATE_FEATURES`` of each group in ``head`` (the first stage's best, in order).
+        A document chunk has one row and no summary: that row's score (with its offset)
+        stands in for its phrasings and summary, as it does in the first stage."""
+        weights = {term: self.asks.idf(term) for term in set(terms)}
+        total = sum(weights.values()) or 1.0
+        code = self.language_codes.get(language, -1)
+        best = float(scores.fused[head[0]])
+        x = np.zeros((len(head), len(CANDIDATE_FEATURES)))
+        for position, g in enumerate(head):
+            rows = slice(*self.group_rows[g])
+            sims, phrasing = scores.sims[rows], ~self.row_passage[rows]
+            same = float(code in self.row_language[rows])
+            if self.is_document[g] or not phrasing.any():  # a chunk, or an entry not embedded yet
+                phrasings = answer = summary = float(scores.dense[g])
+                top3 = phrasings
+                same_phrasing = phrasings * same
+            else:
+                own = np.sort(sims[phrasing])
+                phrasings, top3, answer = float(own[-1]), float(own[-3:].mean()), float(sims[~phrasing].max())
+                summary = float(scores.summary_sims[slice(*self.group_summary_rows[g])].max())
+                in_language = phrasing & (self.row_language[rows] == code)
+                same_phrasing = float(sims[in_language].max()) if in_language.any() else 0.0
+            lexical = min(float(scores.lexical[g]), 1.0)
+            coverage = sum(w for term, w in weights.items() if term in self.group_terms[g]) / total
+            x[position] = (
+                float(scores.fused[g]), phrasings, top3, summary, answer, lexical, coverage, same, 1 / (1 + position),
+                float(scores.fused[g]) - best, same_phrasing, len(self.group_languages[g]) / KIOSK_LANGUAGE_COUNT,
+                same * phrasings, same * summary, same * lexical,
+            )
+        return x
 
     def _shown_item(self, group: int, language: str, item_score: npt.NDArray[np.float32]) -> int:
         members = self.group_items[group]
@@ -230,6 +320,8 @@ class SearchIndex:
         terms: list[str],
         language: str,
         nearest_out_of_scope: float | None,
+        rerank_probability: float,
+        rerank_margin: float,
     ) -> Features:
         top = int(order[0])
         others = np.delete(primary, top)
@@ -249,4 +341,6 @@ class SearchIndex:
             same_language=float(language in self.group_languages[top]),
             # how much closer the best match is than the nearest general-assistant request
             scope=float(primary[top]) - nearest_out_of_scope if nearest_out_of_scope is not None else 0.0,
+            rerank_probability=rerank_probability,
+            rerank_margin=rerank_margin,
         )

@@ -12,6 +12,7 @@ from common.errors import ApplicationError
 from knowledgebase.indexing import index_version_bump, kb_index
 from knowledgebase.models import Document, DocumentChunk, FaqEntry
 from knowledgebase.retrieval.decision import calibration_load
+from knowledgebase.retrieval.out_of_scope import OUT_OF_SCOPE_EXAMPLES, VENUE_EXAMPLES
 from knowledgebase.retrieval.text import lexical_terms
 from knowledgebase.selectors import faq_search
 from knowledgebase.services import TranslationData, faq_create, faq_unpublish, faq_update
@@ -110,7 +111,8 @@ def test_documents_are_a_second_source_and_faqs_win_a_tie(demo_faqs: None) -> No
 
 def test_the_scope_signal_separates_kiosk_questions_from_general_assistant_requests(demo_faqs: None) -> None:
     loaded = kb_index()
-    assert loaded.encoder is not None and len(loaded.index.out_of_scope) == 60  # 12 examples in each of five languages
+    examples = sum(len(sentences) for group in (OUT_OF_SCOPE_EXAMPLES, VENUE_EXAMPLES) for sentences in group.values())
+    assert loaded.encoder is not None and len(loaded.index.out_of_scope) == examples  # the demo FAQs answer none
 
     def scope(query: str, language: str) -> float:
         assert loaded.encoder is not None
@@ -122,6 +124,21 @@ def test_the_scope_signal_separates_kiosk_questions_from_general_assistant_reque
     # not the examples themselves: other wordings of general requests, and kiosk questions
     assert max(scope("Could you sing a little song for me?", "en"), scope("给我讲个故事吧", "zh")) < min(
         scope("Where can I find an ATM?", "en"), scope("哪里可以换外币？", "zh"))
+
+
+def test_a_venue_example_stops_counting_once_an_faq_answers_it(
+    demo_faqs: None, django_capture_on_commit_callbacks: Capture
+) -> None:
+    query = "Is there a sauna?"
+    before = len(kb_index().index.out_of_scope)
+    assert not faq_search(query, "en").answerable
+    with django_capture_on_commit_callbacks(execute=True):
+        faq_create(key="sauna", status=FaqEntry.Status.PUBLISHED, translations={
+            "en": TranslationData("Do you have a sauna?", "Yes: the spa on level 5 has a sauna and a steam room."),
+        })
+    assert len(kb_index().index.out_of_scope) < before
+    result = faq_search(query, "en")
+    assert result.answerable and result.results[0].key == "sauna"
 
 
 def test_bad_arguments_are_application_errors(demo_faqs: None) -> None:
