@@ -36,38 +36,55 @@ DEFAULT_STREAM_DELAY_MS = 0
 class EchoPresence:
     """Whether the microphone carries the avatar's voice, from 10 ms levels of both directions.
 
-    For each microphone frame heard while the avatar is loud: its level above the microphone's noise
-    floor (its median level while the avatar is quiet), over the loudest reference frame of the last
-    ``window`` frames (the echo comes after the network and playout delay, up to ~0.5 s). Echo keeps
-    that ratio up for as long as the avatar talks; a customer talking over it raises it only while
-    they talk, so the median over the last ``history`` loud frames (6 s) tells. Until ``least`` loud
-    frames were seen, echo is assumed (cancel). The threshold lies between an echo path of gain
-    0.02 (median ratio 0.005) and one of 0.05 (0.011) in tests.speech_samples.mix_echo; the session
-    ignores speech that far below the avatar's level anyway (``bargein_min_level``).
+    Judged every ``every`` microphone frames over the last ``span`` frames, once the avatar was loud
+    in enough of them: a microphone nearly silent next to the avatar (level above its noise floor
+    under ``quiet`` of the avatar's) carries no echo; one whose level envelope follows the avatar's
+    at some lag up to ``max_lag`` frames (network and playout delay) carries echo; other sound (a
+    customer talking over the avatar) changes nothing. Until first judged, echo is assumed.
     """
 
-    def __init__(self, *, threshold: float = 0.007, loud: float = 0.01, window: int = 50, history: int = 600,
-                 least: int = 100) -> None:
-        self.threshold = threshold
-        self.loud = loud
-        self.least = least
-        self._reference: deque[float] = deque([0.0] * window, maxlen=window)
-        self._quiet: deque[float] = deque(maxlen=history)
-        self._ratios: deque[float] = deque(maxlen=history)
+    def __init__(self, *, span: int = 150, max_lag: int = 50, every: int = 10, loud: float = 0.01,
+                 quiet: float = 0.007, follows: float = 0.7) -> None:
+        self.span, self.max_lag, self.every = span, max_lag, every
+        self.loud, self.quiet, self.follows = loud, quiet, follows
+        self._reference: deque[float] = deque([0.0] * (span + max_lag), maxlen=span + max_lag)
+        self._microphone: deque[float] = deque([0.0] * span, maxlen=span)
+        self._floor: deque[float] = deque(maxlen=500)
+        self._count = 0
         self.present = True
 
     def reference(self, level: float) -> None:
         self._reference.append(level)
 
     def microphone(self, level: float) -> None:
-        loudest = max(self._reference)
-        if loudest < self.loud:
-            self._quiet.append(level)
+        if self._reference[-1] < self.loud:
+            self._floor.append(level)
+        self._microphone.append(level)
+        self._count += 1
+        if self._count % self.every == 0:
+            self._judge()
+
+    def _judge(self) -> None:
+        reference = np.asarray(self._reference)
+        if np.count_nonzero(reference >= self.loud) < self.span // 3:
+            return  # the avatar hardly spoke: nothing to judge by
+        floor = statistics.median(self._floor) if self._floor else 0.0
+        microphone = np.maximum(np.asarray(self._microphone) - floor, 0.0)
+        if float(np.mean(microphone)) < self.quiet * float(np.mean(reference)):
+            self.present = False
             return
-        floor = statistics.median(self._quiet) if self._quiet else 0.0
-        self._ratios.append(max(0.0, level - floor) / loudest)
-        if len(self._ratios) >= self.least:
-            self.present = statistics.median(self._ratios) >= self.threshold
+        follows = max(_correlation(microphone, reference[len(reference) - self.span - lag:len(reference) - lag])
+                      for lag in range(self.max_lag + 1))
+        if follows >= self.follows:
+            self.present = True
+        # Otherwise the sound is not the avatar's: the customer (over echo or not) or the room. The
+        # judgement stands until the microphone is quiet again or follows the avatar.
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    if float(np.std(a)) < 1e-9 or float(np.std(b)) < 1e-9:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 class WebRtcEchoCanceller:

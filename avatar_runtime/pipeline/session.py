@@ -150,13 +150,7 @@ class ConversationSession:
     def push_audio(self, samples: Samples) -> None:
         """Microphone audio, 16 kHz mono float32, in arrival order."""
         if self.backends.aec is not None:
-            cancelled = self.backends.aec.process(samples)  # always: the canceller follows the whole stream
-            # While output is paused for a barge-in candidate nothing new is played, but AEC3 goes on
-            # treating the customer's words as double talk: with a weak or no echo (the browser's own
-            # AEC already removed it) it silenced "Where can I get first aid?" after its first 300 ms
-            # and the VAD ended the turn on "Hey". The candidate is judged on what the microphone heard.
-            if self._paused_at is None:
-                samples = cancelled
+            samples = self.backends.aec.process(samples)
         self._mic_clock += len(samples) / VAD_SAMPLE_RATE
         self._mic_recent = np.concatenate([self._mic_recent, samples])[-int(0.3 * VAD_SAMPLE_RATE):]
         for event in self.backends.vad.push(samples):
