@@ -53,6 +53,13 @@ def split(samples: Samples, size: int) -> Iterator[Samples]:
         yield samples[start : start + size]
 
 
+def rms(samples: Samples) -> float:
+    """Root-mean-square level (0.0 for no samples)."""
+    if len(samples) == 0:
+        return 0.0
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+
+
 def rms_dbfs(samples: Samples) -> float:
     """Root-mean-square level in dB relative to full scale; -inf-safe (floor at -200 dB)."""
     if len(samples) == 0:

@@ -22,7 +22,7 @@ from collections import deque
 import numpy as np
 from livekit import rtc
 
-from avatar_runtime.audio import as_samples, from_pcm16, to_pcm16
+from avatar_runtime.audio import as_samples, from_pcm16, rms, to_pcm16
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.pipeline.messages import Samples
 
@@ -119,7 +119,7 @@ class WebRtcEchoCanceller:
         with self._lock:
             self._reference, frames = self._frames(self._reference, samples)
             for frame in frames:
-                self.echo.reference(_level(frame))
+                self.echo.reference(rms(frame))
                 self._apm.process_reverse_stream(self._audio_frame(frame))
 
     def process(self, samples: Samples) -> Samples:
@@ -131,7 +131,7 @@ class WebRtcEchoCanceller:
                 # APM wants the delay set before every near-end frame it processes.
                 self._apm.set_stream_delay_ms(self.stream_delay_ms)
                 self._apm.process_stream(audio_frame)
-                self.echo.microphone(_level(frame))
+                self.echo.microphone(rms(frame))
                 out.append(from_pcm16(bytes(audio_frame.data.cast("B"))) if self.echo.present else frame)
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
@@ -142,7 +142,3 @@ class WebRtcEchoCanceller:
 
     def _audio_frame(self, frame: Samples) -> rtc.AudioFrame:
         return rtc.AudioFrame(to_pcm16(frame).tobytes(), self.sample_rate, 1, self._frame)
-
-
-def _level(frame: Samples) -> float:
-    return float(np.sqrt(np.mean(np.square(frame, dtype=np.float64))))

@@ -21,6 +21,7 @@ import numpy as np
 from avatar_runtime.aec.base import EchoCanceller
 from avatar_runtime.asr.base import Recognition, Recognizer
 from avatar_runtime.asr.language_policy import LanguagePolicy
+from avatar_runtime.audio import rms
 from avatar_runtime.llm.base import Answerer, HistoryTurn, Retrieved
 from avatar_runtime.pipeline.bargein import should_interrupt
 from avatar_runtime.pipeline.clock import Clock
@@ -189,7 +190,7 @@ class ConversationSession:
         async for frame in self.backends.renderer.frames():
             if self.backends.aec is not None:
                 self.backends.aec.push_reference(frame.audio)
-            level = float(np.sqrt(np.mean(frame.audio**2))) if len(frame.audio) else 0.0
+            level = rms(frame.audio)
             self._playback_level = max(level, self._playback_level * PLAYBACK_LEVEL_DECAY)
             if frame.speaking and self.answer_recorder is not None:
                 self.answer_recorder.add(frame)  # before it counts as played: the turn ends after its last frame
@@ -293,7 +294,7 @@ class ConversationSession:
         """Speech while the avatar talks that is far quieter than what it plays: its own voice."""
         if self._playback_level <= 1e-4 or not len(self._mic_recent):
             return False
-        mic_level = float(np.sqrt(np.mean(self._mic_recent**2)))
+        mic_level = rms(self._mic_recent)
         return mic_level < self.config.bargein_min_level * self._playback_level
 
     def _pause_answer(self, onset: float) -> None:

@@ -91,7 +91,8 @@ def test_without_echo_a_customer_talking_over_the_avatar_is_not_suppressed(far: 
 
 
 def test_echo_presence_follows_the_microphone(far: Samples) -> None:
-    from avatar_runtime.aec.webrtc_apm import EchoPresence, _level
+    from avatar_runtime.aec.webrtc_apm import EchoPresence
+    from avatar_runtime.audio import rms
 
     customer = speak(SENTENCES["en"][1], "en")[0]
     near = np.zeros(len(far), np.float32)
@@ -107,8 +108,8 @@ def test_echo_presence_follows_the_microphone(far: Samples) -> None:
         presence = EchoPresence()
         assert presence.present  # unknown: cancel
         for start in range(0, len(far) - 160, 160):
-            presence.reference(_level(far[start:start + 160]))
-            presence.microphone(_level(mic[start:start + 160]))
+            presence.reference(rms(far[start:start + 160]))
+            presence.microphone(rms(mic[start:start + 160]))
         assert presence.present is expected, name
 
 
