@@ -10,14 +10,17 @@ the shared database); with a broker, or with ``JOBS_IN_CHILD_PROCESS`` off, it i
 import logging
 import multiprocessing
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from celery import Task
 from django.conf import settings
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -29,18 +32,37 @@ def enqueue(task: Task, *args: Any) -> None:
     if not (app.conf.task_always_eager and settings.JOBS_IN_CHILD_PROCESS):
         task.delay(*args)
         return
-    future = _child_pool().submit(_run_in_child, task.name, args)
-    future.add_done_callback(lambda done: _log_outcome(task.name, done))
+    _submit_job(task.name, args, again=True)
 
 
-def _child_pool() -> ProcessPoolExecutor:
+def _submit_job(task_name: str, args: tuple[Any, ...], *, again: bool) -> None:
+    future = in_child_process(_run_in_child, task_name, args)
+    future.add_done_callback(lambda done: _job_finished(task_name, args, done, again=again))
+
+
+def in_child_process(function: Callable[..., T], *args: Any) -> "Future[T]":
+    """``function(*args)`` in the jobs child process; a child that died (killed, out of memory) is replaced."""
+    global _pool
+    for _ in range(2):
+        with _pool_lock:
+            if _pool is None:
+                # "spawn": a fork of a process with running threads and an event loop is not safe.
+                _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_setup_child)
+            pool = _pool
+        try:
+            return pool.submit(function, *args)
+        except BrokenProcessPool:
+            _forget(pool)
+    raise BrokenProcessPool("the jobs child process could not be started twice in a row")
+
+
+def _forget(pool: ProcessPoolExecutor) -> None:
     global _pool
     with _pool_lock:
-        if _pool is None:
-            # "spawn": a fork of a process with running threads and an event loop is not safe.
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_setup_child)
-        return _pool
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False)
 
 
 def _setup_child() -> None:
@@ -60,9 +82,13 @@ def _run_in_child(task_name: str, args: tuple[Any, ...]) -> str:
     return str(result.result)
 
 
-def _log_outcome(task_name: str, future: "Future[str]") -> None:
+def _job_finished(task_name: str, args: tuple[Any, ...], future: "Future[str]", *, again: bool) -> None:
     error = future.exception()
-    if error is not None:
-        log.error("background job %s failed: %s", task_name, error, exc_info=error)
+    if isinstance(error, BrokenProcessPool) and again:
+        # The child died under the job (killed, out of memory): the job runs once more in a new one.
+        log.error("background job %s%s: the jobs child process died; running it again", task_name, args)
+        _submit_job(task_name, args, again=False)
+    elif error is not None:
+        log.error("background job %s%s failed: %s", task_name, args, error, exc_info=error)
     else:
         log.info("background job %s: %s", task_name, future.result())
