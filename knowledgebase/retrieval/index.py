@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from common.languages import KIOSK_LANGUAGES
 from knowledgebase.retrieval.bm25 import Bm25
 from knowledgebase.retrieval.decision import Features, FusionParams
 from knowledgebase.retrieval.encoder import Vectors
@@ -39,7 +40,6 @@ from knowledgebase.retrieval.text import lexical_terms
 
 ANSWER_FIELD_WEIGHT = 0.3  # an answer's words count less than the question's own words
 CANDIDATES = 50
-KIOSK_LANGUAGE_COUNT = 5
 # An out-of-scope example this close to one of the FAQs' phrasings is answered by them and
 # dropped: a customer's question is this close to its FAQ's nearest phrasing only one time
 # in ten (calibration set), an FAQ's own question, asked, about 0.9.
@@ -246,7 +246,7 @@ class SearchIndex:
         sims = np.einsum("ij,j->i", self.matrix, centered)
         summary_sims = np.einsum("ij,j->i", self.summaries, centered) if len(self.summaries) else sims[:0]
         nearest_out_of_scope = float(np.einsum("ij,j->i", self.out_of_scope, centered).max()) if len(
-            self.out_of_scope) else -1.0
+            self.out_of_scope) else None
         other_language = self.row_language != self.language_codes.get(language, -1)
         adjusted = (sims - params.passage_offset * (self.row_passage & ~self.row_document)
                     + params.document_offset * self.row_document + params.cross_language_bonus * other_language)
@@ -256,8 +256,7 @@ class SearchIndex:
         np.maximum.at(group_dense, self.row_group, adjusted)
         group_dense = self._mix_summaries(group_dense, summary_sims, language, params)
         fused = (group_dense + params.lexical_weight * np.minimum(group_lexical, 1.0)).astype(np.float32)
-        return _Scores(fused, group_dense, group_lexical, item_score, sims, summary_sims,
-                       nearest_out_of_scope if len(self.out_of_scope) else None)
+        return _Scores(fused, group_dense, group_lexical, item_score, sims, summary_sims, nearest_out_of_scope)
 
     def _mix_summaries(self, group_dense: npt.NDArray[np.float32], summary_sims: npt.NDArray[np.float32], language: str,
                        params: FusionParams) -> npt.NDArray[np.float32]:
@@ -299,7 +298,7 @@ class SearchIndex:
             coverage = sum(w for term, w in weights.items() if term in self.group_terms[g]) / total
             x[position] = (
                 float(scores.fused[g]), phrasings, top3, summary, answer, lexical, coverage, same, 1 / (1 + position),
-                float(scores.fused[g]) - best, same_phrasing, len(self.group_languages[g]) / KIOSK_LANGUAGE_COUNT,
+                float(scores.fused[g]) - best, same_phrasing, len(self.group_languages[g]) / len(KIOSK_LANGUAGES),
                 same * phrasings, same * summary, same * lexical,
             )
         return x
