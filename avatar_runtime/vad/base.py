@@ -12,6 +12,9 @@ class VadEvent:
     kind: str  # "start" (speech onset confirmed), "pause" (a short silence in a turn) or "end" (end of turn)
     pts: float  # seconds on the microphone clock: onset time, or the end of speech
     samples: Samples | None = None  # with "pause" and "end": the utterance so far, incl. a little padding
+    # With "end": where the voice's level fell away (``pts`` is where the model's speech flag did,
+    # which lags the sound); the runtime times its endpointing from here, as a listener would.
+    voice_end: float | None = None
 
 
 class VadStream(Protocol):

@@ -7,7 +7,8 @@ of one core, so a worker runs many sessions on the two cores it has.
 Timeline of one utterance (defaults):
   speech onset ──200 ms of speech──▶ "start" (pts = onset)
   end of speech ──400 ms of silence (+ the frame or two the model takes to notice)──▶ "end"
-  (pts = end of speech; samples = 200 ms pre-roll + utterance + 100 ms post-roll)
+  (pts = end of speech by the model's flag, voice_end = by the voice's level, 40-140 ms earlier;
+  samples = 200 ms pre-roll + utterance + 100 ms post-roll)
 The endpointing delay (true end of speech → "end" event) is ``end_silence_ms`` plus 30-80 ms:
 430 ms at p50 and 480 ms at p95 over 20 utterances in five languages (``bench/speech_stages.py``).
 
@@ -33,6 +34,8 @@ from avatar_runtime.vad.base import VAD_SAMPLE_RATE, VadEvent
 FRAME = 512  # samples per model call at 16 kHz (32 ms)
 _CONTEXT = 64  # samples of the previous frame the model sees in front of each frame
 _FRAME_S = FRAME / VAD_SAMPLE_RATE
+_VOICE_END_RELATIVE = 10 ** (-30 / 20)  # a 10 ms level 30 dB under the utterance's loudest is not voice
+_VOICE_END_LOOKBACK = 8  # frames (256 ms): the model's lag, with room to spare
 
 
 @dataclass(frozen=True)
@@ -199,11 +202,30 @@ class SileroVadStream:
         return np.concatenate(self._frames[first - self._first_kept : end_frame - self._first_kept])
 
     def _finish(self, index: int) -> VadEvent:
-        event = VadEvent("end", (self._last_speech + 1) * _FRAME_S, self._utterance(index))
+        end = (self._last_speech + 1) * _FRAME_S
+        event = VadEvent("end", end, self._utterance(index), voice_end=end - self._trailing_quiet())
         self._speaking = False
         self._onset = None
         self._paused_at = None
         return event
+
+    def _trailing_quiet(self) -> float:
+        """Seconds at the end of the last speech frames that are quieter than the utterance's voice.
+
+        The model's speech flag falls 40-140 ms after the sound does (its probability decays, and
+        the hysteresis holds it): the 10 ms level, against the utterance's loudest, says where the
+        voice itself ended. Looks back at most ``_VOICE_END_LOOKBACK`` frames.
+        """
+        assert self._onset is not None
+        first = max(self._onset, self._first_kept)
+        speech = np.concatenate(self._frames[first - self._first_kept : self._last_speech + 1 - self._first_kept])
+        window = VAD_SAMPLE_RATE // 100
+        levels = np.sqrt(np.mean(speech[: len(speech) // window * window].reshape(-1, window) ** 2, axis=1))
+        if not len(levels):
+            return 0.0
+        loud = np.nonzero(levels >= levels.max() * _VOICE_END_RELATIVE)[0]
+        quiet_windows = len(levels) - 1 - int(loud[-1])
+        return min(quiet_windows * window / VAD_SAMPLE_RATE, _VOICE_END_LOOKBACK * _FRAME_S)
 
     def _trim(self) -> None:
         """Outside a turn keep only the pre-roll (plus a candidate onset's audio)."""

@@ -51,6 +51,20 @@ def test_finds_start_and_end_of_an_utterance(utterance: np.ndarray, chunk: int) 
     assert len(stop.samples) / RATE == pytest.approx(end - onset + 0.2 + 0.1, abs=0.15)
 
 
+@pytest.mark.parametrize("language", ["en", "zh", "ja", "ko", "yue"])
+def test_the_voice_end_is_where_the_sound_stops_not_where_the_model_lets_go(language: str) -> None:
+    """The end a level meter sees (the kiosk page's: 10 ms RMS under 0.01), to within 30 ms; the
+    model's flag falls 40-140 ms later."""
+    utterance = speak(SENTENCES[language][0], language)[0]
+    frames = utterance[: len(utterance) // 160 * 160].reshape(-1, 160)
+    metered_end = (np.flatnonzero(np.sqrt(np.mean(frames**2, axis=1)) >= 0.01)[-1] + 1) * 0.01
+    events = run(SileroVadStream(), with_silence(utterance, 1.0, 1.5), 512)
+    stop = events[-1][0]
+    assert stop.kind == "end" and stop.voice_end is not None
+    assert stop.voice_end == pytest.approx(1.0 + metered_end, abs=0.03)
+    assert stop.pts - stop.voice_end >= 0.03
+
+
 def test_chunk_size_does_not_change_the_result(utterance: np.ndarray) -> None:
     audio = with_silence(utterance, 0.7, 1.0)
     runs = [run(SileroVadStream(), audio, chunk) for chunk in (320, 513, 2048)]
