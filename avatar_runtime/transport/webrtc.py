@@ -13,7 +13,9 @@ from typing import Any
 import aioice.ice
 import av
 import numpy as np
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc.jitterbuffer import JitterBuffer
+from aiortc.mediastreams import MediaStreamError
 
 from avatar_runtime.audio import resample
 from avatar_runtime.pipeline.messages import Samples, VideoFrame
@@ -41,20 +43,41 @@ class AvatarVideoTrack(MediaStreamTrack):
 
 
 class AvatarAudioTrack(MediaStreamTrack):
+    """The avatar's voice in 20 ms packets, each sent when it is due.
+
+    A rendered frame brings 40 ms of audio: two packets. Sent together, they would reach the
+    browser in pairs, and its jitter buffer sizes itself to the spacing it sees: 20 ms of
+    variation would cost 20 ms more delay on everything the avatar says.
+    """
+
     kind = "audio"
+    LATE_S = 0.1  # a packet this late (the loop stalled): start the timeline again from it
+    EARLY_S = 2 * AUDIO_PTIME  # nor hold one back longer than this
 
     def __init__(self) -> None:
         super().__init__()
         self.queue: asyncio.Queue[tuple[float, Samples]] = asyncio.Queue(maxsize=100)
+        self._anchor: tuple[float, float] | None = None  # (pts, loop time) at which that pts was due
 
     async def recv(self) -> av.AudioFrame:
         pts, samples = await self.queue.get()
+        await self._wait_until_due(pts)
         pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
         out = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
         out.sample_rate = RTC_SAMPLE_RATE
         out.pts = round(pts * RTC_SAMPLE_RATE)
         out.time_base = fractions.Fraction(1, RTC_SAMPLE_RATE)
         return out
+
+    async def _wait_until_due(self, pts: float) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._anchor is not None:
+            due = self._anchor[1] + pts - self._anchor[0]
+            if now - self.LATE_S <= due <= now + self.EARLY_S:
+                if due > now:
+                    await asyncio.sleep(due - now)
+                return
+        self._anchor = (pts, now)
 
 
 _loopback_only = False
@@ -81,6 +104,20 @@ def loopback_candidates_only(sdp: str) -> str:
     return "\r\n".join(kept) + "\r\n"
 
 
+MIC_PREFETCH_PACKETS = 1
+
+
+def shorten_jitter_buffer(receiver: RTCRtpReceiver) -> None:
+    """Let the microphone's packets through as they arrive.
+
+    aiortc holds four 20 ms packets before it decodes the first (room to reorder packets from the
+    open internet): 80 ms added to everything the customer says, the end of their question
+    included. A kiosk and its worker share a LAN, where packets do not overtake each other; one
+    packet (the least aiortc's buffer holds) is enough. aiortc has no setting for it.
+    """
+    receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=MIC_PREFETCH_PACKETS)  # type: ignore[attr-defined]
+
+
 class WebRtcPeer:
     def __init__(self, session_id: str, on_mic_audio: Callable[[Samples], None]) -> None:
         self.session_id = session_id
@@ -98,6 +135,9 @@ class WebRtcPeer:
         if _loopback_only:
             offer_sdp = loopback_candidates_only(offer_sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.kind == "audio":
+                shorten_jitter_buffer(transceiver.receiver)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return str(self.pc.localDescription.sdp)
 
@@ -125,7 +165,10 @@ class WebRtcPeer:
 
     async def _read_mic(self, track: MediaStreamTrack) -> None:
         while True:
-            frame = await track.recv()
+            try:
+                frame = await track.recv()
+            except MediaStreamError:  # the kiosk hung up or the call was replaced
+                return
             assert isinstance(frame, av.AudioFrame)
             pcm = frame.to_ndarray()
             channels = len(frame.layout.channels)
