@@ -53,6 +53,14 @@ def split(samples: Samples, size: int) -> Iterator[Samples]:
         yield samples[start : start + size]
 
 
+def without_leading_silence(samples: Samples, rate: int, threshold: float = 0.01, pad_s: float = 0.01) -> Samples:
+    """``samples`` from ``pad_s`` before the first one louder than ``threshold`` (empty if none is)."""
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    if len(loud) == 0:
+        return samples[:0]
+    return samples[max(0, int(loud[0]) - int(pad_s * rate)):]
+
+
 def rms(samples: Samples) -> float:
     """Root-mean-square level (0.0 for no samples)."""
     if len(samples) == 0:

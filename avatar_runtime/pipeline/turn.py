@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import soundfile as sf
 
 from avatar_runtime.asr.base import Recognition
-from avatar_runtime.audio import resample
+from avatar_runtime.audio import resample, without_leading_silence
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.health_checks import health_voice_failed
 from avatar_runtime.llm.base import HistoryTurn, Retrieved
@@ -157,6 +157,11 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, syn
     try:
         async for chunk in session.counted(synthesizer.synthesize(sentence, voice)):
             audio = resample(chunk.samples, chunk.sample_rate, renderer.sample_rate)
+            if ctx.first_audio_at is None:
+                # Voices open with 10-40 ms of silence: the answer's first sound comes sooner without it.
+                audio = without_leading_silence(audio, renderer.sample_rate)
+                if not len(audio):
+                    continue
             playback.add_audio(audio)
             if not session.paused:
                 renderer.push_audio(audio, renderer.sample_rate)

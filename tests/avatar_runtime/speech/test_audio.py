@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avatar_runtime.audio import from_pcm16, read_wav, resample, rms_dbfs, to_pcm16, write_wav
+from avatar_runtime.audio import from_pcm16, read_wav, resample, rms_dbfs, to_pcm16, without_leading_silence, write_wav
 
 
 def tone(freq: float, rate: int, seconds: float = 1.0) -> np.ndarray:
@@ -40,3 +40,11 @@ def test_wav_round_trip(tmp_path: Path) -> None:
     back, rate = read_wav(tmp_path / "a.wav")
     assert rate == 16000
     assert np.max(np.abs(back - samples)) < 1e-4
+
+
+def test_without_leading_silence_keeps_a_short_pad_before_the_first_sound() -> None:
+    sound = np.concatenate([np.zeros(640, np.float32), np.full(160, 0.2, np.float32), np.zeros(320, np.float32)])
+    trimmed = without_leading_silence(sound, 16000, pad_s=0.01)
+    assert len(trimmed) == 160 + 160 + 320  # 10 ms of the silence, the sound, the rest untouched
+    assert trimmed[160] == np.float32(0.2)
+    assert len(without_leading_silence(np.zeros(800, np.float32), 16000)) == 0
