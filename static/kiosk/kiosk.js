@@ -72,9 +72,17 @@
     send({ type: "ping" });
   }, PING_EVERY_MS);
 
+  // What the page's latency accounting needs of an event; the server's Unix-time stamps become page time.
+  function eventDetails(ev) {
+    if (ev.type === "state") return { state: ev.state };
+    if (ev.type === "flush") return { detect_ms: ev.detect_ms };
+    if (ev.type === "answer_frame") return { pts: ev.pts, sent_at: ev.sent_at * 1000 - performance.timeOrigin };
+    return {};
+  }
+
   function onEvent(ev) {
     if (ev.type === "pong") return;
-    mark(ev.type, ev.type === "state" ? { state: ev.state } : ev.type === "flush" ? { detect_ms: ev.detect_ms } : {});
+    mark(ev.type, eventDetails(ev));
     switch (ev.type) {
       case "session":
         notice(ev.resumed ? t("reconnected") : "");
@@ -83,6 +91,7 @@
         break;
       case "state":
         state = ev.state;
+        if (state === "thinking") fallback.settle();
         speaker.mute(false); // a new turn, or back to listening: nothing stale is left to play
         attract.update();
         render();
@@ -195,6 +204,24 @@
     mark("webrtc_connected");
   }
 
+  // Where the browser holds the avatar's media (for the page's latency accounting): the mean
+  // jitter-buffer delay, and for video the decode and processing time, per received track.
+  metrics.receiverStats = async () => {
+    if (!pc) return {};
+    const out = {};
+    (await pc.getStats()).forEach((s) => {
+      if (s.type !== "inbound-rtp") return;
+      const per = (total, count) => (count ? Math.round((1000 * total) / count) : null);
+      out[s.kind] = {
+        jitterBufferMs: per(s.jitterBufferDelay, s.jitterBufferEmittedCount),
+        jitterBufferTargetMs: per(s.jitterBufferTargetDelay, s.jitterBufferEmittedCount),
+        decodeMs: per(s.totalDecodeTime, s.framesDecoded),
+        processingMs: per(s.totalProcessingDelay, s.framesDecoded || s.jitterBufferEmittedCount),
+      };
+    });
+    return out;
+  };
+
   function teardownMedia() {
     if (pc) { pc.close(); pc = null; }
     const video = $("avatar-video");
@@ -266,23 +293,39 @@
       if (ctx) { ctx.close(); ctx = null; }
     }
 
-    // Media time is anchored to the AudioContext clock LEAD seconds ahead (the jitter buffer).
-    // It is re-anchored when a packet would play late, or too far ahead: the server's clock and
-    // the sound card's drift apart over a day, and the buffer must neither grow nor run dry.
-    const LEAD = 0.08, MAX_LEAD = 0.25;
+    // Media time is anchored to the AudioContext clock `lead` seconds ahead (the jitter buffer).
+    // The buffer starts small and grows by a step each time a packet comes too late to play (an
+    // underrun: the network or the server stalled), so it settles at what this link needs. It is
+    // re-anchored when a packet would play late, or too far ahead: the server's clock and the
+    // sound card's drift apart over a day, and the buffer must neither grow nor run dry.
+    // Between a question and its answer the avatar is silent: then buffer not needed for a while
+    // is given back (a re-anchor in silence is not heard), so the answer starts with the least.
+    const MIN_LEAD = 0.04, LEAD_STEP = 0.02, MAX_LEAD = 0.25, SHRINK_AFTER_S = 20;
+    let lead = MIN_LEAD, lastUnderrunAt = 0;
     function when(pts) {
-      if (clock === null || pts < clock.pts) clock = { pts, at: ctx.currentTime + LEAD };
+      if (clock === null || pts < clock.pts) clock = { pts, at: ctx.currentTime + lead };
       return clock.at + (pts - clock.pts);
     }
 
     function schedule(pts) {
       const at = when(pts);
       if (at < ctx.currentTime || at - ctx.currentTime > MAX_LEAD) {
-        clock = { pts, at: ctx.currentTime + LEAD };
+        if (at < ctx.currentTime) { lead = Math.min(lead + LEAD_STEP, MAX_LEAD - LEAD_STEP); lastUnderrunAt = ctx.currentTime; }
+        clock = { pts, at: ctx.currentTime + lead };
         metrics.reanchored = (metrics.reanchored || 0) + 1;
+        metrics.leadMs = Math.round(lead * 1000);
         return clock.at;
       }
       return at;
+    }
+
+    function settle() {
+      if (!ctx || clock === null) return;
+      if (ctx.currentTime - lastUnderrunAt > SHRINK_AFTER_S && lead > MIN_LEAD) {
+        lead = Math.max(MIN_LEAD, lead - LEAD_STEP);
+        metrics.leadMs = Math.round(lead * 1000);
+      }
+      clock = null;
     }
 
     function onMedia(buffer) {
@@ -340,7 +383,7 @@
       if (out) out.gain.setValueAtTime(on ? 0 : 1, ctx.currentTime);
     }
 
-    return { start, stop, onMedia, flush, mute };
+    return { start, stop, onMedia, flush, mute, settle };
   })();
 
   // ----- controls ----------------------------------------------------------------------------

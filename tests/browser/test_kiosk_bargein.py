@@ -57,6 +57,7 @@ def barge_in(server: LiveServer, clips: dict[str, Path], media: str) -> dict[str
             "window.kioskMetrics.events.filter((e) => e.name === 'answer_frame_shown').length >= 2", timeout=120_000)
         page.screenshot(path=str(ARTIFACTS / f"kiosk-bargein-{media}.png"))
         items = events(page)
+        receivers = page.evaluate("window.kioskMetrics.receiverStats()")
 
     answer = first(items, "answer_frame_shown")
     assert answer is not None
@@ -92,21 +93,32 @@ def barge_in(server: LiveServer, clips: dict[str, Path], media: str) -> dict[str
 
     page_e2e = answer["at"] - question_end["at"]
     runtime_e2e = float(avatar["timings"]["end_to_end"])
+    # The server stamped the answer's first frame as it left the runtime (same machine, same clock):
+    # before it, the question's end travelled up; after it, the answer travelled down and was shown.
+    sent = first(items, "answer_frame", question_end["at"])
+    assert sent is not None
+    uplink = sent["sent_at"] - runtime_e2e - question_end["at"]
+    downlink = answer["at"] - sent["sent_at"]
     page_bargein = stopped["at"] - onset["at"]
     runtime_bargein = float(flush["detect_ms"])
     result = {
         "end_of_customer_audio_to_first_answer_frame_ms": round(page_e2e, 1),
         "runtime_end_to_end_ms": runtime_e2e,
         "page_adds_to_first_frame_ms": round(page_e2e - runtime_e2e, 1),
+        "uplink_end_of_question_ms": round(uplink, 1),
+        "downlink_first_frame_ms": round(downlink, 1),
+        "answer_frame_event_after_sent_ms": round(sent["at"] - sent["sent_at"], 1),
         "bargein_onset_to_playback_stopped_ms": round(page_bargein, 1),
         "runtime_bargein_detection_ms": runtime_bargein,
         "page_adds_to_bargein_ms": round(page_bargein - runtime_bargein, 1),
         "flush_event_after_onset_ms": round(flush["at"] - onset["at"], 1),
         "heard_text": avatar["heard_text"],
+        "browser_receivers": receivers,
         "loadavg": Path("/proc/loadavg").read_text().split()[:3],
     }
     print(f"\n[{media}] end of customer audio -> first answer frame: {page_e2e:.0f} ms "
-          f"(runtime {runtime_e2e:.0f} ms, page adds {page_e2e - runtime_e2e:.0f} ms); "
+          f"(runtime {runtime_e2e:.0f} ms, page adds {page_e2e - runtime_e2e:.0f} ms: uplink {uplink:.0f}, "
+          f"downlink {downlink:.0f}); "
           f"barge-in onset -> playback stopped: {page_bargein:.0f} ms "
           f"(runtime {runtime_bargein:.0f} ms, page adds {page_bargein - runtime_bargein:.0f} ms); "
           f"load {result['loadavg']}")
