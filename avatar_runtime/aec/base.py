@@ -16,4 +16,9 @@ class EchoCanceller(Protocol):
         """Microphone audio (near end) at ``sample_rate``; returns it with the echo removed."""
         ...
 
+    def follows_playback(self, seconds: float) -> bool:
+        """Whether the microphone over the last ``seconds`` rose and fell with what was played
+        (the avatar's own voice), as far as this canceller can tell."""
+        ...
+
     def reset(self) -> None: ...

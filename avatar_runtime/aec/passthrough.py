@@ -20,5 +20,9 @@ class PassthroughEchoCanceller:
     def process(self, samples: Samples) -> Samples:
         return as_samples(samples)
 
+    def follows_playback(self, seconds: float) -> bool:
+        """Without the reference nothing is known: the transcript alone decides."""
+        return False
+
     def reset(self) -> None:
         """Nothing is buffered."""

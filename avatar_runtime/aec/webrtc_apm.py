@@ -44,11 +44,12 @@ class EchoPresence:
     """
 
     def __init__(self, *, span: int = 150, max_lag: int = 50, every: int = 10, loud: float = 0.01,
-                 quiet: float = 0.007, follows: float = 0.7) -> None:
+                 quiet: float = 0.007, follows: float = 0.7, history: int = 400) -> None:
         self.span, self.max_lag, self.every = span, max_lag, every
         self.loud, self.quiet, self.follows = loud, quiet, follows
-        self._reference: deque[float] = deque([0.0] * (span + max_lag), maxlen=span + max_lag)
-        self._microphone: deque[float] = deque([0.0] * span, maxlen=span)
+        self.history = max(history, span)  # frames kept for ``correlation`` over longer stretches
+        self._reference: deque[float] = deque([0.0] * (self.history + max_lag), maxlen=self.history + max_lag)
+        self._microphone: deque[float] = deque([0.0] * self.history, maxlen=self.history)
         self._floor: deque[float] = deque(maxlen=500)
         self._count = 0
         self.present = True
@@ -64,18 +65,28 @@ class EchoPresence:
         if self._count % self.every == 0:
             self._judge()
 
-    def _judge(self) -> None:
+    def correlation(self, frames: int) -> float:
+        """How closely the microphone's level over its last ``frames`` follows the avatar's, at the
+        best lag (-1..1; 0 when either is flat)."""
+        frames = min(frames, self.history)
         reference = np.asarray(self._reference)
+        microphone = self._above_floor(np.asarray(self._microphone)[-frames:])
+        return max(_correlation(microphone, reference[len(reference) - frames - lag:len(reference) - lag])
+                   for lag in range(self.max_lag + 1))
+
+    def _above_floor(self, microphone: np.ndarray) -> np.ndarray:
+        floor = statistics.median(self._floor) if self._floor else 0.0
+        return np.maximum(microphone - floor, 0.0)
+
+    def _judge(self) -> None:
+        reference = np.asarray(self._reference)[-(self.span + self.max_lag):]
         if np.count_nonzero(reference >= self.loud) < self.span // 3:
             return  # the avatar hardly spoke: nothing to judge by
-        floor = statistics.median(self._floor) if self._floor else 0.0
-        microphone = np.maximum(np.asarray(self._microphone) - floor, 0.0)
+        microphone = self._above_floor(np.asarray(self._microphone)[-self.span:])
         if float(np.mean(microphone)) < self.quiet * float(np.mean(reference)):
             self.present = False
             return
-        follows = max(_correlation(microphone, reference[len(reference) - self.span - lag:len(reference) - lag])
-                      for lag in range(self.max_lag + 1))
-        if follows >= self.follows:
+        if self.correlation(self.span) >= self.follows:
             self.present = True
         # Otherwise the sound is not the avatar's: the customer (over echo or not) or the room. The
         # judgement stands until the microphone is quiet again or follows the avatar.
@@ -134,6 +145,12 @@ class WebRtcEchoCanceller:
                 self.echo.microphone(rms(frame))
                 out.append(from_pcm16(bytes(audio_frame.data.cast("B"))) if self.echo.present else frame)
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    def follows_playback(self, seconds: float) -> bool:
+        """Whether what the microphone heard over the last ``seconds`` rose and fell with the
+        avatar's voice: its own voice (the echo, cancelled or not), not a customer."""
+        with self._lock:
+            return self.echo.correlation(round(seconds * 1000 / FRAME_MS)) >= self.echo.follows
 
     def _frames(self, pending: Samples, samples: Samples) -> tuple[Samples, list[Samples]]:
         audio = np.concatenate([pending, as_samples(samples)])

@@ -10,6 +10,7 @@ fresh conversation after ``idle_timeout`` of silence.
 import asyncio
 import logging
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ from avatar_runtime.vad.base import VAD_SAMPLE_RATE, VadEvent, VadStream
 
 log = logging.getLogger(__name__)
 PLAYBACK_LEVEL_DECAY = 0.9  # per 40 ms frame: about -11 dB per second
+# A barge-in candidate is judged on its samples (pre-roll to post-roll) plus the end-of-turn
+# silence heard after them, in which output was paused: echo went quiet with it, a customer did not.
+CANDIDATE_CONTEXT_S = 0.3
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -197,8 +201,9 @@ class ConversationSession:
             if frame.speaking and self.playback is not None:
                 if self.playback.first_frame_at is None:
                     self.playback.first_frame_at = self.clock.now()
-                    # Lets the page find this frame among the idle ones and time when it is shown.
-                    self._emit({"type": "answer_frame", "pts": frame.pts})
+                    # Lets the page find this frame among the idle ones and time when it is shown;
+                    # ``sent_at`` (Unix time) splits the page's latency into uplink and downlink.
+                    self._emit({"type": "answer_frame", "pts": frame.pts, "sent_at": time.time()})
                 for sentence in self.playback.advance(len(frame.audio)):
                     self._emit({"type": "caption", "role": "avatar", "text": sentence.text})
             yield frame
@@ -233,7 +238,7 @@ class ConversationSession:
         if self._ignoring_echo:
             self._ignoring_echo = False
             return
-        endpointing = self._mic_clock - event.pts
+        endpointing = self._mic_clock - (event.voice_end if event.voice_end is not None else event.pts)
         speculation = self._take_speculation(event.pts)
         if self._paused_at is not None:
             self._turn_task = self._tasks.spawn(self._decide_bargein(event.samples, endpointing), "barge-in")
@@ -308,6 +313,10 @@ class ConversationSession:
         log.info("session %s: output paused for a barge-in candidate", self.session_id)
 
     async def _decide_bargein(self, samples: Samples, endpointing: float) -> None:
+        if self._candidate_is_own_voice(samples):
+            log.info("session %s: barge-in candidate followed the avatar's voice: its echo", self.session_id)
+            self._resume_answer()
+            return
         recognition = await self.run_blocking(self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE)
         recent = self.playback.current_sentences() if self.playback else []
         if should_interrupt(recognition.text, recent):
@@ -315,6 +324,13 @@ class ConversationSession:
             self._start_turn(samples, recognition, speech_end=endpointing)
         else:
             self._resume_answer()
+
+    def _candidate_is_own_voice(self, samples: Samples) -> bool:
+        """Echo that got past the canceller rises and falls with the avatar's voice, and went quiet
+        when output paused; a customer's words do neither. (Its transcript cannot tell: residual
+        echo comes out as fragments like "I'm the" that match nothing the avatar said.)"""
+        aec = self.backends.aec
+        return aec is not None and aec.follows_playback(len(samples) / VAD_SAMPLE_RATE + CANDIDATE_CONTEXT_S)
 
     def _resume_answer(self) -> None:
         self._paused_at = None

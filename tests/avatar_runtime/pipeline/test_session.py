@@ -148,6 +148,41 @@ async def test_the_avatars_own_voice_in_the_mic_does_not_interrupt(demo_kb: None
     assert timeline.session.metrics.bargein_latencies == []
 
 
+async def test_a_customer_talking_over_the_avatars_echo_still_interrupts(demo_kb: None) -> None:
+    """The echo check must not take a real interruption for echo: here the customer speaks while
+    the microphone carries the avatar's voice (at -12 dB, 60 ms late, as above)."""
+    from avatar_runtime.aec.factory import echo_canceller
+
+    timeline = await build_session(default_language="en", aec=echo_canceller())
+    await timeline.start()
+    await ask(timeline, "What are the opening hours of the mall?", "en")
+    await timeline.until_state(State.SPEAKING)
+    interruption, _ = speak("Sorry, where is the taxi stand?", "en")
+    interruption = np.concatenate([interruption, np.zeros(16000, np.float32)])
+    delay, played, spoken = int(0.06 * 16000), 0, 0
+    while spoken < len(interruption):
+        output = timeline.speaking_audio()
+        mic = output[max(0, played - delay):max(0, len(output) - delay)] * 0.25
+        played = len(output)
+        mic = mic if len(mic) else np.zeros(640, np.float32)
+        if played >= 1.5 * 16000:  # the customer starts 1.5 s into the answer
+            customer = interruption[spoken:spoken + len(mic)]
+            mic = mic.copy()
+            mic[:len(customer)] += customer
+            spoken += len(mic)
+        timeline.session.push_audio(mic.astype(np.float32))
+        await timeline.advance(0.04)
+        while timeline.session.blocking:
+            await asyncio.sleep(0.002)
+        timeline.drain_events()
+    await timeline.run_until(lambda: len(timeline.session.metrics.turns) == 2 and
+                             timeline.session.state == State.LISTENING)
+    await timeline.close()
+    first, second = await saved_turns("avatar")
+    assert first.interrupted
+    assert second.retrieved[0]["key"] == "taxi-stand"
+
+
 class BrokenSynthesizer:
     name = "broken"
 
