@@ -9,9 +9,11 @@ row counting ``passage_offset`` less because a customer's question resembles ano
 question more than it resembles an answer. A document chunk has no question to match, so its
 passage row counts ``document_offset`` more: the usual gap between a question's similarity
 to its FAQ's questions and to its answer, less a margin that lets the FAQ win a tie. A row
-in another language than the query's counts ``cross_language_bonus`` more because even after
-``languages`` removes each language's direction, a same-language text keeps an edge over the
-right answer in another language.
+of an FAQ in another language than the query's counts ``cross_language_bonus`` more because
+even after ``languages`` removes each language's direction, a same-language text keeps an edge
+over the right answer in another language. A chunk gets no such bonus: an FAQ shows its
+translation in the query's language whichever row matched, but a document written in two
+languages is two chunks, and the bonus would rank the one the customer cannot read first.
 
 An FAQ translation also has a *summary* vector: all its phrasings embedded as one text. One
 phrasing can match a question by accident (a shared word, the same sentence frame); the
@@ -253,7 +255,8 @@ class SearchIndex:
             self.out_of_scope) else None
         other_language = self.row_language != self.language_codes.get(language, -1)
         adjusted = (sims - params.passage_offset * (self.row_passage & ~self.row_document)
-                    + params.document_offset * self.row_document + params.cross_language_bonus * other_language)
+                    + params.document_offset * self.row_document
+                    + params.cross_language_bonus * (other_language & ~self.row_document))
         item_score: npt.NDArray[np.float32] = np.full(len(self.items), -np.inf, dtype=np.float32)
         np.maximum.at(item_score, self.row_item, adjusted)
         group_dense = np.full(n_groups, -1.0, dtype=np.float32)
