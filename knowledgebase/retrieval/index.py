@@ -330,7 +330,9 @@ class SearchIndex:
         total = sum(weights.values())
         covered = sum(w for term, w in weights.items() if term in self.group_terms[top])
         nearest_out_of_scope = scores.nearest_out_of_scope
-        first_scope, second_scope = self._model_scopes(phrasings, scores.query)
+        # a chunk has no phrasings: its one row stands in, as in the first stage
+        first_scope, second_scope = self._model_scopes(phrasings if phrasings.any() else self.row_group == top,
+                                                       scores.query)
         return Features(
             top=float(primary[top]),
             margin=float(primary[top]) - best_other,
@@ -346,13 +348,13 @@ class SearchIndex:
             second_scope=second_scope,
         )
 
-    def _model_scopes(self, phrasings: npt.NDArray[np.bool_], query: Vectors | None) -> tuple[float, float]:
-        """``scope`` as each of two joined models sees it on its own columns: the best
-        phrasing's similarity less the nearest out-of-scope example's. The two disagree on
-        which general requests resemble a kiosk question; the decision weighs both."""
-        if not self.split or query is None or not phrasings.any() or not len(self.out_of_scope):
+    def _model_scopes(self, rows_mask: npt.NDArray[np.bool_], query: Vectors | None) -> tuple[float, float]:
+        """``scope`` as each of two joined models sees it on its own columns: the best of the
+        ``rows_mask`` rows' similarity less the nearest out-of-scope example's. The two
+        disagree on which general requests resemble a kiosk question; the decision weighs both."""
+        if not self.split or query is None or not rows_mask.any() or not len(self.out_of_scope):
             return 0.0, 0.0
-        rows = self.matrix[phrasings]
+        rows = self.matrix[rows_mask]
 
         def scope(part: slice) -> float:
             nearest = np.einsum("ij,j->i", self.out_of_scope[:, part], query[part]).max()
