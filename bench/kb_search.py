@@ -7,8 +7,8 @@
 Uses a throwaway SQLite database in a temporary directory, imports the demo FAQs through the
 normal import service and searches through ``faq_search``. The held-out paraphrases are
 ``bench/data/kb_eval.jsonl``; calibration uses ``bench/data/kb_calibration.jsonl`` only, a
-separate set written for it (never the eval set). Set ``MODELS_DIR`` to where the e5 model
-lives. The table is printed and written to ``bench/results/kb_search.md``.
+separate set written for it (never the eval set). Set ``MODELS_DIR`` to where the e5 and USE
+models live. The table is printed and written to ``bench/results/kb_search.md``.
 """
 import argparse
 import json
@@ -205,7 +205,7 @@ def calibrate(queries: list[Query]) -> None:
     from knowledgebase.retrieval.text import lexical_terms
 
     encoder = kb_index().encoder
-    assert encoder is not None, "calibration needs the e5 model (set MODELS_DIR)"
+    assert encoder is not None, "calibration needs the e5 and USE models (set MODELS_DIR)"
     vectors = encoder.queries([q.query for q in queries])
     terms = [lexical_terms(q.query) for q in queries]
     states = [kb_index().index]
@@ -377,7 +377,7 @@ def main() -> None:
         call_command("import_faqs", str(DEMO_FAQS), stdout=open(os.devnull, "w"))  # noqa: SIM115
         if args.calibrate:
             calibrate(load_queries(DATA / "kb_calibration.jsonl"))
-        mode = "hybrid (e5 + lexical)" if kb_index().index.dense else "LEXICAL ONLY (e5 model missing)"
+        mode = "hybrid (e5 + USE + lexical)" if kb_index().index.dense else "LEXICAL ONLY (sentence encoders missing)"
         eval_set = load_queries(DATA / "kb_eval.jsonl")
         sections = [f"Retrieval: {mode}; machine: {os.cpu_count()} CPU cores; queries: {len(eval_set)} held-out "
                     "(bench/data/kb_eval.jsonl); latency = one `faq_search` call, query embedding included (wall clock; "

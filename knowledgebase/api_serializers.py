@@ -127,7 +127,7 @@ class SearchHitSerializer(serializers.Serializer):
 class SearchResultSerializer(serializers.Serializer):
     answerable = serializers.BooleanField(help_text="False: nothing fits; the avatar offers staff help.")
     confidence = serializers.FloatField(help_text="Probability that the first result answers the question.")
-    mode = serializers.ChoiceField(choices=["hybrid", "lexical"], help_text="lexical: the e5 model is missing.")
+    mode = serializers.ChoiceField(choices=["hybrid", "lexical"], help_text="lexical: an encoder (e5, USE) is missing.")
     results = SearchHitSerializer(many=True)
 
 

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.cache import cache as django_cache
 
 from knowledgebase.models import DocumentChunk, FaqEntry, FaqTranslation
-from knowledgebase.retrieval.encoder import Encoder, Vectors, e5_encoder_load
+from knowledgebase.retrieval.encoder import Encoder, PairEncoder, Vectors, pair_encoder_load
 from knowledgebase.retrieval.index import IndexItem, SearchIndex
 from knowledgebase.retrieval.languages import LanguageCentroids, reference_digest
 from knowledgebase.retrieval.out_of_scope import examples_digest, out_of_scope_vectors
@@ -39,14 +39,19 @@ def e5_model_path() -> Path:
     return Path(settings.MODELS_DIR) / "e5-small" / "e5-small-q4.bin"
 
 
+def use_model_dir() -> Path:
+    return Path(settings.MODELS_DIR) / "use-multilingual"
+
+
 @cache
-def _encoder_at(path: Path) -> Encoder | None:
-    return e5_encoder_load(path)
+def _encoder_at(e5_path: Path, use_dir: Path) -> PairEncoder | None:
+    return pair_encoder_load(e5_path, use_dir)
 
 
-def kb_encoder() -> Encoder | None:
-    """The e5 encoder, or None when the model is missing (lexical search only)."""
-    return _encoder_at(e5_model_path())
+def kb_encoder() -> PairEncoder | None:
+    """The sentence encoders (e5 and USE, joined), or None when a model is missing (lexical
+    search only)."""
+    return _encoder_at(e5_model_path(), use_model_dir())
 
 
 class _EmbeddingMemo:
@@ -193,7 +198,7 @@ def _items(encoder: Encoder | None) -> list[IndexItem]:
 @dataclass(frozen=True)
 class LoadedIndex:
     index: SearchIndex
-    encoder: Encoder | None
+    encoder: PairEncoder | None
     version: str
 
 
@@ -215,14 +220,14 @@ class _IndexHolder:
                 self._loaded = loaded
             return loaded
 
-    def _build(self, version: str, encoder: Encoder | None, *, first: bool) -> LoadedIndex:
+    def _build(self, version: str, encoder: PairEncoder | None, *, first: bool) -> LoadedIndex:
         if encoder is not None:
             embedded = embeddings_fill(published_only=True, limit=None if first else INLINE_EMBED_LIMIT)
             if embedded:
                 logger.info("knowledge base: embedded %d translations/chunks while building the index", embedded)
         centroids = _language_centroids(encoder) if encoder is not None else None
         out_of_scope = _out_of_scope(encoder) if encoder is not None else None
-        index = SearchIndex(_items(encoder), centroids, out_of_scope)
+        index = SearchIndex(_items(encoder), centroids, out_of_scope, split=encoder.split if encoder is not None else 0)
         logger.info("knowledge base: index built (%d groups, %d vectors, %s)", len(index.groups), len(index.matrix),
                     "hybrid" if index.dense else "lexical only")
         return LoadedIndex(index, encoder, version)

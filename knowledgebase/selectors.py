@@ -40,7 +40,7 @@ class SearchHit:
 @dataclass(frozen=True)
 class SearchResult:
     """``answerable`` says whether ``results[0]`` answers the question; ``mode`` is "hybrid", or
-    "lexical" when the e5 model is missing; ``confidence`` is the decision's probability."""
+    "lexical" when a sentence encoder (e5, USE) is missing; ``confidence`` is the decision's probability."""
 
     answerable: bool
     results: list[SearchHit]

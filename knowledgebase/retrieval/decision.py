@@ -8,7 +8,10 @@ query's wording it contains (``coverage``), whether lexical search picks the sam
 matches score lower, for right and wrong answers alike), and how much closer the best entry
 is than the nearest general-assistant request (``scope``, see ``out_of_scope``); with a
 re-ranker, how sure it is of its first choice (``rerank_probability``, its softmax over the
-candidates) and by how much it prefers it to the second (``rerank_margin``).
+candidates) and by how much it prefers it to the second (``rerank_margin``); and ``scope`` as
+each of the two joined models sees it (``first_scope``, ``second_scope``): on the
+calibration set, e5's view of it told kiosk questions from other requests better than the
+joined vectors' alone.
 """
 import json
 import math
@@ -34,6 +37,8 @@ class Features:
     scope: float = 0.0
     rerank_probability: float = 0.0
     rerank_margin: float = 0.0
+    first_scope: float = 0.0  # ``scope`` on e5's columns alone
+    second_scope: float = 0.0  # on USE's
 
     def as_list(self) -> list[float]:
         return list(astuple(self))
@@ -41,7 +46,7 @@ class Features:
 
 FEATURE_NAMES = tuple(f.name for f in fields(Features))
 HYBRID_FEATURES = FEATURE_NAMES
-LEXICAL_FEATURES = ("top", "margin", "coverage", "same_language")  # consensus, agreement, scope need dense
+LEXICAL_FEATURES = ("top", "margin", "coverage", "same_language")  # consensus, agreement, the scopes need dense
 
 
 @dataclass(frozen=True)

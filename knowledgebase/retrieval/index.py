@@ -9,9 +9,11 @@ row counting ``passage_offset`` less because a customer's question resembles ano
 question more than it resembles an answer. A document chunk has no question to match, so its
 passage row counts ``document_offset`` more: the usual gap between a question's similarity
 to its FAQ's questions and to its answer, less a margin that lets the FAQ win a tie. A row
-in another language than the query's counts ``cross_language_bonus`` more because even after
-``languages`` removes each language's direction, a same-language text keeps an edge over the
-right answer in another language.
+of an FAQ in another language than the query's counts ``cross_language_bonus`` more because
+even after ``languages`` removes each language's direction, a same-language text keeps an edge
+over the right answer in another language. A chunk gets no such bonus: an FAQ shows its
+translation in the query's language whichever row matched, but a document written in two
+languages is two chunks, and the bonus would rank the one the customer cannot read first.
 
 An FAQ translation also has a *summary* vector: all its phrasings embedded as one text. One
 phrasing can match a question by accident (a shared word, the same sentence frame); the
@@ -93,17 +95,21 @@ class _Scores:
     sims: npt.NDArray[np.float32]  # per row, plain cosine of the centred vectors
     summary_sims: npt.NDArray[np.float32]
     nearest_out_of_scope: float | None
+    query: Vectors | None  # the centred query vector
 
 
 class SearchIndex:
     """Immutable once built; a new one replaces it when the knowledge base changes."""
 
     def __init__(self, items: list[IndexItem], centroids: LanguageCentroids | None,
-                 out_of_scope: tuple[Vectors, list[str]] | None = None) -> None:
+                 out_of_scope: tuple[Vectors, list[str]] | None = None, split: int = 0) -> None:
         """``out_of_scope``: raw query embeddings of the ``out_of_scope`` examples and their
-        languages (the ``scope`` feature is 0 without them); those the FAQs answer are dropped."""
+        languages (the ``scope`` features are 0 without them); those the FAQs answer are dropped.
+        ``split``: where the first of two joined models' columns end (``PairEncoder.split``;
+        0 for one model), for the ``first_scope`` and ``second_scope`` features."""
         self.items = sorted(items, key=lambda item: (item.kind, item.group, item.language))
         self.centroids = centroids
+        self.split = split
         self.out_of_scope = np.zeros((0, 0), dtype=np.float32)
         if out_of_scope is not None and centroids is not None and len(out_of_scope[0]):
             vectors, languages = out_of_scope
@@ -216,8 +222,8 @@ class SearchIndex:
                       self._shown_item(int(g), language, scores.item))
             for g, score in zip(order, shown, strict=True)
         ]
-        features = self._features(order, scores.dense if use_dense else scores.lexical, scores.lexical, scores.sims, terms,
-                                  language, scores.nearest_out_of_scope, rerank_probability, rerank_margin)
+        features = self._features(order, scores.dense if use_dense else scores.lexical, scores, terms, language,
+                                  rerank_probability, rerank_margin)
         return Ranking(candidates, features)
 
     def candidate_features(self, *, query_vector: Vectors, terms: list[str], language: str, params: FusionParams,
@@ -237,7 +243,7 @@ class SearchIndex:
         if query_vector is None or not self.dense:
             empty = np.zeros(0, dtype=np.float32)
             return _Scores(group_lexical.copy(), np.zeros(n_groups, dtype=np.float32), group_lexical, item_lexical,
-                           empty, empty, None)
+                           empty, empty, None, None)
         assert self.centroids is not None
         # einsum, not "@": BLAS splits a matrix-vector product over threads, and when the
         # avatar's other stages keep the cores busy those threads wait on each other (p95 8 ms
@@ -249,14 +255,15 @@ class SearchIndex:
             self.out_of_scope) else None
         other_language = self.row_language != self.language_codes.get(language, -1)
         adjusted = (sims - params.passage_offset * (self.row_passage & ~self.row_document)
-                    + params.document_offset * self.row_document + params.cross_language_bonus * other_language)
+                    + params.document_offset * self.row_document
+                    + params.cross_language_bonus * (other_language & ~self.row_document))
         item_score: npt.NDArray[np.float32] = np.full(len(self.items), -np.inf, dtype=np.float32)
         np.maximum.at(item_score, self.row_item, adjusted)
         group_dense = np.full(n_groups, -1.0, dtype=np.float32)
         np.maximum.at(group_dense, self.row_group, adjusted)
         group_dense = self._mix_summaries(group_dense, summary_sims, language, params)
         fused = (group_dense + params.lexical_weight * np.minimum(group_lexical, 1.0)).astype(np.float32)
-        return _Scores(fused, group_dense, group_lexical, item_score, sims, summary_sims, nearest_out_of_scope)
+        return _Scores(fused, group_dense, group_lexical, item_score, sims, summary_sims, nearest_out_of_scope, centered)
 
     def _mix_summaries(self, group_dense: npt.NDArray[np.float32], summary_sims: npt.NDArray[np.float32], language: str,
                        params: FusionParams) -> npt.NDArray[np.float32]:
@@ -310,36 +317,47 @@ class SearchIndex:
                 return index
         return max(members, key=lambda index: float(item_score[index]))
 
-    def _features(
-        self,
-        order: npt.NDArray[np.int64],
-        primary: npt.NDArray[np.float32],
-        group_lexical: npt.NDArray[np.float32],
-        sims: npt.NDArray[np.float32],
-        terms: list[str],
-        language: str,
-        nearest_out_of_scope: float | None,
-        rerank_probability: float,
-        rerank_margin: float,
-    ) -> Features:
+    def _features(self, order: npt.NDArray[np.int64], primary: npt.NDArray[np.float32], scores: _Scores,
+                  terms: list[str], language: str, rerank_probability: float, rerank_margin: float) -> Features:
         top = int(order[0])
         others = np.delete(primary, top)
         best_other = float(others.max()) if len(others) else 0.0
-        own = sims[(self.row_group == top) & ~self.row_passage] if len(sims) else sims
+        phrasings = (self.row_group == top) & ~self.row_passage if len(scores.sims) else np.zeros(0, dtype=bool)
+        own = scores.sims[phrasings]
         consensus = float(np.sort(own)[-3:].mean()) if len(own) else 0.0
         distinct = set(terms)
         weights = {term: self.asks.idf(term) for term in distinct}
         total = sum(weights.values())
         covered = sum(w for term, w in weights.items() if term in self.group_terms[top])
+        nearest_out_of_scope = scores.nearest_out_of_scope
+        # a chunk has no phrasings: its one row stands in, as in the first stage
+        first_scope, second_scope = self._model_scopes(phrasings if phrasings.any() else self.row_group == top,
+                                                       scores.query)
         return Features(
             top=float(primary[top]),
             margin=float(primary[top]) - best_other,
             consensus=consensus,
             coverage=covered / total if total else 0.0,
-            agreement=float(group_lexical[top] > 0 and int(np.argmax(group_lexical)) == top),
+            agreement=float(scores.lexical[top] > 0 and int(np.argmax(scores.lexical)) == top),
             same_language=float(language in self.group_languages[top]),
             # how much closer the best match is than the nearest general-assistant request
             scope=float(primary[top]) - nearest_out_of_scope if nearest_out_of_scope is not None else 0.0,
             rerank_probability=rerank_probability,
             rerank_margin=rerank_margin,
+            first_scope=first_scope,
+            second_scope=second_scope,
         )
+
+    def _model_scopes(self, rows_mask: npt.NDArray[np.bool_], query: Vectors | None) -> tuple[float, float]:
+        """``scope`` as each of two joined models sees it on its own columns: the best of the
+        ``rows_mask`` rows' similarity less the nearest out-of-scope example's. The two
+        disagree on which general requests resemble a kiosk question; the decision weighs both."""
+        if not self.split or query is None or not rows_mask.any() or not len(self.out_of_scope):
+            return 0.0, 0.0
+        rows = self.matrix[rows_mask]
+
+        def scope(part: slice) -> float:
+            nearest = np.einsum("ij,j->i", self.out_of_scope[:, part], query[part]).max()
+            return float(np.einsum("ij,j->i", rows[:, part], query[part]).max() - nearest)
+
+        return scope(slice(0, self.split)), scope(slice(self.split, None))

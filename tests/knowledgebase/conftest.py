@@ -28,7 +28,7 @@ def fresh_index() -> Iterator[None]:
 @pytest.fixture
 def e5() -> None:
     if kb_encoder() is None:
-        pytest.fail("multilingual-e5-small is missing: set MODELS_DIR (these tests use the real model)")
+        pytest.fail("the sentence encoders (e5, USE) are missing: set MODELS_DIR (these tests use the real models)")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Hybrid search over the demo FAQs with the real multilingual-e5 model."""
+"""Hybrid search over the demo FAQs with the real sentence encoders (multilingual-e5 and USE)."""
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager

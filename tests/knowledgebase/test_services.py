@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from common.errors import ApplicationError
-from knowledgebase.indexing import index_version
+from knowledgebase.indexing import index_version, kb_encoder, kb_index
 from knowledgebase.models import FaqEntry, FaqRevision, FaqTranslation
 from knowledgebase.services import (
     TranslationData,
@@ -89,8 +89,9 @@ def test_a_committed_change_is_embedded_and_announced(e5: None, django_capture_o
     assert len(callbacks) == 1
     assert index_version() != before
     translation = FaqTranslation.objects.get(entry__key="hours", language="en")
-    assert translation.embedding_model == "multilingual-e5-small-q4"
-    vectors = np.frombuffer(bytes(translation.embeddings), dtype=np.float32).reshape(-1, 384)
+    encoder = kb_encoder()
+    assert encoder is not None and translation.embedding_model == encoder.name
+    vectors = np.frombuffer(bytes(translation.embeddings), dtype=np.float32).reshape(-1, encoder.dim)
     assert vectors.shape[0] == 4  # question, one alternate, answer, summary
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
 
@@ -101,10 +102,25 @@ def test_the_rebuild_task_recomputes_every_embedding(e5: None) -> None:
 
     entry = faq_create(key="hours", translations=HOURS)
     faq_publish(entry=entry)
-    stale = np.zeros((4, 384), dtype=np.float32).tobytes()  # right size and model name, wrong content
-    FaqTranslation.objects.filter(language="en").update(embeddings=stale, embedding_model="multilingual-e5-small-q4")
+    encoder = kb_encoder()
+    assert encoder is not None
+    stale = np.zeros((4, encoder.dim), dtype=np.float32).tobytes()  # right size and model name, wrong content
+    FaqTranslation.objects.filter(language="en").update(embeddings=stale, embedding_model=encoder.name)
     before = index_version()
     assert kb_index_rebuild.delay().get() == 2
     assert index_version() != before
     vectors = np.frombuffer(bytes(FaqTranslation.objects.get(language="en").embeddings), dtype=np.float32)
-    assert np.allclose(np.linalg.norm(vectors.reshape(4, 384), axis=1), 1.0, atol=1e-3)
+    assert np.allclose(np.linalg.norm(vectors.reshape(4, encoder.dim), axis=1), 1.0, atol=1e-3)
+
+
+@pytest.mark.slow
+def test_vectors_of_an_earlier_encoder_are_replaced_when_the_index_builds(e5: None) -> None:
+    entry = faq_create(key="hours", translations=HOURS)
+    faq_publish(entry=entry)
+    # what the knowledge base stored before USE joined e5: 384 dimensions under e5's name
+    earlier = np.ones((4, 384), dtype=np.float32).tobytes()
+    FaqTranslation.objects.update(embeddings=earlier, embedding_model="multilingual-e5-small-q4")
+    loaded = kb_index()
+    assert loaded.encoder is not None and loaded.index.dense
+    assert set(FaqTranslation.objects.values_list("embedding_model", flat=True)) == {loaded.encoder.name}
+    assert loaded.index.matrix.shape[1] == loaded.encoder.dim

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(f"[{exc.code}] {exc.message}") from exc
         if result.mode == "lexical":
-            self.stderr.write("multilingual-e5-small is not in MODELS_DIR: lexical search only (see manage.py doctor)")
+            self.stderr.write("the sentence encoders (e5, USE) are not in MODELS_DIR: lexical search only (see manage.py doctor)")
         if options["json"]:
             payload = {"answerable": result.answerable, "results": [hit.as_dict() for hit in result.results]}
             self.stdout.write(json.dumps(payload, ensure_ascii=False))
