@@ -68,6 +68,12 @@ def rms(samples: Samples) -> float:
     return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
 
 
+def levels(samples: Samples, window: int) -> npt.NDArray[np.float64]:
+    """RMS level of each whole ``window`` of samples (a trailing partial window is left out)."""
+    whole = samples[: len(samples) // window * window].reshape(-1, window)
+    return np.sqrt(np.mean(np.square(whole, dtype=np.float64), axis=1))
+
+
 def rms_dbfs(samples: Samples) -> float:
     """Root-mean-square level in dB relative to full scale; -inf-safe (floor at -200 dB)."""
     if len(samples) == 0:

@@ -32,6 +32,7 @@ from avatar_runtime.asr.whisper import WhisperRecognizer  # noqa: E402
 from avatar_runtime.pipeline.endpointing import looks_complete  # noqa: E402
 from avatar_runtime.vad.silero import SileroVadStream, VadConfig  # noqa: E402
 from bench.pipeline_latency import QUESTIONS  # noqa: E402
+from bench.speech_stages import speech_end  # noqa: E402
 from tests.speech_samples import RATE, SENTENCES, models_dir, speak  # noqa: E402
 
 CHUNK = 512
@@ -42,12 +43,6 @@ TWO_PART = [
     ("ko", "저기요.", "화장실은 어디에 있어요?"), ("ko", "주차 요금은", "얼마예요?"),
     ("zh", "你好。", "请问洗手间在哪里？"), ("zh", "请问", "停车多少钱？"),
 ]
-
-
-def speech_end(samples: np.ndarray) -> float:
-    frames = samples[: len(samples) // 160 * 160].reshape(-1, 160)
-    level = 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-9)
-    return float((np.flatnonzero(level > level.max() - 40)[-1] + 1) * 0.01)
 
 
 def run(language: str, audio: np.ndarray, recognizer: WhisperRecognizer, config: VadConfig) -> dict[str, float]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from avatar_runtime.asr.whisper import WhisperRecognizer
+from avatar_runtime.audio import levels
 from avatar_runtime.tts.base import Voice
 from avatar_runtime.tts.registry import ESPEAK_VOICES, OFFLINE_VOICES, synthesizer_for
 from avatar_runtime.vad.silero import SileroVadStream, VadConfig
@@ -38,8 +39,7 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 def speech_end(samples: np.ndarray) -> float:
     """End of the clean utterance: the last 10 ms frame within 40 dB of the loudest."""
-    frames = samples[: len(samples) // 160 * 160].reshape(-1, 160)
-    level = 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-9)
+    level = 20 * np.log10(levels(samples, 160) + 1e-9)
     return float((np.flatnonzero(level > level.max() - 40)[-1] + 1) * 0.01)
 
 

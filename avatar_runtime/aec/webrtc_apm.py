@@ -68,25 +68,28 @@ class EchoPresence:
     def correlation(self, frames: int) -> float:
         """How closely the microphone's level over its last ``frames`` follows the avatar's, at the
         best lag (-1..1; 0 when either is flat)."""
-        frames = min(frames, self.history)
-        reference = np.asarray(self._reference)
-        microphone = self._above_floor(np.asarray(self._microphone)[-frames:])
-        return max(_correlation(microphone, reference[len(reference) - frames - lag:len(reference) - lag])
-                   for lag in range(self.max_lag + 1))
+        microphone = self._above_floor(np.asarray(self._microphone)[-min(frames, self.history):])
+        return self._best_correlation(microphone, np.asarray(self._reference))
+
+    def _best_correlation(self, microphone: np.ndarray, reference: np.ndarray) -> float:
+        """``microphone`` (the latest levels) against the reference ending 0..``max_lag`` frames earlier."""
+        end, frames = len(reference), len(microphone)
+        return max(_correlation(microphone, reference[end - frames - lag:end - lag]) for lag in range(self.max_lag + 1))
 
     def _above_floor(self, microphone: np.ndarray) -> np.ndarray:
         floor = statistics.median(self._floor) if self._floor else 0.0
         return np.maximum(microphone - floor, 0.0)
 
     def _judge(self) -> None:
-        reference = np.asarray(self._reference)[-(self.span + self.max_lag):]
-        if np.count_nonzero(reference >= self.loud) < self.span // 3:
+        reference = np.asarray(self._reference)
+        recent = reference[-(self.span + self.max_lag):]
+        if np.count_nonzero(recent >= self.loud) < self.span // 3:
             return  # the avatar hardly spoke: nothing to judge by
         microphone = self._above_floor(np.asarray(self._microphone)[-self.span:])
-        if float(np.mean(microphone)) < self.quiet * float(np.mean(reference)):
+        if float(np.mean(microphone)) < self.quiet * float(np.mean(recent)):
             self.present = False
             return
-        if self.correlation(self.span) >= self.follows:
+        if self._best_correlation(microphone, reference) >= self.follows:
             self.present = True
         # Otherwise the sound is not the avatar's: the customer (over echo or not) or the room. The
         # judgement stands until the microphone is quiet again or follows the avatar.

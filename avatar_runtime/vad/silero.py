@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from avatar_runtime.audio import as_samples
+from avatar_runtime.audio import as_samples, levels
 from avatar_runtime.errors import ModelMissingError
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.vad.base import VAD_SAMPLE_RATE, VadEvent
@@ -220,11 +220,11 @@ class SileroVadStream:
         first = max(self._onset, self._first_kept)
         speech = np.concatenate(self._frames[first - self._first_kept : self._last_speech + 1 - self._first_kept])
         window = VAD_SAMPLE_RATE // 100
-        levels = np.sqrt(np.mean(speech[: len(speech) // window * window].reshape(-1, window) ** 2, axis=1))
-        if not len(levels):
+        level = levels(speech, window)
+        if not len(level):
             return 0.0
-        loud = np.nonzero(levels >= levels.max() * _VOICE_END_RELATIVE)[0]
-        quiet_windows = len(levels) - 1 - int(loud[-1])
+        loud = np.nonzero(level >= level.max() * _VOICE_END_RELATIVE)[0]
+        quiet_windows = len(level) - 1 - int(loud[-1])
         return min(quiet_windows * window / VAD_SAMPLE_RATE, _VOICE_END_LOOKBACK * _FRAME_S)
 
     def _trim(self) -> None:
