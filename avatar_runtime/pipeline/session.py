@@ -42,6 +42,7 @@ PLAYBACK_LEVEL_DECAY = 0.9  # per 40 ms frame: about -11 dB per second
 # A barge-in candidate is judged on its samples (pre-roll to post-roll) plus the end-of-turn
 # silence heard after them, in which output was paused: echo went quiet with it, a customer did not.
 CANDIDATE_CONTEXT_S = 0.3
+RECENT_MIC_S = 0.3  # the microphone level barge-in judges by is over this much of the latest audio
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -63,6 +64,10 @@ class SessionConfig:
     # While the avatar speaks, speech must reach this fraction of the level it is playing to count
     # as the customer: what is left of its own voice after echo cancellation is far quieter.
     bargein_min_level: float = 0.05
+    # Speech quieter than this fraction may still be its echo (before the canceller converges the
+    # residual reaches a third of the level played): output keeps playing until the speech gets
+    # louder or ends, and then whether it followed the avatar's voice, or else its words, decide.
+    bargein_doubt_level: float = 0.5
     # Fraction of answers recorded as an mp4 of what the kiosk played (lip-sync QA, review).
     answer_clip_rate: float = 0.0
     answer_clip_max_seconds: float = 60.0
@@ -126,6 +131,7 @@ class ConversationSession:
         # an answer's first word reaches the mic before a slow average would) and decays over ~1 s.
         self._playback_level = 0.0
         self._ignoring_echo = False  # the VAD segment in progress was judged to be residual echo
+        self._doubted_onset: float | None = None  # the segment in progress may be echo: not paused for
         self._closed = False
         self.turn_finished = asyncio.Event()  # set each time a turn has been answered (or cut off)
         self.blocking = 0  # blocking calls (ASR, retrieval, synthesis) in flight; see run_blocking
@@ -157,7 +163,11 @@ class ConversationSession:
         if self.backends.aec is not None:
             samples = self.backends.aec.process(samples)
         self._mic_clock += len(samples) / VAD_SAMPLE_RATE
-        self._mic_recent = np.concatenate([self._mic_recent, samples])[-int(0.3 * VAD_SAMPLE_RATE):]
+        self._mic_recent = np.concatenate([self._mic_recent, samples])[-int(RECENT_MIC_S * VAD_SAMPLE_RATE):]
+        if self._doubted_onset is not None and not self._is_quieter_than_playback(self.config.bargein_doubt_level):
+            # Louder than echo gets: the customer. Timed from when the louder part began, at the latest.
+            onset, self._doubted_onset = max(self._doubted_onset, self._mic_clock - RECENT_MIC_S), None
+            self._pause_answer(onset)
         for event in self.backends.vad.push(samples):
             self._on_vad(event)
 
@@ -224,11 +234,14 @@ class ConversationSession:
             return
         if event.kind == "start":
             if self.state in (State.SPEAKING, State.THINKING) and self._answer_task is not None:
-                if self._is_residual_echo():
+                if self._is_quieter_than_playback(self.config.bargein_min_level):
                     self._ignoring_echo = True
                     log.info("session %s: speech while the avatar talks judged residual echo", self.session_id)
-                    return
-                self._pause_answer(onset=event.pts)
+                elif self._is_quieter_than_playback(self.config.bargein_doubt_level):
+                    self._doubted_onset = event.pts
+                    log.info("session %s: speech while the avatar talks may be its echo: not paused", self.session_id)
+                else:
+                    self._pause_answer(onset=event.pts)
             elif self.state in (State.IDLE, State.LISTENING):
                 self._set_state(State.LISTENING)
                 self._emit({"type": "customer_speaking"})
@@ -240,7 +253,8 @@ class ConversationSession:
             return
         endpointing = self._mic_clock - (event.voice_end if event.voice_end is not None else event.pts)
         speculation = self._take_speculation(event.pts)
-        if self._paused_at is not None:
+        doubted, self._doubted_onset = self._doubted_onset is not None, None
+        if self._paused_at is not None or doubted:
             self._turn_task = self._tasks.spawn(self._decide_bargein(event.samples, endpointing), "barge-in")
         else:
             self._start_turn(event.samples, None, speech_end=endpointing,
@@ -250,7 +264,7 @@ class ConversationSession:
     def _speculate(self, event: VadEvent) -> None:
         """A pause in the customer's turn: start recognising what was said so far."""
         self._drop_speculation()
-        if event.samples is None or self._ignoring_echo or self._paused_at is not None:
+        if event.samples is None or self._ignoring_echo or self._paused_at is not None or self._doubted_onset is not None:
             return
         if self.state not in (State.IDLE, State.LISTENING):
             return  # speech over the avatar is a barge-in candidate: decided on its full turn
@@ -282,7 +296,7 @@ class ConversationSession:
         if speculation is None:
             return None
         failed = speculation.task.done() and speculation.recognition() is None
-        if self._paused_at is not None or not speculation.matches(pts) or failed:
+        if self._paused_at is not None or self._doubted_onset is not None or not speculation.matches(pts) or failed:
             self._speculation = speculation
             self._drop_speculation()
             return None
@@ -295,12 +309,11 @@ class ConversationSession:
             self._speculation = None
             self.metrics.speculations_dropped += 1
 
-    def _is_residual_echo(self) -> bool:
-        """Speech while the avatar talks that is far quieter than what it plays: its own voice."""
+    def _is_quieter_than_playback(self, fraction: float) -> bool:
+        """Whether the (echo-cancelled) microphone is under ``fraction`` of the level the avatar plays."""
         if self._playback_level <= 1e-4 or not len(self._mic_recent):
             return False
-        mic_level = rms(self._mic_recent)
-        return mic_level < self.config.bargein_min_level * self._playback_level
+        return rms(self._mic_recent) < fraction * self._playback_level
 
     def _pause_answer(self, onset: float) -> None:
         """Stop output at once; the transcript of the candidate decides interrupt vs resume."""
@@ -313,9 +326,11 @@ class ConversationSession:
         log.info("session %s: output paused for a barge-in candidate", self.session_id)
 
     async def _decide_bargein(self, samples: Samples, endpointing: float) -> None:
+        """A candidate has ended (output paused for it, or kept playing while it was in doubt):
+        interrupt for it, or let the answer go on."""
         if self._candidate_is_own_voice(samples):
             log.info("session %s: barge-in candidate followed the avatar's voice: its echo", self.session_id)
-            self._resume_answer()
+            self._resume_if_paused()
             return
         recognition = await self.run_blocking(self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE)
         recent = self.playback.current_sentences() if self.playback else []
@@ -323,6 +338,10 @@ class ConversationSession:
             await self._interrupt()
             self._start_turn(samples, recognition, speech_end=endpointing)
         else:
+            self._resume_if_paused()
+
+    def _resume_if_paused(self) -> None:
+        if self._paused_at is not None:
             self._resume_answer()
 
     def _candidate_is_own_voice(self, samples: Samples) -> bool:

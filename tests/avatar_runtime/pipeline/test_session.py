@@ -101,6 +101,27 @@ async def test_barge_in_stops_output_keeps_what_was_heard_and_answers_the_new_qu
     assert "taxi" in customer_texts[1].lower()
 
 
+async def test_a_quiet_customer_is_not_taken_for_echo_but_decided_when_they_stop(demo_kb: None) -> None:
+    """Speech at a fifth of the avatar's level may be its echo: output keeps playing while it lasts
+    (no pause), and when it ends its words decide: a new question interrupts."""
+    timeline = await build_session(default_language="en")
+    await timeline.start()
+    await ask(timeline, "What are the opening hours of the mall?", "en")
+    await timeline.until_state(State.SPEAKING)
+    await timeline.run_until(lambda: len([f for f in timeline.frames if f.speaking]) >= 25)
+    interruption, _ = speak("Sorry, where is the taxi stand?", "en")
+    played = float(np.sqrt(np.mean(timeline.speaking_audio() ** 2)))
+    interruption = interruption * 0.2 * played / float(np.sqrt(np.mean(interruption[np.abs(interruption) > 0.01] ** 2)))
+    await timeline.speak(interruption)
+    assert timeline.session.metrics.bargein_latencies == []
+    await timeline.run_until(lambda: len(timeline.session.metrics.turns) == 2 and
+                             timeline.session.state == State.LISTENING)
+    await timeline.close()
+    first, second = await saved_turns("avatar")
+    assert first.interrupted
+    assert second.retrieved[0]["key"] == "taxi-stand"
+
+
 async def test_a_backchannel_does_not_interrupt(demo_kb: None) -> None:
     timeline = await build_session(default_language="en")
     await timeline.start()
@@ -116,10 +137,6 @@ async def test_a_backchannel_does_not_interrupt(demo_kb: None) -> None:
     assert len(await saved_turns("customer")) == 1
 
 
-# Known flaky (about one run in three of the whole suite pauses once for the echo of the first
-# phrase; it passes alone): the echo check races the canceller's convergence. A known defect
-# (session 13's closing note); the reruns keep CI from failing on it meanwhile.
-@pytest.mark.flaky(reruns=3)
 @pytest.mark.parametrize("question", ["Is there free wifi here?", "How much is parking?"])
 async def test_the_avatars_own_voice_in_the_mic_does_not_interrupt(demo_kb: None, question: str) -> None:
     from avatar_runtime.aec.factory import echo_canceller
