@@ -264,7 +264,7 @@ class ConversationSession:
     def _speculate(self, event: VadEvent) -> None:
         """A pause in the customer's turn: start recognising what was said so far."""
         self._drop_speculation()
-        if event.samples is None or self._ignoring_echo or self._paused_at is not None or self._doubted_onset is not None:
+        if event.samples is None or self._ignoring_echo or self._candidate_pending:
             return
         if self.state not in (State.IDLE, State.LISTENING):
             return  # speech over the avatar is a barge-in candidate: decided on its full turn
@@ -296,7 +296,7 @@ class ConversationSession:
         if speculation is None:
             return None
         failed = speculation.task.done() and speculation.recognition() is None
-        if self._paused_at is not None or self._doubted_onset is not None or not speculation.matches(pts) or failed:
+        if self._candidate_pending or not speculation.matches(pts) or failed:
             self._speculation = speculation
             self._drop_speculation()
             return None
@@ -308,6 +308,11 @@ class ConversationSession:
             self._speculation.task.cancel()  # the thread finishes its utterance; nobody waits for it
             self._speculation = None
             self.metrics.speculations_dropped += 1
+
+    @property
+    def _candidate_pending(self) -> bool:
+        """Speech over the avatar is in progress that output paused for, or kept playing in doubt."""
+        return self._paused_at is not None or self._doubted_onset is not None
 
     def _is_quieter_than_playback(self, fraction: float) -> bool:
         """Whether the (echo-cancelled) microphone is under ``fraction`` of the level the avatar plays."""

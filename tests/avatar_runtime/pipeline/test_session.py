@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from channels.db import database_sync_to_async
 
+from avatar_runtime.audio import rms
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.llm.base import Retrieved
 from avatar_runtime.pipeline.session import State
@@ -73,12 +74,18 @@ async def test_a_spoken_question_is_answered_in_its_language(demo_kb: None, lang
     assert await conversation_statuses() == [Conversation.Status.ENDED]
 
 
-async def test_barge_in_stops_output_keeps_what_was_heard_and_answers_the_new_question(demo_kb: None) -> None:
-    timeline = await build_session(default_language="en")
+async def answering(question: str, heard_frames: int, **session):  # type: ignore[no-untyped-def]
+    """A session whose avatar has been answering ``question`` for ``heard_frames`` frames."""
+    timeline = await build_session(default_language="en", **session)
     await timeline.start()
-    await ask(timeline, "What are the opening hours of the mall?", "en")
+    await ask(timeline, question, "en")
     await timeline.until_state(State.SPEAKING)
-    await timeline.run_until(lambda: len([f for f in timeline.frames if f.speaking]) >= 25)  # ~1 s heard
+    await timeline.run_until(lambda: len([f for f in timeline.frames if f.speaking]) >= heard_frames)
+    return timeline
+
+
+async def test_barge_in_stops_output_keeps_what_was_heard_and_answers_the_new_question(demo_kb: None) -> None:
+    timeline = await answering("What are the opening hours of the mall?", 25)  # ~1 s heard
     interruption, _ = speak("Sorry, where is the taxi stand?", "en")
     before = len(timeline.frames)
     await timeline.speak(interruption)
@@ -104,14 +111,9 @@ async def test_barge_in_stops_output_keeps_what_was_heard_and_answers_the_new_qu
 async def test_a_quiet_customer_is_not_taken_for_echo_but_decided_when_they_stop(demo_kb: None) -> None:
     """Speech at a fifth of the avatar's level may be its echo: output keeps playing while it lasts
     (no pause), and when it ends its words decide: a new question interrupts."""
-    timeline = await build_session(default_language="en")
-    await timeline.start()
-    await ask(timeline, "What are the opening hours of the mall?", "en")
-    await timeline.until_state(State.SPEAKING)
-    await timeline.run_until(lambda: len([f for f in timeline.frames if f.speaking]) >= 25)
+    timeline = await answering("What are the opening hours of the mall?", 25)
     interruption, _ = speak("Sorry, where is the taxi stand?", "en")
-    played = float(np.sqrt(np.mean(timeline.speaking_audio() ** 2)))
-    interruption = interruption * 0.2 * played / float(np.sqrt(np.mean(interruption[np.abs(interruption) > 0.01] ** 2)))
+    interruption = interruption * 0.2 * rms(timeline.speaking_audio()) / rms(interruption[np.abs(interruption) > 0.01])
     await timeline.speak(interruption)
     assert timeline.session.metrics.bargein_latencies == []
     await timeline.run_until(lambda: len(timeline.session.metrics.turns) == 2 and
@@ -123,11 +125,7 @@ async def test_a_quiet_customer_is_not_taken_for_echo_but_decided_when_they_stop
 
 
 async def test_a_backchannel_does_not_interrupt(demo_kb: None) -> None:
-    timeline = await build_session(default_language="en")
-    await timeline.start()
-    await ask(timeline, "How much does parking cost?", "en")
-    await timeline.until_state(State.SPEAKING)
-    await timeline.run_until(lambda: len([f for f in timeline.frames if f.speaking]) >= 20)
+    timeline = await answering("How much does parking cost?", 20)
     okay, _ = speak("okay", "en")
     await timeline.speak(okay)
     await timeline.until_state(State.LISTENING)
