@@ -19,6 +19,22 @@ def pytest_configure() -> None:
     settings.JOBS_IN_CHILD_PROCESS = False
 
 
+@pytest.fixture(autouse=True)
+def channel_layers_per_event_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each async test runs in its own event loop, and channels_redis binds a channel's receive lock
+    to the loop that first waited on it: a layer cached by an earlier test fails in the next one
+    ("bound to a different event loop"). So every async test gets fresh channel layers. Sync tests
+    keep theirs: a browser test's live server and its worker share one in-memory layer."""
+    if request.node.get_closest_marker("asyncio") is None:  # pytest-asyncio marks every coroutine test
+        yield
+        return
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 @pytest.fixture
 def make_user(db: None) -> Callable[..., AbstractBaseUser]:
     def factory(username: str, role: Role | None, password: str = TEST_PASSWORD) -> AbstractBaseUser:

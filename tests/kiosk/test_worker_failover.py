@@ -122,16 +122,9 @@ def workers(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pyt
 
 
 @pytest.fixture(autouse=True)
-def separate_workers(settings: Any, workers: Workers) -> Iterator[None]:
-    from channels.layers import channel_layers
-
+def separate_workers(settings: Any, workers: Workers) -> None:
     settings.AVATAR_EMBEDDED_WORKER = False
     settings.MEDIA_ROOT = workers.media_root
-    # Each test runs in its own event loop; a Redis channel layer holds locks bound to the loop
-    # that first used it, so every test gets a fresh one.
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
 
 
 @pytest.fixture(autouse=True)
