@@ -111,13 +111,73 @@ class Timeline:
         await self.run_until(lambda: self.session.state == state, limit)
 
     def speaking_audio(self) -> Samples:
+        """The avatar's voice so far (its answers, without the silence of idle frames)."""
         parts = [f.audio for f in self.frames if f.speaking]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    def played_audio(self) -> Samples:
+        """What the speaker has played so far: every frame's audio, the silence of idle frames
+        included (a slow voice leaves idle frames between sentences)."""
+        parts = [f.audio for f in self.frames]
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
     async def close(self) -> None:
         await self.owner.cancel_all()
         await self.session.close()
         await settle()
+
+
+@dataclass
+class EchoingMicrophone:
+    """The kiosk's microphone in a room where the speaker plays the avatar: it hears what was
+    played ``delay`` seconds later at ``gain`` (-12 dB), plus a customer once one starts talking.
+
+    It runs on the speaker's clock: each ``listen`` hears exactly the audio played since the
+    last one, and nothing when no frame was played, so the echo stays ``delay`` behind the
+    echo canceller's reference however unevenly a busy machine draws the frames. (Padding the
+    gaps with silence instead would add 40 ms of delay at each one.)"""
+
+    timeline: Timeline
+    heard: int  # samples of the played audio heard so far
+    delay: float = 0.06
+    gain: float = 0.25
+    customer: Samples | None = None
+    customer_from: int = 0
+
+    @classmethod
+    def from_answer_start(cls, timeline: Timeline) -> "EchoingMicrophone":
+        return cls(timeline, heard=len(timeline.played_audio()) - len(timeline.speaking_audio()))
+
+    def customer_says(self, samples: Samples) -> None:
+        self.customer, self.customer_from = samples, self.heard
+
+    @property
+    def customer_finished(self) -> bool:
+        return self.customer is not None and self.heard - self.customer_from >= len(self.customer)
+
+    def listen(self) -> None:
+        played = self.timeline.played_audio()
+        start, end = self.heard, len(played)
+        if end <= start:
+            return
+        positions = np.arange(start, end)
+        mic = np.zeros(end - start, np.float32)
+        source = positions - int(self.delay * 16000)
+        mic[source >= 0] = self.gain * played[source[source >= 0]]
+        if self.customer is not None:
+            offset = positions - self.customer_from
+            inside = (offset >= 0) & (offset < len(self.customer))
+            mic[inside] += self.customer[offset[inside]]
+        self.heard = end
+        self.timeline.session.push_audio(mic)
+
+    async def listen_while(self, condition: Callable[[], bool]) -> None:
+        while condition():
+            self.listen()
+            await self.timeline.advance(0.04)
+            while self.timeline.session.blocking:
+                await asyncio.sleep(0.002)
+            self.timeline.drain_events()
 
 
 async def build_session(

@@ -1,5 +1,4 @@
 """A whole kiosk session on real offline backends and real speech, on a scripted timeline."""
-import asyncio
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ from avatar_runtime.errors import ProviderError
 from avatar_runtime.llm.base import Retrieved
 from avatar_runtime.pipeline.session import State
 from kiosk.models import Conversation, Turn
-from tests.avatar_runtime.pipeline.harness import build_session
+from tests.avatar_runtime.pipeline.harness import EchoingMicrophone, build_session
 from tests.speech_samples import speak
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -143,18 +142,8 @@ async def test_the_avatars_own_voice_in_the_mic_does_not_interrupt(demo_kb: None
     await timeline.start()
     await ask(timeline, question, "en")
     await timeline.until_state(State.SPEAKING)
-    # The speaker plays the avatar's audio; the mic hears it 60 ms later at -12 dB.
-    delay = int(0.06 * 16000)
-    played = 0
-    while timeline.session.state == State.SPEAKING:
-        output = timeline.speaking_audio()
-        echo = output[max(0, played - delay):max(0, len(output) - delay)] * 0.25
-        played = len(output)
-        timeline.session.push_audio(echo.astype(np.float32) if len(echo) else np.zeros(640, np.float32))
-        await timeline.advance(0.04)
-        while timeline.session.blocking:
-            await asyncio.sleep(0.002)
-        timeline.drain_events()
+    mic = EchoingMicrophone.from_answer_start(timeline)  # hears the speaker 60 ms late at -12 dB
+    await mic.listen_while(lambda: timeline.session.state == State.SPEAKING)
     await timeline.until_state(State.LISTENING)
     await timeline.close()
     [avatar] = await saved_turns("avatar")
@@ -174,22 +163,10 @@ async def test_a_customer_talking_over_the_avatars_echo_still_interrupts(demo_kb
     await timeline.until_state(State.SPEAKING)
     interruption, _ = speak("Sorry, where is the taxi stand?", "en")
     interruption = np.concatenate([interruption, np.zeros(16000, np.float32)])
-    delay, played, spoken = int(0.06 * 16000), 0, 0
-    while spoken < len(interruption):
-        output = timeline.speaking_audio()
-        mic = output[max(0, played - delay):max(0, len(output) - delay)] * 0.25
-        played = len(output)
-        mic = mic if len(mic) else np.zeros(640, np.float32)
-        if played >= 1.5 * 16000:  # the customer starts 1.5 s into the answer
-            customer = interruption[spoken:spoken + len(mic)]
-            mic = mic.copy()
-            mic[:len(customer)] += customer
-            spoken += len(mic)
-        timeline.session.push_audio(mic.astype(np.float32))
-        await timeline.advance(0.04)
-        while timeline.session.blocking:
-            await asyncio.sleep(0.002)
-        timeline.drain_events()
+    mic = EchoingMicrophone.from_answer_start(timeline)
+    await mic.listen_while(lambda: len(timeline.speaking_audio()) < 1.5 * 16000)  # 1.5 s into the answer
+    mic.customer_says(interruption)
+    await mic.listen_while(lambda: not mic.customer_finished)
     await timeline.run_until(lambda: len(timeline.session.metrics.turns) == 2 and
                              timeline.session.state == State.LISTENING)
     await timeline.close()
