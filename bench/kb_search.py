@@ -255,10 +255,12 @@ def calibrate(queries: list[Query]) -> None:
     for state, index in zip(("demo", "padded"), states, strict=True):
         first = [bool(keys) and keys[0] == q.expected for (keys, _), q in
                  zip(ranked(index, fusion, True), queries, strict=True) if q.expected]
-        second = [bool(keys) and keys[0] == q.expected for (keys, _), q in
-                  zip(ranked(index, fusion, True, rerankers=out_of_fold), queries, strict=True) if q.expected]
-        print(f"re-ranker, {state}: calibration hit@1 {statistics.mean(first):.3f} -> {statistics.mean(second):.3f} "
-              "(5-fold CV)")
+        second = {q: bool(keys) and keys[0] == q.expected for (keys, _), q in
+                  zip(ranked(index, fusion, True, rerankers=out_of_fold), queries, strict=True) if q.expected}
+        by_language = " ".join(f"{language} {statistics.mean(hit for q, hit in second.items() if q.language == language):.3f}"
+                               for language in LANGUAGES)
+        print(f"re-ranker, {state}: calibration hit@1 {statistics.mean(first):.3f} -> "
+              f"{statistics.mean(second.values()):.3f} ({by_language}; 5-fold CV)")
     labels = [q.expected is not None for q in queries] * len(states)
     decisions = {}
     for mode, names, dense in (("hybrid", HYBRID_FEATURES, True), ("lexical", LEXICAL_FEATURES, False)):
