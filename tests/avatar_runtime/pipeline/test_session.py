@@ -83,6 +83,15 @@ async def answering(question: str, heard_frames: int, **session):  # type: ignor
     return timeline
 
 
+async def first_and_second_answer(timeline) -> tuple[Turn, Turn]:  # type: ignore[no-untyped-def]
+    """Run until a second answer has been given, end the session, and return both saved answers."""
+    await timeline.run_until(lambda: len(timeline.session.metrics.turns) == 2 and
+                             timeline.session.state == State.LISTENING)
+    await timeline.close()
+    first, second = await saved_turns("avatar")
+    return first, second
+
+
 async def test_barge_in_stops_output_keeps_what_was_heard_and_answers_the_new_question(demo_kb: None) -> None:
     timeline = await answering("What are the opening hours of the mall?", 25)  # ~1 s heard
     interruption, _ = speak("Sorry, where is the taxi stand?", "en")
@@ -94,11 +103,7 @@ async def test_barge_in_stops_output_keeps_what_was_heard_and_answers_the_new_qu
     # Output stops within a few frames of the VAD's confirmation, long before the question ends.
     assert len(paused_after) < len(interruption) / 16000 * 25 * 0.5
     assert any(e.get("type") == "flush" for e in timeline.events)
-    await timeline.run_until(lambda: len(timeline.session.metrics.turns) == 2 and
-                             timeline.session.state == State.LISTENING)
-    await timeline.close()
-
-    first, second = await saved_turns("avatar")
+    first, second = await first_and_second_answer(timeline)
     assert first.interrupted and first.complete
     assert first.heard_text and len(first.heard_text) < len(first.text)
     assert first.text.startswith(first.heard_text.rstrip("…"))
@@ -115,10 +120,7 @@ async def test_a_quiet_customer_is_not_taken_for_echo_but_decided_when_they_stop
     interruption = interruption * 0.2 * rms(timeline.speaking_audio()) / rms(interruption[np.abs(interruption) > 0.01])
     await timeline.speak(interruption)
     assert timeline.session.metrics.bargein_latencies == []
-    await timeline.run_until(lambda: len(timeline.session.metrics.turns) == 2 and
-                             timeline.session.state == State.LISTENING)
-    await timeline.close()
-    first, second = await saved_turns("avatar")
+    first, second = await first_and_second_answer(timeline)
     assert first.interrupted
     assert second.retrieved[0]["key"] == "taxi-stand"
 
@@ -138,10 +140,7 @@ async def test_a_backchannel_does_not_interrupt(demo_kb: None) -> None:
 async def test_the_avatars_own_voice_in_the_mic_does_not_interrupt(demo_kb: None, question: str) -> None:
     from avatar_runtime.aec.factory import echo_canceller
 
-    timeline = await build_session(default_language="en", aec=echo_canceller())
-    await timeline.start()
-    await ask(timeline, question, "en")
-    await timeline.until_state(State.SPEAKING)
+    timeline = await answering(question, 0, aec=echo_canceller())
     mic = EchoingMicrophone.from_answer_start(timeline)  # hears the speaker 60 ms late at -12 dB
     await mic.listen_while(lambda: timeline.session.state == State.SPEAKING)
     await timeline.until_state(State.LISTENING)
@@ -157,20 +156,14 @@ async def test_a_customer_talking_over_the_avatars_echo_still_interrupts(demo_kb
     the microphone carries the avatar's voice (at -12 dB, 60 ms late, as above)."""
     from avatar_runtime.aec.factory import echo_canceller
 
-    timeline = await build_session(default_language="en", aec=echo_canceller())
-    await timeline.start()
-    await ask(timeline, "What are the opening hours of the mall?", "en")
-    await timeline.until_state(State.SPEAKING)
+    timeline = await answering("What are the opening hours of the mall?", 0, aec=echo_canceller())
     interruption, _ = speak("Sorry, where is the taxi stand?", "en")
     interruption = np.concatenate([interruption, np.zeros(16000, np.float32)])
     mic = EchoingMicrophone.from_answer_start(timeline)
     await mic.listen_while(lambda: len(timeline.speaking_audio()) < 1.5 * 16000)  # 1.5 s into the answer
     mic.customer_says(interruption)
     await mic.listen_while(lambda: not mic.customer_finished)
-    await timeline.run_until(lambda: len(timeline.session.metrics.turns) == 2 and
-                             timeline.session.state == State.LISTENING)
-    await timeline.close()
-    first, second = await saved_turns("avatar")
+    first, second = await first_and_second_answer(timeline)
     assert first.interrupted
     assert second.retrieved[0]["key"] == "taxi-stand"
 
