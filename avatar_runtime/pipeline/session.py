@@ -68,6 +68,10 @@ class SessionConfig:
     # residual reaches a third of the level played): output keeps playing until the speech gets
     # louder or ends, and then whether it followed the avatar's voice, or else its words, decide.
     bargein_doubt_level: float = 0.5
+    # Pauses for speech that was not an interruption (a cough, "okay", a noisy neighbour) one answer
+    # takes; after that, speech over it keeps it playing and only its words decide, so noise cannot
+    # hold an answer up without end.
+    bargein_false_alarms_per_answer: int = 3
     # Fraction of answers recorded as an mp4 of what the kiosk played (lip-sync QA, review).
     answer_clip_rate: float = 0.0
     answer_clip_max_seconds: float = 60.0
@@ -124,6 +128,7 @@ class ConversationSession:
         self.answer_recorder: AnswerRecorder | None = None  # records the answer being played, when sampled
         self._clip_tasks: set[asyncio.Task[None]] = set()
         self._paused_at: float | None = None  # a barge-in candidate paused the answer
+        self._false_alarms = 0  # pauses this answer resumed from
         self._last_activity = clock.now()
         self._mic_clock = 0.0
         self._mic_recent = np.zeros(0, np.float32)  # the last 0.3 s of echo-cancelled mic audio
@@ -164,7 +169,8 @@ class ConversationSession:
             samples = self.backends.aec.process(samples)
         self._mic_clock += len(samples) / VAD_SAMPLE_RATE
         self._mic_recent = np.concatenate([self._mic_recent, samples])[-int(RECENT_MIC_S * VAD_SAMPLE_RATE):]
-        if self._doubted_onset is not None and not self._is_quieter_than_playback(self.config.bargein_doubt_level):
+        if (self._doubted_onset is not None and self._may_pause
+                and not self._is_quieter_than_playback(self.config.bargein_doubt_level)):
             # Louder than echo gets: the customer. Timed from when the louder part began, at the latest.
             onset, self._doubted_onset = max(self._doubted_onset, self._mic_clock - RECENT_MIC_S), None
             self._pause_answer(onset)
@@ -240,6 +246,10 @@ class ConversationSession:
                 elif self._is_quieter_than_playback(self.config.bargein_doubt_level):
                     self._doubted_onset = event.pts
                     log.info("session %s: speech while the avatar talks may be its echo: not paused", self.session_id)
+                elif not self._may_pause:
+                    self._doubted_onset = event.pts
+                    log.info("session %s: speech while the avatar talks: not paused (%d false alarms in this answer)",
+                             self.session_id, self._false_alarms)
                 else:
                     self._pause_answer(onset=event.pts)
             elif self.state in (State.IDLE, State.LISTENING):
@@ -314,6 +324,10 @@ class ConversationSession:
         """Speech over the avatar is in progress that output paused for, or kept playing in doubt."""
         return self._paused_at is not None or self._doubted_onset is not None
 
+    @property
+    def _may_pause(self) -> bool:
+        return self._false_alarms < self.config.bargein_false_alarms_per_answer
+
     def _is_quieter_than_playback(self, fraction: float) -> bool:
         """Whether the (echo-cancelled) microphone is under ``fraction`` of the level the avatar plays."""
         if self._playback_level <= 1e-4 or not len(self._mic_recent):
@@ -358,6 +372,7 @@ class ConversationSession:
 
     def _resume_answer(self) -> None:
         self._paused_at = None
+        self._false_alarms += 1
         self._emit({"type": "resumed"})  # the page un-mutes what it silenced on the flush
         if self.playback is None:
             return
@@ -390,6 +405,7 @@ class ConversationSession:
             await cancel_and_wait(previous)  # a typed question while the avatar talks replaces the answer
             self.backends.renderer.clear_buffer()
         self._paused_at = None
+        self._false_alarms = 0
         self._set_state(State.THINKING)
         playback = Playback(self.backends.renderer.sample_rate)
         self.playback = playback

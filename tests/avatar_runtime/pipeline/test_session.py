@@ -136,6 +136,27 @@ async def test_a_backchannel_does_not_interrupt(demo_kb: None) -> None:
     assert len(await saved_turns("customer")) == 1
 
 
+async def test_false_alarms_stop_pausing_the_answer_but_a_question_still_interrupts(demo_kb: None) -> None:
+    """Each "okay" pauses the answer and is let go; after the session's allowance, speech no longer
+    pauses it (noise must not hold it up without end), but a real question still interrupts."""
+    timeline = await answering("Where is the cinema?", 10)
+    allowance = timeline.session.config.bargein_false_alarms_per_answer
+    okay, _ = speak("okay", "en")
+    for _ in range(allowance + 1):
+        await timeline.speak(okay)
+        await timeline.silence(0.8)
+    resumed = [e for e in timeline.events if e.get("type") == "resumed"]
+    assert len(timeline.session.metrics.bargein_latencies) == len(resumed) == allowance
+    assert timeline.session.state == State.SPEAKING
+    speaking_before = len(timeline.speaking_audio())
+    interruption, _ = speak("Sorry, where is the taxi stand?", "en")
+    await timeline.speak(interruption)
+    assert len(timeline.speaking_audio()) > speaking_before  # kept playing while the question was asked
+    first, second = await first_and_second_answer(timeline)
+    assert first.interrupted
+    assert second.retrieved[0]["key"] == "taxi-stand"
+
+
 @pytest.mark.parametrize("question", ["Is there free wifi here?", "How much is parking?"])
 async def test_the_avatars_own_voice_in_the_mic_does_not_interrupt(demo_kb: None, question: str) -> None:
     from avatar_runtime.aec.factory import echo_canceller
