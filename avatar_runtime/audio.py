@@ -61,6 +61,16 @@ def without_leading_silence(samples: Samples, rate: int, threshold: float = 0.01
     return samples[max(0, int(loud[0]) - int(pad_s * rate)):]
 
 
+def without_silent_ends(samples: Samples, rate: int, threshold: float = 0.01, pad_s: float = 0.03) -> Samples:
+    """``samples`` from ``pad_s`` before the first one louder than ``threshold`` to ``pad_s`` after
+    the last; all of them if none is (a silent piece keeps its length)."""
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    if len(loud) == 0:
+        return samples
+    pad = int(pad_s * rate)
+    return samples[max(0, int(loud[0]) - pad):int(loud[-1]) + pad]
+
+
 def rms(samples: Samples) -> float:
     """Root-mean-square level (0.0 for no samples)."""
     if len(samples) == 0:

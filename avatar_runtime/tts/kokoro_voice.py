@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from avatar_runtime.audio import without_silent_ends
 from avatar_runtime.errors import ModelMissingError, ProviderError
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
@@ -49,16 +50,7 @@ class KokoroModel:
             "style": reference.astype(np.float32),
             "speed": np.array([speed], dtype=np.float32),
         })[0]
-        return _trim(np.asarray(audio, dtype=np.float32).reshape(-1))
-
-
-def _trim(audio: Samples, threshold: float = 0.01, pad_s: float = 0.03) -> Samples:
-    """Cut the model's leading/trailing near-silence, keeping a short pad."""
-    loud = np.flatnonzero(np.abs(audio) > threshold)
-    if len(loud) == 0:
-        return audio
-    pad = int(pad_s * SAMPLE_RATE)
-    return audio[max(0, loud[0] - pad) : loud[-1] + pad]
+        return without_silent_ends(np.asarray(audio, dtype=np.float32).reshape(-1), SAMPLE_RATE)
 
 
 _model: KokoroModel | None = None

@@ -4,7 +4,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avatar_runtime.audio import from_pcm16, read_wav, resample, rms_dbfs, to_pcm16, without_leading_silence, write_wav
+from avatar_runtime.audio import (
+    from_pcm16,
+    read_wav,
+    resample,
+    rms_dbfs,
+    to_pcm16,
+    without_leading_silence,
+    without_silent_ends,
+    write_wav,
+)
 
 
 def tone(freq: float, rate: int, seconds: float = 1.0) -> np.ndarray:
@@ -48,3 +57,11 @@ def test_without_leading_silence_keeps_a_short_pad_before_the_first_sound() -> N
     assert len(trimmed) == 160 + 160 + 320  # 10 ms of the silence, the sound, the rest untouched
     assert trimmed[160] == np.float32(0.2)
     assert len(without_leading_silence(np.zeros(800, np.float32), 16000)) == 0
+
+
+def test_without_silent_ends_keeps_a_short_pad_on_both_sides_and_silence_as_it_is() -> None:
+    sound = np.concatenate([np.zeros(640, np.float32), np.full(160, 0.2, np.float32), np.zeros(640, np.float32)])
+    trimmed = without_silent_ends(sound, 16000, pad_s=0.01)
+    assert len(trimmed) == 160 + 160 + 159  # 10 ms before the sound, the sound, 10 ms after its last sample
+    assert trimmed[160] == np.float32(0.2) and trimmed[-1] == 0
+    assert len(without_silent_ends(np.zeros(800, np.float32), 16000)) == 800
