@@ -106,3 +106,14 @@ def test_missing_model_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(ModelMissingError, match=r"model\.bin, tokenizer\.json, vocabulary\.txt.*provision_models") as info:
         WhisperRecognizer(tmp_path)
     assert info.value.retryable is False
+
+
+def test_the_warm_up_sound_runs_the_model(recognizer: WhisperRecognizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's warm-up must make the recogniser do its (slow) first pass, not skip it as silence."""
+    from avatar_runtime.factory import voiced_sound
+
+    passes = []
+    recognize = recognizer._recognize
+    monkeypatch.setattr(recognizer, "_recognize", lambda *args: passes.append(args) or recognize(*args))
+    recognizer.transcribe(voiced_sound(1.5), RATE)
+    assert len(passes) == 1
