@@ -53,22 +53,37 @@ def split(samples: Samples, size: int) -> Iterator[Samples]:
         yield samples[start : start + size]
 
 
+def _loud_span(samples: Samples, threshold: float) -> tuple[int, int] | None:
+    """Indices of the first and the last sample louder than ``threshold`` (None if none is)."""
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    return (int(loud[0]), int(loud[-1])) if len(loud) else None
+
+
 def without_leading_silence(samples: Samples, rate: int, threshold: float = 0.01, pad_s: float = 0.01) -> Samples:
     """``samples`` from ``pad_s`` before the first one louder than ``threshold`` (empty if none is)."""
-    loud = np.flatnonzero(np.abs(samples) > threshold)
-    if len(loud) == 0:
+    span = _loud_span(samples, threshold)
+    if span is None:
         return samples[:0]
-    return samples[max(0, int(loud[0]) - int(pad_s * rate)):]
+    return samples[max(0, span[0] - int(pad_s * rate)):]
 
 
 def without_silent_ends(samples: Samples, rate: int, threshold: float = 0.01, pad_s: float = 0.03) -> Samples:
     """``samples`` from ``pad_s`` before the first one louder than ``threshold`` to ``pad_s`` after
     the last; all of them if none is (a silent piece keeps its length)."""
-    loud = np.flatnonzero(np.abs(samples) > threshold)
-    if len(loud) == 0:
+    span = _loud_span(samples, threshold)
+    if span is None:
         return samples
     pad = int(pad_s * rate)
-    return samples[max(0, int(loud[0]) - pad):int(loud[-1]) + pad]
+    return samples[max(0, span[0] - pad):span[1] + pad]
+
+
+def voiced_sound(seconds: float, rate: int) -> Samples:
+    """A speech-like sound at a speaking level (harmonics of 120 Hz in 4 Hz syllables): loud
+    enough that a recogniser runs its model on it, unlike silence."""
+    t = np.arange(int(seconds * rate)) / rate
+    harmonics = sum(np.sin(2 * np.pi * 120 * k * t) / k for k in range(1, 8))
+    syllables = 0.5 * (1 - np.cos(2 * np.pi * 4 * t))
+    return (0.05 * harmonics * syllables).astype(np.float32)
 
 
 def rms(samples: Samples) -> float:

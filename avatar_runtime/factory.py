@@ -12,18 +12,17 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from channels.db import database_sync_to_async
 from django.conf import settings
 
 from avatar_runtime.aec.factory import echo_canceller
 from avatar_runtime.asr.base import Recognizer
 from avatar_runtime.asr.language_policy import LanguagePolicy
+from avatar_runtime.audio import voiced_sound
 from avatar_runtime.doctor import DoctorConfig
 from avatar_runtime.health_checks import health_seed, health_voice
 from avatar_runtime.llm.base import Answerer, Passage, Retrieved
 from avatar_runtime.pipeline.clock import RealClock
-from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.pipeline.session import ConversationSession, SessionBackends, SessionConfig
 from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portrait
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
@@ -192,7 +191,7 @@ def warm_up() -> None:
     health_seed(DoctorConfig.from_settings())
     # A recogniser's first pass is several times slower than the next (Whisper-base on 2 cores: 1.1 s
     # against 0.13 s for a short question): spend it here, not on the first customer.
-    recognizer().transcribe(voiced_sound(1.5), VAD_SAMPLE_RATE)
+    recognizer().transcribe(voiced_sound(1.5, VAD_SAMPLE_RATE), VAD_SAMPLE_RATE)
     answerer()
     SileroVadStream()
     retrieve("hello", "en", 1)
@@ -201,15 +200,6 @@ def warm_up() -> None:
         synthesizer, voice = voices.synthesizer(language)
         health_voice(language, synthesizer, voice, asyncio.run(_speak_once(synthesizer, voice)))
     log.info("avatar runtime warmed up")
-
-
-def voiced_sound(seconds: float) -> Samples:
-    """A speech-like sound at a speaking level (harmonics of 120 Hz in 4 Hz syllables), 16 kHz:
-    loud enough that a recogniser runs its model on it, unlike silence."""
-    t = np.arange(int(seconds * VAD_SAMPLE_RATE)) / VAD_SAMPLE_RATE
-    harmonics = sum(np.sin(2 * np.pi * 120 * k * t) / k for k in range(1, 8))
-    syllables = 0.5 * (1 - np.cos(2 * np.pi * 4 * t))
-    return (0.05 * harmonics * syllables).astype(np.float32)
 
 
 async def _speak_once(synthesizer: Synthesizer, voice: Voice) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from avatar_runtime.asr.whisper import WhisperRecognizer, looks_cantonese
-from avatar_runtime.audio import resample
+from avatar_runtime.audio import resample, voiced_sound
 from avatar_runtime.errors import ModelMissingError
 from tests.speech_samples import RATE, SENTENCES, noise, speak, with_silence
 
@@ -110,10 +110,8 @@ def test_missing_model_files_are_named(tmp_path: Path) -> None:
 
 def test_the_warm_up_sound_runs_the_model(recognizer: WhisperRecognizer, monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker's warm-up must make the recogniser do its (slow) first pass, not skip it as silence."""
-    from avatar_runtime.factory import voiced_sound
-
     passes = []
     recognize = recognizer._recognize
     monkeypatch.setattr(recognizer, "_recognize", lambda *args: passes.append(args) or recognize(*args))
-    recognizer.transcribe(voiced_sound(1.5), RATE)
+    recognizer.transcribe(voiced_sound(1.5, RATE), RATE)
     assert len(passes) == 1
