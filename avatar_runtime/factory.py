@@ -20,6 +20,7 @@ from avatar_runtime.asr.base import Recognizer
 from avatar_runtime.asr.language_policy import LanguagePolicy
 from avatar_runtime.audio import voiced_sound
 from avatar_runtime.doctor import DoctorConfig
+from avatar_runtime.errors import ProviderError
 from avatar_runtime.health_checks import health_seed, health_voice
 from avatar_runtime.llm.base import Answerer, Passage, Retrieved
 from avatar_runtime.pipeline.clock import RealClock
@@ -52,7 +53,6 @@ def recognizer() -> Recognizer:
     models_dir = Path(settings.MODELS_DIR)
     if settings.AVATAR_ASR_BACKEND in ("auto", "sensevoice"):
         from avatar_runtime.asr.sensevoice import SenseVoiceRecognizer, validate_model_dir
-        from avatar_runtime.errors import ProviderError
 
         try:
             validate_model_dir(models_dir / "SenseVoiceSmall")
@@ -189,9 +189,7 @@ def warm_up() -> None:
     A kiosk's first question must not wait for Whisper, the retrieval index or a voice to load.
     """
     health_seed(DoctorConfig.from_settings())
-    # A recogniser's first pass is several times slower than the next (Whisper-base on 2 cores: 1.1 s
-    # against 0.13 s for a short question): spend it here, not on the first customer.
-    recognizer().transcribe(voiced_sound(1.5, VAD_SAMPLE_RATE), VAD_SAMPLE_RATE)
+    first_recognition(recognizer())
     answerer()
     SileroVadStream()
     retrieve("hello", "en", 1)
@@ -200,6 +198,16 @@ def warm_up() -> None:
         synthesizer, voice = voices.synthesizer(language)
         health_voice(language, synthesizer, voice, asyncio.run(_speak_once(synthesizer, voice)))
     log.info("avatar runtime warmed up")
+
+
+def first_recognition(rec: Recognizer) -> None:
+    """Run ``rec`` once: its first pass is several times slower than the next (Whisper-base on
+    2 cores: 1.1 s against 0.13 s for a short question), so it is spent here, not on the first
+    customer. A failure is logged and the worker starts anyway: each question reports its own."""
+    try:
+        rec.transcribe(voiced_sound(1.5, VAD_SAMPLE_RATE), VAD_SAMPLE_RATE)
+    except ProviderError:
+        log.warning("ASR warm-up pass failed; the first question will pay for the first pass", exc_info=True)
 
 
 async def _speak_once(synthesizer: Synthesizer, voice: Voice) -> str:

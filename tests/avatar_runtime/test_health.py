@@ -17,6 +17,8 @@ from django.test import Client
 
 from adminconsole.roles import Role
 from avatar_runtime.doctor import DoctorConfig
+from avatar_runtime.errors import ProviderError
+from avatar_runtime.factory import first_recognition
 from avatar_runtime.health import Health, HealthRegistry, HealthTracker, health_registry
 from avatar_runtime.health_checks import health_seed, health_voice
 from avatar_runtime.pipeline.session import ConversationSession
@@ -178,3 +180,21 @@ async def test_warm_up_seeding_covers_every_stage_and_each_voice() -> None:
     health_voice("ko", espeak, Voice("ko", "kokoro", "jf_nezumi"), "espeak", registry)
     status = registry.get("tts:ko")
     assert status is not None and (status.state, status.backend) == (Health.DEGRADED, "espeak")
+
+
+class DeadRecognizer:
+    name = "dead"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def transcribe(self, samples, sample_rate, *, language=None):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        raise ProviderError("dead", "speech service down", retryable=True)
+
+
+def test_a_failed_warm_up_recognition_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    dead = DeadRecognizer()
+    first_recognition(dead)  # type: ignore[arg-type]
+    assert dead.calls == 1
+    assert "ASR warm-up pass failed" in caplog.text
