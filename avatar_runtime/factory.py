@@ -22,6 +22,7 @@ from avatar_runtime.audio import voiced_sound
 from avatar_runtime.doctor import DoctorConfig
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.health_checks import health_seed, health_voice
+from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.llm.base import Answerer, Passage, Retrieved
 from avatar_runtime.pipeline.clock import RealClock
 from avatar_runtime.pipeline.session import ConversationSession, SessionBackends, SessionConfig
@@ -223,7 +224,7 @@ async def session_factory(session_id: str, kiosk_id: int | None) -> Conversation
     profile = await database_sync_to_async(kiosk_profile)(kiosk_id)
     voices = await database_sync_to_async(voice_book_from_settings)()
     portrait = await asyncio.to_thread(_portrait_current, profile)
-    rec = await asyncio.to_thread(recognizer)
+    rec = await in_inference_thread(recognizer)
     backends = SessionBackends(
         vad=SileroVadStream(),
         recognizer=rec,

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from celery import Task
 from django.conf import settings
 
+from common.priority import BACKGROUND_NICE, run_this_thread_at
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -66,6 +68,7 @@ def _forget(pool: ProcessPoolExecutor) -> None:
 
 
 def _setup_child() -> None:
+    run_this_thread_at(BACKGROUND_NICE)  # before anything starts a thread: they all inherit it
     import django
 
     django.setup()

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 
 from avatar_runtime.errors import ModelMissingError, ProviderError
+from common.priority import INFERENCE_NICE, run_this_thread_at
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,11 @@ class LocalLlamaServer:
         self.config = config
         self._process: subprocess.Popen[str] | None = None
         self._address = ""
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process, while it runs."""
+        return self._process.pid if self._process is not None else None
 
     @property
     def base_url(self) -> str:
@@ -142,6 +148,7 @@ class LocalLlamaServer:
 
 def _serve(config: dict[str, object]) -> None:
     """Child process: serve until stdin closes, then leave without running llama.cpp's destructors."""
+    run_this_thread_at(INFERENCE_NICE)  # llama.cpp's threads inherit it: the avatar's media goes first
     try:
         import xllamacpp
     except ImportError:

@@ -23,6 +23,7 @@ from avatar_runtime.aec.base import EchoCanceller
 from avatar_runtime.asr.base import Recognition, Recognizer
 from avatar_runtime.asr.language_policy import LanguagePolicy
 from avatar_runtime.audio import rms
+from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.llm.base import Answerer, HistoryTurn, Retrieved
 from avatar_runtime.pipeline.bargein import should_interrupt
 from avatar_runtime.pipeline.clock import Clock
@@ -458,7 +459,7 @@ class ConversationSession:
         """
         self.blocking += 1
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            return await in_inference_thread(fn, *args, **kwargs)
         finally:
             self.blocking -= 1
 

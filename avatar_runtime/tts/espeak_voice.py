@@ -19,6 +19,7 @@ from pypinyin import Style, lazy_pinyin
 
 from avatar_runtime.audio import from_pcm16
 from avatar_runtime.errors import ProviderError
+from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.tts.base import SpeechChunk, Voice
 from avatar_runtime.tts.streaming import MAX_CHUNK_S
 
@@ -97,8 +98,8 @@ class EspeakSynthesizer:
     name = "espeak"
 
     async def synthesize(self, text: str, voice: Voice) -> AsyncIterator[SpeechChunk]:
-        await asyncio.to_thread(check_voice, voice)
-        prepared = await asyncio.to_thread(espeak_text, text, voice)
+        await in_inference_thread(check_voice, voice)
+        prepared = await in_inference_thread(espeak_text, text, voice)
         try:
             process = await asyncio.create_subprocess_exec(
                 *espeak_arguments(voice), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,

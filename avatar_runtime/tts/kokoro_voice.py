@@ -5,7 +5,6 @@ Japanese g2p; the model is loaded here from MODELS_DIR rather than through the p
 would assemble a second copy from its part wheels. Phonemes per language: ``kokoro_phonemes``.
 Voice names: ``jf_alpha``, ``jf_gongitsune``, ``jf_nezumi``, ``jf_tebukuro``, ``jm_kumo``.
 """
-import asyncio
 import importlib.resources
 import json
 import os
@@ -21,6 +20,7 @@ import onnxruntime as ort
 
 from avatar_runtime.audio import without_silent_ends
 from avatar_runtime.errors import ModelMissingError, ProviderError
+from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
 from avatar_runtime.tts.kokoro_phonemes import LANGUAGES, phonemize
@@ -98,7 +98,7 @@ class KokoroSynthesizer:
         self.model_path = models_dir / MODEL_FILE
 
     async def synthesize(self, text: str, voice: Voice) -> AsyncIterator[SpeechChunk]:
-        model = await asyncio.to_thread(self._model)
+        model = await in_inference_thread(self._model)
         if voice.language not in LANGUAGES:
             raise ProviderError(self.name, f"Kokoro does not speak {voice.language!r} here", retryable=False)
         if voice.name not in model.styles:

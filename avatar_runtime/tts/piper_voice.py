@@ -10,7 +10,6 @@ are the restrooms?" as "...restaurants?". With both noise scales at zero the voi
 deterministic (the same answer always sounds the same: reproducible timelines and lip-sync QA)
 and at least as intelligible (Whisper-base confidence on 8 kiosk questions: mean 0.892 vs 0.881).
 """
-import asyncio
 import json
 import os
 import threading
@@ -22,6 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 from avatar_runtime.errors import ModelMissingError, ProviderError
+from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
 from avatar_runtime.tts.phrasing import text_pieces
@@ -70,7 +70,7 @@ class PiperSynthesizer:
         self.models_dir = models_dir
 
     async def synthesize(self, text: str, voice: Voice) -> AsyncIterator[SpeechChunk]:
-        piper_voice = await asyncio.to_thread(self._voice, piper_model_path(self.models_dir, voice.name))
+        piper_voice = await in_inference_thread(self._voice, piper_model_path(self.models_dir, voice.name))
         async for chunk in stream_in_thread(lambda: self._sentences(piper_voice, text, voice), piper_voice.config.sample_rate):
             yield chunk
 

@@ -4,10 +4,10 @@ Neural voices produce a sentence (or a clause) at a time; each piece is computed
 thread, so the event loop never blocks, and handed on in chunks of at most ``MAX_CHUNK_S`` so
 playback and lip-sync start before the whole sentence is done.
 """
-import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 
 from avatar_runtime.audio import as_samples, split
+from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk
 
@@ -24,9 +24,9 @@ async def stream_in_thread(pieces: Callable[[], Iterator[Samples]], sample_rate:
 
     Cancelling the consumer stops the generator after the piece being computed.
     """
-    iterator = await asyncio.to_thread(pieces)
+    iterator = await in_inference_thread(pieces)
     while True:
-        piece: Samples | None = await asyncio.to_thread(next, iterator, None)
+        piece: Samples | None = await in_inference_thread(next, iterator, None)
         if piece is None:
             return
         for chunk in chunks_of(piece, sample_rate):

@@ -16,6 +16,7 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
+from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.llm.base import HistoryTurn
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.pipeline.tasks import TaskOwner
@@ -46,7 +47,7 @@ class AvatarWorker:
     async def run(self) -> None:
         assert self.layer is not None, "no channel layer configured"
         if self.warm_up is not None:
-            await asyncio.to_thread(self.warm_up)
+            await in_inference_thread(self.warm_up)
         self.channel = await self.layer.new_channel("avatar-worker.")
         self._tasks.spawn(self._heartbeat(), "heartbeat")
         self._tasks.spawn(HealthPublisher(self.worker_id).run(), "health")

@@ -8,6 +8,7 @@ from concurrent.futures.process import BrokenProcessPool
 import pytest
 
 from common import jobs
+from common.priority import BACKGROUND_NICE, INFERENCE_NICE
 
 
 @pytest.mark.slow
@@ -21,6 +22,16 @@ def test_a_jobs_child_that_died_is_replaced() -> None:
             running.result(timeout=60)
         second = jobs.in_child_process(os.getpid).result(timeout=120)
         assert second not in (first, os.getpid())
+    finally:
+        if jobs._pool is not None:
+            jobs._forget(jobs._pool)
+
+
+@pytest.mark.slow
+def test_jobs_run_below_inference_and_media() -> None:
+    try:
+        nice = jobs.in_child_process(os.nice, 0).result(timeout=120)
+        assert nice >= BACKGROUND_NICE > INFERENCE_NICE
     finally:
         if jobs._pool is not None:
             jobs._forget(jobs._pool)

@@ -24,6 +24,7 @@ from avatar_runtime.llm.qwen import QwenAnswerer, RetryPolicy
 from avatar_runtime.llm.qwen_client import Deadlines, QwenClient, QwenSettings
 from avatar_runtime.text.scripts import fits_language
 from avatar_runtime.text.sentences import split_text
+from common.priority import INFERENCE_NICE
 from tests.avatar_runtime.llm.conftest import LOCAL_QWEN_MARKS, MODEL, PATIENT
 
 pytestmark = LOCAL_QWEN_MARKS
@@ -49,6 +50,13 @@ def test_server_is_openai_compatible_on_loopback(server: LocalLlamaServer) -> No
     with urllib.request.urlopen(f"{server.base_url}/models", timeout=5) as response:  # noqa: S310 - loopback
         models = json.loads(response.read())
     assert MODEL_ALIAS in json.dumps(models)
+
+
+def test_the_server_runs_below_the_avatars_media(server: LocalLlamaServer) -> None:
+    """All of llama.cpp's threads give way to the renderer and the WebRTC sender (common.priority)."""
+    tasks = Path(f"/proc/{server.pid}/task").glob("*/stat")
+    nice_values = {int(stat.read_text().rsplit(")", 1)[1].split()[16]) for stat in tasks}  # field 19: nice
+    assert len(nice_values) == 1 and nice_values.pop() >= INFERENCE_NICE
 
 
 def test_a_stopped_server_no_longer_listens() -> None:
