@@ -4,13 +4,14 @@ Audio inside the runtime is float32 mono in [-1, 1] (``Samples``); PCM16 appears
 edges (transports, subprocesses, WebRTC audio processing).
 """
 from collections.abc import Iterator
+from functools import cache
 from math import gcd
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import soundfile as sf
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly
 
 from avatar_runtime.pipeline.messages import Samples
 
@@ -30,7 +31,19 @@ def resample(samples: Samples, src: int, dst: int) -> Samples:
     if src == dst or samples.size == 0:
         return samples
     divisor = gcd(src, dst)
-    return as_samples(resample_poly(samples, dst // divisor, src // divisor))
+    up, down = dst // divisor, src // divisor
+    return as_samples(resample_poly(samples, up, down, window=_anti_alias_filter(up, down)))
+
+
+@cache
+def _anti_alias_filter(up: int, down: int) -> Samples:
+    """The low-pass filter ``resample_poly`` designs for its default Kaiser window, designed once per
+    rate pair: the media path resamples every 20 ms packet on the event loop, and the design took
+    two thirds of each call (131 against 40 us for a packet of 960 samples)."""
+    max_rate = max(up, down)
+    taps = firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0)).astype(np.float32)
+    taps.flags.writeable = False  # shared by every call (resample_poly copies it)
+    return taps
 
 
 def to_pcm16(samples: Samples) -> npt.NDArray[np.int16]:

@@ -1,8 +1,10 @@
 """Shared audio helpers: resampling keeps the signal, PCM16 round-trips and clips."""
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.signal import resample_poly
 
 from avatar_runtime.audio import (
     from_pcm16,
@@ -34,6 +36,15 @@ def test_resample_keeps_frequency_and_level(src: int, dst: int) -> None:
 def test_resample_removes_what_the_target_rate_cannot_carry() -> None:
     out = resample(tone(12000.0, 48000), 48000, 16000)  # above the 8 kHz Nyquist of 16 kHz
     assert rms_dbfs(out[1000:-1000]) < -50.0
+
+
+@pytest.mark.parametrize(("src", "dst"), [(48000, 16000), (24000, 48000), (44100, 48000)])
+def test_the_cached_filter_is_the_one_scipy_would_design(src: int, dst: int) -> None:
+    packet = np.random.default_rng(3).standard_normal(960).astype(np.float32)  # 20 ms at 48 kHz
+    divisor = math.gcd(src, dst)
+    expected = resample_poly(packet, dst // divisor, src // divisor)  # designs its filter on every call
+    for _ in range(2):  # the first call designs the filter, the second reuses it
+        assert np.array_equal(resample(packet, src, dst), expected)
 
 
 def test_pcm16_round_trip_and_clipping() -> None:
