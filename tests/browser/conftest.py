@@ -40,8 +40,9 @@ class LiveServer:
         assert self.log_path is not None
         with open(self.log_path, "a") as log:
             self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
-                 "config.asgi:application"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+                [*_server_cpus_prefix(), str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1",
+                 "-p", str(self.port), "config.asgi:application"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -59,6 +60,14 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+
+
+def _server_cpus_prefix() -> list[str]:
+    """``KIOSK_TEST_SERVER_CPUS`` (a taskset CPU list) keeps the server, its worker and their
+    children on those cores, away from the browser's (``bench/kiosk_page_latency.py``: a kiosk's
+    browser runs on its own device, not on the worker's cores)."""
+    cpus = os.environ.get("KIOSK_TEST_SERVER_CPUS", "")
+    return ["taskset", "--cpu-list", cpus] if cpus else []
 
 
 def _free_port() -> int:
