@@ -279,19 +279,21 @@ class ConversationSession:
             return
         if self.state not in (State.IDLE, State.LISTENING):
             return  # speech over the avatar is a barge-in candidate: decided on its full turn
-        transcribe = self.backends.recognizer.transcribe
-        task = self._tasks.spawn(
-            self.run_blocking(transcribe, event.samples, VAD_SAMPLE_RATE, language=self.backends.language_policy.override),
-            "speculative-asr",
-        )
-        speculation = Speculation(event.pts, task)
-        self._speculation = speculation
-        task.add_done_callback(lambda _task: self._speculation_done(speculation))
+        task = self._tasks.spawn(self._recognise_so_far(event.samples), "speculative-asr")
+        self._speculation = Speculation(event.pts, task)
 
-    def _speculation_done(self, speculation: Speculation) -> None:
+    async def _recognise_so_far(self, samples: Samples) -> Recognition:
+        recognition = await self.run_blocking(self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,
+                                              language=self.backends.language_policy.override)
+        # Decided in the same step as the blocking count drops (not in a done callback, a loop
+        # iteration later): a scripted clock must not move on between the two.
+        self._speculation_done(recognition)
+        return recognition
+
+    def _speculation_done(self, recognition: Recognition) -> None:
         """The words so far are recognised: when they are a complete sentence, end the turn now."""
-        recognition = speculation.recognition()
-        if speculation is not self._speculation or recognition is None or self._closed:
+        speculation = self._speculation
+        if speculation is None or speculation.task is not asyncio.current_task() or self._closed:
             return
         language = recognition.language or self.backends.language_policy.current
         if not looks_complete(recognition.text, language):
