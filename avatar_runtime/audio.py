@@ -4,7 +4,7 @@ Audio inside the runtime is float32 mono in [-1, 1] (``Samples``); PCM16 appears
 edges (transports, subprocesses, WebRTC audio processing).
 """
 from collections.abc import Iterator
-from functools import cache
+from functools import lru_cache
 from math import gcd
 from pathlib import Path
 
@@ -35,7 +35,7 @@ def resample(samples: Samples, src: int, dst: int) -> Samples:
     return as_samples(resample_poly(samples, up, down, window=_anti_alias_filter(up, down)))
 
 
-@cache
+@lru_cache(maxsize=32)  # bounded: an uploaded recording may bring any sample rate
 def _anti_alias_filter(up: int, down: int) -> Samples:
     """The low-pass filter ``resample_poly`` designs for its default Kaiser window, designed once per
     rate pair: the media path resamples every 20 ms packet on the event loop, and the design took

@@ -1,8 +1,9 @@
 """Threads for model inference that give way to the avatar's real-time media (``common.priority``).
 
 Speech synthesis, recognition and retrieval run here, and the models are loaded here too, so
-that their native thread pools (ONNX Runtime's, CTranslate2's OpenMP team) and subprocesses
-(espeak-ng) inherit the lower priority. On an idle core inference runs at full speed; when the
+that their native thread pools (ONNX Runtime's, CTranslate2's OpenMP team), and any subprocess
+started from these threads, inherit the lower priority. espeak-ng's process is started from the
+event loop and keeps the normal priority. On an idle core inference runs at full speed; when the
 cores are contended, an answer's synthesis burst no longer delays the frames and packets that
 must leave on time.
 """
@@ -10,7 +11,6 @@ import asyncio
 import contextvars
 import functools
 import os
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -20,20 +20,12 @@ from common.priority import INFERENCE_NICE, run_this_thread_at
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-
-
-def inference_executor() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="inference",
-                                           initializer=run_this_thread_at, initargs=(INFERENCE_NICE,))
-        return _executor
+# Its threads start on the first call (the pool is cheap until then), each lowering its own priority.
+_executor = ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="inference",
+                               initializer=run_this_thread_at, initargs=(INFERENCE_NICE,))
 
 
 async def in_inference_thread(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """``asyncio.to_thread``, on an inference thread."""
     call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(inference_executor(), call)
+    return await asyncio.get_running_loop().run_in_executor(_executor, call)

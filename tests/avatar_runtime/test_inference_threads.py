@@ -29,7 +29,7 @@ def test_inference_runs_below_the_event_loop_with_the_callers_context() -> None:
 
 
 def test_a_subprocess_started_for_inference_inherits_its_priority() -> None:
-    """espeak-ng and the local LLM server are child processes: they must not outrank the media either."""
+    """A process started for inference (a model server, a command-line tool) must not outrank the media either."""
     def child_nice() -> int:
         out = subprocess.run([sys.executable, "-c", "import os; print(os.nice(0))"], capture_output=True, text=True,
                              check=True)
