@@ -13,7 +13,14 @@ from typing import Any
 import aioice.ice
 import av
 import numpy as np
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamError
 
@@ -25,21 +32,49 @@ log = logging.getLogger(__name__)
 RTC_SAMPLE_RATE = 48000
 AUDIO_PTIME = 0.02
 VIDEO_CLOCK = 90000
+RTP_TIMESTAMP_WRAP = 2 ** 32
 
 
 class AvatarVideoTrack(MediaStreamTrack):
+    """The avatar's frames; also tells which RTP timestamp the browser sees on a given frame.
+
+    aiortc stamps a frame with a random origin plus its pts and has no API for that origin. The
+    page needs it to find the answer's first frame among the idle ones as it is shown
+    (``requestVideoFrameCallback`` reports each frame's RTP timestamp): once one frame has gone
+    out, the sender's last RTP timestamp minus that frame's pts gives the origin away.
+    """
+
     kind = "video"
 
     def __init__(self) -> None:
         super().__init__()
         self.queue: asyncio.Queue[VideoFrame] = asyncio.Queue(maxsize=50)
+        self.sender: RTCRtpSender | None = None
+        self._rtp_origin: int | None = None
+        self._last_pts: int | None = None  # of the frame last handed to the sender
 
     async def recv(self) -> av.VideoFrame:
+        # aiortc asks for the next frame only once every packet of the last one has been sent.
+        self._learn_rtp_origin()
         frame = await self.queue.get()
         out = av.VideoFrame.from_ndarray(frame.image, format="rgb24")
         out.pts = int(frame.pts * VIDEO_CLOCK)
         out.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self._last_pts = out.pts
         return out
+
+    def rtp_timestamp(self, pts: float) -> int | None:
+        """The RTP timestamp of the frame with this pts; None until a frame has gone out."""
+        if self._rtp_origin is None:
+            return None
+        return (self._rtp_origin + int(pts * VIDEO_CLOCK)) % RTP_TIMESTAMP_WRAP
+
+    def _learn_rtp_origin(self) -> None:
+        if self._rtp_origin is not None or self._last_pts is None or self.sender is None:
+            return
+        sent = getattr(self.sender, "_RTCRtpSender__rtp_timestamp", None)
+        if isinstance(sent, int) and sent:  # 0: nothing sent yet
+            self._rtp_origin = (sent - self._last_pts) % RTP_TIMESTAMP_WRAP
 
 
 class AvatarAudioTrack(MediaStreamTrack):
@@ -127,7 +162,7 @@ class WebRtcPeer:
         self._tasks = TaskOwner(f"rtc {session_id}")
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.pc.addTrack(self.audio)
-        self.pc.addTrack(self.video)
+        self.video.sender = self.pc.addTrack(self.video)
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_state)
 

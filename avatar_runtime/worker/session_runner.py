@@ -56,6 +56,10 @@ class SessionRunner:
             event = await self.session.events.get()
             if event.get("type") == "flush" and self.peer is not None:
                 self.peer.flush()
+            if event.get("type") == "answer_frame" and self.peer is not None:
+                rtp_timestamp = self.peer.video.rtp_timestamp(event["pts"])
+                if rtp_timestamp is not None:  # how the page will know the frame over WebRTC
+                    event = {**event, "rtp_timestamp": rtp_timestamp}
             await self._send({"type": "kiosk.event", "event": event})
 
     async def _relay_frames(self) -> None:

@@ -6,6 +6,7 @@ import fractions
 import av
 import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtp import RtpPacket
 
 from avatar_runtime.pipeline.messages import VideoFrame
 from avatar_runtime.transport.webrtc import MIC_PREFETCH_PACKETS, WebRtcPeer, restrict_ice_to_loopback
@@ -81,6 +82,47 @@ async def test_microphone_audio_arrives_after_one_packet_and_frames_go_out() -> 
                 arrivals.append(loop.time())
         assert len(arrivals) >= 15
         assert arrivals[-1] - arrivals[0] >= 0.25
+    finally:
+        await client.close()
+        await peer.close()
+
+
+async def test_the_worker_knows_the_rtp_timestamp_the_browser_sees_on_each_frame() -> None:
+    """The page finds the answer's first frame by the RTP timestamp ``requestVideoFrameCallback``
+    reports for it; the worker gives that timestamp from the frame's pts."""
+    restrict_ice_to_loopback()
+    peer = WebRtcPeer("test", lambda samples: None)
+    client = RTCPeerConnection()
+    client.addTransceiver("audio", direction="recvonly")
+    video = client.addTransceiver("video", direction="recvonly")
+    stamps: set[int] = set()
+    handle = video.receiver._handle_rtp_packet
+
+    async def record(packet: RtpPacket, arrival_time_ms: int) -> None:
+        stamps.add(packet.timestamp)  # as it came over the network (aiortc's frames start their pts at 0)
+        await handle(packet, arrival_time_ms)
+
+    video.receiver._handle_rtp_packet = record  # type: ignore[method-assign]
+    try:
+        await client.setLocalDescription(await client.createOffer())
+        answer = await peer.answer(client.localDescription.sdp)
+        await client.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        for _ in range(200):
+            if peer.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert peer.video.rtp_timestamp(0.0) is None  # nothing has gone out yet
+        image = np.zeros((64, 48, 3), np.uint8)
+        silence = np.zeros(640, np.float32)
+        pts = [100.0 + i * 0.04 for i in range(12)]
+        for value in pts:
+            peer.send_frame(VideoFrame(image, value, silence, 16000, False))
+            await asyncio.sleep(0.04)
+        for _ in range(100):
+            if len(stamps) >= len(pts):
+                break
+            await asyncio.sleep(0.05)
+        assert stamps == {peer.video.rtp_timestamp(value) for value in pts}
     finally:
         await client.close()
         await peer.close()
