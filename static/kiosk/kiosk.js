@@ -19,6 +19,8 @@
   let mode = null; // "webrtc" | "ws"
   let state = "idle";
   let answerPts = null; // pts of the current answer's first frame, until it is shown
+  let answerRtp = null; // over WebRTC: that frame's RTP timestamp, when the worker knows it
+  const rtcFramesShown = []; // the last frames WebRTC put on screen: { rtp, at }
 
   const t = (key) => (strings[language] || strings.en || {})[key] || key;
   const mark = (name, extra, at) => metrics.events.push({ name, at: at === undefined ? performance.now() : at, ...extra });
@@ -102,7 +104,11 @@
         else { $("caption-avatar").textContent = ev.text; }
         break;
       case "language": language = ev.language; render(); break;
-      case "answer_frame": answerPts = ev.pts; break;
+      case "answer_frame":
+        answerPts = ev.pts;
+        answerRtp = ev.rtp_timestamp === undefined ? null : ev.rtp_timestamp;
+        markRtcAnswerFrame(); // it may have been shown before this event came over the WebSocket
+        break;
       case "flush":
         // Barge-in: silence at once what is already buffered here (the WebRTC jitter buffer, the
         // fallback's scheduled audio); the runtime has already cut its own queues.
@@ -144,6 +150,7 @@
   async function startWebRtc() {
     if (!window.RTCPeerConnection || new URLSearchParams(location.search).get("media") === "ws") throw new Error("disabled");
     pc = new RTCPeerConnection({ iceServers: [] });
+    rtcFramesShown.length = 0; // a new call's RTP timestamps start from a new random origin
     const mic = await microphone();
     mic.getAudioTracks().forEach((track) => pc.addTrack(track, mic));
     pc.addTransceiver("video", { direction: "recvonly" });
@@ -191,17 +198,36 @@
     });
     $("avatar-still") && ($("avatar-still").hidden = true);
     if (video.requestVideoFrameCallback) {
-      const onFrame = (now) => {
+      const onFrame = (now, frame) => {
         metrics.framesDrawn += 1;
         if (state === "speaking" && metrics.firstSpeakingFrameAt === null) metrics.firstSpeakingFrameAt = now;
-        // WebRTC frames carry no pts the page can map: the answer's first frame is the first one
-        // shown once the answer has begun and its voice is coming out (the browser keeps the two in sync).
-        if (answerPts !== null && KioskMeter.isOn("out")) { mark("answer_frame_shown", { pts: answerPts }, now); answerPts = null; }
+        const hasRtp = Boolean(frame && frame.rtpTimestamp !== undefined);
+        if (hasRtp) {
+          rtcFramesShown.push({ rtp: frame.rtpTimestamp, at: now });
+          if (rtcFramesShown.length > 50) rtcFramesShown.shift();
+        }
+        if (hasRtp && answerRtp !== null) markRtcAnswerFrame();
+        else if (answerPts !== null && KioskMeter.isOn("out")) {
+          // No RTP timestamp to go by: the answer's first frame is taken to be the first one shown
+          // once its voice is coming out (the browser keeps the two in sync).
+          mark("answer_frame_shown", { pts: answerPts }, now);
+          answerPts = null;
+        }
         video.requestVideoFrameCallback(onFrame);
       };
       video.requestVideoFrameCallback(onFrame);
     }
     mark("webrtc_connected");
+  }
+
+  // The answer's first frame over WebRTC: the first frame shown whose RTP timestamp is at or after
+  // the one the worker gave for it (modulo 2^32: the timestamps wrap).
+  function markRtcAnswerFrame() {
+    if (answerPts === null || answerRtp === null) return;
+    const frame = rtcFramesShown.find((f) => ((f.rtp - answerRtp) >>> 0) < 0x80000000);
+    if (!frame) return;
+    mark("answer_frame_shown", { pts: answerPts, rtp: frame.rtp }, frame.at);
+    answerPts = answerRtp = null;
   }
 
   // Where the browser holds the avatar's media (for the page's latency accounting): the mean
@@ -265,7 +291,6 @@
     let ctx = null, node = null, source = null, clock = null, out = null;
     const playing = new Set();
     const frames = [];
-    let decoding = false;
     const canvas = $("avatar-canvas");
     const g2d = canvas.getContext("2d");
 
@@ -300,17 +325,38 @@
     // sound card's drift apart over a day, and the buffer must neither grow nor run dry.
     // Between a question and its answer the avatar is silent: then buffer not needed for a while
     // is given back (a re-anchor in silence is not heard), so the answer starts with the least.
+    // A stalled server catches up in a burst, and what the burst brings would wait here as extra
+    // delay: while nothing audible is left to play, silence that arrives further ahead than the
+    // buffer needs pulls media time back in.
+    const SILENT_PEAK = 3; // PCM16: digital silence, or all but
     const MIN_LEAD = 0.04, LEAD_STEP = 0.02, MAX_LEAD = 0.25, SHRINK_AFTER_S = 20;
-    let lead = MIN_LEAD, lastUnderrunAt = 0;
+    let lead = MIN_LEAD, lastUnderrunAt = 0, audibleUntil = 0;
     function when(pts) {
       if (clock === null || pts < clock.pts) clock = { pts, at: ctx.currentTime + lead };
       return clock.at + (pts - clock.pts);
     }
 
-    function schedule(pts) {
+    function schedule(pts, duration, silent) {
+      const at = schedulePacket(pts, silent);
+      if (!silent) audibleUntil = Math.max(audibleUntil, at + duration);
+      return at;
+    }
+
+    function schedulePacket(pts, silent) {
       const at = when(pts);
-      if (at < ctx.currentTime || at - ctx.currentTime > MAX_LEAD) {
-        if (at < ctx.currentTime) { lead = Math.min(lead + LEAD_STEP, MAX_LEAD - LEAD_STEP); lastUnderrunAt = ctx.currentTime; }
+      const now = ctx.currentTime;
+      const overbuffered = silent && at - now > lead + LEAD_STEP && audibleUntil <= now + lead;
+      if (overbuffered) {
+        clock = { pts, at: now + lead };
+        metrics.caughtUp = (metrics.caughtUp || 0) + 1;
+        return clock.at;
+      }
+      if (at < now || at - now > MAX_LEAD) {
+        if (at < ctx.currentTime) {
+          lead = Math.min(lead + LEAD_STEP, MAX_LEAD - LEAD_STEP);
+          lastUnderrunAt = ctx.currentTime;
+          mark("fallback_underrun", { lateMs: Math.round((ctx.currentTime - at) * 1000), leadMs: Math.round(lead * 1000) });
+        }
         clock = { pts, at: ctx.currentTime + lead };
         metrics.reanchored = (metrics.reanchored || 0) + 1;
         metrics.leadMs = Math.round(lead * 1000);
@@ -338,35 +384,51 @@
         const pcm = new Int16Array(payload);
         const audio = ctx.createBuffer(1, pcm.length, 16000);
         const data = audio.getChannelData(0);
-        for (let i = 0; i < pcm.length; i++) data[i] = pcm[i] / 32768;
+        let peak = 0;
+        for (let i = 0; i < pcm.length; i++) { data[i] = pcm[i] / 32768; peak = Math.max(peak, Math.abs(pcm[i])); }
         const node = ctx.createBufferSource();
         node.buffer = audio;
         node.connect(out);
         node.onended = () => playing.delete(node);
         playing.add(node);
-        node.start(schedule(pts));
+        node.start(schedule(pts, pcm.length / 16000, peak <= SILENT_PEAK));
       } else if (kind === 1) {
-        frames.push({ pts, blob: new Blob([payload], { type: "image/jpeg" }) });
-        if (frames.length > 50) frames.shift();
+        // Decoded as it arrives, while its audio waits in the jitter buffer: when it is due, it is
+        // drawn at once.
+        const frame = { pts, bitmap: null, dropped: false };
+        createImageBitmap(new Blob([payload], { type: "image/jpeg" })).then((bitmap) => {
+          if (frame.dropped) bitmap.close(); else frame.bitmap = bitmap;
+        }, () => { frame.dropped = true; });
+        frames.push(frame);
+        if (frames.length > 50) drop(frames.shift());
       }
     }
 
-    async function draw() {
+    function drop(frame) {
+      frame.dropped = true;
+      if (frame.bitmap) { frame.bitmap.close(); frame.bitmap = null; }
+    }
+
+    function draw() {
       if (!ctx) return;
       const now = ctx.currentTime;
       let due = null;
-      // Frames follow the audio clock and never move it (only audio anchors media time).
-      while (frames.length && clock && clock.at + (frames[0].pts - clock.pts) <= now) due = frames.shift();
-      if (due && !decoding) {
-        decoding = true;
-        try {
-          const bitmap = await createImageBitmap(due.blob);
-          if (canvas.width !== bitmap.width) { canvas.width = bitmap.width; canvas.height = bitmap.height; }
-          g2d.drawImage(bitmap, 0, 0);
-          metrics.framesDrawn += 1;
-          if (state === "speaking" && metrics.firstSpeakingFrameAt === null) metrics.firstSpeakingFrameAt = performance.now();
-          if (answerPts !== null && due.pts >= answerPts - 1e-3) { mark("answer_frame_shown", { pts: due.pts }); answerPts = null; }
-        } finally { decoding = false; }
+      // Frames follow the audio clock and never move it (only audio anchors media time). Of the
+      // frames due, the latest decoded one is shown; one still decoding is waited for.
+      while (frames.length && clock && clock.at + (frames[0].pts - clock.pts) <= now && (frames[0].bitmap || frames[0].dropped)) {
+        const next = frames.shift();
+        if (next.dropped) continue; // could not be decoded
+        if (due) drop(due);
+        due = next;
+      }
+      if (due && due.bitmap) {
+        const bitmap = due.bitmap;
+        if (canvas.width !== bitmap.width) { canvas.width = bitmap.width; canvas.height = bitmap.height; }
+        g2d.drawImage(bitmap, 0, 0);
+        drop(due);
+        metrics.framesDrawn += 1;
+        if (state === "speaking" && metrics.firstSpeakingFrameAt === null) metrics.firstSpeakingFrameAt = performance.now();
+        if (answerPts !== null && due.pts >= answerPts - 1e-3) { mark("answer_frame_shown", { pts: due.pts }); answerPts = null; }
       }
       requestAnimationFrame(draw);
     }
@@ -375,8 +437,10 @@
     function flush() {
       playing.forEach((n) => { try { n.stop(); } catch (e) {} });
       playing.clear();
+      frames.forEach(drop);
       frames.length = 0;
       clock = null;
+      audibleUntil = 0;
     }
 
     function mute(on) {

@@ -58,6 +58,8 @@ def barge_in(server: LiveServer, clips: dict[str, Path], media: str) -> dict[str
         page.screenshot(path=str(ARTIFACTS / f"kiosk-bargein-{media}.png"))
         items = events(page)
         receivers = page.evaluate("window.kioskMetrics.receiverStats()")
+        fallback_lead_ms = page.evaluate("window.kioskMetrics.leadMs || null")
+        fallback_caught_up = page.evaluate("window.kioskMetrics.caughtUp || 0")
 
     answer = first(items, "answer_frame_shown")
     assert answer is not None
@@ -108,12 +110,18 @@ def barge_in(server: LiveServer, clips: dict[str, Path], media: str) -> dict[str
         "uplink_end_of_question_ms": round(uplink, 1),
         "downlink_first_frame_ms": round(downlink, 1),
         "answer_frame_event_after_sent_ms": round(sent["at"] - sent["sent_at"], 1),
+        # Over WebRTC the frame is known by its RTP timestamp; without one, by its voice coming out.
+        "answer_frame_found_by": "rtp_timestamp" if "rtp" in answer else "pts" if media == "ws" else "voice",
         "bargein_onset_to_playback_stopped_ms": round(page_bargein, 1),
         "runtime_bargein_detection_ms": runtime_bargein,
         "page_adds_to_bargein_ms": round(page_bargein - runtime_bargein, 1),
         "flush_event_after_onset_ms": round(flush["at"] - onset["at"], 1),
         "heard_text": avatar["heard_text"],
         "browser_receivers": receivers,
+        "fallback_jitter_buffer_ms": fallback_lead_ms,  # None: never grew from its least
+        "fallback_caught_up": fallback_caught_up,  # silence pulled in after the server caught up
+        "fallback_underruns_ms_before_answer": [round(e["at"] - answer["at"]) for e in items
+                                                 if e["name"] == "fallback_underrun"],
         "loadavg": Path("/proc/loadavg").read_text().split()[:3],
     }
     print(f"\n[{media}] end of customer audio -> first answer frame: {page_e2e:.0f} ms "
