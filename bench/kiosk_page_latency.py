@@ -22,6 +22,7 @@ otherwise idle machine. The table is printed and written to ``bench/results/kios
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURED = ROOT / "test-artifacts" / "kiosk_latency.json"
+ARTIFACTS = ROOT / "test-artifacts"
+MEASURED = ARTIFACTS / "kiosk_latency.json"
 RESULTS = ROOT / "bench" / "results" / "kiosk_page_latency.md"
 MEDIA = ("webrtc", "ws")
 TARGET_MS = 100  # the issue's target: the runtime's numbers plus at most this
@@ -53,6 +55,8 @@ def one_run(split: tuple[str, str] | None, workdir: Path) -> dict[str, Any]:
         command = ["taskset", "--cpu-list", split[0], *command]
         env["KIOSK_TEST_SERVER_CPUS"] = split[1]
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if finished.returncode != 0:
+        keep_server_logs(workdir)
     measured: dict[str, Any] = json.loads(MEASURED.read_text()) if MEASURED.exists() else {}
     if not measured:
         sys.exit(f"the browser test failed:\n{finished.stdout[-4000:]}\n{finished.stderr[-2000:]}")
@@ -62,6 +66,15 @@ def one_run(split: tuple[str, str] | None, workdir: Path) -> dict[str, Any]:
         if media not in measured:
             measured[media] = {"failed": errors[0][:160].replace("|", "/") if errors else "the browser test failed"}
     return measured
+
+
+def keep_server_logs(workdir: Path) -> None:
+    """A failed run's server logs, kept in test-artifacts/ (its working directory is deleted)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for number, log in enumerate(sorted(workdir.glob("**/daphne.log"))):
+        kept = ARTIFACTS / f"kiosk-page-latency-{workdir.name}-daphne{number}.log"
+        shutil.copyfile(log, kept)
+        print(f"{workdir.name} failed; its server log: {kept.relative_to(ROOT)}", flush=True)
 
 
 COLUMNS = [
