@@ -352,12 +352,12 @@
         return clock.at;
       }
       if (at < now || at - now > MAX_LEAD) {
-        if (at < ctx.currentTime) {
+        if (at < now) {
           lead = Math.min(lead + LEAD_STEP, MAX_LEAD - LEAD_STEP);
-          lastUnderrunAt = ctx.currentTime;
-          mark("fallback_underrun", { lateMs: Math.round((ctx.currentTime - at) * 1000), leadMs: Math.round(lead * 1000) });
+          lastUnderrunAt = now;
+          mark("fallback_underrun", { lateMs: Math.round((now - at) * 1000), leadMs: Math.round(lead * 1000) });
         }
-        clock = { pts, at: ctx.currentTime + lead };
+        clock = { pts, at: now + lead };
         metrics.reanchored = (metrics.reanchored || 0) + 1;
         metrics.leadMs = Math.round(lead * 1000);
         return clock.at;
@@ -421,7 +421,7 @@
         if (due) drop(due);
         due = next;
       }
-      if (due && due.bitmap) {
+      if (due) { // decoded: the loop takes no other
         const bitmap = due.bitmap;
         if (canvas.width !== bitmap.width) { canvas.width = bitmap.width; canvas.height = bitmap.height; }
         g2d.drawImage(bitmap, 0, 0);

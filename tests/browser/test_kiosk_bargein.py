@@ -63,6 +63,8 @@ def barge_in(server: LiveServer, clips: dict[str, Path], media: str) -> dict[str
 
     answer = first(items, "answer_frame_shown")
     assert answer is not None
+    if media == "webrtc":  # found by the RTP timestamp the worker gave for it, not by its voice
+        assert isinstance(answer.get("rtp"), int), answer
     question_end = last_before(items, "mic_off", answer["at"])
     assert question_end is not None, "the page never heard the question end"
     onset = first(items, "mic_on", answer["at"])
@@ -120,8 +122,8 @@ def barge_in(server: LiveServer, clips: dict[str, Path], media: str) -> dict[str
         "browser_receivers": receivers,
         "fallback_jitter_buffer_ms": fallback_lead_ms,  # None: never grew from its least
         "fallback_caught_up": fallback_caught_up,  # silence pulled in after the server caught up
-        "fallback_underruns_ms_before_answer": [round(e["at"] - answer["at"]) for e in items
-                                                 if e["name"] == "fallback_underrun"],
+        "fallback_underruns_ms_from_answer_shown": [round(e["at"] - answer["at"]) for e in items
+                                                     if e["name"] == "fallback_underrun"],
         "loadavg": Path("/proc/loadavg").read_text().split()[:3],
     }
     print(f"\n[{media}] end of customer audio -> first answer frame: {page_e2e:.0f} ms "
