@@ -11,17 +11,20 @@ from avatar_runtime.factory import answerer, retrieve
 from avatar_runtime.llm.base import Retrieved, closing
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES
-from knowledgebase.selectors import MAX_QUERY_CHARS
+from knowledgebase.selectors import MAX_QUERY_CHARS, document_id_from_key
 
 TRY_K = 5
 
 
 @dataclass(frozen=True)
 class TryHit:
+    """One retrieved passage: an FAQ entry (``document_id`` None) or a chunk of a document."""
+
     key: str
     language: str
     question: str
     score: float
+    document_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def faq_try(*, query: str, language: str) -> TryResult:
         raise ApplicationError("query_too_long", f"Questions are limited to {MAX_QUERY_CHARS} characters.")
     retrieved = retrieve(text, language, TRY_K)
     answer, answered_by = asyncio.run(_answer(text, language, retrieved))
-    hits = [TryHit(p.key, p.language, p.question, p.score) for p in retrieved.passages]
+    hits = [TryHit(p.key, p.language, p.question, p.score, document_id_from_key(p.key)) for p in retrieved.passages]
     return TryResult(text, language, retrieved.answerable, hits, answer, answered_by)
 
 

@@ -1,5 +1,6 @@
 """Reads of the knowledge base: hybrid search for the avatar and the console, and the FAQ
 list behind the API."""
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from knowledgebase.retrieval.text import lexical_terms
 
 MAX_K = 50
 MAX_QUERY_CHARS = 1000
+_DOCUMENT_KEY = re.compile(r"doc:(\d+)#\d+")  # how search names a document chunk (``indexing._chunk_item``)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,12 @@ def faq_search(query: str, language: str | None = None, k: int = 5) -> SearchRes
     confidence = decision.probability(ranking.features) if ranking.features else 0.0
     answerable = bool(hits) and confidence >= decision.threshold
     return SearchResult(answerable, hits, mode, confidence, (time.perf_counter() - started) * 1000)
+
+
+def document_id_from_key(key: str) -> int | None:
+    """The document a search hit's key ``doc:<document id>#<position>`` points to; None for an FAQ key."""
+    match = _DOCUMENT_KEY.fullmatch(key)
+    return int(match[1]) if match else None
 
 
 def _hit(index: SearchIndex, candidate: Candidate) -> SearchHit:

@@ -10,7 +10,7 @@ from django.test import Client
 
 from adminconsole.roles import Role
 from knowledgebase.indexing import index_version_bump
-from knowledgebase.services import TranslationData, faq_create
+from knowledgebase.services import TranslationData, document_create, faq_create
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +53,22 @@ def test_try_it_shows_retrieval_and_the_answer_and_follows_an_edit(
     assert "Level 3 beside the cinema" in page and "<html" in page
     chinese = staff.get("/console/faqs/try/", {"q": "厕所在哪", "language": "zh"}).content.decode()
     assert "洗手间在二楼美食广场旁边。" in chinese
+
+
+def test_try_it_links_a_document_passage_to_its_document_and_an_faq_to_its_editor(
+    login: Callable[..., Client], django_capture_on_commit_callbacks: Callable[..., AbstractContextManager[Any]]
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        guide = document_create(content=b"# Lockers\n\nLuggage lockers are on B1 near the MTR walkway.\n",
+                                filename="guide.md", language="en")
+        faq_create(key="lockers-fees", status="published", translations={
+            "en": TranslationData("How much do the luggage lockers cost?", "Lockers cost 30 dollars a day.")})
+    response = login(Role.STAFF).get("/console/faqs/try/", {"q": "where are the luggage lockers", "language": "en"},
+                                      HTTP_X_CONSOLE_FRAGMENT="1")
+    assert response.status_code == 200
+    fragment = response.content.decode()
+    assert f'<a href="/api/kb/documents/{guide.pk}/">doc:{guide.pk}#0</a>' in fragment
+    assert '<a href="/console/faqs/lockers-fees/">lockers-fees</a>' in fragment
 
 
 def test_try_it_refuses_an_empty_question(login: Callable[..., Client]) -> None:
