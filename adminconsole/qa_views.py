@@ -2,7 +2,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from adminconsole.qa_chart import confidence_chart
 from adminconsole.qa_selectors import access_turn_answer_clip, qa_flag_list, qa_overview
 from adminconsole.roles import Role, has_role, user_role
+from adminconsole.transcript_views import console_view, turn_clip_response
 from common import errors
 from kiosk.qa_services import qa_flag_acknowledge
 
@@ -65,13 +66,9 @@ def qa_flag_acknowledge_view(request: HttpRequest, flag_id: int) -> HttpResponse
     return redirect("console:qa_flags")
 
 
-@login_required
 @require_GET
+@console_view
 def qa_turn_clip_view(request: HttpRequest, turn_id: int) -> FileResponse:
-    try:
-        turn = access_turn_answer_clip(request.user, turn_id)
-    except errors.PermissionDenied as exc:
-        raise PermissionDenied from exc
-    except errors.NotFound as exc:
-        raise Http404(exc.message) from exc
-    return FileResponse(turn.answer_clip.open("rb"), content_type="video/mp4")
+    """The answer clip of a flagged turn, served (and logged) as the transcript screens serve it."""
+    turn = access_turn_answer_clip(request.user, turn_id)
+    return turn_clip_response(request, turn.public_id, "answer")

@@ -140,6 +140,11 @@ def transcript_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
 @require_GET
 @console_view
 def transcript_clip(request: HttpRequest, turn_id: uuid.UUID, kind: str) -> FileResponse:
+    return turn_clip_response(request, turn_id, kind)
+
+
+def turn_clip_response(request: HttpRequest, turn_id: uuid.UUID, kind: str) -> FileResponse:
+    """A turn's clip, for every screen that plays one: access checked and logged, never cached."""
     turn, clip = access_turn_clip(request.user, turn_id, kind)
     try:
         handle = clip.open("rb")

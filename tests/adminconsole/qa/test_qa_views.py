@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from adminconsole.roles import Role
 from avatar_runtime.qa.base import SyncScore
-from kiosk.models import QaFlag, TurnQaScore
+from kiosk.models import QaFlag, TranscriptAccess, TurnQaScore
 from kiosk.qa_services import turn_qa_record
 from tests.conftest import TEST_PASSWORD
 
@@ -112,3 +112,18 @@ def test_clip_of_an_answer_without_one_is_not_found(make_user, avatar_turn) -> N
     client = client_for(make_user, Role.SUPERVISOR)
     assert client.get(reverse("console:qa_turn_clip", args=[avatar_turn().pk])).status_code == 404
     assert client.get(reverse("console:qa_turn_clip", args=[424242])).status_code == 404
+
+
+def test_a_qa_clip_is_logged_and_never_cached_like_the_same_clip_under_transcripts(  # type: ignore[no-untyped-def]
+    make_user, avatar_turn
+) -> None:
+    turn = avatar_turn(clip=b"\x00\x00\x00\x18ftypmp42 answer")
+    client = client_for(make_user, Role.SUPERVISOR, "sam")
+    responses = [client.get(reverse("console:qa_turn_clip", args=[turn.pk])),
+                 client.get(reverse("console:transcript_clip", args=[turn.public_id, "answer"]))]
+    for response in responses:
+        assert response.status_code == 200 and response["Content-Type"] == "video/mp4"
+        assert response["Cache-Control"] == "private, no-store"
+        assert b"".join(response.streaming_content) == b"\x00\x00\x00\x18ftypmp42 answer"
+    logged = TranscriptAccess.objects.order_by("id").values_list("username", "action", "turn_public_id")
+    assert list(logged) == [("sam", "clip", turn.public_id)] * 2
