@@ -2,7 +2,8 @@
 
 Three kinds are accepted: PDF (text extracted with ``pypdf``; a scanned PDF has no text and is
 refused rather than indexed empty), Markdown and plain text (UTF-8, or UTF-16 with a byte-order
-mark). Markdown markup is removed, because a chunk's text may be spoken by the avatar as it
+mark). Text that cannot be stored (NUL, lone surrogates, control characters) is refused with
+its line number. Markdown markup is removed, because a chunk's text may be spoken by the avatar as it
 is. Every failure is an ``ApplicationError`` with a ``code`` the console can show.
 """
 import io
@@ -13,6 +14,7 @@ from pathlib import PurePath
 from typing import Literal
 
 from common.errors import ApplicationError
+from common.text import text_problem
 
 logger = logging.getLogger(__name__)
 
@@ -44,14 +46,21 @@ def document_kind(filename: str, content: bytes) -> DocumentKind:
 
 def document_sections(kind: DocumentKind, content: bytes) -> list[Section]:
     """The document's sections; raises ``document_empty`` when it holds no text."""
-    if kind == "pdf":
-        sections = _plain_sections(_pdf_text(content))
-    else:
-        text = _decoded(content)
-        sections = _markdown_sections(text) if kind == "markdown" else _plain_sections(text)
+    text = _pdf_text(content) if kind == "pdf" else _decoded(content)
+    _refuse_unstorable(text)
+    sections = _markdown_sections(text) if kind == "markdown" else _plain_sections(text)
     if not any(section.paragraphs for section in sections):
         raise ApplicationError("document_empty", "The document contains no text to search (a scanned PDF needs OCR first).")
     return sections
+
+
+def _refuse_unstorable(text: str) -> None:
+    # split("\n"), not splitlines(): that also splits at (and so hides) form feeds and other controls.
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        problem = text_problem(line)
+        if problem:
+            raise ApplicationError("document_invalid_text",
+                                   f"Line {number} of the document's text has {problem}; remove it and upload again.")
 
 
 def _decoded(content: bytes) -> str:

@@ -4,7 +4,8 @@ Columns: ``key, language, question, answer`` and optional ``tags`` (``;``-separa
 JSON list) and ``alternates`` (``|``-separated, or a JSON list). In CSV, a cell that starts
 with ``'`` followed by a formula trigger (``= + - @``) loses the apostrophe that
 ``exporting`` added against formula injection. Rows sharing a key are the
-translations of one entry. Parsing never touches the database; every problem is collected
+translations of one entry. Text that cannot be stored (NUL, lone surrogates, control
+characters: ``common.text.text_problem``) is a row error. Parsing never touches the database; every problem is collected
 with its line number so the caller can refuse the whole file or skip the bad rows.
 """
 import csv
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from django.utils.text import slugify
 
 from common.languages import KIOSK_LANGUAGES, normalize_language
+from common.text import text_problem
 
 REQUIRED = ("key", "language", "question", "answer")
 MAX_FIELD = 4000
@@ -95,6 +97,10 @@ def _row_from_mapping(line: int, data: dict[str, object]) -> FaqRow:
         alternates = _split(data.get("alternates"), "|")
     except ValueError as exc:
         raise ValueError(f"tags/alternates {exc}") from exc
+    for name, text in (("question", question), ("answer", answer), *(("alternates", a) for a in alternates)):
+        problem = text_problem(text)
+        if problem:
+            raise ValueError(f"{name} has {problem}")
     return FaqRow(line, key, language, question, answer, tuple(t for t in tags if t), alternates)
 
 

@@ -16,6 +16,7 @@ from kombu.exceptions import OperationalError
 from adminconsole.audit import audit_record
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, normalize_language
+from common.text import text_problem
 from knowledgebase.chunking import document_chunks
 from knowledgebase.document_text import document_kind, document_sections
 from knowledgebase.importing import MAX_FIELD, FaqRow, RowError, parse_faq_file
@@ -181,6 +182,8 @@ def _clean_translations(translations: Mapping[str, TranslationData]) -> dict[str
             errors[language] = "question and answer are required"
         elif max(len(t) for t in (question, answer, *alternates)) > MAX_FIELD:
             errors[language] = f"texts are limited to {MAX_FIELD} characters"
+        elif problem := next(filter(None, map(text_problem, (question, answer, *alternates))), None):
+            errors[language] = f"the text has {problem}"
         elif len(alternates) > MAX_ALTERNATES:
             errors[language] = f"at most {MAX_ALTERNATES} alternate phrasings"
         else:
@@ -310,7 +313,8 @@ def document_create(
     Raises ``ApplicationError`` with code ``document_too_large`` (over
     ``settings.KB_DOCUMENT_MAX_BYTES``), ``document_unsupported_type``, ``document_unreadable``
     (damaged or protected PDF, text not UTF-8), ``document_empty`` (no text, e.g. a scanned
-    PDF), ``invalid_language`` or ``document_invalid``; nothing is stored then.
+    PDF), ``document_invalid_text`` (a NUL, lone surrogate or control character, by line),
+    ``invalid_language`` or ``document_invalid``; nothing is stored then.
     """
     limit = int(settings.KB_DOCUMENT_MAX_BYTES)
     if len(content) > limit:
@@ -322,6 +326,9 @@ def document_create(
     if status not in FaqEntry.Status.values:
         raise ApplicationError("document_invalid", f"Unknown status {status!r}.")
     name = PurePath(filename.replace("\\", "/")).name.strip()
+    for field_name, text in (("title", title), ("file name", name)):
+        if problem := text_problem(text):
+            raise ApplicationError("document_invalid", f"The {field_name} has {problem}.")
     if not content.strip():
         raise ApplicationError("document_empty", "The file is empty.")
     kind = document_kind(name, content)
