@@ -94,6 +94,8 @@ class FaqFilterForm(forms.Form):
 
 class FaqImportForm(forms.Form):
     file = forms.FileField(label=_("File (.csv or .jsonl)"))
+    publish = forms.BooleanField(label=_("Publish every entry in the file at once"), required=False,
+                                 help_text=_("Otherwise new entries are drafts and existing ones keep their status."))
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]

@@ -162,13 +162,16 @@ def faq_import_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            report = faq_import_file(content=upload.read(), filename=upload.name, user=request.user)
+            report = faq_import_file(content=upload.read(), filename=upload.name, user=request.user,
+                                     publish=form.cleaned_data["publish"])
         except ApplicationError as exc:
             form.add_error(None, exc.message)
             errors = list(exc.extra.get("errors") or [])  # type: ignore[call-overload]
         else:
             messages.success(request, _("Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.") % {
                 "created": report.created, "updated": report.updated, "unchanged": report.unchanged})
+            if report.created and not form.cleaned_data["publish"]:
+                messages.info(request, _("The new entries are drafts: the avatar uses them once they are published."))
             return redirect("console:faq_list")
     status = 400 if request.method == "POST" else 200
     return render(request, "console/faqs/import.html", {"form": form, "errors": errors}, status=status)

@@ -162,7 +162,7 @@ def pad(size: int) -> float:
 
     missing = size - FaqEntry.objects.count()
     started = time.perf_counter()
-    faq_import_rows(rows=distractor_rows(missing))  # type: ignore[arg-type]
+    faq_import_rows(rows=distractor_rows(missing), publish=True)  # type: ignore[arg-type]
     return time.perf_counter() - started
 
 
@@ -376,7 +376,7 @@ def main() -> None:
 
         from knowledgebase.indexing import kb_index
 
-        call_command("import_faqs", str(DEMO_FAQS), stdout=open(os.devnull, "w"))  # noqa: SIM115
+        call_command("import_faqs", str(DEMO_FAQS), "--publish", stdout=open(os.devnull, "w"))  # noqa: SIM115
         if args.calibrate:
             calibrate(load_queries(DATA / "kb_calibration.jsonl"))
         mode = "hybrid (e5 + USE + lexical)" if kb_index().index.dense else "LEXICAL ONLY (sentence encoders missing)"

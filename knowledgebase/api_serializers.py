@@ -134,6 +134,9 @@ class SearchResultSerializer(serializers.Serializer):
 class ImportSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="UTF-8 .jsonl or .csv: key, language, question, answer, tags, alternates.")
     skip_bad = serializers.BooleanField(default=False, help_text="Import the good rows and report the bad ones.")
+    publish = serializers.BooleanField(default=False, help_text=(
+        "Publish every entry in the file at once (the avatar starts using them). Without it, new entries are "
+        "drafts, as when created one by one, and existing entries keep their status."))
 
 
 class RowErrorSerializer(serializers.Serializer):

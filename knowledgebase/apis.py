@@ -156,7 +156,8 @@ class FaqUnpublishApi(KbApi):
 class FaqImportApi(KbApi):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(tags=TAGS, summary="Import FAQs from a JSONL or CSV file", request={"multipart/form-data": ImportSerializer},
+    @extend_schema(tags=TAGS, summary="Import FAQs from a JSONL or CSV file (new entries are drafts unless publish)",
+                   request={"multipart/form-data": ImportSerializer},
                    responses={200: ImportReportSerializer,
                               400: OpenApiResponse(ErrorSerializer, description="Bad rows, with their line numbers."),
                               403: ErrorSerializer, **UNREADABLE_FORM})
@@ -167,7 +168,7 @@ class FaqImportApi(KbApi):
         if upload.size > MAX_IMPORT_BYTES:
             raise ApplicationError("import_too_large", f"Import files are limited to {MAX_IMPORT_BYTES // 1024 // 1024} MB.")
         report = faq_import_file(content=upload.read(), filename=upload.name, user=request.user,
-                                 skip_bad=body.validated_data["skip_bad"])
+                                 skip_bad=body.validated_data["skip_bad"], publish=body.validated_data["publish"])
         return Response(ImportReportSerializer(report.as_dict()).data)
 
 

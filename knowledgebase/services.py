@@ -122,23 +122,31 @@ def _translation_put(entry: FaqEntry, language: str, data: TranslationData) -> b
 
 
 @transaction.atomic
-def faq_import_rows(*, rows: list[FaqRow], user: Actor = None) -> ImportReport:
-    """Create or update entries from parsed rows; idempotent (re-importing changes nothing)."""
+def faq_import_rows(*, rows: list[FaqRow], user: Actor = None, publish: bool = False) -> ImportReport:
+    """Create or update entries from parsed rows; idempotent (re-importing changes nothing).
+
+    The same review policy as every other way in: a new entry is a draft, an existing one keeps
+    its status; with ``publish`` (staff's explicit choice) every entry of the file is published.
+    """
     user = _user_or_none(user)
     report = ImportReport(translations=len(rows))
     by_key: dict[str, list[FaqRow]] = defaultdict(list)
     for row in rows:
         by_key[row.key].append(row)
+    status = FaqEntry.Status.PUBLISHED if publish else FaqEntry.Status.DRAFT
     for key, key_rows in by_key.items():
-        entry, created = FaqEntry.objects.get_or_create(key=key, defaults={"created_by": user, "updated_by": user})
+        entry, created = FaqEntry.objects.get_or_create(
+            key=key, defaults={"status": status, "created_by": user, "updated_by": user})
         before = None if created else faq_snapshot(entry)
         changed = _apply_rows(entry, key_rows)
+        if publish and entry.status != status:
+            entry.status, changed = status, True
         if created:
             report.created += 1
         elif changed:
             report.updated += 1
             entry.updated_by = user
-            entry.save(update_fields=["updated_by", "updated_at"])
+            entry.save(update_fields=["status", "updated_by", "updated_at"])
         else:
             report.unchanged += 1
         if created or changed:
@@ -149,10 +157,10 @@ def faq_import_rows(*, rows: list[FaqRow], user: Actor = None) -> ImportReport:
 
 
 def faq_import_file(
-    *, content: bytes, filename: str, user: Actor = None, skip_bad: bool = False
+    *, content: bytes, filename: str, user: Actor = None, skip_bad: bool = False, publish: bool = False
 ) -> ImportReport:
     """Import a JSONL/CSV file: all or nothing, unless ``skip_bad`` imports the good rows and
-    reports the bad ones."""
+    reports the bad ones. New entries are drafts unless ``publish`` (see ``faq_import_rows``)."""
     parsed = parse_faq_file(content, filename)
     if parsed.errors and not skip_bad:
         raise ApplicationError(
@@ -164,7 +172,7 @@ def faq_import_file(
         raise ApplicationError(
             "import_empty", "The file has no importable rows.", extra={"errors": [e.as_dict() for e in parsed.errors]}
         )
-    report = faq_import_rows(rows=parsed.rows, user=user)
+    report = faq_import_rows(rows=parsed.rows, user=user, publish=publish)
     report.skipped = parsed.errors
     return report
 

@@ -135,7 +135,7 @@ def demo_faqs(separate_workers: None, transactional_db: None) -> None:
 
     rows = [line for line in DEMO_FAQS.read_text().splitlines()
             if json.loads(line)["key"] in FAQ_KEYS and json.loads(line)["language"] == "en"]
-    faq_import_file(content="\n".join(rows).encode(), filename="faqs.jsonl")
+    faq_import_file(content="\n".join(rows).encode(), filename="faqs.jsonl", publish=True)
 
 
 @database_sync_to_async

@@ -37,7 +37,7 @@ def demo_faqs(
 ) -> None:
     """The demo FAQs, imported the way staff do it, with the index refresh that follows."""
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("import_faqs", str(DEMO_FAQS), stdout=StringIO())
+        call_command("import_faqs", str(DEMO_FAQS), "--publish", stdout=StringIO())
 
 
 @pytest.fixture

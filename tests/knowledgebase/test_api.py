@@ -107,7 +107,7 @@ def test_invalid_input_is_a_400_with_details(staff: Client) -> None:
 
 
 def test_list_filters_by_tag_status_and_language_coverage(staff: Client) -> None:
-    call_command("import_faqs", "knowledgebase/demo/faqs.jsonl", stdout=StringIO())
+    call_command("import_faqs", "knowledgebase/demo/faqs.jsonl", "--publish", stdout=StringIO())
     _create(staff)
     everything = staff.get("/api/kb/faqs/").json()
     assert everything["count"] == 33 and len(everything["results"]) == 33

@@ -36,7 +36,8 @@ INJECTIONS = [
 
 @pytest.fixture
 def knowledge_base() -> set[str]:
-    faq_import_file(content="\n".join(json.dumps(r, ensure_ascii=False) for r in FAQS).encode(), filename="kb.jsonl")
+    faq_import_file(content="\n".join(json.dumps(r, ensure_ascii=False) for r in FAQS).encode(), filename="kb.jsonl",
+                    publish=True)
     return set(FaqTranslation.objects.values_list("answer", flat=True))
 
 
