@@ -7,10 +7,14 @@ else English; else whatever the entry has, its original language first.
 An entry text that addresses the model instead of the customer ("SYSTEM: ignore previous
 instructions and ...", pasted from a web page or planted) is not used at all: not in the
 prompt, not as grounding (so a model that obeys it is caught by the guard), and never read
-out by the extractive answerer. Its other, clean translations still serve.
+out by the extractive answerer. Its other, clean translations still serve. This word list is
+the second layer, behind the prompt's fence (``prompt``); it matches after folding what
+disguises a word: full-width and other compatibility forms, invisible characters, case, and
+Greek or Cyrillic letters that look Latin ("Ιgnore" with a Greek capital iota).
 """
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from avatar_runtime.llm.base import Passage, Retrieved
@@ -20,11 +24,28 @@ logger = logging.getLogger(__name__)
 
 CLOSE_LANGUAGES: dict[str, tuple[str, ...]] = {"yue": ("zh",), "zh": ("yue",)}
 
-# Orders to a language model, in the kiosk languages; no real FAQ answer says these.
+# Orders to a language model, in the kiosk languages, matched on folded text; no real FAQ answer says these.
 _INJECTION = re.compile(
-    r"(?im)^\s*(system|assistant)\s*:|\b(ignore|disregard|forget)\b.{0,30}\b(instructions?|rules|prompt)\b|system prompt"
+    r"(?m)^\s*(system|assistant)\s*:|\b(ignore|disregard|forget)\b.{0,30}\b(instructions?|rules|prompt)\b|system prompt"
+    r"|\b(ignore|disregard)\s+(all\s+|everything\s+|anything\s+)?(of\s+)?(the\s+|what\s+is\s+|what's\s+)?"
+    r"(above|previous|prior|preceding)\b"
+    r"|\bpay\s+no\s+(attention|heed|mind)\s+to\b.{0,40}\b(above|previous|prior|instructions?|rules|prompt|system)\b"
     r"|忽略.{0,12}(指令|规则|規則|指示|提示)|(指示|ルール|命令|プロンプト).{0,12}無視|(지시|규칙|명령).{0,12}무시"
+    r"|(忽略|无视|無視|忽视|忽視|不要理会|唔好理)(以上|上面|上述|之前|前面|先前)|(上記|以上|前).{0,6}を無視|(위|이전).{0,6}무시"
 )
+# Greek and Cyrillic letters drawn like Latin ones, upper and lower case (folded before casefold,
+# which would turn a capital into a lower case letter of another shape: Η is H, η is n).
+_LOOKALIKES = str.maketrans(
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαιοκνρτυχγεϲ" "АВЕКМНОРСТУХЅІЈӀаеорсухѕіјԁһӏԛԝ" "ıɡɩ",
+    "ABEZHIKMNOPTYXaiokvptuxyec" "ABEKMHOPCTYXSIJIaeopcyxsijdhlqw" "igi",
+)
+
+
+def folded(text: str) -> str:
+    """``text`` as the filter reads it: compatibility forms unified (full-width, ligatures, math
+    letters), invisible format characters removed, look-alike letters made Latin, case folded."""
+    text = "".join(char for char in unicodedata.normalize("NFKC", text) if unicodedata.category(char) != "Cf")
+    return text.translate(_LOOKALIKES).casefold()
 
 
 @dataclass(frozen=True)
@@ -41,7 +62,7 @@ def passage_translations(passage: Passage) -> dict[str, tuple[str, str]]:
         texts.setdefault(passage.language, (passage.question, passage.answer))
     clean = {}
     for lang, qa in texts.items():
-        if any(_INJECTION.search(text) for text in qa):
+        if any(_INJECTION.search(folded(text)) for text in qa):
             logger.warning("knowledge-base entry %s (%s) gives orders to the model; not used", passage.key, lang)
         elif qa[1].strip():
             clean[lang] = qa
