@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+handler400 = "common.api.bad_request"
 handler404 = "common.api.not_found"
 
 urlpatterns = [

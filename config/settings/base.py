@@ -102,9 +102,11 @@ KB_DOCUMENT_MAX_BYTES = env_int("KB_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
+    # Basic first: DRF challenges with the first class's scheme, so a request without valid
+    # credentials gets 401 + WWW-Authenticate: Basic (with the session class first it got a bare 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
