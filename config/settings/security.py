@@ -16,6 +16,13 @@ AUTHENTICATION_BACKENDS = ["common.auth.ThrottledModelBackend"]
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
 LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+# Kiosk pairing codes (kiosk.pairing_guard): wrong codes per client address and over all addresses
+# per window before every attempt from there (or anywhere) is refused until the window ends; and
+# wrong tries made while a code is open before that code is voided and staff must issue a new one.
+PAIRING_MAX_FAILURES_PER_ADDRESS = env_int("PAIRING_MAX_FAILURES_PER_ADDRESS", 5)
+PAIRING_MAX_FAILURES = env_int("PAIRING_MAX_FAILURES", 30)
+PAIRING_FAILURE_WINDOW_SECONDS = env_int("PAIRING_FAILURE_WINDOW_SECONDS", 900)
+PAIRING_CODE_MAX_FAILURES = env_int("PAIRING_CODE_MAX_FAILURES", 10)
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
