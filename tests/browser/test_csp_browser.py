@@ -83,6 +83,8 @@ def test_the_kiosk_page_works_under_the_policy(kiosk_server: LiveServer, watched
     page = watched.page
     watched.goto(f"{kiosk_server.url}/pair/?code={code}")
     page.click("button[type=submit]")
+    page.wait_for_load_state("load")
+    watched.check()  # the kiosk page as pairing opens it: a blocked script would break it silently
     page.wait_for_selector("#caption-avatar")
     watched.goto(f"{kiosk_server.url}/")  # WebRTC
     ask(watched, "Where is the toilet?", "webrtc_connected")
