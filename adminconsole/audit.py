@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from adminconsole.models import AuditEntry
+from common.client_address import client_address
 
 _client_ip: ContextVar[str | None] = ContextVar("audit_client_ip", default=None)
 
@@ -96,13 +97,13 @@ def audit_client_ip(ip: str | None) -> Iterator[None]:
 class AuditContextMiddleware:
     """Makes the client's address available to :func:`audit_record` for the request's duration.
 
-    ``REMOTE_ADDR`` only: behind a proxy, the proxy must set it (trusting a client-supplied
-    ``X-Forwarded-For`` would let anyone write any address into the log).
+    The address throttles use (:func:`common.client_address.client_address`): ``X-Forwarded-For``
+    is believed only from ``TRUSTED_PROXIES``, so no client can write any address into the log.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> Any:
-        with audit_client_ip(request.META.get("REMOTE_ADDR") or None):
+        with audit_client_ip(client_address(request) or None):
             return self.get_response(request)

@@ -14,7 +14,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from common.ratelimit import client_address, login_failure_record, login_failures_clear, login_throttle
+from common.client_address import client_address
+from common.ratelimit import login_failure_record, login_failures_clear, login_throttle
 
 
 class ThrottledModelBackend(ModelBackend):

@@ -1,8 +1,13 @@
-"""Failed-login throttling, kept in the shared cache (Redis in production).
+"""Fixed-window failure counters in the shared cache (Redis in production), and the login throttle.
 
-Failures are counted per (username, client address) in a fixed window; once ``LOGIN_MAX_FAILURES``
-is reached, every attempt for that pair is refused until the window ends, even with the right
-password, so guessing cannot continue at full speed. The key is a hash: no username is stored.
+A counter's window starts at its first failure and lasts ``window`` seconds; once ``limit``
+failures are counted, the key is locked until the window ends, so guessing cannot continue at
+full speed. Keys are hashes: no username or address is stored in clear.
+
+Failed logins are counted twice: per (username, client address), which locks one account from
+one place, and per client address alone (``LOGIN_MAX_FAILURES_PER_ADDRESS``), which stops one
+place trying many usernames. A successful login clears the first count only: otherwise an
+attacker holding any one account could reset their address's count between guesses.
 """
 import hashlib
 import math
@@ -11,54 +16,66 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
 
 
 @dataclass(frozen=True)
-class LoginThrottle:
+class Throttle:
     locked: bool
     retry_after: int  # seconds until the lock ends (0 when not locked)
+
+
+UNLOCKED = Throttle(False, 0)
 
 
 def _now() -> float:
     return time.time()
 
 
-def _limits() -> tuple[int, int]:
-    return int(getattr(settings, "LOGIN_MAX_FAILURES", 5)), int(getattr(settings, "LOGIN_LOCKOUT_SECONDS", 900))
+def throttle_key(kind: str, *parts: str) -> str:
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return f"throttle:{kind}:{digest}"
 
 
-def client_address(request: HttpRequest | None) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is set by the client unless a trusted proxy rewrites it.
-    return str(request.META.get("REMOTE_ADDR", "")) if request is not None else ""
+def window_throttle(key: str, *, limit: int) -> Throttle:
+    values = cache.get_many([key, f"{key}:until"])
+    remaining = float(values.get(f"{key}:until", 0)) - _now()
+    if int(values.get(key, 0)) < limit or remaining <= 0:
+        return UNLOCKED
+    return Throttle(True, max(1, math.ceil(remaining)))
 
 
-def _key(username: str, address: str) -> str:
-    digest = hashlib.sha256(f"{username.strip().lower()}\0{address}".encode()).hexdigest()
-    return f"login-failures:{digest}"
+def window_hit(key: str, *, window: int) -> int:
+    """Count one failure; returns the count in the current window."""
+    now = _now()
+    until = cache.get(f"{key}:until")
+    if until is None or float(until) <= now:
+        cache.set_many({key: 0, f"{key}:until": now + window}, timeout=window)
+    try:
+        return int(cache.incr(key))  # atomic in Redis: concurrent failures are all counted
+    except ValueError:  # expired between the two calls
+        cache.set_many({key: 1, f"{key}:until": now + window}, timeout=window)
+        return 1
 
 
-def login_throttle(*, username: str, address: str) -> LoginThrottle:
-    max_failures, _window = _limits()
-    record = cache.get(_key(username, address))
-    if not isinstance(record, dict) or int(record.get("count", 0)) < max_failures:
-        return LoginThrottle(False, 0)
-    remaining = float(record.get("until", 0)) - _now()
-    if remaining <= 0:
-        return LoginThrottle(False, 0)
-    return LoginThrottle(True, max(1, math.ceil(remaining)))
+def window_clear(key: str) -> None:
+    cache.delete_many([key, f"{key}:until"])
+
+
+def _login_keys(username: str, address: str) -> tuple[str, str]:
+    return throttle_key("login", username.strip().lower(), address), throttle_key("login-address", address)
+
+
+def login_throttle(*, username: str, address: str) -> Throttle:
+    pair_key, address_key = _login_keys(username, address)
+    throttles = [window_throttle(pair_key, limit=settings.LOGIN_MAX_FAILURES),
+                 window_throttle(address_key, limit=settings.LOGIN_MAX_FAILURES_PER_ADDRESS)]
+    return max(throttles, key=lambda throttle: (throttle.locked, throttle.retry_after))
 
 
 def login_failure_record(*, username: str, address: str) -> None:
-    _max_failures, window = _limits()
-    key = _key(username, address)
-    record = cache.get(key)
-    now = _now()
-    if not isinstance(record, dict) or float(record.get("until", 0)) <= now:
-        record = {"count": 0, "until": now + window}
-    record["count"] = int(record["count"]) + 1
-    cache.set(key, record, timeout=max(1, math.ceil(float(record["until"]) - now)))
+    for key in _login_keys(username, address):
+        window_hit(key, window=settings.LOGIN_LOCKOUT_SECONDS)
 
 
 def login_failures_clear(*, username: str, address: str) -> None:
-    cache.delete(_key(username, address))
+    window_clear(_login_keys(username, address)[0])

@@ -1,8 +1,9 @@
 """URL root: kiosk page, console, REST API and its schema, Django admin (for admins only)."""
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+handler400 = "common.api.bad_request"
 handler404 = "common.api.not_found"
 
 urlpatterns = [
@@ -10,6 +11,8 @@ urlpatterns = [
     path("console/", include("adminconsole.urls")),
     path("api/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves its start-up script as a file (?script), so the page needs no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
+         name="api-docs"),
     path("django-admin/", admin.site.urls),
 ]

@@ -21,7 +21,8 @@ from kiosk.models import Kiosk
 
 TOKEN_COOKIE = "kiosk_device"  # noqa: S105 - a cookie name, not a secret
 PAIRING_TTL = timedelta(minutes=15)
-PAIRING_DIGITS = 8
+PAIRING_DIGITS = 8  # codes that live at most PAIRING_TTL
+PAIRING_DIGITS_LONG = 12  # longer-lived ones (the console's 24 hours, the demo's): more time to guess, more digits
 
 
 def kiosk_group(kiosk_id: int) -> str:
@@ -46,7 +47,8 @@ def _digest(secret: str) -> str:
 @transaction.atomic
 def kiosk_pairing_code_create(*, kiosk: Kiosk, ttl: timedelta = PAIRING_TTL) -> str:
     """A fresh one-time code for ``kiosk`` (the previous one stops working)."""
-    code = "".join(secrets.choice("0123456789") for _ in range(PAIRING_DIGITS))
+    digits = PAIRING_DIGITS if ttl <= PAIRING_TTL else PAIRING_DIGITS_LONG
+    code = "".join(secrets.choice("0123456789") for _ in range(digits))
     kiosk.pairing_code_hash = _digest(code)
     kiosk.pairing_expires_at = timezone.now() + ttl
     kiosk.save(update_fields=["pairing_code_hash", "pairing_expires_at"])
@@ -57,7 +59,7 @@ def kiosk_pairing_code_create(*, kiosk: Kiosk, ttl: timedelta = PAIRING_TTL) -> 
 def kiosk_pair(*, code: str) -> tuple[Kiosk, str]:
     """Exchange a pairing code for a device token; the code is used up."""
     cleaned = "".join(ch for ch in code if ch.isdigit())
-    if len(cleaned) != PAIRING_DIGITS:
+    if len(cleaned) not in (PAIRING_DIGITS, PAIRING_DIGITS_LONG):
         raise ApplicationError("pairing_code_invalid", _("That pairing code is not valid."))
     kiosk = Kiosk.objects.select_for_update().filter(pairing_code_hash=_digest(cleaned)).first()
     if kiosk is None or kiosk.pairing_expires_at is None or kiosk.pairing_expires_at < timezone.now():

@@ -4,9 +4,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from common.client_address import client_address
 from common.errors import ApplicationError
 from common.languages import NATIVE_NAMES, ui_locale
-from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token, kiosk_pair
+from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token
+from kiosk.pairing_guard import kiosk_pair_attempt
 from kiosk.ui_strings import kiosk_ui_strings
 
 TOKEN_MAX_AGE = 365 * 24 * 3600
@@ -36,9 +38,12 @@ def kiosk_pair_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "kiosk/pair.html", {"code": request.GET.get("code", "")})
     try:
-        _kiosk, token = kiosk_pair(code=request.POST.get("code", ""))
+        _kiosk, token = kiosk_pair_attempt(code=request.POST.get("code", ""), address=client_address(request))
     except ApplicationError as exc:
-        return render(request, "kiosk/pair.html", {"error": exc.message, "code": ""}, status=exc.status)
+        refused = render(request, "kiosk/pair.html", {"error": exc.message, "code": ""}, status=exc.status)
+        if "retry_after" in exc.extra:
+            refused["Retry-After"] = str(exc.extra["retry_after"])
+        return refused
     response = redirect("kiosk:page")
     response.set_cookie(TOKEN_COOKIE, token, max_age=TOKEN_MAX_AGE, httponly=True, samesite="Strict",
                         secure=settings.PRODUCTION)

@@ -71,3 +71,14 @@ def test_the_audit_screen_lists_entries_and_filters_by_action(login: Callable[..
 def test_the_console_speaks_chinese_to_a_chinese_browser(login: Callable[..., Client]) -> None:
     page = login(Role.ADMIN).get("/console/faqs/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "常见问题" in page and "审计日志" in page and "缺少译文" in page
+
+
+def test_behind_a_trusted_proxy_the_audit_log_records_the_client_not_the_proxy(  # type: ignore[no-untyped-def]
+    login: Callable[..., Client], settings
+) -> None:
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    body = {"key": "parking", "translations": [{"language": "en", "question": "Where do I park?", "answer": "B2."}]}
+    response = login(Role.STAFF).post("/api/kb/faqs/", body, content_type="application/json",
+                                      REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.20")
+    assert response.status_code == 201
+    assert AuditEntry.objects.get(action="faq.create").ip == "198.51.100.20"
