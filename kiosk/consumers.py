@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -230,7 +231,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
                 await self._move_session()
             elif self.worker_id and now - self.last_keepalive >= SESSION_KEEPALIVE_EVERY:
                 self.last_keepalive = now  # the worker closes a session whose connection has gone silent
-                await self._to_worker({"type": "session.keepalive"})
+                with contextlib.suppress(ChannelFull):  # a stalled worker: its silence is handled above
+                    await self._to_worker({"type": "session.keepalive"})
 
     async def _move_session(self) -> None:
         """The worker stopped answering: tell the kiosk, keep the conversation, carry on elsewhere."""
@@ -238,7 +240,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
                     self.worker_id)
         self.dead_workers.add(self.worker_id)
         # Only silent, perhaps not dead (a starved process): if it comes back it must not keep the session.
-        await self.channel_layer.send(self.worker_channel, {"type": "session.close", "session_id": self.session_id})
+        with contextlib.suppress(ChannelFull, *_store_errors()):  # best effort: else its reaper closes it
+            await self.channel_layer.send(self.worker_channel, {"type": "session.close", "session_id": self.session_id})
         self.worker_id = ""
         self.session_id = ""
         await self._send_json({"type": "reconnecting", "reason": "worker_lost"})
@@ -373,7 +376,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
 
     async def kiosk_replaced(self, event: dict[str, Any]) -> None:
         """A newer connection of this kiosk announced itself: one live session per kiosk, so this one goes."""
-        if (float(event["connected_at"]), str(event["channel"])) <= (self.connected_at, self.channel_name):
+        if self._released or (float(event["connected_at"]), str(event["channel"])) <= (self.connected_at,
+                                                                                         self.channel_name):
             return  # our own announcement, or an older connection's (it is the one to go)
         log.info("kiosk %s: opened on another connection; closing this one", self.kiosk and self.kiosk.pk)
         worker = (self.worker_id, self.worker_channel) if self.worker_id else None
