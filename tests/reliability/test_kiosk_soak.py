@@ -79,7 +79,7 @@ def live(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveServer]:
         assert time.monotonic() < deadline, "daphne did not start"
         time.sleep(0.05)
     _host, port = server.listening_addresses[0]
-    loop = reactor._asyncioEventloop  # type: ignore[attr-defined]
+    loop = reactor._asyncioEventloop
     with django_db_blocker.unblock():  # the worker's warm-up reads the voices and the knowledge base
         worker, task = asyncio.run_coroutine_threadsafe(start_worker(CAPACITY), loop).result(600)
     live = LiveServer(f"http://127.0.0.1:{port}", server, loop, worker, task)
@@ -88,7 +88,7 @@ def live(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveServer]:
     finally:
         with django_db_blocker.unblock():
             live.call(lambda: stop_worker(task))
-        reactor.callFromThread(reactor.stop)
+        reactor.callFromThread(server.stop)  # stops the reactor
         thread.join(30)
 
 
