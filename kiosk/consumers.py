@@ -13,14 +13,22 @@ import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.transport.ws_media import AUDIO, VIDEO, pack
-from avatar_runtime.worker.protocol import MAX_AUDIO_BYTES, MAX_RESUME_TURNS, MAX_TEXT_CHARS, SESSION_LOST_AFTER
+from avatar_runtime.worker.protocol import (
+    MAX_AUDIO_BYTES,
+    MAX_RESUME_TURNS,
+    MAX_TEXT_CHARS,
+    SESSION_KEEPALIVE_EVERY,
+    SESSION_LOST_AFTER,
+)
 from avatar_runtime.worker.registry import workers_with_capacity
 from common.languages import KIOSK_LANGUAGES
+from common.text import text_problem
 from kiosk import services
 from kiosk.models import Kiosk
 from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token, kiosk_group
@@ -35,7 +43,10 @@ RETRY_PLACEMENT_EVERY = 5.0  # no worker had room: ask again this often
 # The page pings every 10 s (and reconnects when its pings go unanswered); a kiosk silent for
 # this long is gone (a dead network path that never closed the socket).
 KIOSK_SILENT_AFTER = 45.0
-CLOSE_STORE_LOST = 4503  # the page reconnects (every close but 4401 makes it reconnect)
+CLOSE_STORE_LOST = 4503  # the page reconnects (every close but 4401 and 4409 makes it reconnect)
+# Another connection of the same kiosk took over: the page stays off (reconnecting would take the
+# kiosk back, and the other screen would do the same).
+CLOSE_REPLACED = 4409
 
 
 def _store_errors() -> tuple[type[BaseException], ...]:
@@ -50,41 +61,56 @@ def _store_errors() -> tuple[type[BaseException], ...]:
 
 class KioskConsumer(AsyncWebsocketConsumer):
     kiosk: Kiosk | None = None
+    session_id = ""
+    worker_id = ""
+    worker_channel = ""
+    _tasks: TaskOwner | None = None
+    _released = False
+    _handover: tuple[str, str] | None = None  # the worker the connection this one replaced had let go of
     _resumed = False  # the session being placed carries on after a worker died
     _placing = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """A channel layer that goes away ends the connection cleanly: the kiosk is told and reconnects."""
+        """However the connection ends (a clean close, an exception, a cancellation, a lost channel
+        layer), what it holds is let go: its tasks, and its session on the worker."""
         try:
             await super().__call__(scope, receive, send)
         except _store_errors() as exc:
             log.warning("kiosk %s: channel layer lost (%s); closing so the kiosk reconnects",
                         self.kiosk and self.kiosk.pk, type(exc).__name__)
-            tasks = getattr(self, "_tasks", None)
-            if tasks is not None:
-                await tasks.cancel_all()
+            if self._tasks is not None:
+                await self._tasks.cancel_all()
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.send", "text": json.dumps({
                     "type": "error", "code": "service_interrupted",
                     "message": "The connection to the assistant was interrupted. Reconnecting…"}, ensure_ascii=False)})
                 await send({"type": "websocket.close", "code": CLOSE_STORE_LOST})
+        finally:
+            await self._release()
 
     async def connect(self) -> None:
         token = self.scope.get("cookies", {}).get(TOKEN_COOKIE)
         self.kiosk = await database_sync_to_async(kiosk_for_token)(token)
         if self.kiosk is None:
+            # Accepted, then closed with a code: a refused handshake reaches the page as 1006, which
+            # it cannot tell from a network failure (it would show "reconnecting" for ever).
+            await self.accept()
+            await self._send_error("device_unpaired", "This screen is not paired. Ask staff to pair it.")
             await self.close(code=CLOSE_UNPAIRED)
             return
         await self.channel_layer.group_add(kiosk_group(self.kiosk.pk), self.channel_name)
         await self.accept()
-        self.session_id = ""
-        self.worker_id = ""
-        self.worker_channel = ""
+        # Stamped after joining the group: of two connections of one kiosk, the later stamp always
+        # hears the earlier one's announcement or is heard by it, so exactly the newest survives.
+        self.connected_at = time.time()
+        await self.channel_layer.group_send(kiosk_group(self.kiosk.pk), {
+            "type": "kiosk.replaced", "channel": self.channel_name, "connected_at": self.connected_at})
         self.conversation_id: str | None = None
         self.media = "webrtc"  # until the page says WebRTC failed and asks for the fallback
         self.last_heartbeat = time.monotonic()
         self.last_from_kiosk = time.monotonic()
         self.last_touched = time.monotonic()
+        self.last_keepalive = time.monotonic()
         self.dead_workers: set[str] = set()
         self._placement: asyncio.Future[bool] | None = None
         self._tasks = TaskOwner(f"kiosk {self.kiosk.pk}")
@@ -95,13 +121,33 @@ class KioskConsumer(AsyncWebsocketConsumer):
         self._tasks.spawn(self._open_session(), "open-session")
 
     async def disconnect(self, code: int) -> None:
-        if self.kiosk is not None:
+        await self._release()
+
+    async def _release(self) -> None:
+        """Let go of the worker session, the tasks and the kiosk's group; once, whichever way we got here.
+
+        The session is closed even while its placement is unconfirmed: a worker that opens it late
+        must not keep it (and a worker that never hears this reaps it, see ``SESSION_ORPHANED_AFTER``).
+        """
+        if self._released or self.kiosk is None:
+            return
+        self._released = True
+        if self._tasks is not None:
+            await self._tasks.cancel_all()
+        session_id, worker_channel, self.session_id, self.worker_id = self.session_id, self.worker_channel, "", ""
+        try:
+            if session_id and worker_channel:
+                await self.channel_layer.send(worker_channel, {"type": "session.close", "session_id": session_id})
             await self.channel_layer.group_discard(kiosk_group(self.kiosk.pk), self.channel_name)
-        tasks = getattr(self, "_tasks", None)
-        if tasks is not None:
-            await tasks.cancel_all()
-        if getattr(self, "session_id", "") and self.worker_id:
-            await self._to_worker({"type": "session.close"})
+        except Exception as exc:  # noqa: BLE001 - the layer is gone or full: the worker reaps the session
+            log.warning("kiosk %s: could not close session %s (%s); the worker will reap it", self.kiosk.pk,
+                        session_id, type(exc).__name__)
+
+    async def _leave(self, code: int, error: str, message: str) -> None:
+        """Tell the page why, let go of the session at once, and close the socket with ``code``."""
+        await self._send_error(error, message)
+        await self._release()
+        await self.close(code=code)
 
     # ----- session placement -------------------------------------------------------------
     async def _open_session(self, resume: dict[str, Any] | None = None) -> bool:
@@ -118,9 +164,9 @@ class KioskConsumer(AsyncWebsocketConsumer):
             from kiosk.embedded import ensure_embedded_worker
 
             await ensure_embedded_worker()
-        for worker in await database_sync_to_async(workers_with_capacity)(self.dead_workers):
+        for worker_id, channel in await self._candidates():
             self.session_id = uuid.uuid4().hex
-            self.worker_channel = worker.channel
+            self.worker_channel = channel
             self._placement = asyncio.get_running_loop().create_future()
             message: dict[str, Any] = {
                 "type": "session.open", "session_id": self.session_id, "kiosk_id": self.kiosk.pk if self.kiosk else None,
@@ -128,20 +174,31 @@ class KioskConsumer(AsyncWebsocketConsumer):
             }
             if resume is not None:
                 message["resume"] = resume
-            await self.channel_layer.send(worker.channel, message)
+            await self.channel_layer.send(channel, message)
             try:
                 if await asyncio.wait_for(self._placement, OPEN_TIMEOUT):
                     self.last_heartbeat = time.monotonic()
                     return True
                 continue  # at capacity after all (the registry lags by a heartbeat): try the next
             except TimeoutError:
-                self.dead_workers.add(worker.worker_id)
+                self.dead_workers.add(worker_id)
                 # If it opens after all, it must not keep a session nobody uses.
-                await self.channel_layer.send(worker.channel, {"type": "session.close", "session_id": self.session_id})
+                await self.channel_layer.send(channel, {"type": "session.close", "session_id": self.session_id})
         self.session_id = ""
         self.worker_id = ""
         await self._send_error("no_worker", "The assistant is not available right now. Please try again shortly.")
         return False
+
+    async def _candidates(self) -> list[tuple[str, str]]:
+        """Workers to try, as (id, channel): first the one the connection this one replaced has just
+        let go of (its slot is free once it reads that close, which it reads before our open), then
+        the live workers with room, least loaded first."""
+        handover, self._handover = self._handover, None
+        candidates = [handover] if handover is not None and handover[0] not in self.dead_workers else []
+        for worker in await database_sync_to_async(workers_with_capacity)(self.dead_workers):
+            if (worker.worker_id, worker.channel) not in candidates:
+                candidates.append((worker.worker_id, worker.channel))
+        return candidates
 
     async def _watch(self) -> None:
         """Keep the kiosk served: retry placement, move off a silent worker, drop a silent kiosk, and
@@ -167,17 +224,24 @@ class KioskConsumer(AsyncWebsocketConsumer):
             if self._placing:
                 continue
             if not self.session_id:
-                if now - self.last_heartbeat > RETRY_PLACEMENT_EVERY:
+                if self._handover is not None or now - self.last_heartbeat > RETRY_PLACEMENT_EVERY:
                     self.last_heartbeat = now
                     await self._open_session()
             elif self.worker_id and now - self.last_heartbeat > SESSION_LOST_AFTER:
                 await self._move_session()
+            elif self.worker_id and now - self.last_keepalive >= SESSION_KEEPALIVE_EVERY:
+                self.last_keepalive = now  # the worker closes a session whose connection has gone silent
+                with contextlib.suppress(ChannelFull):  # a stalled worker: its silence is handled above
+                    await self._to_worker({"type": "session.keepalive"})
 
     async def _move_session(self) -> None:
         """The worker stopped answering: tell the kiosk, keep the conversation, carry on elsewhere."""
         log.warning("kiosk %s: worker %s stopped answering; moving the session", self.kiosk and self.kiosk.pk,
                     self.worker_id)
         self.dead_workers.add(self.worker_id)
+        # Only silent, perhaps not dead (a starved process): if it comes back it must not keep the session.
+        with contextlib.suppress(ChannelFull, *_store_errors()):  # best effort: else its reaper closes it
+            await self.channel_layer.send(self.worker_channel, {"type": "session.close", "session_id": self.session_id})
         self.worker_id = ""
         self.session_id = ""
         await self._send_json({"type": "reconnecting", "reason": "worker_lost"})
@@ -227,6 +291,10 @@ class KioskConsumer(AsyncWebsocketConsumer):
             text = message.get("text")
             if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
                 await self._send_error("bad_text", f"Text must be 1 to {MAX_TEXT_CHARS} characters.")
+                return
+            problem = text_problem(text)
+            if problem is not None:  # it could be neither echoed as a caption nor stored
+                await self._send_error("bad_text", f"Text must be plain text; this has {problem}.")
                 return
             await self._to_worker({"type": "session.text", "text": text})
         elif kind == "language":
@@ -286,7 +354,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
             self.conversation_id = payload.get("id")
         elif payload.get("type") == "session_reset":
             self.conversation_id = None  # the next customer starts a new record
-        elif payload.get("type") == "state" and payload.get("state") in services.KIOSK_STATES and self.kiosk is not None:
+        elif (payload.get("type") == "state" and payload.get("state") in services.KIOSK_STATES
+              and self.kiosk is not None and self._tasks is not None):
             self.last_touched = time.monotonic()
             # Not awaited here: while this handler waits for the database thread (busy with a
             # transcript write or an in-process job), the worker's heartbeats would queue behind
@@ -302,9 +371,25 @@ class KioskConsumer(AsyncWebsocketConsumer):
             await self.send(bytes_data=pack(AUDIO, pts, event["audio"]))
 
     async def kiosk_token_revoked(self, event: dict[str, Any]) -> None:
-        """The device token was revoked or rotated: this screen is no longer paired."""
-        await self._send_error("device_unpaired", "This screen is no longer paired. Ask staff to pair it again.")
-        await self.close(code=CLOSE_UNPAIRED)
+        """The device token was revoked or rotated, or the kiosk disabled: this screen is no longer paired."""
+        await self._leave(CLOSE_UNPAIRED, "device_unpaired", "This screen is no longer paired. Ask staff to pair it again.")
+
+    async def kiosk_replaced(self, event: dict[str, Any]) -> None:
+        """A newer connection of this kiosk announced itself: one live session per kiosk, so this one goes."""
+        if self._released or (float(event["connected_at"]), str(event["channel"])) <= (self.connected_at,
+                                                                                         self.channel_name):
+            return  # our own announcement, or an older connection's (it is the one to go)
+        log.info("kiosk %s: opened on another connection; closing this one", self.kiosk and self.kiosk.pk)
+        worker = (self.worker_id, self.worker_channel) if self.worker_id else None
+        await self._leave(CLOSE_REPLACED, "replaced", "This kiosk was opened on another screen.")
+        if worker is not None:  # after our session.close: the worker reads that first and has room for theirs
+            await self.channel_layer.send(str(event["channel"]), {
+                "type": "kiosk.released", "worker_id": worker[0], "worker_channel": worker[1]})
+
+    async def kiosk_released(self, event: dict[str, Any]) -> None:
+        """The connection this one replaced let go of its worker session: the watchdog places ours there."""
+        if not self.session_id and not self._released:
+            self._handover = (str(event["worker_id"]), str(event["worker_channel"]))
 
     async def kiosk_rtc_answer(self, event: dict[str, Any]) -> None:
         if self._current(event):

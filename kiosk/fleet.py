@@ -88,7 +88,7 @@ def kiosk_update(*, kiosk: Kiosk, data: KioskData, user: Actor = None) -> Kiosk:
     before = kiosk_snapshot(kiosk)
     _apply(kiosk, cleaned)
     if not kiosk.enabled:
-        kiosk.token_hash = ""  # a disabled kiosk is unpaired: its screen stops at once
+        kiosk_token_revoke(kiosk=kiosk)  # a disabled kiosk is unpaired: its screen is disconnected at once
     kiosk.save()
     audit_record(actor=user, action="kiosk.update", target=kiosk, before=before, after=kiosk_snapshot(kiosk))
     return kiosk

@@ -21,6 +21,7 @@ def _strings() -> dict[str, str]:
         "reconnecting": _("One moment please, reconnecting…"),
         "reconnected": _("Thank you for waiting. We are connected again, please go on."),
         "unavailable": _("The assistant is not available right now. Please ask at the service desk."),
+        "in_use_elsewhere": _("This kiosk is now open on another screen. Tap here to use it on this one."),
     }
 
 

@@ -1,9 +1,12 @@
 """Persisting the transcript off the real-time path, losing nothing.
 
 The session enqueues records and returns at once; one writer task per session applies them in
-order through a ``TranscriptStore`` (the kiosk app's services). A failing store (database
-restarting) is retried with backoff; records are never dropped. Writes are idempotent by id,
-so a retry after a lost acknowledgement does not duplicate anything.
+order through a ``TranscriptStore`` (the kiosk app's services). A store that cannot be reached
+for now (database restarting) raises ``StoreUnavailable``: the record is retried with backoff,
+never dropped. Writes are idempotent by id, so a retry after a lost acknowledgement does not
+duplicate anything. Any other failure is permanent (the record itself is bad: text the database
+refuses, a turn that does not exist): retrying it would block every record behind it for ever,
+so it is logged and skipped, and the rest of the conversation is still written.
 """
 import asyncio
 import logging
@@ -14,6 +17,10 @@ from typing import Any, Protocol
 from avatar_runtime.pipeline.clock import Clock
 
 log = logging.getLogger(__name__)
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached for now; the same write may succeed later."""
 
 
 class TranscriptStore(Protocol):
@@ -46,6 +53,7 @@ class TranscriptWriter:
         self._queue: asyncio.Queue[Record] = asyncio.Queue()
         self._max_backoff = max_backoff
         self.written = 0
+        self.rejected = 0  # records the store refused for good
 
     def put(self, method: str, *args: Any, **kwargs: Any) -> None:
         self._queue.put_nowait(Record(method, args, kwargs))
@@ -67,13 +75,16 @@ class TranscriptWriter:
                 await getattr(self._store, record.method)(*record.args, **record.kwargs)
                 self.written += 1
                 return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any store failure is retried, never dropped
+            except StoreUnavailable as exc:
                 log.warning("session %s: transcript %s failed (%s); retrying in %.1fs",
-                            self._session, record.method, type(exc).__name__, delay)
+                            self._session, record.method, exc, delay)
                 await self._clock.sleep(delay)
                 delay = min(delay * 2, self._max_backoff)
+            except Exception as exc:  # noqa: BLE001 - permanent: this record can never be written
+                self.rejected += 1
+                log.error("session %s: transcript %s refused (%s); skipped, the next records are written",
+                          self._session, record.method, type(exc).__name__)
+                return
 
     async def drain(self, timeout: float) -> bool:
         """Wait until everything queued is written; False if ``timeout`` passed first."""

@@ -7,6 +7,7 @@ Web → worker (sent to the worker's channel):
   session.text {session_id, text} · session.language {session_id, language}
   session.handoff {session_id} · session.rtc_offer {session_id, sdp} · session.media {session_id, mode}
   session.close {session_id}
+  session.keepalive {session_id}  (every SESSION_KEEPALIVE_EVERY while the kiosk's connection lives)
 Worker → web (sent to the consumer's reply channel):
   kiosk.opened {session_id, worker_id} · kiosk.refused {session_id, reason}
   kiosk.event {session_id, event} · kiosk.media {session_id, pts, video: jpeg, audio: pcm16}
@@ -23,3 +24,9 @@ MAX_TEXT_CHARS: Final = 500
 SESSION_HEARTBEAT_EVERY: Final = 0.5
 SESSION_LOST_AFTER: Final = 2.5
 MAX_RESUME_TURNS: Final = 8
+# The worker closes a session it has heard nothing about for this long: the web process holding its
+# kiosk's connection died, or lost the close (every way a connection ends closes its session, but a
+# message can be lost with a channel layer restart). Far above the keepalive period: a busy web
+# process must not lose its sessions.
+SESSION_KEEPALIVE_EVERY: Final = 2.0
+SESSION_ORPHANED_AFTER: Final = 30.0

@@ -21,20 +21,29 @@ from avatar_runtime.llm.base import HistoryTurn
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.worker.health_publisher import HealthPublisher, health_withdraw
-from avatar_runtime.worker.protocol import MAX_AUDIO_BYTES, MAX_RESUME_TURNS, MAX_TEXT_CHARS, MEDIA_MODES
+from avatar_runtime.worker.protocol import (
+    MAX_AUDIO_BYTES,
+    MAX_RESUME_TURNS,
+    MAX_TEXT_CHARS,
+    MEDIA_MODES,
+    SESSION_ORPHANED_AFTER,
+)
 from avatar_runtime.worker.registry import HEARTBEAT_EVERY, WorkerInfo, worker_announce, worker_remove
 from avatar_runtime.worker.session_runner import SessionRunner
 
 log = logging.getLogger(__name__)
 
 RECEIVE_RETRY_AFTER = 0.5
+REAP_EVERY = 1.0
 SessionFactory = Callable[[str, int | None], Awaitable[ConversationSession]]
 
 
 class AvatarWorker:
     def __init__(self, *, capacity: int, session_factory: SessionFactory, layer: BaseChannelLayer | None = None,
-                 worker_id: str | None = None, warm_up: Callable[[], None] | None = None) -> None:
+                 worker_id: str | None = None, warm_up: Callable[[], None] | None = None,
+                 orphaned_after: float = SESSION_ORPHANED_AFTER) -> None:
         self.capacity = capacity
+        self.orphaned_after = orphaned_after
         self.warm_up = warm_up
         self.session_factory = session_factory
         self.layer = layer or get_channel_layer()
@@ -51,6 +60,7 @@ class AvatarWorker:
         self.channel = await self.layer.new_channel("avatar-worker.")
         self._tasks.spawn(self._heartbeat(), "heartbeat")
         self._tasks.spawn(HealthPublisher(self.worker_id).run(), "health")
+        self._tasks.spawn(self._reap_orphans(), "reaper")
         self.ready.set()
         log.info("worker %s ready on %s (capacity %d)", self.worker_id, self.channel, self.capacity)
         try:
@@ -61,10 +71,12 @@ class AvatarWorker:
                     log.exception("worker %s: channel layer receive failed; retrying", self.worker_id)
                     await asyncio.sleep(RECEIVE_RETRY_AFTER)
                     continue
+                started = time.monotonic()
                 try:
                     await self._dispatch(message)
                 except Exception:  # a bad message must not take the worker down
                     log.exception("worker %s: message %s failed", self.worker_id, message.get("type"))
+                self._not_listening(time.monotonic() - started)
         finally:
             await self.shutdown()
 
@@ -76,6 +88,27 @@ class AvatarWorker:
             await asyncio.to_thread(self._announce)
             await asyncio.sleep(HEARTBEAT_EVERY)
 
+    def _not_listening(self, seconds: float) -> None:
+        """Messages could not be read for ``seconds`` (one was being handled, or this process was
+        starved): the sessions' silence meanwhile was ours, not their connections'."""
+        if seconds > REAP_EVERY:
+            for runner in self.runners.values():
+                runner.last_heard += seconds
+
+    async def _reap_orphans(self) -> None:
+        """Close the sessions whose kiosk connection has gone silent (see ``SESSION_ORPHANED_AFTER``)."""
+        last_tick = time.monotonic()
+        while True:
+            await asyncio.sleep(REAP_EVERY)
+            now = time.monotonic()
+            self._not_listening(now - last_tick - REAP_EVERY)
+            last_tick = now
+            for session_id, runner in list(self.runners.items()):
+                if now - runner.last_heard > self.orphaned_after:
+                    log.warning("worker %s: session %s: nothing from its kiosk connection for %.0fs; closing",
+                                self.worker_id, session_id, now - runner.last_heard)
+                    await self._close(session_id, "kiosk_gone")
+
     async def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         session_id = str(message.get("session_id", ""))
@@ -85,6 +118,7 @@ class AvatarWorker:
         runner = self.runners.get(session_id)
         if runner is None:
             return  # the session ended here (or never started): nothing to route to
+        runner.heard()  # every message counts as a sign of life, session.keepalive only says that
         if kind == "session.audio":
             pcm = message.get("pcm", b"")
             if isinstance(pcm, bytes) and 0 < len(pcm) <= MAX_AUDIO_BYTES and len(pcm) % 2 == 0:
@@ -111,11 +145,15 @@ class AvatarWorker:
         if session_id in self.runners:
             await self.layer.send(reply, {"type": "kiosk.opened", "session_id": session_id, "worker_id": self.worker_id})
             return
+        kiosk_id = message.get("kiosk_id")
+        kiosk = int(kiosk_id) if kiosk_id is not None else None
+        for other, running in list(self.runners.items()):
+            if kiosk is not None and running.session.kiosk_id == kiosk:
+                await self._close(other, "replaced")  # one live session per kiosk: the newest
         if len(self.runners) >= self.capacity:
             await self.layer.send(reply, {"type": "kiosk.refused", "session_id": session_id, "reason": "capacity"})
             return
-        kiosk_id = message.get("kiosk_id")
-        session = await self.session_factory(session_id, int(kiosk_id) if kiosk_id is not None else None)
+        session = await self.session_factory(session_id, kiosk)
         media = message.get("media") if message.get("media") in MEDIA_MODES else "ws"
         runner = SessionRunner(session=session, layer=self.layer, reply_channel=reply, media=str(media),
                                worker_id=self.worker_id)
@@ -132,6 +170,8 @@ class AvatarWorker:
         if runner is not None:
             await runner.close(reason)
             self._announce()
+            log.info("worker %s: session %s closed (%s); %d of %d slots in use", self.worker_id, session_id, reason,
+                     len(self.runners), self.capacity)
 
     async def shutdown(self) -> None:
         for session_id in list(self.runners):

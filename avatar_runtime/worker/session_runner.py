@@ -1,6 +1,7 @@
 """One kiosk session inside a worker: the pipeline plus its media and its link to the kiosk."""
 import asyncio
 import logging
+import time
 from typing import Any
 
 from channels.layers import BaseChannelLayer
@@ -25,6 +26,10 @@ class SessionRunner:
         self.peer: WebRtcPeer | None = None
         self._layer_down = False
         self._tasks = TaskOwner(f"runner {session.session_id}")
+        self.last_heard = time.monotonic()  # of the last message from the kiosk's connection
+
+    def heard(self) -> None:
+        self.last_heard = time.monotonic()
 
     async def start(self) -> None:
         await self.session.start()

@@ -58,12 +58,21 @@
     ws.onclose = (e) => {
       mark("ws_close", { code: e.code });
       if (e.code === 4401) { location.reload(); return; } // unpaired or revoked: show the pairing screen
+      if (e.code === 4409) { standAside(); return; } // this kiosk was opened on another screen
       notice(t("reconnecting"));
       teardownMedia();
       // Backoff with jitter, so a restarted server is not hit by every kiosk at the same instant.
       setTimeout(connect, reconnectDelay * (0.75 + Math.random() / 2));
       reconnectDelay = Math.min(reconnectDelay * 2, 10000);
     };
+  }
+
+  // Another screen opened this kiosk and took its session over. Reconnecting would take it back and
+  // that screen would do the same, for ever: stay off until someone here taps to use this screen.
+  function standAside() {
+    teardownMedia();
+    notice(t("in_use_elsewhere"));
+    $("notice").addEventListener("click", () => { notice(""); connect(); }, { once: true });
   }
 
   // Heartbeat: the server answers each ping; a socket silent for too long is closed and reopened

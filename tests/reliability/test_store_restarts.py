@@ -9,6 +9,7 @@ An avatar worker's session lives through the restart: it answers the next questi
 back, and the turns stored before are untouched.
 """
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -165,6 +166,16 @@ async def _send_after_restart(layer: Any, channel: str, message: dict[str, Any])
         await layer.send(channel, message)
 
 
+async def _keep_alive(layer: Any, channel: str, session_id: str) -> None:
+    """What the web side sends while the kiosk's connection lives: the worker closes a silent session."""
+    from avatar_runtime.worker.protocol import SESSION_KEEPALIVE_EVERY
+
+    while True:
+        with contextlib.suppress(Exception):  # Redis is down for a while in this test
+            await layer.send(channel, {"type": "session.keepalive", "session_id": session_id})
+        await asyncio.sleep(SESSION_KEEPALIVE_EVERY)
+
+
 async def _turns(conversation_id: str) -> list[tuple[str, str]]:
     from channels.db import database_sync_to_async
 
@@ -208,6 +219,7 @@ async def test_an_avatar_worker_session_outlives_a_redis_restart_and_keeps_its_t
     worker = AvatarWorker(capacity=1, session_factory=session_factory, warm_up=warm_up, worker_id="redis-restart",
                           layer=RedisChannelLayer(hosts=hosts))  # its own connections, as in its own process
     running = asyncio.create_task(worker.run(), name="worker under test")
+    keepalive: asyncio.Task[None] | None = None
     web = RedisChannelLayer(hosts=hosts)
     try:
         await asyncio.wait_for(worker.ready.wait(), 300)
@@ -216,6 +228,7 @@ async def test_an_avatar_worker_session_outlives_a_redis_restart_and_keeps_its_t
         await web.send(worker.channel, {"type": "session.open", "session_id": "s1", "kiosk_id": kiosk.pk,
                                         "reply_channel": reply, "media": "webrtc"})
         assert (await asyncio.wait_for(web.receive(reply), 300))["type"] == "kiosk.opened"
+        keepalive = asyncio.create_task(_keep_alive(web, worker.channel, "s1"))
         await web.send(worker.channel, {"type": "session.text", "session_id": "s1", "text": "Where are the restrooms?"})
         conversation = await _avatar_caption(web, reply, 180)
         acknowledged = await _until_turns(conversation, 2)  # stored before Redis goes
@@ -232,5 +245,7 @@ async def test_an_avatar_worker_session_outlives_a_redis_restart_and_keeps_its_t
         assert turns[:2] == acknowledged
         assert turns[2] == ("customer", "Is there a pharmacy?") and turns[3][0] == "avatar"
     finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
+        tasks = [task for task in (keepalive, running) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -11,6 +11,7 @@ from common.errors import ApplicationError
 from config.asgi import application
 from kiosk.models import Kiosk, Venue
 from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token, kiosk_pair, kiosk_pairing_code_create, kiosk_token_revoke
+from tests.kiosk.test_consumer import unpaired_close
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -68,7 +69,7 @@ async def test_rotating_the_token_refuses_the_old_one_and_closes_the_screen_hold
     message = await next_error(comm, "device_unpaired")
     assert "no longer paired" in str(message["message"])
     await expect_close(comm, 4401)
-    assert (await communicator(old).connect()) == (False, 4401)
+    assert await unpaired_close(communicator(old)) == 4401
     fresh = communicator(new)
     assert (await fresh.connect())[0]
     await fresh.disconnect()
@@ -95,7 +96,7 @@ async def test_a_disabled_kiosk_is_refused_even_with_its_token() -> None:
     kiosk = await new_kiosk()
     token = await pair(kiosk)
     await database_sync_to_async(Kiosk.objects.filter(pk=kiosk.pk).update)(enabled=False)
-    assert (await communicator(token).connect()) == (False, 4401)
+    assert await unpaired_close(communicator(token)) == 4401
 
 
 @pytest.mark.parametrize("origin", [None, b"null", b"http://127.0.0.1.evil.example", b"https://evil.example"])
@@ -110,7 +111,7 @@ async def test_garbage_tokens_are_refused(token: str) -> None:
     comm = WebsocketCommunicator(application, "/ws/kiosk/", headers=[
         (b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000"),
         (b"cookie", f"{TOKEN_COOKIE}={token}".encode("utf-8", "surrogatepass"))])
-    assert (await comm.connect()) == (False, 4401)
+    assert await unpaired_close(comm) == 4401
 
 
 def test_pairing_codes_are_single_use_and_expire() -> None:
