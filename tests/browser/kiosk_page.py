@@ -8,6 +8,7 @@ from typing import Any
 from playwright.sync_api import Page, Route, sync_playwright
 
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, LiveServer, chromium_args
+from tests.browser.polling import wait_until
 
 PORTRAIT = {"width": 1080, "height": 1920}
 LANDSCAPE = {"width": 1920, "height": 1080}
@@ -103,10 +104,8 @@ def events(page: Page) -> list[dict[str, Any]]:
 
 
 def wait_for_event(page: Page, name: str, timeout_ms: float, after: float = 0.0) -> None:
-    page.wait_for_function(
-        "([name, after]) => window.kioskMetrics.events.some((e) => e.name === name && e.at > after)",
-        arg=[name, after], timeout=timeout_ms,
-    )
+    wait_until(page, "([name, after]) => window.kioskMetrics.events.some((e) => e.name === name && e.at > after)",
+               arg=[name, after], timeout=timeout_ms)
 
 
 def first(items: list[dict[str, Any]], name: str, after: float = 0.0) -> dict[str, Any] | None:

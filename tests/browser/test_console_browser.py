@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, LiveServer, chromium_args
+from tests.browser.polling import wait_until
 
 # Setting up the server (migrate, load_demo with its embeddings) alone takes minutes on a busy 2-core machine.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -66,7 +67,7 @@ def test_staff_edit_a_translation_publish_it_and_the_kiosk_answers_with_it(kiosk
         expect(page.locator("#tryit-results .answer-text")).to_have_text(NEW_ANSWER)
         expect(page.locator("#tryit-results .tryit-result")).to_have_attribute("data-answerable", "true")
         page.click("#tryit-results button.play")
-        page.wait_for_function("document.getElementById('tryit-audio').duration > 2", timeout=90_000)
+        wait_until(page, "document.getElementById('tryit-audio').duration > 2", timeout=90_000)
         shot(page, "faq-editor")
 
         page.goto(f"{kiosk_server.url}/console/faqs/restrooms/history/")
@@ -84,11 +85,11 @@ def test_staff_edit_a_translation_publish_it_and_the_kiosk_answers_with_it(kiosk
         kiosk.fill("#code", code)
         kiosk.click("button[type=submit]")
         kiosk.wait_for_selector("#ask-text")
-        kiosk.wait_for_function("window.kioskMetrics.events.some(e => e.name === 'session')", timeout=120_000)
+        wait_until(kiosk, "window.kioskMetrics.events.some(e => e.name === 'session')", timeout=120_000)
         kiosk.fill("#ask-text", "Where is the toilet?")
         kiosk.click("#ask-send")
-        kiosk.wait_for_function(
-            "document.getElementById('caption-avatar').textContent.includes('fountain on Level 7')", timeout=120_000)
+        wait_until(kiosk, "document.getElementById('caption-avatar').textContent.includes('fountain on Level 7')",
+                   timeout=120_000)
         kiosk.screenshot(path=str(ARTIFACTS / "console-kiosk-answer.png"))
         browser.close()
 

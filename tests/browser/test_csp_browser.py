@@ -1,7 +1,6 @@
 """The Content-Security-Policy in headless Chromium: the kiosk page (WebRTC and the WebSocket fallback),
 every console screen, the Django admin and the API docs work under it and the browser reports no violation."""
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, LiveServer, chromium_args
+from tests.browser.polling import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800)]
 expect.set_options(timeout=120_000)
@@ -60,22 +60,14 @@ def watched(silence_wav: Path) -> Iterator[Watched]:
             browser.close()
 
 
-def wait_until(page: Page, expression: str, timeout: float = 120) -> None:
-    """Poll ``expression``: Playwright's wait_for_function evaluates a string with eval(), which the policy blocks."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(250)
-
-
 def ask(watched: Watched, question: str, ready_event: str) -> None:
     """Once the media path is up (the worker has a session), type a question and see the answer with its video."""
     page = watched.page
-    wait_until(page, f"window.kioskMetrics.events.some((e) => e.name === '{ready_event}')", timeout=180)
+    wait_until(page, f"window.kioskMetrics.events.some((e) => e.name === '{ready_event}')", timeout=180_000)
     page.fill("#ask-text", question)
     page.click("#ask-send")
-    wait_until(page, "document.getElementById('caption-avatar').textContent.toLowerCase().includes('restroom')")
-    wait_until(page, "window.kioskMetrics.framesDrawn > 10")
+    wait_until(page, "document.getElementById('caption-avatar').textContent.toLowerCase().includes('restroom')", timeout=120_000)
+    wait_until(page, "window.kioskMetrics.framesDrawn > 10", timeout=120_000)
 
 
 def test_the_kiosk_page_works_under_the_policy(kiosk_server: LiveServer, watched: Watched) -> None:

@@ -6,6 +6,7 @@ from playwright.sync_api import Page
 
 from tests.browser.conftest import ARTIFACTS, IDLE_SECONDS, LiveServer
 from tests.browser.kiosk_page import LANDSCAPE, PORTRAIT, kiosk_page, wait_for_event
+from tests.browser.polling import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 GREETING_START = ("Hello!", "您好", "你好", "こんにちは", "안녕하세요")
@@ -31,11 +32,11 @@ def test_layout_fits_the_screen_with_the_attract_loop(kiosk_server: LiveServer, 
                                                      viewport: dict[str, int]) -> None:
     with kiosk_page(kiosk_server, silence_wav, viewport=viewport) as page:
         wait_for_event(page, "webrtc_connected", 120_000)
-        page.wait_for_function("document.getElementById('avatar-video').videoWidth > 0", timeout=30_000)
+        wait_until(page, "document.getElementById('avatar-video').videoWidth > 0", timeout=30_000)
         assert page.evaluate("document.body.classList.contains('attract')")
         greeting = page.text_content("#caption-avatar") or ""
         assert greeting.startswith(GREETING_START)
-        page.wait_for_function("(g) => document.getElementById('caption-avatar').textContent !== g", arg=greeting,
+        wait_until(page, "(g) => document.getElementById('caption-avatar').textContent !== g", arg=greeting,
                                timeout=15_000)  # the loop moves on to the next language
         page.screenshot(path=str(ARTIFACTS / f"kiosk-{name}.png"))
         assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight + 1")
@@ -56,8 +57,8 @@ def test_inactivity_resets_the_screen_for_the_next_customer(kiosk_server: LiveSe
         page.fill("#ask-text", "Where is the toilet?")
         page.click("#ask-send")
         assert not page.evaluate("document.body.classList.contains('attract')")
-        page.wait_for_function(
-            "document.getElementById('caption-avatar').textContent.toLowerCase().includes('restroom')", timeout=90_000)
+        wait_until(page, "document.getElementById('caption-avatar').textContent.toLowerCase().includes('restroom')",
+                   timeout=90_000)
         assert "toilet" in (page.text_content("#caption-customer") or "").lower()
         page.fill("#ask-text", "half-typed question")
         # Nobody speaks for IDLE_SECONDS after the answer: the screen is reset for the next customer.

@@ -29,6 +29,7 @@ from tests.browser.kiosk_page import (
     say,
     wait_for_event,
 )
+from tests.browser.polling import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -47,14 +48,13 @@ def barge_in(server: LiveServer, clips: dict[str, Path], media: str) -> dict[str
         page.wait_for_timeout(1500)
         assert page.evaluate("document.body.dataset.state") == "speaking"
         # Onset inside a pause between phrases would time the pause, not the barge-in.
-        page.wait_for_function("window.KioskMeter.isOn('out')", timeout=30_000)
+        wait_until(page, "window.KioskMeter.isOn('out')", timeout=30_000)
         say(page, "interruption")
         wait_for_event(page, "flush", 60_000)
-        page.wait_for_function(
-            "document.getElementById('caption-customer').textContent.toLowerCase().replace('-', ' ').includes('first aid')",
+        wait_until(
+            page, "document.getElementById('caption-customer').textContent.toLowerCase().replace('-', ' ').includes('first aid')",
             timeout=120_000)
-        page.wait_for_function(
-            "window.kioskMetrics.events.filter((e) => e.name === 'answer_frame_shown').length >= 2", timeout=120_000)
+        wait_until(page, "window.kioskMetrics.events.filter((e) => e.name === 'answer_frame_shown').length >= 2", timeout=120_000)
         page.screenshot(path=str(ARTIFACTS / f"kiosk-bargein-{media}.png"))
         items = events(page)
         receivers = page.evaluate("window.kioskMetrics.receiverStats()")

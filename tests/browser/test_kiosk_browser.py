@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, LiveServer, chromium_args
+from tests.browser.polling import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -21,9 +22,9 @@ def converse(server: LiveServer, wav: Path, media: str) -> dict[str, object]:
         page.wait_for_selector("#caption-avatar")
         if media == "ws":
             page.goto(f"{server.url}/?media=ws")
-        page.wait_for_function(
-            "document.getElementById('caption-avatar').textContent.toLowerCase().includes('restroom')", timeout=120_000)
-        page.wait_for_function("window.kioskMetrics.firstSpeakingFrameAt !== null", timeout=30_000)
+        wait_until(page, "document.getElementById('caption-avatar').textContent.toLowerCase().includes('restroom')",
+                   timeout=120_000)
+        wait_until(page, "window.kioskMetrics.firstSpeakingFrameAt !== null", timeout=30_000)
         if media == "webrtc":
             t0 = page.evaluate("document.getElementById('avatar-video').currentTime")
             page.wait_for_timeout(600)

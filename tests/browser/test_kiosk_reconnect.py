@@ -8,6 +8,7 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS, LiveServer
 from tests.browser.kiosk_page import events, kiosk_page, wait_for_event
+from tests.browser.polling import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -17,7 +18,7 @@ def test_page_reconnects_after_a_server_restart_and_talks_again(kiosk_server: Li
         wait_for_event(page, "webrtc_connected", 120_000)
         kiosk_server.stop()
         wait_for_event(page, "ws_close", 10_000)
-        page.wait_for_function("!document.getElementById('notice').hidden", timeout=5_000)
+        wait_until(page, "!document.getElementById('notice').hidden", timeout=5_000)
         notice = page.text_content("#notice") or ""
         assert "reconnecting" in notice.lower()
         page.wait_for_timeout(3_000)  # the page keeps retrying (with backoff) while the server is down
@@ -27,11 +28,11 @@ def test_page_reconnects_after_a_server_restart_and_talks_again(kiosk_server: Li
         kiosk_server.start()
         wait_for_event(page, "ws_open", 30_000, after=restarted_at)
         wait_for_event(page, "webrtc_connected", 240_000, after=restarted_at)
-        page.wait_for_function("document.getElementById('notice').hidden", timeout=10_000)
+        wait_until(page, "document.getElementById('notice').hidden", timeout=10_000)
         page.fill("#ask-text", "Where is the toilet?")
         page.click("#ask-send")
-        page.wait_for_function(
-            "document.getElementById('caption-avatar').textContent.toLowerCase().includes('restroom')", timeout=240_000)
+        wait_until(page, "document.getElementById('caption-avatar').textContent.toLowerCase().includes('restroom')",
+                   timeout=240_000)
         t0 = page.evaluate("document.getElementById('avatar-video').currentTime")
-        page.wait_for_function("(t0) => document.getElementById('avatar-video').currentTime > t0", arg=t0, timeout=10_000)
+        wait_until(page, "(t0) => document.getElementById('avatar-video').currentTime > t0", arg=t0, timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "kiosk-after-restart.png"))

@@ -7,6 +7,7 @@ from playwright.sync_api import Page
 
 from tests.browser.conftest import LiveServer
 from tests.browser.kiosk_page import events, kiosk_page, wait_for_event
+from tests.browser.polling import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 STAND_ASIDE_WATCH_MS = 8_000  # longer than the page's first reconnect delays (0.5, 1, 2, 4 s)
@@ -29,9 +30,9 @@ def test_a_screen_replaced_by_another_stands_aside_until_tapped(kiosk_server: Li
         second.goto(kiosk_server.url + "/")
         wait_for_event(second, "session", 120_000)
 
-        first.wait_for_function("window.kioskMetrics.events.some((e) => e.name === 'ws_close' && e.code === 4409)",
+        wait_until(first, "window.kioskMetrics.events.some((e) => e.name === 'ws_close' && e.code === 4409)",
                                 timeout=30_000)
-        first.wait_for_function("!document.getElementById('notice').hidden", timeout=5_000)
+        wait_until(first, "!document.getElementById('notice').hidden", timeout=5_000)
         assert "another screen" in (first.text_content("#notice") or "")
         first_opens = opened(first)
         first.wait_for_timeout(STAND_ASIDE_WATCH_MS)
@@ -40,7 +41,7 @@ def test_a_screen_replaced_by_another_stands_aside_until_tapped(kiosk_server: Li
 
         first.click("#notice")  # staff choose this screen after all
         wait_for_event(first, "session", 120_000)
-        second.wait_for_function("window.kioskMetrics.events.some((e) => e.name === 'ws_close' && e.code === 4409)",
+        wait_until(second, "window.kioskMetrics.events.some((e) => e.name === 'ws_close' && e.code === 4409)",
                                  timeout=30_000)
         second_opens = opened(second)
         second.wait_for_timeout(STAND_ASIDE_WATCH_MS)

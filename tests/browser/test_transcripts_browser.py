@@ -3,6 +3,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, LiveServer, chromium_args
+from tests.browser.polling import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 QUESTION = "Where can I find a toilet?"
@@ -15,14 +16,13 @@ def _ask_on_the_kiosk(page: Page, server: LiveServer) -> None:
     page.click("button[type=submit]")
     page.wait_for_selector("#caption-avatar")
     page.goto(f"{server.url}/?media=ws")
-    page.wait_for_function("window.kioskMetrics.events.some(e => e.name === 'session') && window.kioskMetrics.mode",
+    wait_until(page, "window.kioskMetrics.events.some(e => e.name === 'session') && window.kioskMetrics.mode",
                            timeout=180_000)
     page.fill("#ask-text", QUESTION)
     page.press("#ask-text", "Enter")
-    page.wait_for_function(
-        "document.getElementById('caption-avatar').textContent.toLowerCase().includes('restroom')", timeout=180_000)
+    wait_until(page, "document.getElementById('caption-avatar').textContent.toLowerCase().includes('restroom')", timeout=180_000)
     # The answer clip is saved once the avatar has finished speaking (back to listening).
-    page.wait_for_function("window.kioskMetrics.firstSpeakingFrameAt !== null"
+    wait_until(page, "window.kioskMetrics.firstSpeakingFrameAt !== null"
                            " && document.body.dataset.state !== 'speaking'", timeout=120_000)
 
 
@@ -61,7 +61,7 @@ def test_supervisor_opens_the_transcript_and_plays_the_answer(kiosk_server: Live
         assert QUESTION in (console.text_content("li.turn.customer .text") or "")
         assert "restroom" in (console.text_content("li.turn.avatar .text") or "").lower()
         console.evaluate("document.querySelector('.clip-answer').play()")
-        console.wait_for_function("document.querySelector('.clip-answer').currentTime > 0.5", timeout=20_000)
+        wait_until(console, "document.querySelector('.clip-answer').currentTime > 0.5", timeout=20_000)
         duration = console.evaluate("document.querySelector('.clip-answer').duration")
         assert duration > 1.0
         console.screenshot(path=str(ARTIFACTS / "console-transcript-detail.png"), full_page=True)
