@@ -325,6 +325,7 @@
     function stop() {
       flush();
       if (ctx) { ctx.close(); ctx = null; }
+      out = null;
     }
 
     // Media time is anchored to the AudioContext clock `lead` seconds ahead (the jitter buffer).
@@ -384,7 +385,9 @@
     }
 
     function onMedia(buffer) {
-      if (!ctx) return;
+      // Media can arrive while start() still awaits the worklet and the microphone: the output
+      // node is made last, and until it exists there is nothing to play into.
+      if (!ctx || !out) return;
       const view = new DataView(buffer);
       const kind = view.getUint8(0);
       const pts = view.getFloat64(1, true);
