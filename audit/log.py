@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from adminconsole.models import AuditEntry
+from audit.models import AuditEntry
 from common.client_address import client_address
 
 _client_ip: ContextVar[str | None] = ContextVar("audit_client_ip", default=None)

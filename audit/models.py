@@ -1,4 +1,7 @@
-"""The console's audit log: who changed what, when, from where, and the content before and after."""
+"""The audit log: who changed what, when, from where, and the content before and after.
+
+The model was part of ``adminconsole`` until it moved here; its table keeps its old name.
+"""
 from django.conf import settings
 from django.db import models
 
@@ -24,6 +27,7 @@ class AuditEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        db_table = "adminconsole_auditentry"
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "audit entries"
         indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target")]

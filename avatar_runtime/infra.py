@@ -55,7 +55,7 @@ def check_broker() -> StageReport:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return StageReport("broker", "eager (in-process)", OK, "no broker configured: background jobs run inline",
                            "redis", ["REDIS_URL or CELERY_BROKER_URL"], required=False)
-    from config.celery import app
+    from celery import current_app as app  # the project's app (``config.celery``), made current by the settings
 
     try:
         with app.connection_for_write() as conn:

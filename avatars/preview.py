@@ -12,14 +12,15 @@ import soundfile as sf
 
 from avatar_runtime.render.clip import render_offline, write_frames
 from avatar_runtime.render.portrait.prepare import PortraitAvatar
-from kiosk.models import Avatar, Kiosk
-from kiosk.voices import SAMPLE_SENTENCES, speech_synthesize
+from avatars.models import Avatar
+from avatars.voices import SAMPLE_SENTENCES, speech_synthesize
 
 
 def avatar_preview_language(avatar: Avatar) -> str:
     """The default language of a kiosk showing ``avatar``; else the default a new kiosk gets."""
-    shown_on = Kiosk.objects.filter(avatar=avatar).order_by("name").values_list("default_language", flat=True).first()
-    return shown_on or str(Kiosk._meta.get_field("default_language").get_default())
+    kiosks = avatar.kiosks  # reached through the relation: ``kiosk`` imports this app, not the other way round
+    shown_on = kiosks.order_by("name").values_list("default_language", flat=True).first()
+    return shown_on or str(kiosks.model._meta.get_field("default_language").get_default())
 
 
 def avatar_preview_render(*, portrait: PortraitAvatar, language: str) -> bytes:

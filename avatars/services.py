@@ -20,15 +20,15 @@ from django.db import transaction
 from django.utils.text import slugify
 from PIL import Image as PILImage
 
-from adminconsole.audit import audit_record
+from audit.log import audit_record
 from avatar_runtime.doctor import MUSETALK_FILES
 from avatar_runtime.pipeline.messages import Image
 from avatar_runtime.render.portrait.prepare import MAX_PIXELS, PortraitError, load_image, prepare_portrait
 from avatar_runtime.render.portrait.rig import PortraitRig, RigOverrides
 from avatar_runtime.render.portrait.video import VideoError, best_frame, probe_video
+from avatars.models import Avatar
+from avatars.preview import avatar_preview_language, avatar_preview_render
 from common.errors import ApplicationError
-from kiosk.avatar_preview import avatar_preview_language, avatar_preview_render
-from kiosk.models import Avatar
 
 log = logging.getLogger(__name__)
 MAX_AVATAR_BYTES = 10 * 1024 * 1024
@@ -216,7 +216,7 @@ def avatar_create(*, name: str, content: bytes, license_note: str = "", user: Ac
 
 
 def _prepare_after_commit(avatar_id: int) -> None:
-    from kiosk.tasks import avatar_prepare_task
+    from avatars.tasks import avatar_prepare_task
 
     cache.set(avatar_progress_key(avatar_id), {"fraction": 0.0, "stage": "queued"}, timeout=3600)
     transaction.on_commit(lambda: avatar_prepare_task.delay(avatar_id))
@@ -242,19 +242,3 @@ def avatar_mouth_set(*, avatar: Avatar, mouth_box: list[int], user: Actor = None
     audit_record(actor=user, action="avatar.mouth", target=avatar, before=before, after=_avatar_snapshot(avatar))
     _prepare_after_commit(avatar.pk)
     return avatar
-
-
-@transaction.atomic
-def avatar_assign(*, avatar: Avatar, kiosk_ids: list[int], user: Actor = None) -> list[str]:
-    """Show ``avatar`` on these kiosks (only a ready avatar); returns the kiosks' names."""
-    from kiosk.models import Kiosk
-
-    if avatar.status != Avatar.Status.READY:
-        raise ApplicationError("avatar_not_ready", "Only a prepared (ready) avatar can be shown on kiosks.")
-    kiosks = list(Kiosk.objects.select_for_update().filter(pk__in=kiosk_ids))
-    for kiosk in kiosks:
-        if kiosk.avatar_id != avatar.pk:
-            audit_record(actor=user, action="kiosk.avatar", target=kiosk, before={"avatar": kiosk.avatar_id},
-                         after={"avatar": avatar.pk})
-    Kiosk.objects.filter(pk__in=[k.pk for k in kiosks]).update(avatar=avatar)
-    return [k.name for k in kiosks]

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 
-from adminconsole.audit import audit_record
+from audit.log import audit_record
 from avatar_runtime.audio import resample
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.factory import VoiceBook, VoiceChoice
@@ -27,9 +27,9 @@ from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import Synthesizer, Voice
 from avatar_runtime.tts.espeak_voice import installed_voices
 from avatar_runtime.tts.registry import OFFLINE_VOICES, FallbackSynthesizer, espeak_voice_for
+from avatars.models import VoiceSetting
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_NAMES
-from kiosk.models import VoiceSetting
 
 VOICE_BACKENDS = ("edge", "piper", "kokoro", "espeak")
 MAX_SPOKEN_CHARS = 600
@@ -171,6 +171,17 @@ def voice_choice(language: str, data: VoiceData | None = None) -> VoiceChoice:
     fallback_name = data.fallback_voice_name or OFFLINE_VOICES[language].name
     fallback_backend = data.fallback_backend if data.fallback_voice_name else OFFLINE_VOICES[language].backend
     return VoiceChoice(primary, Voice(language, fallback_backend, fallback_name, data.rate, data.pitch))
+
+
+def voice_book_from_settings() -> VoiceBook:
+    """The runtime's voice book from the voice table; languages without a row get the defaults."""
+    choices = {code: VoiceChoice(OFFLINE_VOICES[code], espeak_voice_for(OFFLINE_VOICES[code])) for code in KIOSK_LANGUAGES}
+    for row in VoiceSetting.objects.all():
+        primary = Voice(row.language, row.backend, row.voice_name, row.rate, row.pitch)
+        fallback_name = row.fallback_voice_name or OFFLINE_VOICES[row.language].name
+        fallback = Voice(row.language, row.fallback_backend or "espeak", fallback_name, row.rate, row.pitch)
+        choices[row.language] = VoiceChoice(primary, fallback)
+    return VoiceBook(choices, Path(settings.MODELS_DIR))
 
 
 def speech_synthesize(*, text: str, language: str, data: VoiceData | None = None) -> SpokenAudio:

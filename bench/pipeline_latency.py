@@ -39,9 +39,9 @@ from io import StringIO  # noqa: E402
 from channels.db import database_sync_to_async  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from avatar_runtime.factory import session_factory, warm_up  # noqa: E402
 from avatar_runtime.pipeline.session import ConversationSession, State  # noqa: E402
 from kiosk.models import Kiosk  # noqa: E402
+from kiosk.session_factory import session_factory, warm_up  # noqa: E402
 from tests.speech_samples import speak  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "pipeline_latency.md"

@@ -14,7 +14,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from kiosk.models import Conversation, Turn
+from conversations.models import Conversation, Turn
 
 log = logging.getLogger(__name__)
 BATCH = 200

@@ -1,4 +1,4 @@
-"""Writes for kiosks and conversation records.
+"""Writes for conversation records.
 
 The avatar runtime persists through these (never through the models directly). Every write is
 idempotent by public id, so a writer that retries after a lost acknowledgement never
@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.errors import NotFound
-from kiosk.models import Conversation, HandoffRequest, Kiosk, Turn
-from kiosk.qa_services import turn_qa_enqueue
-from kiosk.redaction import redact_text
+from conversations.models import Conversation, HandoffRequest, Turn
+from conversations.redaction import redact_text
+from conversations.signals import answer_clip_saved
 
 TURN_FIELDS = {
     "text", "language", "asr_confidence", "retrieved", "answerable", "answer_backend", "voice", "complete",
@@ -92,13 +92,14 @@ def transcript_turn_update(*, turn_id: uuid.UUID, fields: dict[str, Any]) -> Tur
 def turn_clip_attach(*, turn_id: uuid.UUID, kind: str, content: bytes, filename: str) -> Turn:
     """Store the customer's audio (``kind="audio"``) or the rendered answer (``"answer"``).
 
-    A rendered answer is then scored for lip sync (sampled, after commit).
+    A rendered answer is then scored for lip sync (sampled, after commit: ``lipsync`` receives
+    ``answer_clip_saved``).
     """
     turn = Turn.objects.get(public_id=turn_id)
     field = turn.audio_clip if kind == "audio" else turn.answer_clip
     field.save(filename, ContentFile(content), save=True)
     if kind == "answer":
-        turn_qa_enqueue(turn=turn)
+        answer_clip_saved.send(sender=Turn, turn=turn)
     return turn
 
 
@@ -133,16 +134,3 @@ def handoff_request_create(*, conversation_id: uuid.UUID) -> HandoffRequest:
     conversation.handoff_requested = True
     conversation.save(update_fields=["handoff_requested"])
     return HandoffRequest.objects.create(conversation=conversation, kiosk=conversation.kiosk)
-
-
-KIOSK_STATES = ("idle", "listening", "thinking", "speaking")
-
-
-def kiosk_touch(*, kiosk: Kiosk, state: str | None = None) -> None:
-    """The kiosk's page is connected now (a heartbeat), its avatar in ``state`` when that changed."""
-    if state is None:
-        Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=timezone.now())
-        return
-    if state not in KIOSK_STATES:
-        raise ValueError(f"unknown kiosk state {state!r}")
-    Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=timezone.now(), state=state)

@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from kiosk.models import TranscriptAccess
+from conversations.models import TranscriptAccess
 
 
 def transcript_access_record(

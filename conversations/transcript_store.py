@@ -1,4 +1,4 @@
-"""The avatar runtime's ``TranscriptStore``, backed by the kiosk app's services.
+"""The avatar runtime's ``TranscriptStore``, backed by the conversations app's services.
 
 A database that cannot be reached (restarting, failing over, locked) is ``StoreUnavailable``:
 the runtime retries. Everything else (text the database refuses, a missing turn) is permanent.
@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from django.db import InterfaceError, OperationalError
 
 from avatar_runtime.pipeline.transcript import StoreUnavailable
-from kiosk import services
+from conversations import services
 
 # OSError: media storage (answer clips) unreachable or full.
 _UNAVAILABLE = (OperationalError, InterfaceError, OSError)

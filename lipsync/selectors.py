@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from kiosk.models import QaFlag, Turn, TurnQaScore
+from conversations.models import Turn
+from lipsync.models import QaFlag, TurnQaScore
 
 
 def qa_confidence_threshold(scorer: str) -> float:

@@ -1,7 +1,8 @@
 """Writes for lip-sync QA: score an answer's clip, store the score, keep the flags up to date.
 
-The Celery job ``kiosk.tasks.qa_score_turn`` calls ``turn_qa_score``; the worker's clip upload
-(``services.turn_clip_attach``) schedules it through ``turn_qa_enqueue`` once the clip is committed.
+The Celery job ``kiosk.tasks.qa_score_turn`` (``lipsync.tasks``) calls ``turn_qa_score``; the worker's clip
+upload (``conversations.services.turn_clip_attach``, its ``answer_clip_saved`` signal) schedules it through
+``turn_qa_enqueue`` once the clip is committed.
 """
 import contextlib
 import functools
@@ -18,15 +19,16 @@ from django.db import transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from adminconsole.audit import audit_record
+from audit.log import audit_record
 from avatar_runtime.errors import ModelMissingError
 from avatar_runtime.qa.base import SyncScore, SyncScorer
 from avatar_runtime.qa.media import ClipError
 from avatar_runtime.qa.scorers import make_scorer
 from common.errors import ApplicationError, NotFound
 from common.jobs import enqueue
-from kiosk.models import QaFlag, Turn, TurnQaScore
-from kiosk.qa_selectors import qa_confidence_threshold, qa_rolling_summary
+from conversations.models import Turn
+from lipsync.models import QaFlag, TurnQaScore
+from lipsync.selectors import qa_confidence_threshold, qa_rolling_summary
 
 log = logging.getLogger(__name__)
 MAX_NOTE_CHARS = 300
@@ -41,7 +43,7 @@ def turn_qa_enqueue(*, turn: Turn) -> bool:
         return False
     if random.random() >= settings.QA_SAMPLE_RATE:
         return False
-    from kiosk.tasks import qa_score_turn  # tasks import this module
+    from lipsync.tasks import qa_score_turn  # tasks import this module
 
     turn_pk = turn.pk
     transaction.on_commit(lambda: enqueue(qa_score_turn, turn_pk))

@@ -1,25 +1,15 @@
-"""Background jobs of the kiosk app."""
-from dataclasses import asdict
+"""Background jobs of the lip-sync QA app.
 
+The task keeps the name it was registered under in ``kiosk``: jobs queued before a deploy carry
+that name, so it stays the task's identity (as the moved models keep their tables).
+"""
 from celery import Task, shared_task
 from celery.exceptions import Retry
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from common.errors import ApplicationError
-from kiosk.avatars import avatar_prepare
-from kiosk.qa_services import turn_qa_score, turn_qa_score_failed
-from kiosk.retention import transcripts_purge_expired
-
-
-@shared_task(name="kiosk.tasks.avatar_prepare", acks_late=True)
-def avatar_prepare_task(avatar_id: int) -> str:
-    """Prepare an uploaded avatar; an unusable photo ends as a failed avatar, not a retried job."""
-    try:
-        return avatar_prepare(avatar_id=avatar_id).status
-    except ApplicationError as exc:
-        return f"failed: {exc.code}"
-
+from lipsync.services import turn_qa_score, turn_qa_score_failed
 
 # Storage and database hiccups: worth another try (with backoff); anything else is stored as an error.
 TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError)
@@ -42,9 +32,3 @@ def qa_score_turn(self: Task, turn_id: int) -> str | Retry:
     except ApplicationError as exc:  # the turn is gone or has no clip: nothing to score
         return f"failed: {exc.code}"
     return f"failed: {score.error_code}" if score.error_code else f"scored: {score.scorer} {score.confidence}"
-
-
-@shared_task(name="kiosk.tasks.transcripts_purge_expired")
-def transcripts_purge_expired_task() -> dict[str, int]:
-    """Every 6 hours (Celery beat): delete conversations older than ``TRANSCRIPT_RETENTION_DAYS``."""
-    return asdict(transcripts_purge_expired())

@@ -6,9 +6,9 @@ import pytest
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from kiosk.avatars import avatar_progress
-from kiosk.models import Avatar
-from kiosk.tasks import avatar_prepare_task
+from avatars.models import Avatar
+from avatars.services import avatar_progress
+from avatars.tasks import avatar_prepare_task
 
 pytestmark = pytest.mark.django_db
 

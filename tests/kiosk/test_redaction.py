@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from kiosk import services
-from kiosk.models import Turn
-from kiosk.redaction import redact_text
+from conversations import services
+from conversations.models import Turn
+from conversations.redaction import redact_text
 
 CASES = [
     # Mandarin: mobile number, e-mail, resident ID ending in X; full-width digits.

@@ -8,10 +8,10 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from kiosk import services
-from kiosk.models import Conversation, HandoffRequest, TranscriptAccess, Turn
-from kiosk.retention import retention_cutoff, transcripts_purge_expired
-from kiosk.tasks import transcripts_purge_expired_task
+from conversations import services
+from conversations.models import Conversation, HandoffRequest, TranscriptAccess, Turn
+from conversations.retention import retention_cutoff, transcripts_purge_expired
+from conversations.tasks import transcripts_purge_expired_task
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ def test_zero_days_keeps_everything(settings: Any, wav: bytes) -> None:
 
 
 def test_purge_works_in_batches(settings: Any, wav: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kiosk.retention.BATCH", 2)
+    monkeypatch.setattr("conversations.retention.BATCH", 2)
     settings.TRANSCRIPT_RETENTION_DAYS = 30
     for _ in range(5):
         _conversation(31, wav)

@@ -3,9 +3,10 @@ import uuid
 
 import pytest
 
-from kiosk import services
-from kiosk.models import Conversation, Kiosk, Turn, Venue
-from kiosk.selectors import conversation_history
+from conversations import services
+from conversations.models import Conversation, Turn
+from conversations.selectors import conversation_history
+from kiosk.models import Kiosk, Venue
 
 pytestmark = pytest.mark.django_db
 

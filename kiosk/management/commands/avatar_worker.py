@@ -27,7 +27,7 @@ class Command(BaseCommand):
         asyncio.run(self._serve(options["capacity"]))
 
     async def _serve(self, capacity: int) -> None:
-        from avatar_runtime.factory import session_factory, warm_up
+        from kiosk.session_factory import session_factory, warm_up
 
         loop = asyncio.get_running_loop()
         worker = AvatarWorker(capacity=capacity, session_factory=session_factory, warm_up=warm_up)

@@ -51,9 +51,9 @@ class Command(BaseCommand):
     async def _converse(self, samples: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
         from channels.db import database_sync_to_async
 
-        from avatar_runtime.factory import session_factory
         from avatar_runtime.render.clip import write_clip
         from kiosk.models import Kiosk
+        from kiosk.session_factory import session_factory
 
         kiosk_id = options["kiosk"] or await database_sync_to_async(
             lambda: Kiosk.objects.order_by("id").values_list("id", flat=True).first()
@@ -94,7 +94,7 @@ class Command(BaseCommand):
 
 
 def _turns(conversation_id: uuid.UUID | None) -> list[dict[str, Any]]:
-    from kiosk.models import Turn
+    from conversations.models import Turn
 
     if conversation_id is None:
         return []

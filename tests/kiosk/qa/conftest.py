@@ -10,7 +10,9 @@ import pytest
 from django.core.files.base import ContentFile
 
 from avatar_runtime.render.clip import write_clip
-from kiosk.models import Avatar, Conversation, Kiosk, Turn, Venue
+from avatars.models import Avatar
+from conversations.models import Conversation, Turn
+from kiosk.models import Kiosk, Venue
 from tests.avatar_runtime.qa.clips import rendered, shifted
 
 

@@ -21,10 +21,12 @@ from django.conf import settings
 from django.db import connection
 from PIL import Image
 
+from avatars.models import Avatar
+from avatars.services import avatar_create
 from config.celery import app as celery_app
-from kiosk import services
-from kiosk.avatars import avatar_create
-from kiosk.models import Avatar, Turn, TurnQaScore
+from conversations import services
+from conversations.models import Turn
+from lipsync.models import TurnQaScore
 from tests.conftest import SERVICES
 from tests.kiosk.qa.conftest import TurnFactory, clip_bytes
 

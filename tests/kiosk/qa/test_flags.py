@@ -3,9 +3,9 @@ import pytest
 
 from avatar_runtime.qa.base import SyncScore
 from common.errors import ApplicationError, NotFound
-from kiosk.models import QaFlag, TurnQaScore
-from kiosk.qa_selectors import qa_rolling_summary, qa_score_for_turns, turns_with_qa_below
-from kiosk.qa_services import qa_flag_acknowledge, turn_qa_record
+from lipsync.models import QaFlag, TurnQaScore
+from lipsync.selectors import qa_rolling_summary, qa_score_for_turns, turns_with_qa_below
+from lipsync.services import qa_flag_acknowledge, turn_qa_record
 from tests.kiosk.qa.conftest import TurnFactory
 
 

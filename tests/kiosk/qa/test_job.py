@@ -6,9 +6,10 @@ import torch
 
 from avatar_runtime.qa.s3fd import S3FDNet
 from avatar_runtime.qa.syncnet_model import SyncNet
-from kiosk import services
-from kiosk.models import QaFlag, Turn, TurnQaScore
-from kiosk.tasks import qa_score_turn
+from conversations import services
+from conversations.models import Turn
+from lipsync.models import QaFlag, TurnQaScore
+from lipsync.tasks import qa_score_turn
 from tests.kiosk.qa.conftest import TurnFactory, clip_bytes
 
 pytestmark = pytest.mark.usefixtures("celery_eager")

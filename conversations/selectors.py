@@ -1,16 +1,7 @@
-"""Reads for the kiosk app."""
+"""Reads for conversation records."""
 import uuid
 
-from kiosk.models import Avatar, Kiosk, Turn
-
-
-def kiosk_default() -> Kiosk | None:
-    """The first enabled kiosk: what an unpaired laptop demo shows until pairing exists."""
-    return Kiosk.objects.filter(enabled=True).select_related("avatar", "venue").order_by("id").first()
-
-
-def avatar_ready_list() -> list[Avatar]:
-    return list(Avatar.objects.filter(status=Avatar.Status.READY).order_by("name"))
+from conversations.models import Turn
 
 
 def conversation_history(*, public_id: uuid.UUID, limit: int) -> list[tuple[str, str]]:

@@ -1,0 +1,16 @@
+"""Writes for kiosk devices that their page makes (heartbeats, the avatar's state)."""
+from django.utils import timezone
+
+from kiosk.models import Kiosk
+
+KIOSK_STATES = ("idle", "listening", "thinking", "speaking")
+
+
+def kiosk_touch(*, kiosk: Kiosk, state: str | None = None) -> None:
+    """The kiosk's page is connected now (a heartbeat), its avatar in ``state`` when that changed."""
+    if state is None:
+        Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=timezone.now())
+        return
+    if state not in KIOSK_STATES:
+        raise ValueError(f"unknown kiosk state {state!r}")
+    Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=timezone.now(), state=state)
