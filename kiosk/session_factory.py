@@ -17,7 +17,8 @@ from avatar_runtime.asr.language_policy import LanguagePolicy
 from avatar_runtime.factory import KioskProfile, answerer, portrait_current, recognizer
 from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.clock import RealClock
-from avatar_runtime.pipeline.session import ConversationSession, SessionBackends, SessionConfig
+from avatar_runtime.pipeline.session import ConversationSession
+from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
 from avatar_runtime.vad.silero import SileroVadStream
 from avatars.voices import voice_book_from_settings

@@ -22,7 +22,8 @@ from avatar_runtime.llm.base import Retrieved
 from avatar_runtime.llm.extractive import ExtractiveAnswerer
 from avatar_runtime.pipeline.clock import VirtualClock, settle
 from avatar_runtime.pipeline.messages import Samples, VideoFrame
-from avatar_runtime.pipeline.session import ConversationSession, SessionBackends, SessionConfig, State
+from avatar_runtime.pipeline.session import ConversationSession, State
+from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig
 from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portrait
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
