@@ -28,7 +28,7 @@ from conversations import services
 from conversations.models import Turn
 from lipsync.models import TurnQaScore
 from tests.conftest import SERVICES
-from tests.kiosk.qa.conftest import TurnFactory, clip_bytes
+from tests.lipsync.conftest import TurnFactory, clip_bytes
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = [

@@ -6,7 +6,7 @@ from common.errors import ApplicationError, NotFound
 from lipsync.models import QaFlag, TurnQaScore
 from lipsync.selectors import qa_rolling_summary, qa_score_for_turns, turns_with_qa_below
 from lipsync.services import qa_flag_acknowledge, turn_qa_record
-from tests.kiosk.qa.conftest import TurnFactory
+from tests.lipsync.conftest import TurnFactory
 
 
 def record(turn_factory: TurnFactory, confidence: float, offset: int = 0, scorer: str = "embedded", **turn: str) -> TurnQaScore:

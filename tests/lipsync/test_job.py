@@ -10,7 +10,7 @@ from conversations import services
 from conversations.models import Turn
 from lipsync.models import QaFlag, TurnQaScore
 from lipsync.tasks import qa_score_turn
-from tests.kiosk.qa.conftest import TurnFactory, clip_bytes
+from tests.lipsync.conftest import TurnFactory, clip_bytes
 
 pytestmark = pytest.mark.usefixtures("celery_eager")
 
