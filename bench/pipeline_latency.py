@@ -2,7 +2,7 @@
 
     python -m bench.pipeline_latency [--turns 20] [--barge-ins 10]
 
-The session is assembled exactly as a worker assembles it (``avatar_runtime.factory``: Silero
+The session is assembled exactly as a worker assembles it (``kiosk.session_factory``: Silero
 VAD, Whisper, hybrid retrieval, extractive answers, offline voices, the portrait renderer, WebRTC
 echo cancellation) over a throwaway SQLite database with the demo venue. Questions spoken by the
 offline voices are streamed in real time, 32 ms at a time, as a browser sends them; answers play
