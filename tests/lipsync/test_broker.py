@@ -30,7 +30,7 @@ from lipsync.models import TurnQaScore
 from tests.conftest import SERVICES
 from tests.lipsync.conftest import TurnFactory, clip_bytes
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not SERVICES, reason="needs DATABASE_URL and REDIS_URL (CI's services suite)"),
