@@ -5,7 +5,7 @@ from django.db.models.signals import post_migrate
 
 
 def _create_role_groups(sender: AppConfig, **kwargs: Any) -> None:
-    from adminconsole.roles import roles_ensure_groups
+    from common.roles import roles_ensure_groups
 
     roles_ensure_groups()
 

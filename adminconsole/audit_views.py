@@ -2,9 +2,9 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from adminconsole.audit import audit_action_codes, audit_list
 from adminconsole.paging import paginate
-from adminconsole.roles import Role, role_required
+from audit.log import audit_action_codes, audit_list
+from common.roles import Role, role_required
 
 
 @role_required(Role.ADMIN)

@@ -9,17 +9,18 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from PIL import Image
 
-from adminconsole.roles import Role, role_required
-from common.errors import ApplicationError
-from kiosk.avatars import (
+from avatars.models import Avatar
+from avatars.services import (
     MAX_AVATAR_BYTES,
     MOUTH_UNSURE_BELOW,
-    avatar_assign,
     avatar_create,
     avatar_mouth_set,
     avatar_progress,
 )
-from kiosk.models import Avatar, Kiosk
+from common.errors import ApplicationError
+from common.roles import Role, role_required
+from kiosk.fleet import avatar_assign
+from kiosk.models import Kiosk
 
 
 class AvatarUploadForm(forms.Form):

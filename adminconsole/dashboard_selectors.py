@@ -15,7 +15,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower, Trim, TruncDate
 from django.utils import timezone
 
-from kiosk.models import Conversation, HandoffRequest, Turn
+from conversations.models import Conversation, HandoffRequest, Turn
 
 # Stages of ``Turn.timings`` (milliseconds), in pipeline order; the avatar's turn holds the whole turn's timings.
 STAGES = ("endpointing", "asr", "retrieval", "answer_first_text", "tts_first_audio", "first_frame", "end_to_end")

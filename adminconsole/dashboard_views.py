@@ -6,10 +6,10 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_GET
 
 from adminconsole.dashboard_selectors import PERCENTILES, PERIODS, DashboardData, dashboard_data
-from adminconsole.roles import Role, has_role
 from adminconsole.svg_charts import bar_rows, column_chart
 from adminconsole.transcript_views import console_view, role_context
 from common.languages import LANGUAGE_NAMES
+from common.roles import Role, has_role
 from kiosk.models import Kiosk
 
 

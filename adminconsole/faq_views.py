@@ -11,10 +11,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from adminconsole.faq_diff import snapshot_diff
 from adminconsole.faq_forms import FaqEditorForm, FaqFilterForm, FaqImportForm, TryItForm
 from adminconsole.paging import paginate
-from adminconsole.roles import Role, role_required
 from adminconsole.tryit import faq_try
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES
+from common.roles import Role, role_required
 from knowledgebase.exporting import FORMATS, faq_export
 from knowledgebase.models import FaqEntry
 from knowledgebase.selectors import faq_get, faq_list, faq_revision_get, faq_revision_list

@@ -3,8 +3,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from adminconsole.roles import Role, role_required
 from avatar_runtime.selectors import backend_health_snapshot
+from common.roles import Role, role_required
 
 
 @require_GET

@@ -12,9 +12,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from adminconsole.roles import Role, role_required
+from avatars.models import Avatar
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES, LANGUAGE_NAMES
+from common.roles import Role, role_required
 from kiosk.fleet import (
     KioskData,
     kiosk_activity,
@@ -25,7 +26,7 @@ from kiosk.fleet import (
     kiosk_unpair,
     kiosk_update,
 )
-from kiosk.models import Avatar, Kiosk
+from kiosk.models import Kiosk
 from kiosk.pairing import PAIRING_TTL
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from adminconsole.roles import Role
+from common.roles import Role
 
 
 @dataclass(frozen=True)

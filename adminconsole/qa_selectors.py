@@ -7,11 +7,13 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from adminconsole.roles import Role, has_role
+from avatars.models import Avatar
 from common.errors import ApplicationError, NotFound, PermissionDenied
 from common.languages import KIOSK_LANGUAGES
-from kiosk.models import Avatar, QaFlag, Turn, TurnQaScore
-from kiosk.qa_selectors import QaSummary, qa_confidence_threshold, qa_rolling_summary
+from common.roles import Role, has_role
+from conversations.models import Turn
+from lipsync.models import QaFlag, TurnQaScore
+from lipsync.selectors import QaSummary, qa_confidence_threshold, qa_rolling_summary
 
 GROUPS = ("avatar", "language")
 MAX_DAYS = 90

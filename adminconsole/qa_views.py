@@ -9,10 +9,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from adminconsole.qa_chart import confidence_chart
 from adminconsole.qa_selectors import access_turn_answer_clip, qa_flag_list, qa_overview
-from adminconsole.roles import Role, has_role, user_role
 from adminconsole.transcript_views import console_view, turn_clip_response
 from common import errors
-from kiosk.qa_services import qa_flag_acknowledge
+from common.roles import Role, has_role, user_role
+from lipsync.services import qa_flag_acknowledge
 
 
 def _supervisor(request: HttpRequest) -> str:

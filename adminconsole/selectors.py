@@ -1,7 +1,8 @@
 """Reads behind the console screens."""
 from dataclasses import dataclass
 
-from kiosk.models import Avatar, Kiosk
+from avatars.models import Avatar
+from kiosk.models import Kiosk
 from knowledgebase.models import FaqEntry, FaqTranslation
 
 

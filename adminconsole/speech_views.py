@@ -2,9 +2,9 @@
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from adminconsole.roles import Role, role_required
+from avatars.voices import VoiceData, speech_synthesize
 from common.errors import ApplicationError
-from kiosk.voices import VoiceData, speech_synthesize
+from common.roles import Role, role_required
 
 
 def _voice_override(request: HttpRequest) -> VoiceData | None:

@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adminconsole.roles import Role, has_role
 from adminconsole.transcript_selectors import (
     OUTCOMES,
     TranscriptFilters,
@@ -25,8 +24,9 @@ from adminconsole.transcript_selectors import (
 )
 from common.errors import MAX_ID
 from common.languages import LANGUAGE_CHOICES
-from kiosk.models import Conversation, TranscriptAccess
-from kiosk.transcript_access import transcript_access_record
+from common.roles import Role, has_role
+from conversations.models import Conversation, TranscriptAccess
+from conversations.transcript_access import transcript_access_record
 from knowledgebase.api_serializers import ErrorSerializer
 
 TAGS = ["transcripts"]

@@ -17,11 +17,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from adminconsole.roles import Role, has_role
 from common.errors import ApplicationError, NotFound, PermissionDenied
-from kiosk.models import Conversation, Turn, TurnQaScore
-from kiosk.qa_selectors import qa_score_for_turns, turns_with_qa_below
+from common.roles import Role, has_role
+from conversations.models import Conversation, Turn
 from knowledgebase.importing import escape_formula
+from lipsync.models import TurnQaScore
+from lipsync.selectors import qa_score_for_turns, turns_with_qa_below
 
 OUTCOMES = ("answered", "declined")
 CLIP_KINDS = ("audio", "answer")

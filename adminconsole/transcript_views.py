@@ -1,7 +1,7 @@
 """Transcript screens: the filtered list, a conversation, its clips, the CSV export, the access log.
 
 Supervisors and admins only (staff get 403). Every view of a conversation, a clip or an export
-is recorded in the access log (``kiosk.transcript_access``).
+is recorded in the access log (``conversations.transcript_access``).
 """
 import mimetypes
 import uuid
@@ -21,7 +21,6 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from adminconsole.roles import Role, has_role, user_role
 from adminconsole.transcript_selectors import (
     OUTCOMES,
     TranscriptFilters,
@@ -35,8 +34,10 @@ from adminconsole.transcript_selectors import (
 from common.errors import ApplicationError, NotFound
 from common.errors import PermissionDenied as DomainPermissionDenied
 from common.languages import LANGUAGE_CHOICES
-from kiosk.models import Kiosk, TranscriptAccess
-from kiosk.transcript_access import transcript_access_list, transcript_access_record
+from common.roles import Role, has_role, user_role
+from conversations.models import TranscriptAccess
+from conversations.transcript_access import transcript_access_list, transcript_access_record
+from kiosk.models import Kiosk
 
 PAGE_SIZE = 25
 ACCESS_PAGE_SIZE = 50

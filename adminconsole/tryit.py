@@ -1,16 +1,17 @@
 """The FAQ editor's "try it" box: what the avatar would retrieve and say for a question.
 
 It goes through the same two steps the runtime takes for a customer's turn
-(``avatar_runtime.factory.retrieve`` and the configured answerer), so staff see the kiosk's
+(``knowledgebase.runtime_retrieval.retrieve`` and the configured answerer), so staff see the kiosk's
 real behaviour for the published knowledge base, not an approximation of it.
 """
 import asyncio
 from dataclasses import dataclass
 
-from avatar_runtime.factory import answerer, retrieve
+from avatar_runtime.factory import answerer
 from avatar_runtime.llm.base import Retrieved, closing
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES
+from knowledgebase.runtime_retrieval import retrieve
 from knowledgebase.selectors import MAX_QUERY_CHARS, document_id_from_key
 
 TRY_K = 5

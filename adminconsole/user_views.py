@@ -7,9 +7,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from adminconsole.paging import paginate
-from adminconsole.roles import Role, role_required
 from adminconsole.users import listed_role, user_list, user_update
 from common.errors import ApplicationError
+from common.roles import Role, role_required
 
 
 @role_required(Role.ADMIN)

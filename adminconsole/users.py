@@ -7,9 +7,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, U
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 
-from adminconsole.audit import audit_record
-from adminconsole.roles import Role, roles_ensure_groups, user_role
+from audit.log import audit_record
 from common.errors import ApplicationError
+from common.roles import Role, roles_ensure_groups, user_role
 
 ROLE_GROUPS = [role.group_name for role in Role]
 

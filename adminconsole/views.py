@@ -2,8 +2,8 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from adminconsole.roles import Role, role_required
 from adminconsole.selectors import console_overview
+from common.roles import Role, role_required
 
 
 @role_required(Role.STAFF)

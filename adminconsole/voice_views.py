@@ -10,12 +10,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from adminconsole.roles import Role, role_required
 from avatar_runtime.tts.registry import OFFLINE_VOICES
-from common.errors import ApplicationError
-from common.languages import KIOSK_LANGUAGES, LANGUAGE_NAMES
-from kiosk.models import VoiceSetting
-from kiosk.voices import (
+from avatars.models import VoiceSetting
+from avatars.voices import (
     PITCH_RANGE,
     RATE_RANGE,
     SAMPLE_SENTENCES,
@@ -25,6 +22,9 @@ from kiosk.voices import (
     voice_setting_update,
     voice_settings,
 )
+from common.errors import ApplicationError
+from common.languages import KIOSK_LANGUAGES, LANGUAGE_NAMES
+from common.roles import Role, role_required
 
 _OFFLINE_BACKENDS = [b for b in VOICE_BACKENDS if b != "edge"]
 

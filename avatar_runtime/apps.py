@@ -2,9 +2,10 @@ from django.apps import AppConfig
 
 
 class AvatarRuntimeConfig(AppConfig):
-    """Registers the runtime's management commands (doctor, provision_models, avatar_worker).
+    """Registers the runtime's management commands (doctor, provision_models, qa_score).
 
-    The runtime core holds no Django models and imports without a database.
+    The runtime holds no Django models, imports no app and imports without a database; the
+    worker's composition root (``kiosk.session_factory``, its ``avatar_worker`` command) wires it up.
     """
 
     name = "avatar_runtime"

@@ -1,33 +1,29 @@
-"""Assembling a kiosk session from settings and the database: the worker's one entry point.
+"""The runtime's process-wide backends, chosen by configuration: recognizer, answerer, the voice
+chain per language, the prepared portrait, and the warm-up that loads them.
 
 Models load once per process (lazily, thread-safe, in the backends' own modules); each session
 gets its own streaming state (VAD stream, language policy, renderer). The pipeline itself never
-imports a provider: this module is where configuration picks them.
+imports a provider: this module is where configuration picks them. It imports no Django app:
+the worker's composition root (``kiosk.session_factory``) hands it the apps' parts.
 """
 import asyncio
 import functools
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
-from avatar_runtime.aec.factory import echo_canceller
 from avatar_runtime.asr.base import Recognizer
-from avatar_runtime.asr.language_policy import LanguagePolicy
 from avatar_runtime.audio import voiced_sound
 from avatar_runtime.doctor import DoctorConfig
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.health_checks import health_seed, health_voice
-from avatar_runtime.inference_threads import in_inference_thread
-from avatar_runtime.llm.base import Answerer, Passage, Retrieved
-from avatar_runtime.pipeline.clock import RealClock
-from avatar_runtime.pipeline.session import ConversationSession, SessionBackends, SessionConfig
+from avatar_runtime.llm.base import Answerer, Retrieved
 from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portrait
-from avatar_runtime.render.portrait.renderer import PortraitRenderer
 from avatar_runtime.render.portrait.rig import RigOverrides
 from avatar_runtime.tts.base import Synthesizer, Voice
 from avatar_runtime.tts.registry import (
@@ -71,19 +67,6 @@ def answerer() -> Answerer:
 
     return answerer_from_config(LlmConfig(backend=settings.AVATAR_LLM_BACKEND, base_url=settings.LLM_BASE_URL,
                                           model=settings.LLM_MODEL, api_key=settings.LLM_API_KEY))
-
-
-def retrieve(query: str, language: str, k: int) -> Retrieved:
-    """The knowledge base's hybrid search, in the runtime's terms (blocking: call in a thread)."""
-    from knowledgebase.selectors import faq_search
-
-    result = faq_search(query, language, k)
-    passages = [
-        Passage(key=hit.key, score=hit.score, question=hit.question, answer=hit.answer, language=hit.language,
-                translations=dict(hit.translations))
-        for hit in result.results
-    ]
-    return Retrieved(answerable=result.answerable, passages=passages)
 
 
 @dataclass(frozen=True)
@@ -135,19 +118,6 @@ def _registered_backends() -> set[str]:
     return set(getattr(registry, "_BACKENDS", {}))
 
 
-def voice_book_from_settings() -> VoiceBook:
-    """Read the voice table (``kiosk.VoiceSetting``); languages without a row get the defaults."""
-    from kiosk.models import VoiceSetting
-
-    choices = {code: VoiceChoice(OFFLINE_VOICES[code], espeak_voice_for(OFFLINE_VOICES[code])) for code in KIOSK_LANGUAGES}
-    for row in VoiceSetting.objects.all():
-        primary = Voice(row.language, row.backend, row.voice_name, row.rate, row.pitch)
-        fallback_name = row.fallback_voice_name or OFFLINE_VOICES[row.language].name
-        fallback = Voice(row.language, row.fallback_backend or "espeak", fallback_name, row.rate, row.pitch)
-        choices[row.language] = VoiceChoice(primary, fallback)
-    return VoiceBook(choices, Path(settings.MODELS_DIR))
-
-
 @functools.lru_cache(maxsize=16)
 def _portrait(photo_path: str, mtime: float, overrides_key: str) -> PortraitAvatar:
     overrides = RigOverrides.from_dict(json.loads(overrides_key)) if overrides_key else None
@@ -156,7 +126,7 @@ def _portrait(photo_path: str, mtime: float, overrides_key: str) -> PortraitAvat
                                 cache_dir=Path(settings.MEDIA_ROOT) / "avatar-cache")
 
 
-def _portrait_current(profile: "KioskProfile") -> PortraitAvatar:
+def portrait_current(profile: "KioskProfile") -> PortraitAvatar:
     """The prepared portrait for the kiosk's photo as it is now (a replaced photo is re-prepared)."""
     mtime = Path(profile.photo_path).stat().st_mtime
     return _portrait(profile.photo_path, mtime, profile.overrides_key)
@@ -171,20 +141,7 @@ class KioskProfile:
     overrides_key: str
 
 
-def kiosk_profile(kiosk_id: int | None) -> KioskProfile:
-    from kiosk.models import Kiosk
-
-    kiosk = Kiosk.objects.select_related("avatar").filter(pk=kiosk_id).first() if kiosk_id else None
-    if kiosk is None or kiosk.avatar is None:
-        raise LookupError(f"kiosk {kiosk_id} has no avatar")
-    avatar = kiosk.avatar
-    overrides = {k: v for k, v in (("face", avatar.face_box), ("mouth", avatar.mouth_box)) if v}
-    languages = [code for code in kiosk.languages if code in KIOSK_LANGUAGES] or list(KIOSK_LANGUAGES)
-    return KioskProfile(kiosk.pk, languages, kiosk.default_language, avatar.source.path,
-                        json.dumps(overrides, sort_keys=True) if overrides else "")
-
-
-def warm_up() -> None:
+def warm_up(*, retrieve: Callable[[str, str, int], Retrieved], voice_book: Callable[[], VoiceBook]) -> None:
     """Load every process-wide model before the worker takes sessions (blocking: ~10-20 s on CPU).
 
     A kiosk's first question must not wait for Whisper, the retrieval index or a voice to load.
@@ -194,7 +151,7 @@ def warm_up() -> None:
     answerer()
     SileroVadStream()
     retrieve("hello", "en", 1)
-    voices = voice_book_from_settings()
+    voices = voice_book()
     for language in KIOSK_LANGUAGES:
         synthesizer, voice = voices.synthesizer(language)
         health_voice(language, synthesizer, voice, asyncio.run(_speak_once(synthesizer, voice)))
@@ -216,28 +173,3 @@ async def _speak_once(synthesizer: Synthesizer, voice: Voice) -> str:
     async for _chunk in synthesizer.synthesize("OK.", voice):
         pass
     return str(getattr(synthesizer, "spoken_by", "") or synthesizer.name)
-
-
-async def session_factory(session_id: str, kiosk_id: int | None) -> ConversationSession:
-    from kiosk.transcript_store import DjangoTranscriptStore
-
-    profile = await database_sync_to_async(kiosk_profile)(kiosk_id)
-    voices = await database_sync_to_async(voice_book_from_settings)()
-    portrait = await asyncio.to_thread(_portrait_current, profile)
-    rec = await in_inference_thread(recognizer)
-    backends = SessionBackends(
-        vad=SileroVadStream(),
-        recognizer=rec,
-        retrieve=retrieve,
-        answerer=answerer(),
-        voices=voices,
-        renderer=PortraitRenderer(portrait),
-        language_policy=LanguagePolicy(profile.default_language, profile.languages),
-        aec=echo_canceller(),
-    )
-    config = SessionConfig(languages=profile.languages, default_language=profile.default_language,
-                           idle_timeout=settings.AVATAR_SESSION_IDLE_SECONDS,
-                           answer_clip_rate=settings.ANSWER_CLIP_SAMPLE_RATE,
-                           answer_clip_max_seconds=settings.ANSWER_CLIP_MAX_SECONDS)
-    return ConversationSession(session_id=session_id, kiosk_id=profile.kiosk_id, config=config, backends=backends,
-                               store=DjangoTranscriptStore(profile.kiosk_id), clock=RealClock())

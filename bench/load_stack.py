@@ -179,7 +179,7 @@ class Stack:
         """``Turn.timings`` of the avatar's answers to these kiosks since ``since`` (unix time)."""
         from datetime import UTC, datetime
 
-        from kiosk.models import Turn
+        from conversations.models import Turn
 
         turns = Turn.objects.filter(conversation__kiosk_id__in=kiosk_ids, role=Turn.Role.AVATAR,
                                     created_at__gte=datetime.fromtimestamp(since, tz=UTC))

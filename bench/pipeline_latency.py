@@ -2,7 +2,7 @@
 
     python -m bench.pipeline_latency [--turns 20] [--barge-ins 10]
 
-The session is assembled exactly as a worker assembles it (``avatar_runtime.factory``: Silero
+The session is assembled exactly as a worker assembles it (``kiosk.session_factory``: Silero
 VAD, Whisper, hybrid retrieval, extractive answers, offline voices, the portrait renderer, WebRTC
 echo cancellation) over a throwaway SQLite database with the demo venue. Questions spoken by the
 offline voices are streamed in real time, 32 ms at a time, as a browser sends them; answers play
@@ -39,9 +39,9 @@ from io import StringIO  # noqa: E402
 from channels.db import database_sync_to_async  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from avatar_runtime.factory import session_factory, warm_up  # noqa: E402
 from avatar_runtime.pipeline.session import ConversationSession, State  # noqa: E402
 from kiosk.models import Kiosk  # noqa: E402
+from kiosk.session_factory import session_factory, warm_up  # noqa: E402
 from tests.speech_samples import speak  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "pipeline_latency.md"

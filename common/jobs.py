@@ -29,9 +29,7 @@ _pool_lock = threading.Lock()
 
 def enqueue(task: Task, *args: Any) -> None:
     """Run ``task(*args)`` in the background: on the broker, or (brokerless) in the jobs child process."""
-    from config.celery import app
-
-    if not (app.conf.task_always_eager and settings.JOBS_IN_CHILD_PROCESS):
+    if not (task.app.conf.task_always_eager and settings.JOBS_IN_CHILD_PROCESS):
         task.delay(*args)
         return
     _submit_job(task.name, args, again=True)
@@ -71,17 +69,17 @@ def _setup_child() -> None:
     run_this_thread_at(BACKGROUND_NICE)  # before anything starts a thread: they all inherit it
     import django
 
-    django.setup()
-    from config.celery import app
+    django.setup()  # the settings import the project's Celery app (``config.celery``), the current one from then on
+    from celery import current_app
 
-    app.loader.import_default_modules()  # the apps' tasks modules (autodiscovery is lazy)
+    current_app.loader.import_default_modules()  # the apps' tasks modules (autodiscovery is lazy)
 
 
 def _run_in_child(task_name: str, args: tuple[Any, ...]) -> str:
     """In the child: the job runs as Celery would run it inline (retries included)."""
-    from config.celery import app
+    from celery import current_app
 
-    result = app.tasks[task_name].apply(args=args)
+    result = current_app.tasks[task_name].apply(args=args)
     return str(result.result)
 
 

@@ -1,7 +1,7 @@
 """The REST API's URL table; each app contributes its own ``api_urls``."""
 from django.urls import include, path
 
-from avatar_runtime.apis import BackendHealthApi
+from adminconsole.health_apis import BackendHealthApi
 from config.api import ApiRootApi, HealthApi
 
 urlpatterns = [

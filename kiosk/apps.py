@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class KioskConfig(AppConfig):
     name = "kiosk"
-    verbose_name = "Kiosks and conversations"
+    verbose_name = "Kiosks"

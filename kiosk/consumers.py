@@ -29,10 +29,11 @@ from avatar_runtime.worker.protocol import (
 from avatar_runtime.worker.registry import workers_with_capacity
 from common.languages import KIOSK_LANGUAGES
 from common.text import text_problem
-from kiosk import services
+from conversations import services
+from conversations.selectors import conversation_history
 from kiosk.models import Kiosk
 from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token, kiosk_group
-from kiosk.selectors import conversation_history
+from kiosk.services import KIOSK_STATES, kiosk_touch
 
 log = logging.getLogger(__name__)
 MAX_TEXT_MESSAGE = 64 * 1024
@@ -115,7 +116,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
         self._placement: asyncio.Future[bool] | None = None
         self._tasks = TaskOwner(f"kiosk {self.kiosk.pk}")
         self._tasks.spawn(self._watch(), "watchdog")
-        await database_sync_to_async(services.kiosk_touch)(kiosk=self.kiosk)
+        await database_sync_to_async(kiosk_touch)(kiosk=self.kiosk)
         # Placement waits for the worker's reply, which this consumer's own message loop delivers:
         # it must run beside that loop, not inside connect().
         self._tasks.spawn(self._open_session(), "open-session")
@@ -220,7 +221,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
                 return
             if self.kiosk is not None and now - self.last_touched >= settings.KIOSK_HEARTBEAT_SECONDS:
                 self.last_touched = now
-                await database_sync_to_async(services.kiosk_touch)(kiosk=self.kiosk)
+                await database_sync_to_async(kiosk_touch)(kiosk=self.kiosk)
             if self._placing:
                 continue
             if not self.session_id:
@@ -354,13 +355,13 @@ class KioskConsumer(AsyncWebsocketConsumer):
             self.conversation_id = payload.get("id")
         elif payload.get("type") == "session_reset":
             self.conversation_id = None  # the next customer starts a new record
-        elif (payload.get("type") == "state" and payload.get("state") in services.KIOSK_STATES
+        elif (payload.get("type") == "state" and payload.get("state") in KIOSK_STATES
               and self.kiosk is not None and self._tasks is not None):
             self.last_touched = time.monotonic()
             # Not awaited here: while this handler waits for the database thread (busy with a
             # transcript write or an in-process job), the worker's heartbeats would queue behind
             # it and a live worker would look dead. Writes still run in order on that thread.
-            self._tasks.spawn(database_sync_to_async(services.kiosk_touch)(kiosk=self.kiosk, state=payload["state"]),
+            self._tasks.spawn(database_sync_to_async(kiosk_touch)(kiosk=self.kiosk, state=payload["state"]),
                               "record-state")
         await self._send_json(payload)
 

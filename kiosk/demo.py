@@ -15,11 +15,12 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from adminconsole.roles import Role, roles_ensure_groups
 from avatar_runtime.tts.registry import OFFLINE_VOICES
-from kiosk.models import Avatar, Kiosk, Venue, VoiceSetting
+from avatars.models import Avatar, VoiceSetting
+from avatars.tasks import avatar_prepare_task
+from common.roles import Role, roles_ensure_groups
+from kiosk.models import Kiosk, Venue
 from kiosk.pairing import kiosk_pairing_code_create
-from kiosk.tasks import avatar_prepare_task
 from knowledgebase.services import ImportReport, faq_import_file
 
 DEMO_FAQS = Path(__file__).resolve().parent.parent / "knowledgebase" / "demo" / "faqs.jsonl"

@@ -23,7 +23,7 @@ async def ensure_embedded_worker() -> AvatarWorker | None:
     async with _lock:
         if _task is not None and not _task.done():
             return _worker
-        from avatar_runtime.factory import session_factory, warm_up
+        from kiosk.session_factory import session_factory, warm_up
 
         if settings.AVATAR_RTC_LOOPBACK:
             from avatar_runtime.transport.webrtc import restrict_ice_to_loopback

@@ -12,10 +12,12 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from adminconsole.audit import audit_record
+from audit.log import audit_record
+from avatars.models import Avatar
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES
-from kiosk.models import Avatar, Conversation, Kiosk, Venue
+from conversations.models import Conversation
+from kiosk.models import Kiosk, Venue
 from kiosk.pairing import PAIRING_TTL, kiosk_pairing_code_create, kiosk_token_revoke
 
 Actor = AbstractBaseUser | AnonymousUser | None
@@ -111,6 +113,20 @@ def kiosk_unpair(*, kiosk: Kiosk, user: Actor = None) -> None:
     kiosk_token_revoke(kiosk=kiosk)
     Kiosk.objects.filter(pk=kiosk.pk).update(pairing_code_hash="", pairing_expires_at=None)
     audit_record(actor=user, action="kiosk.unpair", target=kiosk, before=before, after={"paired": False, "code_pending": False})
+
+
+@transaction.atomic
+def avatar_assign(*, avatar: Avatar, kiosk_ids: list[int], user: Actor = None) -> list[str]:
+    """Show ``avatar`` on these kiosks (only a ready avatar); returns the kiosks' names."""
+    if avatar.status != Avatar.Status.READY:
+        raise ApplicationError("avatar_not_ready", "Only a prepared (ready) avatar can be shown on kiosks.")
+    kiosks = list(Kiosk.objects.select_for_update().filter(pk__in=kiosk_ids))
+    for kiosk in kiosks:
+        if kiosk.avatar_id != avatar.pk:
+            audit_record(actor=user, action="kiosk.avatar", target=kiosk, before={"avatar": kiosk.avatar_id},
+                         after={"avatar": avatar.pk})
+    Kiosk.objects.filter(pk__in=[k.pk for k in kiosks]).update(avatar=avatar)
+    return [k.name for k in kiosks]
 
 
 def kiosk_status_list() -> QuerySet[Kiosk]:

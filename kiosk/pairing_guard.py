@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from adminconsole.audit import audit_record
+from audit.log import audit_record
 from common.errors import ApplicationError
 from common.ratelimit import Throttle, throttle_key, window_hit, window_throttle
 from kiosk.models import Kiosk

@@ -4,7 +4,7 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from adminconsole.roles import Role, has_role
+from common.roles import Role, has_role
 
 
 class HasStaffRole(BasePermission):

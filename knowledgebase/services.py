@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from kombu.exceptions import OperationalError
 
-from adminconsole.audit import audit_record
+from audit.log import audit_record
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, normalize_language
 from common.text import text_problem

@@ -8,6 +8,8 @@ echo "==> ruff"
 .venv/bin/ruff check .
 echo "==> mypy"
 .venv/bin/mypy .
+echo "==> import layering (no cycle between top-level packages; the runtime imports no app)"
+.venv/bin/python scripts/check_imports.py
 echo "==> secret scan"
 .venv/bin/python scripts/scan_secrets.py
 echo "==> dependency audit (pip-audit; says so loudly when the vulnerability service is unreachable)"

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 
-from adminconsole.roles import Role, roles_ensure_groups
+from common.roles import Role, roles_ensure_groups
 
 TEST_PASSWORD = "correct-horse-battery"
 SERVICES = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))

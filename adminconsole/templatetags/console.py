@@ -5,7 +5,7 @@ from django import template
 from django.urls import reverse
 
 from adminconsole.nav import nav_items_for
-from adminconsole.roles import request_role
+from common.roles import request_role
 
 register = template.Library()
 

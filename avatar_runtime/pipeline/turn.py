@@ -9,8 +9,9 @@ import asyncio
 import io
 import logging
 import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import soundfile as sf
 
@@ -20,21 +21,47 @@ from avatar_runtime.errors import ProviderError
 from avatar_runtime.health_checks import health_voice_failed
 from avatar_runtime.llm.base import HistoryTurn, Retrieved
 from avatar_runtime.llm.phrases import phrase
+from avatar_runtime.pipeline.clock import Clock
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.pipeline.playback import Playback
+from avatar_runtime.pipeline.recording import AnswerRecorder
+from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig
 from avatar_runtime.pipeline.transcript import TranscriptWriter
 from avatar_runtime.tts.base import Synthesizer, Voice
 from avatar_runtime.vad.base import VAD_SAMPLE_RATE
 
-if TYPE_CHECKING:
-    from avatar_runtime.pipeline.session import ConversationSession
-
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+class TurnHost(Protocol):
+    """What a turn uses of the session running it (``session.ConversationSession``, which imports this module)."""
+
+    session_id: str
+    config: SessionConfig
+    backends: SessionBackends
+    clock: Clock
+
+    @property
+    def paused(self) -> bool: ...
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+
+    def counted(self, stream: AsyncIterator[U]) -> AsyncIterator[U]: ...
+
+    def start_answer_recording(self) -> AnswerRecorder | None: ...
+
+    def attach_answer_clip(self, turn_id: uuid.UUID, recorder: AnswerRecorder) -> None: ...
+
+    def on_speaking(self) -> None: ...
+
+    def _emit(self, event: dict[str, Any]) -> None: ...
 
 
 @dataclass
 class TurnContext:
-    session: "ConversationSession"
+    session: TurnHost
     conversation_id: uuid.UUID
     writer: TranscriptWriter
     playback: Playback

@@ -21,6 +21,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    # Privacy: conversations older than TRANSCRIPT_RETENTION_DAYS, their turns and clips (kiosk.retention).
+    # Privacy: conversations older than TRANSCRIPT_RETENTION_DAYS, their turns and clips (conversations.retention).
     "transcripts-purge-expired": {"task": "kiosk.tasks.transcripts_purge_expired", "schedule": 6 * 60 * 60},
 }

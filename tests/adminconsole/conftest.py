@@ -10,9 +10,10 @@ import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 
-from adminconsole.roles import Role
-from kiosk import services
-from kiosk.models import Conversation, Kiosk, Turn, Venue
+from common.roles import Role
+from conversations import services
+from conversations.models import Conversation, Turn
+from kiosk.models import Kiosk, Venue
 from tests.conftest import TEST_PASSWORD
 
 

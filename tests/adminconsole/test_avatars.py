@@ -14,11 +14,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from adminconsole.models import AuditEntry
-from adminconsole.roles import Role
-from avatar_runtime.factory import kiosk_profile
+from audit.models import AuditEntry
+from avatars.models import Avatar
+from common.roles import Role
 from config.celery import app as celery_app
-from kiosk.models import Avatar, Kiosk, Venue
+from kiosk.models import Kiosk, Venue
+from kiosk.session_factory import kiosk_profile
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from adminconsole.dashboard_selectors import PERCENTILES, STAGES, dashboard_data
-from adminconsole.roles import Role
-from kiosk.models import Conversation, HandoffRequest, Kiosk, Turn
+from common.roles import Role
+from conversations.models import Conversation, HandoffRequest, Turn
+from kiosk.models import Kiosk
 
 pytestmark = pytest.mark.django_db
 LANGUAGES = ("zh", "yue", "en", "ja", "ko")

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from adminconsole.models import AuditEntry
-from adminconsole.roles import Role
+from audit.models import AuditEntry
+from common.roles import Role
 from knowledgebase.models import FaqEntry
 from knowledgebase.services import TranslationData, faq_create
 

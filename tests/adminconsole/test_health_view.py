@@ -7,9 +7,9 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from adminconsole.roles import Role
 from avatar_runtime.health import BackendStatus, Health
 from avatar_runtime.worker.health_publisher import HEALTH_KEY, health_publish
+from common.roles import Role
 
 pytestmark = pytest.mark.django_db
 

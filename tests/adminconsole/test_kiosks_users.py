@@ -7,8 +7,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from adminconsole.models import AuditEntry
-from adminconsole.roles import Role, user_role
+from audit.models import AuditEntry
+from common.roles import Role, user_role
 from kiosk.models import Kiosk, Venue
 from kiosk.pairing import kiosk_for_token, kiosk_pair
 

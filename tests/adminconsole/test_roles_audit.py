@@ -4,9 +4,9 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
-from adminconsole.models import AuditEntry
 from adminconsole.nav import NAV_ITEMS
-from adminconsole.roles import Role
+from audit.models import AuditEntry
+from common.roles import Role
 
 pytestmark = pytest.mark.django_db
 

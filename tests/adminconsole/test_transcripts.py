@@ -12,9 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from adminconsole.roles import Role
 from adminconsole.transcript_selectors import TranscriptFilters, conversation_list
-from kiosk.models import Conversation, Kiosk, TranscriptAccess, Turn, TurnQaScore
+from common.roles import Role
+from conversations.models import Conversation, TranscriptAccess, Turn
+from kiosk.models import Kiosk
+from lipsync.models import TurnQaScore
 from tests.adminconsole.conftest import Exchange
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 from django.test import Client
 
-from adminconsole.roles import Role
+from common.roles import Role
 from knowledgebase.indexing import index_version_bump
 from knowledgebase.services import TranslationData, document_create, faq_create
 

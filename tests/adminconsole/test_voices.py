@@ -6,9 +6,9 @@ import pytest
 import soundfile as sf
 from django.test import Client
 
-from adminconsole.models import AuditEntry
-from adminconsole.roles import Role
-from kiosk.models import VoiceSetting
+from audit.models import AuditEntry
+from avatars.models import VoiceSetting
+from common.roles import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,6 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 
-from adminconsole.roles import Role
 from avatar_runtime.doctor import DoctorConfig
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.factory import first_recognition
@@ -27,6 +26,7 @@ from avatar_runtime.tts.base import Voice
 from avatar_runtime.tts.espeak_voice import EspeakSynthesizer
 from avatar_runtime.worker.health_publisher import HEALTH_KEY, STALE_AFTER, HealthPublisher, health_publish
 from avatar_runtime.worker.server import AvatarWorker
+from common.roles import Role
 from tests.conftest import TEST_PASSWORD
 
 

@@ -129,7 +129,7 @@ def record_latency(section: str, values: dict[str, Any]) -> None:
 def latest_turns(server: LiveServer) -> list[dict[str, Any]]:
     """The turns of the kiosk's latest conversation, as the transcript stored them."""
     code = (
-        "import json; from kiosk.models import Conversation; c = Conversation.objects.order_by('-started_at').first(); "
+        "import json; from conversations.models import Conversation; c = Conversation.objects.order_by('-started_at').first(); "
         "print(json.dumps([{'role': t.role, 'text': t.text, 'heard_text': t.heard_text, 'interrupted': t.interrupted, "
         "'complete': t.complete, 'timings': t.timings, 'qa': [q.scorer for q in t.qa_scores.all()]} "
         "for t in c.turns.order_by('index')]))"

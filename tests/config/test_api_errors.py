@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from adminconsole.roles import Role
+from common.roles import Role
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 import pytest
 from django.test import Client
 
-from adminconsole.roles import Role
+from common.roles import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from avatar_runtime.worker.server import AvatarWorker
-from kiosk.models import Avatar, Kiosk, Venue
+from avatars.models import Avatar
+from kiosk.models import Kiosk, Venue
 from kiosk.pairing import kiosk_pair, kiosk_pairing_code_create
 
 PHOTO = "avatars/astronaut.png"
@@ -44,14 +45,14 @@ def kiosk_with_avatar(name: str) -> tuple[Kiosk, str]:
 @functools.cache
 def _warm_up() -> None:
     """Load the process-wide models once, as a worker does before it takes sessions."""
-    from avatar_runtime.factory import warm_up
+    from kiosk.session_factory import warm_up
 
     warm_up()
 
 
 async def start_worker(capacity: int, **options: Any) -> tuple[AvatarWorker, asyncio.Task[None]]:
     """A worker running in this event loop, registered and ready for sessions."""
-    from avatar_runtime.factory import session_factory
+    from kiosk.session_factory import session_factory
 
     await asyncio.to_thread(_warm_up)
     worker = AvatarWorker(capacity=capacity, session_factory=session_factory, **options)

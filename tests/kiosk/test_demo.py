@@ -6,9 +6,10 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from adminconsole.roles import Role, user_role
+from avatars.models import Avatar, VoiceSetting
 from common.languages import KIOSK_LANGUAGES
-from kiosk.models import Avatar, Kiosk, VoiceSetting
+from common.roles import Role, user_role
+from kiosk.models import Kiosk
 from knowledgebase.models import FaqEntry, FaqTranslation
 
 pytestmark = pytest.mark.django_db

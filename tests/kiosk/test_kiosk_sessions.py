@@ -15,7 +15,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 
-from adminconsole.roles import Role
+from common.roles import Role
 from kiosk.models import Kiosk
 from tests.conftest import TEST_PASSWORD
 from tests.kiosk.live_worker import astronaut_media, kiosk_with_avatar, running_worker, until

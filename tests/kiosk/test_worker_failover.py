@@ -25,8 +25,10 @@ from channels.testing import WebsocketCommunicator
 from django.db import connection
 
 from avatar_runtime.worker.registry import WorkerInfo, workers_live
+from avatars.models import Avatar
 from config.asgi import application
-from kiosk.models import Avatar, Conversation, Kiosk, Turn, Venue
+from conversations.models import Conversation, Turn
+from kiosk.models import Kiosk, Venue
 from kiosk.pairing import TOKEN_COOKIE, kiosk_pair, kiosk_pairing_code_create
 from tests.conftest import SERVICES
 

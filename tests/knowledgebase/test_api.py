@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 
-from adminconsole.roles import Role
+from common.roles import Role
 from knowledgebase.models import FaqEntry, FaqRevision
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 
-from adminconsole.roles import Role
+from common.roles import Role
 from knowledgebase.models import FaqEntry
 from knowledgebase.selectors import faq_search
 from knowledgebase.services import TranslationData, faq_create, faq_publish

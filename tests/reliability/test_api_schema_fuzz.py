@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from adminconsole.roles import Role
+from common.roles import Role
 from config.wsgi import application
 from tests.conftest import TEST_PASSWORD
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from avatars.models import Avatar
+from avatars.services import avatar_create
 from common.errors import ApplicationError
-from kiosk.avatars import avatar_create
-from kiosk.models import Avatar
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,7 +69,7 @@ def test_a_photo_without_exactly_one_face_fails_preparation_with_its_reason(phot
     assert avatar.face_box is None and avatar.mouth_box is None  # nothing half-prepared
     assert avatar.preparation_error
     assert not (media / "avatar-cache").exists() or not any((media / "avatar-cache").iterdir())
-    from kiosk.avatars import avatar_progress
+    from avatars.services import avatar_progress
 
     assert avatar_progress(avatar.pk)["stage"] == "failed"
     from avatar_runtime.render.portrait.prepare import PortraitError, prepare_portrait

@@ -21,7 +21,7 @@ import pytest
 
 from avatar_runtime.worker.server import AvatarWorker
 from config.asgi import application
-from kiosk.models import Conversation
+from conversations.models import Conversation
 from kiosk.pairing import TOKEN_COOKIE
 from tests.kiosk.live_worker import astronaut_media, kiosk_with_avatar, start_worker, stop_worker
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from avatar_runtime.factory import retrieve
 from avatar_runtime.llm.extractive import ExtractiveAnswerer
 from avatar_runtime.llm.phrases import phrase
 from knowledgebase.models import FaqTranslation
+from knowledgebase.runtime_retrieval import retrieve
 from knowledgebase.services import faq_import_file
 
 pytestmark = pytest.mark.django_db

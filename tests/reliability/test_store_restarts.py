@@ -179,7 +179,7 @@ async def _keep_alive(layer: Any, channel: str, session_id: str) -> None:
 async def _turns(conversation_id: str) -> list[tuple[str, str]]:
     from channels.db import database_sync_to_async
 
-    from kiosk.models import Turn
+    from conversations.models import Turn
 
     return await database_sync_to_async(lambda: [(t.role, t.text) for t in Turn.objects.filter(
         conversation__public_id=conversation_id).order_by("index")])()
@@ -203,10 +203,11 @@ async def test_an_avatar_worker_session_outlives_a_redis_restart_and_keeps_its_t
     from PIL import Image
     from skimage import data
 
-    from avatar_runtime.factory import session_factory, warm_up
     from avatar_runtime.render.portrait.prepare import prepare_portrait
     from avatar_runtime.worker.server import AvatarWorker
-    from kiosk.models import Avatar, Kiosk, Venue
+    from avatars.models import Avatar
+    from kiosk.models import Kiosk, Venue
+    from kiosk.session_factory import session_factory, warm_up
 
     settings.MEDIA_ROOT = tmp_path
     (tmp_path / "avatars").mkdir()

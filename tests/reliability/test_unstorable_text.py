@@ -12,8 +12,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from adminconsole.roles import Role
 from common.errors import ApplicationError
+from common.roles import Role
 from knowledgebase.models import Document, FaqEntry, FaqTranslation
 from knowledgebase.services import TranslationData, faq_create, faq_import_file
 from tests.conftest import TEST_PASSWORD

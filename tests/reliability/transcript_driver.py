@@ -18,7 +18,7 @@ from django.core.management import call_command  # noqa: E402
 
 from avatar_runtime.pipeline.clock import RealClock  # noqa: E402
 from avatar_runtime.pipeline.transcript import TranscriptWriter  # noqa: E402
-from kiosk.transcript_store import DjangoTranscriptStore  # noqa: E402
+from conversations.transcript_store import DjangoTranscriptStore  # noqa: E402
 
 
 class AckingStore(DjangoTranscriptStore):

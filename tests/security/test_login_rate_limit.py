@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 
-from adminconsole.roles import Role
 from common.ratelimit import throttle_key, window_clear
+from common.roles import Role
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
-from adminconsole.models import AuditEntry
+from audit.models import AuditEntry
 from common.ratelimit import window_clear
 from kiosk.models import Kiosk, Venue
 from kiosk.pairing import kiosk_pairing_code_create

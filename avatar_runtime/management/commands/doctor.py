@@ -5,8 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from avatar_runtime.doctor import BROKEN, DoctorConfig, diagnose
+from avatar_runtime.infra import check_broker, check_channel_layer, check_database
 from avatar_runtime.selectors import backend_health_snapshot
-from common.infra import check_broker, check_channel_layer, check_database
 
 
 class Command(BaseCommand):

@@ -1,1 +1,1 @@
-from tests.kiosk.qa.conftest import avatar_turn, media  # noqa: F401 - fixtures shared with the kiosk QA tests
+from tests.lipsync.conftest import avatar_turn, media  # noqa: F401 - fixtures shared with the lip-sync QA tests

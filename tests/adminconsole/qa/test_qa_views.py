@@ -7,10 +7,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from adminconsole.roles import Role
 from avatar_runtime.qa.base import SyncScore
-from kiosk.models import QaFlag, TranscriptAccess, TurnQaScore
-from kiosk.qa_services import turn_qa_record
+from common.roles import Role
+from conversations.models import TranscriptAccess
+from lipsync.models import QaFlag, TurnQaScore
+from lipsync.services import turn_qa_record
 from tests.conftest import TEST_PASSWORD
 
 

@@ -17,18 +17,21 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from avatar_runtime.asr.language_policy import LanguagePolicy
-from avatar_runtime.factory import VoiceBook, recognizer, retrieve, voice_book_from_settings
+from avatar_runtime.factory import VoiceBook, recognizer
 from avatar_runtime.llm.base import Retrieved
 from avatar_runtime.llm.extractive import ExtractiveAnswerer
 from avatar_runtime.pipeline.clock import VirtualClock, settle
 from avatar_runtime.pipeline.messages import Samples, VideoFrame
-from avatar_runtime.pipeline.session import ConversationSession, SessionBackends, SessionConfig, State
+from avatar_runtime.pipeline.session import ConversationSession, State
+from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig
 from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portrait
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
 from avatar_runtime.vad.silero import SileroVadStream
+from avatars.voices import voice_book_from_settings
 from common.languages import KIOSK_LANGUAGES
-from kiosk.transcript_store import DjangoTranscriptStore
+from conversations.transcript_store import DjangoTranscriptStore
+from knowledgebase.runtime_retrieval import retrieve
 
 CHUNK = 512  # 32 ms at 16 kHz, what a browser worklet would send
 

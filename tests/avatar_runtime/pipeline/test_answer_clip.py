@@ -10,7 +10,10 @@ from channels.db import database_sync_to_async
 from avatar_runtime.llm.base import Retrieved
 from avatar_runtime.pipeline.session import State
 from avatar_runtime.qa.media import decode_clip
-from kiosk.models import Avatar, Kiosk, Turn, TurnQaScore, Venue
+from avatars.models import Avatar
+from conversations.models import Turn
+from kiosk.models import Kiosk, Venue
+from lipsync.models import TurnQaScore
 from tests.avatar_runtime.pipeline.harness import build_session
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

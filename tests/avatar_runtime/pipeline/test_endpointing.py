@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 from avatar_runtime.pipeline.endpointing import looks_complete
 from avatar_runtime.pipeline.session import State
 from avatar_runtime.vad.silero import VadConfig
-from kiosk.models import Turn
+from conversations.models import Turn
 from tests.avatar_runtime.pipeline.harness import build_session
 from tests.speech_samples import speak
 

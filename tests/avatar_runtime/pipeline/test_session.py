@@ -8,7 +8,7 @@ from avatar_runtime.audio import rms
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.llm.base import Retrieved
 from avatar_runtime.pipeline.session import State
-from kiosk.models import Conversation, Turn
+from conversations.models import Conversation, Turn
 from tests.avatar_runtime.pipeline.harness import EchoingMicrophone, build_session
 from tests.speech_samples import speak
 

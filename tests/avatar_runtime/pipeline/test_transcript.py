@@ -12,8 +12,9 @@ from django.db import connection
 
 from avatar_runtime.pipeline.clock import RealClock
 from avatar_runtime.pipeline.transcript import TranscriptWriter
-from kiosk.models import Conversation, Kiosk, Turn, Venue
-from kiosk.transcript_store import DjangoTranscriptStore
+from conversations.models import Conversation, Turn
+from conversations.transcript_store import DjangoTranscriptStore
+from kiosk.models import Kiosk, Venue
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

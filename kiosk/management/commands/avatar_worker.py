@@ -1,0 +1,51 @@
+"""``manage.py avatar_worker``: serve kiosk sessions from this process (a GPU host in production)."""
+import asyncio
+import signal
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from avatar_runtime.worker.server import AvatarWorker
+
+
+class Command(BaseCommand):
+    help = "Run an avatar worker that takes kiosk sessions from the channel layer (needs REDIS_URL)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--capacity", type=int, default=settings.AVATAR_WORKER_CAPACITY,
+                            help="Concurrent sessions this worker accepts.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if "InMemoryChannelLayer" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
+            raise CommandError("A separate worker needs a shared channel layer: set REDIS_URL. "
+                               "Without it the web process runs an embedded worker itself.")
+        if settings.AVATAR_RTC_LOOPBACK:
+            from avatar_runtime.transport.webrtc import restrict_ice_to_loopback
+
+            restrict_ice_to_loopback()
+        asyncio.run(self._serve(options["capacity"]))
+
+    async def _serve(self, capacity: int) -> None:
+        from kiosk.session_factory import session_factory, warm_up
+
+        loop = asyncio.get_running_loop()
+        worker = AvatarWorker(capacity=capacity, session_factory=session_factory, warm_up=warm_up)
+        task = loop.create_task(worker.run(), name="avatar-worker")
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        ready = loop.create_task(worker.ready.wait(), name="worker-ready")
+        await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stopping = loop.create_task(stop.wait(), name="stop-signal")
+        if not task.done():
+            self.stdout.write(f"avatar worker {worker.worker_id} serving up to {capacity} sessions")
+            self.stdout.flush()
+            await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if task.done():
+            # The worker stopped by itself: exit non-zero, so that its supervisor restarts it.
+            raise CommandError(f"avatar worker {worker.worker_id} stopped: {task.exception()!r}")
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -1,0 +1,67 @@
+"""The avatar worker's composition root: a kiosk session assembled from settings and the database.
+
+The one place that wires the apps into the runtime, through the runtime's own protocols: the
+transcript store (``conversations``), retrieval (``knowledgebase``) and the voice book
+(``avatars``), with the kiosk's avatar and languages from this app. The ``avatar_worker``
+command and the embedded worker (``kiosk.embedded``) both start their worker with it.
+"""
+import asyncio
+import json
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from avatar_runtime import factory
+from avatar_runtime.aec.factory import echo_canceller
+from avatar_runtime.asr.language_policy import LanguagePolicy
+from avatar_runtime.factory import KioskProfile, answerer, portrait_current, recognizer
+from avatar_runtime.inference_threads import in_inference_thread
+from avatar_runtime.pipeline.clock import RealClock
+from avatar_runtime.pipeline.session import ConversationSession
+from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig
+from avatar_runtime.render.portrait.renderer import PortraitRenderer
+from avatar_runtime.vad.silero import SileroVadStream
+from avatars.voices import voice_book_from_settings
+from common.languages import KIOSK_LANGUAGES
+from conversations.transcript_store import DjangoTranscriptStore
+from kiosk.models import Kiosk
+from knowledgebase.runtime_retrieval import retrieve
+
+
+def kiosk_profile(kiosk_id: int | None) -> KioskProfile:
+    kiosk = Kiosk.objects.select_related("avatar").filter(pk=kiosk_id).first() if kiosk_id else None
+    if kiosk is None or kiosk.avatar is None:
+        raise LookupError(f"kiosk {kiosk_id} has no avatar")
+    avatar = kiosk.avatar
+    overrides = {k: v for k, v in (("face", avatar.face_box), ("mouth", avatar.mouth_box)) if v}
+    languages = [code for code in kiosk.languages if code in KIOSK_LANGUAGES] or list(KIOSK_LANGUAGES)
+    return KioskProfile(kiosk.pk, languages, kiosk.default_language, avatar.source.path,
+                        json.dumps(overrides, sort_keys=True) if overrides else "")
+
+
+def warm_up() -> None:
+    """The runtime's warm-up (``avatar_runtime.factory.warm_up``) with the knowledge base and the saved voices."""
+    factory.warm_up(retrieve=retrieve, voice_book=voice_book_from_settings)
+
+
+async def session_factory(session_id: str, kiosk_id: int | None) -> ConversationSession:
+    profile = await database_sync_to_async(kiosk_profile)(kiosk_id)
+    voices = await database_sync_to_async(voice_book_from_settings)()
+    portrait = await asyncio.to_thread(portrait_current, profile)
+    rec = await in_inference_thread(recognizer)
+    backends = SessionBackends(
+        vad=SileroVadStream(),
+        recognizer=rec,
+        retrieve=retrieve,
+        answerer=answerer(),
+        voices=voices,
+        renderer=PortraitRenderer(portrait),
+        language_policy=LanguagePolicy(profile.default_language, profile.languages),
+        aec=echo_canceller(),
+    )
+    config = SessionConfig(languages=profile.languages, default_language=profile.default_language,
+                           idle_timeout=settings.AVATAR_SESSION_IDLE_SECONDS,
+                           answer_clip_rate=settings.ANSWER_CLIP_SAMPLE_RATE,
+                           answer_clip_max_seconds=settings.ANSWER_CLIP_MAX_SECONDS)
+    return ConversationSession(session_id=session_id, kiosk_id=profile.kiosk_id, config=config, backends=backends,
+                               store=DjangoTranscriptStore(profile.kiosk_id), clock=RealClock())

@@ -1,0 +1,14 @@
+"""The knowledge base in the avatar runtime's terms: its retrieval protocol (``SessionBackends.retrieve``)."""
+from avatar_runtime.llm.base import Passage, Retrieved
+from knowledgebase.selectors import faq_search
+
+
+def retrieve(query: str, language: str, k: int) -> Retrieved:
+    """The knowledge base's hybrid search, in the runtime's terms (blocking: call in a thread)."""
+    result = faq_search(query, language, k)
+    passages = [
+        Passage(key=hit.key, score=hit.score, question=hit.question, answer=hit.answer, language=hit.language,
+                translations=dict(hit.translations))
+        for hit in result.results
+    ]
+    return Retrieved(answerable=result.answerable, passages=passages)
