@@ -36,7 +36,8 @@ class Utterance:
 def speaking_voice(synthesizer: Synthesizer, voice: Voice) -> Voice:
     """The voice of the chain that spoke the last text (a fallback's once its primary failed)."""
     while isinstance(synthesizer, FallbackSynthesizer) and synthesizer.spoken_by != synthesizer.primary.name:
-        synthesizer, voice = synthesizer.fallback, synthesizer.fallback_voice
+        voice = synthesizer.fallback_voice
+        synthesizer = synthesizer.fallback
     return voice
 
 
