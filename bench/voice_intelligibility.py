@@ -143,13 +143,26 @@ def examples(rows: list[Heard]) -> str:
     return "\n".join(lines)
 
 
-async def run(args: argparse.Namespace) -> tuple[list[Heard], list[dict[str, object]]]:
+def write(name: str, rows: list[Heard], summaries: list[dict[str, object]], *, complete: bool) -> str:
+    """The report so far (rewritten after each voice, so a long run that is stopped keeps its results)."""
+    state = "" if complete else " (incomplete: the run was still going)"
+    title = (f"# Voice intelligibility: demo FAQ answers spoken and heard back by Whisper base{state}\n\n"
+             f"{os.cpu_count()} CPU cores, shared; load average {os.getloadavg()[0]:.1f} when written.")
+    report = "\n\n".join([title, table(summaries), "Worst-heard answer per voice", examples(rows)]) + "\n"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.md").write_text(report, encoding="utf-8")
+    (RESULTS / f"{name}.json").write_text(json.dumps({"summaries": summaries, "answers": [asdict(r) for r in rows]},
+                                                     ensure_ascii=False, indent=1), encoding="utf-8")
+    return report
+
+
+async def run(args: argparse.Namespace) -> str:
     models_dir = Path(settings.MODELS_DIR)
     recognizer = WhisperRecognizer(models_dir / "whisper-base")
     recognizer.transcribe(voiced_sound(1.5, RATE), RATE)  # its first pass is slow: spent outside the timing
     answers = demo_answers()
     rows: list[Heard] = []
-    summaries = []
+    summaries: list[dict[str, object]] = []
     for voice in voices_to_test(args.languages, args.voice):
         texts = answers[voice.language][: args.limit or None]
         await utterance_synthesize(synthesizer_for(voice, models_dir), texts[0][1], voice)  # load the model
@@ -157,9 +170,10 @@ async def run(args: argparse.Namespace) -> tuple[list[Heard], list[dict[str, obj
         mine = [await hear_one(voice, key, text, recognizer, models_dir) for key, text in texts]
         rows += mine
         summaries.append(summary(mine))
+        write(args.name, rows, summaries, complete=False)
         print(f"[{voice.language} {voice.backend} {voice.name}: {len(mine)} answers, "
               f"{summaries[-1]['metric']} {summaries[-1]['error_rate']:.3f}, {time.perf_counter() - started:.0f} s]", flush=True)
-    return rows, summaries
+    return write(args.name, rows, summaries, complete=True)
 
 
 def main() -> None:
@@ -168,16 +182,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="At most this many answers per language (0: all).")
     parser.add_argument("--voice", action="append", default=[], help="Another voice, language:backend:name.")
     parser.add_argument("--name", default="voice_intelligibility", help="Results file name (without extension).")
-    args = parser.parse_args()
-    rows, summaries = asyncio.run(run(args))
-    title = (f"# Voice intelligibility: demo FAQ answers spoken and heard back by Whisper base "
-             f"({os.cpu_count()} CPU cores, shared; load average {os.getloadavg()[0]:.1f} at the end)")
-    report = "\n\n".join([title, table(summaries), "Worst-heard answer per voice", examples(rows)]) + "\n"
-    print(report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.name}.md").write_text(report, encoding="utf-8")
-    (RESULTS / f"{args.name}.json").write_text(json.dumps({"summaries": summaries, "answers": [asdict(r) for r in rows]},
-                                                          ensure_ascii=False, indent=1), encoding="utf-8")
+    print(asyncio.run(run(parser.parse_args())))
 
 
 if __name__ == "__main__":
