@@ -55,13 +55,14 @@ def mandarin_ipa(text: str) -> str:
     from misaki.zh import ZHG2P
     from pypinyin import Style, lazy_pinyin
 
+    segmenter = _mandarin_words()  # even for text without Hanzi: the worker's warm-up ("OK.") loads it
     text = ZHG2P.map_punctuation(cn2an.transform(text, "an2cn"))  # "25元" is read as 二十五元
     parts = []
     for segment in _HAN_RUN.findall(text):
         if not _HAN_RUN_START.match(segment):
             parts.append(segment)
             continue
-        words = _mandarin_words().lcut(segment, cut_all=False)
+        words = segmenter.lcut(segment, cut_all=False)
         parts.append(" ".join(
             "".join(ZHG2P.py2ipa(syllable) for syllable in third_tone_sandhi(
                 lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True)))
