@@ -1,7 +1,7 @@
 """Real test speech, made with the offline voices, and the acoustic situations tests put it in.
 
 ``speak(text, language)`` synthesises with the kiosk's offline voice for the language (Piper for
-English, Kokoro for Japanese and Korean, espeak-ng for Mandarin and Cantonese) and returns 16 kHz
+English, Kokoro for Japanese, Korean and Mandarin, espeak-ng for Cantonese) and returns 16 kHz
 audio; results are cached for the test session (in memory, and as WAV files in a temporary
 directory for listening when a test fails). ``mix_echo`` simulates the kiosk's loudspeaker
 leaking into its microphone; ``with_silence`` pads speech with silence or low noise.

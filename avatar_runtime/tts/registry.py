@@ -24,14 +24,15 @@ _BACKENDS: dict[str, Callable[[Path], Synthesizer]] = {
     "espeak": lambda _models_dir: EspeakSynthesizer(),
 }
 
-# The best offline voice per language, judged by how well Whisper base understands it. espeak-ng's
-# Korean is not understood with any variant, so Korean goes through Kokoro (see kokoro_phonemes).
+# The best offline voice per language, judged by how well Whisper base understands it
+# (bench/voice_intelligibility.py). espeak-ng's Korean is not understood with any variant, and its
+# Mandarin hardly (CER 0.88 on the demo answers), so both go through Kokoro (see kokoro_phonemes).
 # Of ~20 espeak-ng variants tried, Mandarin "+f3" is detected as Mandarin 4/4 times against 2/4 for
 # the plain pinyin voice, Cantonese "+m1" as Chinese most often.
 OFFLINE_VOICES: dict[str, Voice] = {
     "en": Voice("en", "piper", "en_US-joe-medium"),
     "ja": Voice("ja", "kokoro", "jf_alpha"),
-    "zh": Voice("zh", "espeak", "cmn-latn-pinyin+f3"),
+    "zh": Voice("zh", "kokoro", "jf_gongitsune"),
     "yue": Voice("yue", "espeak", "yue+m1"),
     "ko": Voice("ko", "kokoro", "jf_nezumi"),
 }

@@ -2,7 +2,7 @@
 
 What Whisper base makes of the offline voices (see also bench/speech_stages.py):
 - English (Piper) and Japanese (Kokoro): transcribed word for word, language certain.
-- Mandarin (espeak-ng, pinyin voice): detected as Mandarin; the words are partly right.
+- Mandarin (Kokoro reading misaki's pinyin IPA): detected as Mandarin; most words right.
 - Cantonese (espeak-ng): Whisper base has no Cantonese token and hears "zh" (or, for some
   sentences, English); only text written with Cantonese characters maps to "yue".
 - Korean (Kokoro reading espeak-ng's IPA): detected as Korean for most sentences, nearly word for
@@ -49,9 +49,7 @@ def test_japanese_word_for_word(recognizer: WhisperRecognizer) -> None:
 def test_mandarin_is_detected(recognizer: WhisperRecognizer) -> None:
     result = recognizer.transcribe(speak(SENTENCES["zh"][3], "zh")[0], RATE)
     assert result.language == "zh"
-    # 请问地铁站怎么走 (Whisper may write traditional characters). espeak-ng's Mandarin is hard to
-    # understand: with the encoder window fitted to the utterance Whisper hears 站 as 團 here (and
-    # the full 30 s window got other words wrong: bench/results/asr_window.md has the comparison).
+    # 请问地铁站怎么走 (Whisper may write traditional characters).
     assert len({"地", "站", "走"} & set(result.text)) >= 2
 
 

