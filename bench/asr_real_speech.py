@@ -1,0 +1,178 @@
+"""The embedded recogniser on recordings of real people: error rate, language ID and speed per configuration.
+
+    .venv/bin/python -m bench.asr_real_speech [--configs base,base-forced,...] [--repeats 3]
+
+The clips and their transcripts are listed in ``bench/data/real_speech/manifest.json`` (sources and
+licences there). Each configuration is a ``WhisperConfig`` of ``avatar_runtime.asr.whisper`` plus
+whether the language is detected (as a kiosk hears a stranger) or forced (as after a tap). Scored
+with ``bench.speech_scoring`` (its normalisation: NFKC, lower case, Traditional folded to Simplified,
+punctuation and spaces dropped): CER for zh/yue/ja/ko, WER for en, as total edits over total
+reference units per language.
+
+Speed: every clip is recognised ``--repeats`` times after one warm-up; reported are the wall time
+of ``transcribe`` (the ASR time after the end of the turn when nothing ran speculatively), its p95
+over clips of at most 5 s, the CPU seconds of the process per call and the real-time factor (wall
+seconds per second of audio). The model runs on ``cpu_threads`` threads; the machine's load average
+is printed with the results, since on a shared machine wall time measures the neighbours too.
+
+Printed and written to ``bench/results/asr_real_speech.md`` and ``.json``.
+"""
+import argparse
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import django
+import numpy as np
+import soundfile as sf
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")  # MODELS_DIR comes from the settings
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from avatar_runtime.asr.whisper import WhisperConfig, WhisperRecognizer  # noqa: E402
+from bench.speech_scoring import edit_distance, units  # noqa: E402
+
+DATA = Path(__file__).parent / "data" / "real_speech"
+RESULTS = Path(__file__).parent / "results"
+SHORT_S = 5.0  # the latency target covers questions up to this long
+
+
+@dataclass(frozen=True)
+class Setup:
+    name: str
+    model: str  # directory under MODELS_DIR
+    config: WhisperConfig
+    forced: bool  # the clip's language is given instead of detected
+
+
+_BASE = WhisperConfig()
+SETUPS = {
+    s.name: s
+    for s in (
+        Setup("base", "whisper-base", _BASE, forced=False),
+        Setup("base-forced", "whisper-base", _BASE, forced=True),
+        Setup("base-beam5", "whisper-base", replace(_BASE, beam_size=5), forced=False),
+        Setup("base-full-window", "whisper-base", replace(_BASE, window_padding_s=None), forced=False),
+        Setup("base-1-thread", "whisper-base", replace(_BASE, cpu_threads=1), forced=False),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Clip:
+    file: str
+    language: str
+    transcript: str
+    seconds: float
+
+
+@dataclass
+class Heard:
+    setup: str
+    file: str
+    language: str
+    detected: str
+    reference: str
+    transcript: str
+    edits: int
+    reference_units: int
+    seconds: float
+    wall_s: list[float]
+    cpu_s: list[float]
+
+
+def clips_load(path: Path = DATA / "manifest.json") -> list[Clip]:
+    entries = json.loads(path.read_text(encoding="utf-8"))["clips"]
+    return [Clip(e["file"], e["language"], e["transcript"], float(e["seconds"])) for e in entries]
+
+
+def _audio(clip: Clip) -> tuple[np.ndarray, int]:
+    samples, rate = sf.read(DATA / clip.file, dtype="float32", always_2d=False)
+    return samples, int(rate)
+
+
+def setup_run(setup: Setup, clips: list[Clip], repeats: int) -> list[Heard]:
+    recognizer = WhisperRecognizer(Path(settings.MODELS_DIR) / setup.model, setup.config)
+    warm, rate = _audio(clips[0])
+    recognizer.transcribe(warm, rate)  # load the model outside the timing
+    heard = []
+    for clip in clips:
+        samples, rate = _audio(clip)
+        language = clip.language if setup.forced else None
+        walls, cpus = [], []
+        for _ in range(repeats):
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = recognizer.transcribe(samples, rate, language=language)
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+        reference = units(clip.transcript, clip.language)
+        edits = edit_distance(reference, units(result.text, clip.language))
+        heard.append(Heard(setup.name, clip.file, clip.language, result.language, clip.transcript, result.text,
+                           edits, len(reference), len(samples) / rate, walls, cpus))
+        print(f"{setup.name:18} {clip.file:42} {result.language:3} {edits}/{len(reference)} "
+              f"{np.median(walls):.2f}s {result.text!r}", flush=True)
+    return heard
+
+
+def summarize(heard: list[Heard]) -> list[dict[str, object]]:
+    """One row per (configuration, language)."""
+    rows = []
+    for setup in dict.fromkeys(h.setup for h in heard):
+        for language in dict.fromkeys(h.language for h in heard if h.setup == setup):
+            group = [h for h in heard if h.setup == setup and h.language == language]
+            walls = [w for h in group for w in h.wall_s]
+            short = [w for h in group if h.seconds <= SHORT_S for w in h.wall_s]
+            rows.append({
+                "setup": setup, "language": language, "clips": len(group),
+                "error_rate": sum(h.edits for h in group) / max(1, sum(h.reference_units for h in group)),
+                "language_id": None if SETUPS[setup].forced else sum(h.detected == language for h in group) / len(group),
+                "rtf": sum(np.median(h.wall_s) for h in group) / sum(h.seconds for h in group),
+                "wall_p50_s": float(np.percentile(walls, 50)),
+                "short_wall_p95_s": float(np.percentile(short, 95)) if short else None,
+                "cpu_per_call_s": float(np.mean([c for h in group for c in h.cpu_s])),
+            })
+    return rows
+
+
+def _cell(value: object, pattern: str) -> str:
+    return "-" if value is None else format(value, pattern)
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    lines = ["| configuration | language | clips | CER/WER | language ID | RTF | wall p50 (s) | wall p95, <= 5 s (s) "
+             "| CPU per call (s) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['setup']} | {r['language']} | {r['clips']} | {_cell(r['error_rate'], '.3f')} | "
+                     f"{_cell(r['language_id'], '.2f')} | {_cell(r['rtf'], '.2f')} | {_cell(r['wall_p50_s'], '.2f')} | "
+                     f"{_cell(r['short_wall_p95_s'], '.2f')} | {_cell(r['cpu_per_call_s'], '.2f')} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--configs", default=",".join(SETUPS), help=f"comma-separated, of {', '.join(SETUPS)}")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    clips = clips_load()
+    load_before = os.getloadavg()
+    heard = [h for name in args.configs.split(",") for h in setup_run(SETUPS[name], clips, args.repeats)]
+    rows = summarize(heard)
+    load_after = os.getloadavg()
+    text = table(rows)
+    note = (f"Load average (1, 5, 15 min) {', '.join(f'{x:.1f}' for x in load_before)} before, "
+            f"{', '.join(f'{x:.1f}' for x in load_after)} after, on {os.cpu_count()} cores.")
+    print(text + "\n\n" + note)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "asr_real_speech.json").write_text(
+        json.dumps({"load_average": [load_before, load_after], "rows": rows, "clips": [asdict(h) for h in heard]},
+                   ensure_ascii=False, indent=1), encoding="utf-8")
+    (RESULTS / "asr_real_speech.md").write_text(
+        "# Whisper on real speech (`bench/asr_real_speech.py`)\n\n" + text + "\n\n" + note + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
