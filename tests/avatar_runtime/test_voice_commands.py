@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 
 from avatar_runtime.audio import write_wav
 from avatar_runtime.tts.registry import voice_breakers_reset
+from avatars.models import VoiceSetting
 from bench.speech_scoring import missing_words
-from kiosk.models import VoiceSetting
 from tests.avatar_runtime.speech.edge_servers import refused_url
 
 # A venue sentence per language and the words a listener must catch in it.
