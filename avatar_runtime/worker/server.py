@@ -57,7 +57,10 @@ class AvatarWorker:
         assert self.layer is not None, "no channel layer configured"
         if self.warm_up is not None:
             await in_inference_thread(self.warm_up)
-        self.channel = await self.layer.new_channel("avatar-worker.")
+        # The layer's default prefix, as the process's consumers use: channels_redis serves every
+        # process-local channel with that prefix from one Redis list, but a second prefix gets a
+        # list of its own, and one receive lock for both lists starves the one nobody holds it for.
+        self.channel = await self.layer.new_channel()
         self._tasks.spawn(self._heartbeat(), "heartbeat")
         self._tasks.spawn(HealthPublisher(self.worker_id).run(), "health")
         self._tasks.spawn(self._reap_orphans(), "reaper")
@@ -159,6 +162,8 @@ class AvatarWorker:
                                worker_id=self.worker_id)
         self.runners[session_id] = runner
         await runner.start()
+        if runner.closed:
+            return  # closed while it started: the kiosk's connection is gone
         resume = _resume_of(message.get("resume"))
         if resume is not None:
             session.resume_conversation(*resume)

@@ -25,6 +25,7 @@ class SessionRunner:
         self.worker_id = worker_id
         self.peer: WebRtcPeer | None = None
         self._layer_down = False
+        self.closed = False
         self._tasks = TaskOwner(f"runner {session.session_id}")
         self.last_heard = time.monotonic()  # of the last message from the kiosk's connection
 
@@ -33,6 +34,8 @@ class SessionRunner:
 
     async def start(self) -> None:
         await self.session.start()
+        if self.closed:  # closed while it started (the reaper does not wait for an open to finish)
+            return
         self._tasks.spawn(self._relay_events(), "events")
         self._tasks.spawn(self._relay_frames(), "frames")
         self._tasks.spawn(self._heartbeat(), "heartbeat")
@@ -95,6 +98,7 @@ class SessionRunner:
         await self._send({"type": "kiosk.rtc_answer", "sdp": answer})
 
     async def close(self, reason: str) -> None:
+        self.closed = True
         await self._tasks.cancel_all()
         if self.peer is not None:
             await self.peer.close()

@@ -101,7 +101,7 @@ async def test_the_worker_closes_a_session_whose_connection_went_silent() -> Non
     (silent, _), (alive, _) = await pair("Silent"), await pair("Alive")
     async with running_worker(capacity=2, orphaned_after=3.0) as worker:
         layer = get_channel_layer()
-        reply = await layer.new_channel("test-kiosk.")
+        reply = await layer.new_channel()
         for session_id, kiosk in (("silent", silent), ("alive", alive)):
             # "webrtc" with no peer: no video frames flood the reply channel, which nobody reads here.
             await layer.send(worker.channel, {"type": "session.open", "session_id": session_id, "kiosk_id": kiosk.pk,

@@ -201,7 +201,7 @@ async def test_a_worker_at_capacity_takes_no_more_sessions(workers: Workers) -> 
 
     # Asked directly, a full worker refuses (the registry can lag by a heartbeat).
     layer = get_channel_layer()
-    reply = await layer.new_channel("test-reply.")
+    reply = await layer.new_channel()
     live = [w for w in await database_sync_to_async(workers_live)() if w.worker_id in ids]
     await layer.send(live[0].channel, {"type": "session.open", "session_id": "direct-1", "kiosk_id": kiosks[2][0].pk,
                                        "reply_channel": reply, "media": "ws"})
