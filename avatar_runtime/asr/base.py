@@ -12,6 +12,9 @@ class Recognition:
     confidence: float  # 0..1
     language_probabilities: dict[str, float] = field(default_factory=dict)
     extras: dict[str, str] = field(default_factory=dict)  # e.g. emotion, audio events (SenseVoice)
+    # The recogniser has no Cantonese of its own (Whisper before large-v3): its "zh" means
+    # "Chinese, Mandarin or Cantonese", which the language policy settles from the session.
+    cantonese_as_zh: bool = False
 
 
 class Recognizer(Protocol):

@@ -6,6 +6,12 @@ them towards its language probabilities by ``step * confidence``, an exponential
 where unsure turns weigh little: one confident turn in another language switches (a visitor
 walks up and speaks Japanese), a single mumbled or misheard turn does not. A tap overrides
 detection until another tap or the end of the session (a new policy per session).
+
+Cantonese and Mandarin: a recogniser without Cantonese of its own (Whisper base) says ``zh`` for
+both (``Recognition.cantonese_as_zh``). Such a turn says "Chinese", not which one: in a session that
+is in Cantonese (the kiosk's default, the customer's tap or earlier turns) it counts as Cantonese,
+so a Cantonese kiosk keeps answering in Cantonese; elsewhere as Mandarin. A transcript in written
+Cantonese (嘅 喺 咗 ...) is Cantonese wherever it is heard (the recogniser reports ``yue`` then).
 """
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +66,10 @@ class LanguagePolicy:
         tell nothing about the customer's language and are ignored.
         """
         if recognition.text.strip() and recognition.language_probabilities:
-            self._update(recognition.language_probabilities, recognition.confidence)
+            probabilities = recognition.language_probabilities
+            if recognition.cantonese_as_zh and self.current == "yue":
+                probabilities = chinese_as_cantonese(probabilities)
+            self._update(probabilities, recognition.confidence)
             self.observed += 1
         return self.current
 
@@ -76,3 +85,11 @@ class LanguagePolicy:
         weight = (self.first_step if self.observed == 0 else self.step) * sure
         for code in self.languages:
             self.scores[code] = (1.0 - weight) * self.scores[code] + weight * known[code] / total
+
+
+def chinese_as_cantonese(probabilities: Mapping[str, float]) -> dict[str, float]:
+    """What a recogniser without Cantonese gave Mandarin ("Chinese") counted as Cantonese."""
+    moved = dict(probabilities)
+    moved["yue"] = moved.get("yue", 0.0) + moved.get("zh", 0.0)
+    moved["zh"] = 0.0
+    return moved

@@ -13,7 +13,9 @@ them before the argmax, and the utterance is then decoded in that language.
 
 Cantonese: Whisper base has no ``yue`` token; it hears Cantonese as ``zh``. Models that have one
 (large-v3) report it and we map it to ``yue``. In addition, text written with characters that
-only written Cantonese uses (嘅 喺 咩 冇 ...) is taken as Cantonese whatever the model said.
+only written Cantonese uses (嘅 喺 咩 冇 ...) is taken as Cantonese whatever the model said. A ``zh``
+without such characters from a model without ``yue`` is marked ``cantonese_as_zh``: the language
+policy then keeps a session that is in Cantonese in Cantonese (``asr/language_policy.py``).
 """
 import math
 import threading
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from avatar_runtime.asr.base import Recognition
+from avatar_runtime.asr.language_policy import chinese_as_cantonese
 from avatar_runtime.audio import as_samples, resample, rms_dbfs
 from avatar_runtime.errors import ModelMissingError, ProviderError
 from avatar_runtime.pipeline.messages import Samples
@@ -120,11 +123,14 @@ class WhisperRecognizer:
         text = collapse_repeats(text)
         if not text or (no_speech > self.config.no_speech_threshold and avg_logprob < self.config.log_prob_threshold):
             return Recognition(text="", language=language, confidence=0.0, language_probabilities=probabilities)
+        undivided = forced is None and language == "zh" and not has_language_token(model, "yue")
         if forced is None and language == "zh" and looks_cantonese(text):
             language = "yue"
-            probabilities = _move_mass(probabilities, "zh", "yue")
+            probabilities = chinese_as_cantonese(probabilities)
+            undivided = False
         confidence = max(0.0, min(1.0, math.exp(avg_logprob) * (1.0 - no_speech)))
-        return Recognition(text=text, language=language, confidence=confidence, language_probabilities=probabilities)
+        return Recognition(text=text, language=language, confidence=confidence, language_probabilities=probabilities,
+                           cantonese_as_zh=undivided)
 
     def _window_frames(self, samples: int) -> int:
         """Mel frames (10 ms each) the encoder reads: the utterance plus padding, at most 30 s."""
@@ -138,8 +144,9 @@ class WhisperRecognizer:
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
 
-        # The kiosk's codes are Whisper's; Whisper before large-v3 has no "yue".
-        code = language if language in model.supported_languages else "zh"
+        # The kiosk's codes are Whisper's; Whisper before large-v3 has no "yue". (faster-whisper's
+        # supported_languages lists "yue" for every multilingual model: ask the vocabulary.)
+        code = language if has_language_token(model, language) else "zh"
         tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=code)
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         # Bounding the output by the audio's length stops a hallucination loop early.
@@ -152,6 +159,12 @@ class WhisperRecognizer:
         tokens = result.sequences_ids[0]
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)  # scores are length-normalised
         return tokenizer.decode(tokens).strip(), float(avg_logprob), float(result.no_speech_prob)
+
+
+def has_language_token(model: Any, code: str) -> bool:
+    """Whether the model's vocabulary has ``<|code|>``: Whisper base has no ``<|yue|>``, and
+    decoding with a missing language token produces garbage (``甚甚甚甚`` for a Mandarin sentence)."""
+    return model.hf_tokenizer.token_to_id(f"<|{code}|>") is not None
 
 
 def collapse_repeats(text: str) -> str:
@@ -177,10 +190,3 @@ def _kiosk_probabilities(detected: list[tuple[str, float]]) -> dict[str, float]:
         return {code: 1.0 / len(KIOSK_LANGUAGES) for code in KIOSK_LANGUAGES}
     return {code: p / total for code, p in raw.items()}
 
-
-def _move_mass(probabilities: dict[str, float], src: str, dst: str) -> dict[str, float]:
-    """The text says Cantonese: what Whisper gave Mandarin belongs to Cantonese."""
-    moved = dict(probabilities)
-    moved[dst] = moved.get(dst, 0.0) + moved.get(src, 0.0)
-    moved[src] = 0.0
-    return moved

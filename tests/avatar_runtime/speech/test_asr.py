@@ -110,6 +110,39 @@ def test_the_warm_up_sound_runs_the_model(recognizer: WhisperRecognizer, monkeyp
     """The worker's warm-up must make the recogniser do its (slow) first pass, not skip it as silence."""
     passes = []
     recognize = recognizer._recognize
-    monkeypatch.setattr(recognizer, "_recognize", lambda *args: passes.append(args) or recognize(*args))
+
+    def counted(*args: object) -> object:
+        passes.append(args)
+        return recognize(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(recognizer, "_recognize", counted)
     recognizer.transcribe(voiced_sound(1.5, RATE), RATE)
     assert len(passes) == 1
+
+
+def test_real_chinese_speech_on_a_cantonese_kiosk_is_answered_in_cantonese(recognizer: WhisperRecognizer) -> None:
+    # A real recording (AISHELL-1, bench/data/real_speech): Whisper base says "zh" and cannot say
+    # which Chinese; a kiosk set to Cantonese keeps answering in Cantonese.
+    import soundfile as sf
+
+    from avatar_runtime.asr.language_policy import LanguagePolicy
+    from bench.asr_real_speech import DATA
+
+    samples, rate = sf.read(DATA / "zh-aishell1-BAC009S0764W0121.wav", dtype="float32")
+    result = recognizer.transcribe(samples, rate)
+    assert (result.language, result.cantonese_as_zh) == ("zh", True)
+    assert LanguagePolicy(default="yue").observe(result) == "yue"
+    assert LanguagePolicy(default="en").observe(result) == "zh"
+
+
+def test_a_tap_on_cantonese_decodes_real_speech_as_chinese(recognizer: WhisperRecognizer) -> None:
+    # Whisper base has no <|yue|> token: forcing Cantonese once decoded with a missing token and
+    # wrote "甚甚甚甚" for this sentence. It now decodes as Chinese and reports Cantonese.
+    import soundfile as sf
+
+    from bench.asr_real_speech import DATA
+
+    samples, rate = sf.read(DATA / "zh-aishell1-BAC009S0764W0121.wav", dtype="float32")
+    result = recognizer.transcribe(samples, rate, language="yue")
+    assert result.language == "yue"
+    assert "交易" in result.text and "情况" in result.text

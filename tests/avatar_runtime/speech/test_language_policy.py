@@ -69,3 +69,45 @@ def test_unknown_languages_are_refused() -> None:
     with pytest.raises(ValueError, match="not one of"):
         policy.tap("zh")
     assert policy.observe(turn("zh", 0.5, 1.0)) == "en"  # probabilities outside the kiosk's languages weigh nothing
+
+
+def chinese(confidence: float = 0.8) -> Recognition:
+    """Whisper base on Chinese speech: "zh", sure of it, and no way to say which Chinese."""
+    probabilities = {"zh": 0.96, "yue": 0.0, "en": 0.02, "ja": 0.01, "ko": 0.01}
+    return Recognition("洗手間在哪裏", "zh", confidence, probabilities, cantonese_as_zh=True)
+
+
+def test_a_cantonese_kiosk_stays_cantonese_when_the_recogniser_cannot_tell_cantonese_from_mandarin() -> None:
+    policy = LanguagePolicy(default="yue")
+    for _ in range(5):
+        assert policy.observe(chinese()) == "yue"
+
+
+def test_a_session_that_turned_cantonese_stays_cantonese_for_chinese_turns() -> None:
+    policy = LanguagePolicy(default="en")
+    written_cantonese = Recognition("洗手間喺邊度", "yue", 0.8, {"zh": 0.0, "yue": 0.96, "en": 0.04, "ja": 0.0, "ko": 0.0})
+    assert policy.observe(written_cantonese) == "yue"
+    assert policy.observe(chinese()) == "yue"
+
+
+def test_chinese_on_a_mandarin_or_english_kiosk_is_mandarin() -> None:
+    assert LanguagePolicy(default="zh").observe(chinese()) == "zh"
+    assert LanguagePolicy(default="en").observe(chinese()) == "zh"
+
+
+def test_a_recogniser_that_knows_cantonese_is_believed_when_it_says_mandarin() -> None:
+    # SenseVoice reports yue itself: its "zh" is Mandarin, even on a Cantonese kiosk.
+    sensevoice = Recognition("洗手间在哪里", "zh", 0.9, {"zh": 0.97, "yue": 0.01, "en": 0.01, "ja": 0.005, "ko": 0.005})
+    assert LanguagePolicy(default="yue").observe(sensevoice) == "zh"
+
+
+def test_a_cantonese_kiosk_still_switches_for_another_language() -> None:
+    assert LanguagePolicy(default="yue").observe(turn("en", 0.97, 0.9)) == "en"
+
+
+def test_a_tap_on_cantonese_holds_against_confident_mandarin() -> None:
+    policy = LanguagePolicy(default="zh")
+    policy.tap("yue")
+    mandarin = Recognition("洗手间在哪里", "zh", 0.95, {"zh": 0.99, "yue": 0.0, "en": 0.01, "ja": 0.0, "ko": 0.0})
+    for _ in range(5):
+        assert policy.observe(mandarin) == "yue"
