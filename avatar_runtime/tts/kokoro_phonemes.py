@@ -6,6 +6,8 @@
   pinyin as IPA with tone arrows; here with third-tone sandhi added), the phonemes of Kokoro v1.0's
   Mandarin voices, spoken with a Japanese voice style (the Mandarin styles are not in a registry
   package). Whisper base hears it far better than espeak-ng (bench/results/voice_intelligibility.md).
+- Cantonese: canto-hk-g2p's IPA with tone arrows, spoken with a Mandarin voice style
+  (``cantonese_phonemes``).
 - Korean: Kokoro v1.0 has no Korean voice, but it reads IPA. espeak-ng's Korean IPA, mapped onto
   Kokoro's symbols and spoken with a Japanese voice style, is far easier to understand than
   espeak-ng's own formant voice: Whisper base takes 3 of 4 test sentences for Korean, nearly word
@@ -13,21 +15,21 @@
 """
 import logging
 import re
-import subprocess
 import threading
 from functools import cache
 from typing import Any
 
 from avatar_runtime.errors import ProviderError
+from avatar_runtime.tts.cantonese_phonemes import cantonese_ipa
+from avatar_runtime.tts.espeak_ipa import english_ipa, espeak_ipa
 
-LANGUAGES = ("ja", "ko", "zh")
+LANGUAGES = ("ja", "ko", "zh", "yue")
 _ESPEAK_VOICES = {"ko": "ko"}
-# espeak-ng writes some sounds as two symbols where Kokoro's vocabulary has one, or none at all.
-_IPA_TO_KOKORO = (("dʑ", "ʥ"), ("tɕ", "ʨ"), ("ɫ", "l"), ("q", "k"), ("-", ""))
 _japanese_lock = threading.Lock()  # the g2p object keeps per-call state
 _mandarin_lock = threading.Lock()  # jieba builds its dictionary on first use
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+|[^\u4e00-\u9fff]+")
 _HAN_RUN_START = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORDS = re.compile(r"[A-Za-z][A-Za-z'&.\- ]*[A-Za-z]|[A-Za-z]")
 
 
 @cache
@@ -60,7 +62,7 @@ def mandarin_ipa(text: str) -> str:
     parts = []
     for segment in _HAN_RUN.findall(text):
         if not _HAN_RUN_START.match(segment):
-            parts.append(segment)
+            parts.append(_LATIN_WORDS.sub(lambda m: f" {english_ipa(m.group(0))} ", segment))
             continue
         words = segmenter.lcut(segment, cut_all=False)
         parts.append(" ".join(
@@ -68,7 +70,8 @@ def mandarin_ipa(text: str) -> str:
                 lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True)))
             for word in words
         ))
-    return "".join(parts).replace(chr(815), "")  # misaki drops the non-syllabic mark Kokoro never saw
+    # misaki drops the non-syllabic mark Kokoro never saw
+    return re.sub(" {2,}", " ", "".join(parts).replace(chr(815), "")).strip()
 
 
 def third_tone_sandhi(syllables: list[str]) -> list[str]:
@@ -87,29 +90,8 @@ def phonemize(text: str, language: str) -> str:
     if language == "zh":
         with _mandarin_lock:
             return mandarin_ipa(text)
+    if language == "yue":
+        return cantonese_ipa(text)
     if language in _ESPEAK_VOICES:
         return espeak_ipa(text, _ESPEAK_VOICES[language])
     raise ProviderError("kokoro", f"no Kokoro phonemes for language {language!r}", retryable=False)
-
-
-def espeak_ipa(text: str, espeak_voice: str) -> str:
-    """espeak-ng's IPA for ``text`` in Kokoro's symbols, ending with the text's closing punctuation."""
-    try:
-        result = subprocess.run(["espeak-ng", "-q", "--ipa", "-b", "1", "-v", espeak_voice], input=text.encode("utf-8"),
-                                capture_output=True, timeout=10, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise ProviderError("kokoro", f"espeak-ng phonemization failed: {exc}", retryable=False) from exc
-    ipa = " ".join(result.stdout.decode("utf-8").split())
-    for espeak, kokoro in _IPA_TO_KOKORO:
-        ipa = ipa.replace(espeak, kokoro)
-    return ipa + _closing_mark(text)
-
-
-def _closing_mark(text: str) -> str:
-    """Kokoro shapes the intonation from punctuation, which espeak's IPA leaves out."""
-    end = text.rstrip()[-1:]
-    if end in ("?", "？"):
-        return "?"
-    if end in (",", "，", "、"):
-        return ","
-    return "."
