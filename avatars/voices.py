@@ -44,7 +44,7 @@ SAMPLE_SENTENCES = {
 }
 # edge-tts voices are named by locale ("zh-HK-HiuMaanNeural"); the service's list needs the internet.
 _EDGE_LOCALES = {"zh": r"zh-CN|zh-TW", "yue": r"zh-HK|yue-CN", "en": r"en-[A-Z]{2}", "ja": r"ja-JP", "ko": r"ko-KR"}
-_KOKORO_LANGUAGES = ("ja", "ko", "zh")
+_KOKORO_LANGUAGES = ("ja", "ko", "zh", "yue")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """How well the offline voices are understood: every demo FAQ answer spoken, then heard back.
 
-    .venv/bin/python -m bench.voice_intelligibility [--languages zh,yue] [--limit N] [--voice zh:espeak:cmn]
+    .venv/bin/python -m bench.voice_intelligibility [--languages zh,yue] [--skip N] [--limit N] [--voice zh:espeak:cmn]
 
 The answers are those ``manage.py load_demo`` loads (``knowledgebase/demo/faqs.jsonl``, read
 directly: no database). Each voice speaks each answer of its language (``synthesizer_for``, the
@@ -164,7 +164,7 @@ async def run(args: argparse.Namespace) -> str:
     rows: list[Heard] = []
     summaries: list[dict[str, object]] = []
     for voice in voices_to_test(args.languages, args.voice):
-        texts = answers[voice.language][: args.limit or None]
+        texts = answers[voice.language][args.skip:][: args.limit or None]
         await utterance_synthesize(synthesizer_for(voice, models_dir), texts[0][1], voice)  # load the model
         started = time.perf_counter()
         mine = [await hear_one(voice, key, text, recognizer, models_dir) for key, text in texts]
@@ -180,6 +180,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--languages", type=lambda s: s.split(","), default=list(KIOSK_LANGUAGES))
     parser.add_argument("--limit", type=int, default=0, help="At most this many answers per language (0: all).")
+    parser.add_argument("--skip", type=int, default=0, help="Leave out the first N answers of each language "
+                        "(they chose the voice: the rest is held out).")
     parser.add_argument("--voice", action="append", default=[], help="Another voice, language:backend:name.")
     parser.add_argument("--name", default="voice_intelligibility", help="Results file name (without extension).")
     print(asyncio.run(run(parser.parse_args())))

@@ -27,13 +27,18 @@ _BACKENDS: dict[str, Callable[[Path], Synthesizer]] = {
 # The best offline voice per language, judged by how well Whisper base understands it
 # (bench/voice_intelligibility.py). espeak-ng's Korean is not understood with any variant, and its
 # Mandarin hardly (CER 0.88 on the demo answers), so both go through Kokoro (see kokoro_phonemes).
+# Mandarin: of Kokoro's Mandarin styles, zf_xiaobei was heard best on the first 8 demo answers
+# (CER 0.180; zm_yunxi 0.193, zf_xiaoxiao 0.213, zf_xiaoni 0.613, the Japanese jf_gongitsune 0.268).
+# Cantonese: Kokoro has no Cantonese voice and Whisper base no Cantonese; a Mandarin style reading
+# canto-hk-g2p's IPA (cantonese_phonemes) is heard as Chinese, in part word for word, where
+# espeak-ng's Cantonese is taken for English and heard as nothing (CER 0.99).
 # Of ~20 espeak-ng variants tried, Mandarin "+f3" is detected as Mandarin 4/4 times against 2/4 for
 # the plain pinyin voice, Cantonese "+m1" as Chinese most often.
 OFFLINE_VOICES: dict[str, Voice] = {
     "en": Voice("en", "piper", "en_US-joe-medium"),
     "ja": Voice("ja", "kokoro", "jf_alpha"),
-    "zh": Voice("zh", "kokoro", "jf_gongitsune"),
-    "yue": Voice("yue", "espeak", "yue+m1"),
+    "zh": Voice("zh", "kokoro", "zf_xiaobei"),
+    "yue": Voice("yue", "kokoro", "zf_xiaobei"),
     "ko": Voice("ko", "kokoro", "jf_nezumi"),
 }
 # espeak-ng needs nothing but its package: the voice of last resort for every language.

@@ -81,7 +81,7 @@ def test_speech_speaks_the_text_with_the_configured_voice(login: Callable[..., C
     staff = login(Role.STAFF)
     response = staff.get("/console/speech.wav", {"text": "洗手间在二楼。", "language": "zh"})
     assert response.status_code == 200 and response["Content-Type"] == "audio/wav"
-    assert response["X-Spoken-By"] == "kokoro/jf_gongitsune"
+    assert response["X-Spoken-By"] == "kokoro/zf_xiaobei"
     audio, rate = sf.read(io.BytesIO(response.content))
     assert rate == 24000 and len(audio) / rate > 0.8
     assert float((audio**2).mean()) ** 0.5 > 0.01  # speech, not silence

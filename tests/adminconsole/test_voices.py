@@ -42,8 +42,8 @@ def test_saving_a_voice_checks_it_exists_and_audits_the_change(login: Callable[.
     bad = staff.post("/console/voices/zh/", voice_form("zh", backend="piper", voice_name="en_US-nobody"))
     assert bad.status_code == 400
     assert "has no voice" in bad.content.decode()
-    kokoro_yue = staff.post("/console/voices/yue/", voice_form("yue", backend="kokoro", voice_name="jf_alpha"))
-    assert kokoro_yue.status_code == 400  # Kokoro here speaks Japanese, Korean and Mandarin only
+    kokoro_en = staff.post("/console/voices/en/", voice_form("en", backend="kokoro", voice_name="jf_alpha"))
+    assert kokoro_en.status_code == 400  # Kokoro here speaks Japanese, Korean, Mandarin and Cantonese only
     edge_wrong_locale = staff.post("/console/voices/zh/", voice_form("zh", backend="edge", voice_name="ja-JP-NanamiNeural"))
     assert edge_wrong_locale.status_code == 400
     row.refresh_from_db()
