@@ -1,6 +1,6 @@
 """How well the offline voices are understood: every demo FAQ answer spoken, then heard back.
 
-    .venv/bin/python -m bench.voice_intelligibility [--languages zh,yue] [--skip N] [--limit N] [--voice zh:espeak:cmn]
+    .venv/bin/python -m bench.voice_intelligibility [--languages zh,yue] [--skip N] [--limit N] [--only] [--voice zh:espeak:cmn]
 
 The answers are those ``manage.py load_demo`` loads (``knowledgebase/demo/faqs.jsonl``, read
 directly: no database). Each voice speaks each answer of its language (``synthesizer_for``, the
@@ -77,10 +77,10 @@ def demo_answers() -> dict[str, list[tuple[str, str]]]:
     return answers
 
 
-def voices_to_test(languages: list[str], extra: list[str]) -> list[Voice]:
+def voices_to_test(languages: list[str], extra: list[str], *, only_extra: bool = False) -> list[Voice]:
     """The kiosk's offline voice of each language, espeak-ng where it is only the last resort, and ``extra``."""
     voices: list[Voice] = []
-    for language in languages:
+    for language in [] if only_extra else languages:
         for voice in (OFFLINE_VOICES[language], espeak_voice_for(OFFLINE_VOICES[language])):
             if voice not in voices:
                 voices.append(voice)
@@ -163,7 +163,7 @@ async def run(args: argparse.Namespace) -> str:
     answers = demo_answers()
     rows: list[Heard] = []
     summaries: list[dict[str, object]] = []
-    for voice in voices_to_test(args.languages, args.voice):
+    for voice in voices_to_test(args.languages, args.voice, only_extra=args.only):
         texts = answers[voice.language][args.skip:][: args.limit or None]
         await utterance_synthesize(synthesizer_for(voice, models_dir), texts[0][1], voice)  # load the model
         started = time.perf_counter()
@@ -183,6 +183,7 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=0, help="Leave out the first N answers of each language "
                         "(they chose the voice: the rest is held out).")
     parser.add_argument("--voice", action="append", default=[], help="Another voice, language:backend:name.")
+    parser.add_argument("--only", action="store_true", help="Only the voices given with --voice.")
     parser.add_argument("--name", default="voice_intelligibility", help="Results file name (without extension).")
     print(asyncio.run(run(parser.parse_args())))
 
