@@ -7,6 +7,9 @@ from config.settings.env import VAR_DIR, env_bool, env_float, env_int, env_path,
 
 MODELS_DIR = env_path("MODELS_DIR", VAR_DIR / "models")
 AVATAR_ASR_BACKEND = env_str("AVATAR_ASR_BACKEND", "auto")  # auto | sensevoice | whisper
+# Whisper is prompted with the venue's own words (names from the published knowledge base, per
+# language): knowledgebase/vocabulary.py, avatar_runtime/asr/prompt.py.
+ASR_VENUE_VOCABULARY = env_bool("ASR_VENUE_VOCABULARY", True)
 AVATAR_LLM_BACKEND = env_str("AVATAR_LLM_BACKEND", "auto")  # auto | qwen | extractive
 AVATAR_TTS_BACKEND = env_str("AVATAR_TTS_BACKEND", "auto")  # auto | edge | offline
 AVATAR_RENDER_BACKEND = env_str("AVATAR_RENDER_BACKEND", "auto")  # auto | musetalk | portrait
