@@ -14,10 +14,12 @@ a general model is least likely to know are picked from it by how they are writt
 
 Names written in Han characters or Hangul (顺丰, 汇丰, 하버 포인트) are not picked: nothing here tells
 a name from a common word in those scripts (a segmenter's proper-noun tags were tried on the demo
-venue and were mostly wrong). Terms are ranked by the number of FAQ entries that use them, then
-by first appearance, and bounded (``MAX_TERMS``, ``MAX_CHARS``): a long prompt makes Whisper
-base copy it or drift. The vocabulary is rebuilt with the search index (``kb_index``'s version),
-so a published change reaches the recogniser at its next question, in every process.
+venue and were mostly wrong). Terms are ranked by the number of the venue's other languages that
+write them unchanged (a name stays "FreshMart" where a word is translated), then by the number of
+FAQ entries that use them, and bounded (``MAX_TERMS``, ``MAX_CHARS``); the recogniser then keeps
+those its model does not know, within its token budget. The vocabulary is rebuilt with the search
+index (``kb_index``'s version), so a published change reaches the recogniser at its next
+question, in every process.
 """
 import re
 import threading
@@ -105,12 +107,12 @@ def katakana_compounds(text: str) -> list[str]:
     return [run for run in runs if len(_sudachi().tokenize(run)) >= 2]
 
 
-def terms_pick(texts_by_entry: Sequence[Sequence[str]], language: str, *, max_terms: int = MAX_TERMS,
-               max_chars: int = MAX_CHARS) -> tuple[str, ...]:
-    """The venue terms of one language, from the texts of each FAQ entry (or document chunk) in it,
-    most used first. A term inside a longer one ("Harbour" in "Harbour Cinema") is left out."""
+def _terms_found(texts_by_entry: Sequence[Sequence[str]], language: str,
+                 elsewhere: frozenset[str]) -> tuple[Counter[str], dict[str, int]]:
+    """Each candidate term with the number of entries using it, and the order of first appearance.
+    ``elsewhere``: capitalised words of the other languages' texts (names: "Wellcare")."""
     english = language == "en"
-    midsentence = midsentence_capitals(t for texts in texts_by_entry for t in texts) if english else frozenset()
+    midsentence = midsentence_capitals(t for texts in texts_by_entry for t in texts) | elsewhere if english else frozenset()
     entries_using: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
     for texts in texts_by_entry:
@@ -122,9 +124,23 @@ def terms_pick(texts_by_entry: Sequence[Sequence[str]], language: str, *, max_te
         for term in dict.fromkeys(found):
             entries_using[term] += 1
             first_seen.setdefault(term, len(first_seen))
+    return entries_using, first_seen
+
+
+def terms_pick(texts_by_entry: Sequence[Sequence[str]], language: str, *, other_languages: Sequence[str] = (),
+               max_terms: int = MAX_TERMS, max_chars: int = MAX_CHARS) -> tuple[str, ...]:
+    """The venue terms of one language, from the texts of each FAQ entry (or document chunk) in it.
+
+    Ranked by the number of translations that write the term unchanged (``other_languages``: the
+    venue's texts in the other languages, one string each; a name stays "FreshMart" in every
+    language where a word is translated), then by the number of entries using it. A term inside a
+    longer one ("Harbour" in "Harbour Cinema") is left out."""
+    elsewhere = frozenset(re.findall(_CAPITALISED, "\n".join(other_languages)))
+    entries_using, first_seen = _terms_found(texts_by_entry, language, elsewhere)
     candidates = [t for t in entries_using if not any(t != o and t.lower() in o.lower() for o in entries_using)]
+    spread = {t: sum(t in other for other in other_languages) for t in candidates}
     chosen: list[str] = []
-    for term in sorted(candidates, key=lambda t: (-entries_using[t], first_seen[t])):
+    for term in sorted(candidates, key=lambda t: (-spread[t], -entries_using[t], first_seen[t])):
         if len(chosen) >= max_terms or sum(map(len, chosen)) + len(term) > max_chars:
             break
         chosen.append(term)
@@ -132,10 +148,12 @@ def terms_pick(texts_by_entry: Sequence[Sequence[str]], language: str, *, max_te
 
 
 def vocabulary_from_items(items: Sequence[IndexItem], version: str = "") -> VenueVocabulary:
-    terms = {}
-    for language in KIOSK_LANGUAGES:
-        texts = [(item.question, item.answer, *item.alternates) for item in items if item.language == language]
-        terms[language] = terms_pick(texts, language)
+    texts = {language: [(item.question, item.answer, *item.alternates) for item in items if item.language == language]
+             for language in KIOSK_LANGUAGES}
+    joined = {language: "\n".join(t for entry in entries for t in entry) for language, entries in texts.items()}
+    terms = {language: terms_pick(texts[language], language,
+                                  other_languages=[joined[other] for other in KIOSK_LANGUAGES if other != language])
+             for language in KIOSK_LANGUAGES}
     return VenueVocabulary(version, terms)
 
 
