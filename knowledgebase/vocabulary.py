@@ -98,7 +98,7 @@ def _marked(word: str) -> bool:
 def _sudachi() -> Any:
     from sudachipy import dictionary  # loads a 70 MB dictionary: only when Japanese is asked for
 
-    return dictionary.Dictionary().create()
+    return dictionary.Dictionary().tokenizer()
 
 
 def katakana_compounds(text: str) -> list[str]:
