@@ -41,8 +41,12 @@ def kiosk_profile(kiosk_id: int | None) -> KioskProfile:
 
 
 def vocabulary() -> Vocabulary | None:
-    """The venue's terms for the recogniser, from the published knowledge base (``ASR_VENUE_VOCABULARY``)."""
-    return venue_terms if settings.ASR_VENUE_VOCABULARY else None
+    """The venue's terms for the recogniser, from the published knowledge base, in the languages of
+    ``ASR_VENUE_VOCABULARY_LANGUAGES`` (``ASR_VENUE_VOCABULARY`` turns it off)."""
+    if not settings.ASR_VENUE_VOCABULARY:
+        return None
+    languages = frozenset(settings.ASR_VENUE_VOCABULARY_LANGUAGES)
+    return lambda language: venue_terms(language) if language in languages else ()
 
 
 def warm_up() -> None:
