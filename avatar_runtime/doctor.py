@@ -37,6 +37,7 @@ class StageReport:
 class DoctorConfig:
     models_dir: Path
     asr_backend: str = "auto"
+    asr_venue_vocabulary: tuple[str, ...] = ("en", "ja")  # languages prompted with the venue's words; () = off
     llm_backend: str = "auto"
     tts_backend: str = "auto"
     render_backend: str = "auto"
@@ -49,6 +50,7 @@ class DoctorConfig:
 
         return cls(
             models_dir=settings.MODELS_DIR, asr_backend=settings.AVATAR_ASR_BACKEND,
+            asr_venue_vocabulary=tuple(settings.ASR_VENUE_VOCABULARY_LANGUAGES) if settings.ASR_VENUE_VOCABULARY else (),
             llm_backend=settings.AVATAR_LLM_BACKEND, tts_backend=settings.AVATAR_TTS_BACKEND,
             render_backend=settings.AVATAR_RENDER_BACKEND, qa_backend=settings.AVATAR_QA_BACKEND,
             llm_base_url=settings.LLM_BASE_URL,
@@ -97,7 +99,10 @@ def check_asr(cfg: DoctorConfig) -> StageReport:
         return StageReport("asr", "whisper", BROKEN, "embedded Whisper model incomplete: " + ", ".join(problems)
                            + " (run: python manage.py provision_models)", "sensevoice", missing)
     why = "AVATAR_ASR_BACKEND=whisper" if cfg.asr_backend == "whisper" else "SenseVoice not used: " + _sensevoice_gaps(missing)
-    return StageReport("asr", "whisper", OK, f"faster-whisper base from MODELS_DIR ({why})", "sensevoice", missing)
+    vocabulary = (f"venue vocabulary in {', '.join(cfg.asr_venue_vocabulary)}" if cfg.asr_venue_vocabulary
+                  else "venue vocabulary off")
+    return StageReport("asr", "whisper", OK, f"faster-whisper base from MODELS_DIR ({why}; {vocabulary})", "sensevoice",
+                       missing)
 
 
 def _sensevoice_gaps(missing: list[str]) -> str:

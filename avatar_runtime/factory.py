@@ -18,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 
 from avatar_runtime.asr.base import Recognizer
+from avatar_runtime.asr.prompt import Vocabulary
 from avatar_runtime.audio import voiced_sound
 from avatar_runtime.doctor import DoctorConfig
 from avatar_runtime.errors import ProviderError
@@ -43,8 +44,9 @@ _lock = threading.Lock()
 
 
 @functools.cache
-def recognizer() -> Recognizer:
-    """The process-wide speech recognizer: SenseVoice when its model is complete, else Whisper."""
+def recognizer(vocabulary: Vocabulary | None = None) -> Recognizer:
+    """The process-wide speech recognizer: SenseVoice when its model is complete, else Whisper
+    (prompted with ``vocabulary``, the venue's terms per language, when given)."""
     from avatar_runtime.asr.whisper import WhisperRecognizer
 
     models_dir = Path(settings.MODELS_DIR)
@@ -58,7 +60,7 @@ def recognizer() -> Recognizer:
             if settings.AVATAR_ASR_BACKEND == "sensevoice":
                 raise
             log.info("ASR: SenseVoice unavailable (%s); using Whisper", exc)
-    return WhisperRecognizer(models_dir / "whisper-base")
+    return WhisperRecognizer(models_dir / "whisper-base", vocabulary=vocabulary)
 
 
 @functools.cache
@@ -141,13 +143,14 @@ class KioskProfile:
     overrides_key: str
 
 
-def warm_up(*, retrieve: Callable[[str, str, int], Retrieved], voice_book: Callable[[], VoiceBook]) -> None:
+def warm_up(*, retrieve: Callable[[str, str, int], Retrieved], voice_book: Callable[[], VoiceBook],
+            vocabulary: Vocabulary | None = None) -> None:
     """Load every process-wide model before the worker takes sessions (blocking: ~10-20 s on CPU).
 
     A kiosk's first question must not wait for Whisper, the retrieval index or a voice to load.
     """
     health_seed(DoctorConfig.from_settings())
-    first_recognition(recognizer())
+    first_recognition(recognizer(vocabulary))
     answerer()
     SileroVadStream()
     retrieve("hello", "en", 1)

@@ -1,7 +1,7 @@
 """The avatar worker's composition root: a kiosk session assembled from settings and the database.
 
 The one place that wires the apps into the runtime, through the runtime's own protocols: the
-transcript store (``conversations``), retrieval (``knowledgebase``) and the voice book
+transcript store (``conversations``), retrieval and the venue vocabulary (``knowledgebase``) and the voice book
 (``avatars``), with the kiosk's avatar and languages from this app. The ``avatar_worker``
 command and the embedded worker (``kiosk.embedded``) both start their worker with it.
 """
@@ -14,6 +14,7 @@ from django.conf import settings
 from avatar_runtime import factory
 from avatar_runtime.aec.factory import echo_canceller
 from avatar_runtime.asr.language_policy import LanguagePolicy
+from avatar_runtime.asr.prompt import Vocabulary
 from avatar_runtime.factory import KioskProfile, answerer, portrait_current, recognizer
 from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.clock import RealClock
@@ -25,7 +26,7 @@ from avatars.voices import voice_book_from_settings
 from common.languages import KIOSK_LANGUAGES
 from conversations.transcript_store import DjangoTranscriptStore
 from kiosk.models import Kiosk
-from knowledgebase.runtime_retrieval import retrieve
+from knowledgebase.runtime_retrieval import retrieve, venue_terms
 
 
 def kiosk_profile(kiosk_id: int | None) -> KioskProfile:
@@ -39,16 +40,25 @@ def kiosk_profile(kiosk_id: int | None) -> KioskProfile:
                         json.dumps(overrides, sort_keys=True) if overrides else "")
 
 
+def vocabulary() -> Vocabulary | None:
+    """The venue's terms for the recogniser, from the published knowledge base, in the languages of
+    ``ASR_VENUE_VOCABULARY_LANGUAGES`` (``ASR_VENUE_VOCABULARY`` turns it off)."""
+    if not settings.ASR_VENUE_VOCABULARY:
+        return None
+    languages = frozenset(settings.ASR_VENUE_VOCABULARY_LANGUAGES)
+    return lambda language: venue_terms(language) if language in languages else ()
+
+
 def warm_up() -> None:
     """The runtime's warm-up (``avatar_runtime.factory.warm_up``) with the knowledge base and the saved voices."""
-    factory.warm_up(retrieve=retrieve, voice_book=voice_book_from_settings)
+    factory.warm_up(retrieve=retrieve, voice_book=voice_book_from_settings, vocabulary=vocabulary())
 
 
 async def session_factory(session_id: str, kiosk_id: int | None) -> ConversationSession:
     profile = await database_sync_to_async(kiosk_profile)(kiosk_id)
     voices = await database_sync_to_async(voice_book_from_settings)()
     portrait = await asyncio.to_thread(portrait_current, profile)
-    rec = await in_inference_thread(recognizer)
+    rec = await in_inference_thread(recognizer, vocabulary())
     backends = SessionBackends(
         vad=SileroVadStream(),
         recognizer=rec,

@@ -1,6 +1,10 @@
-"""The knowledge base in the avatar runtime's terms: its retrieval protocol (``SessionBackends.retrieve``)."""
+"""The knowledge base in the avatar runtime's terms: its retrieval protocol (``SessionBackends.retrieve``)
+and the venue vocabulary for the recogniser (``avatar_runtime.asr.prompt.Vocabulary``)."""
 from avatar_runtime.llm.base import Passage, Retrieved
 from knowledgebase.selectors import faq_search
+from knowledgebase.vocabulary import venue_terms
+
+__all__ = ["retrieve", "venue_terms"]
 
 
 def retrieve(query: str, language: str, k: int) -> Retrieved:

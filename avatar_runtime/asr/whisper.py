@@ -16,7 +16,15 @@ Cantonese: Whisper base has no ``yue`` token; it hears Cantonese as ``zh``. Mode
 only written Cantonese uses (嘅 喺 咩 冇 ...) is taken as Cantonese whatever the model said. A ``zh``
 without such characters from a model without ``yue`` is marked ``cantonese_as_zh``: the language
 policy then keeps a session that is in Cantonese in Cantonese (``asr/language_policy.py``).
+
+Venue vocabulary: with a ``vocabulary`` (the venue's terms per language, from the knowledge base),
+the decoding of the detected language is prompted with that language's terms (``asr/prompt.py``), so
+"FreshMart" is written as the venue writes it; a transcript that echoes the prompt is decoded again
+without it, and so is an unsure transcript that is nothing but prompt terms (noise heard as "MTR").
+Language detection reads the audio only and is not affected; the no-speech probability is the
+unprompted one (a prompt makes noise look like speech).
 """
+import logging
 import math
 import threading
 from dataclasses import dataclass
@@ -25,10 +33,13 @@ from typing import Any
 
 from avatar_runtime.asr.base import Recognition
 from avatar_runtime.asr.language_policy import chinese_as_cantonese
+from avatar_runtime.asr.prompt import DEFAULT_MAX_TOKENS, Prompt, Vocabulary, copies_prompt, only_prompt_terms, prompt_build
 from avatar_runtime.audio import as_samples, resample, rms_dbfs
 from avatar_runtime.errors import ModelMissingError, ProviderError
 from avatar_runtime.pipeline.messages import Samples
 from common.languages import KIOSK_LANGUAGES
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
@@ -51,6 +62,7 @@ class WhisperConfig:
     log_prob_threshold: float = -1.0
     # Seconds of padding after the utterance in the encoder window; None = Whisper's full 30 s.
     window_padding_s: float | None = 3.0
+    prompt_max_tokens: int = DEFAULT_MAX_TOKENS  # the venue vocabulary's share of the decoder's input
 
 
 def looks_cantonese(text: str) -> bool:
@@ -88,10 +100,13 @@ def _load_model(model_dir: Path, config: WhisperConfig) -> Any:
 class WhisperRecognizer:
     name = "whisper"
 
-    def __init__(self, model_dir: Path, config: WhisperConfig | None = None) -> None:
+    def __init__(self, model_dir: Path, config: WhisperConfig | None = None, *,
+                 vocabulary: Vocabulary | None = None) -> None:
         check_model_dir(model_dir)
         self.model_dir = model_dir
         self.config = config or WhisperConfig()
+        self.vocabulary = vocabulary
+        self._prompts: dict[tuple[str, tuple[str, ...]], Prompt | None] = {}
 
     def transcribe(self, samples: Samples, sample_rate: int, *, language: str | None = None) -> Recognition:
         if language is not None and language not in KIOSK_LANGUAGES:
@@ -118,7 +133,11 @@ class WhisperRecognizer:
             language = max(probabilities, key=probabilities.__getitem__)
         else:
             language = forced
-        text, avg_logprob, no_speech = self._decode(model, encoder_output, language, len(audio) / SAMPLE_RATE)
+        seconds = len(audio) / SAMPLE_RATE
+        prompt = self._prompt(model, language)
+        text, avg_logprob, no_speech = self._decode(model, encoder_output, language, seconds, prompt)
+        if prompt is not None and self._distrust(text, avg_logprob, no_speech, prompt):
+            text, avg_logprob, no_speech = self._decode(model, encoder_output, language, seconds, None)
         # Whisper's own rule: confident "no speech" with an unsure decoding is noise, not words.
         text = collapse_repeats(text)
         if not text or (no_speech > self.config.no_speech_threshold and avg_logprob < self.config.log_prob_threshold):
@@ -139,7 +158,32 @@ class WhisperRecognizer:
         seconds = samples / SAMPLE_RATE + self.config.window_padding_s
         return min(_FULL_WINDOW_FRAMES, math.ceil(seconds * 100))
 
-    def _decode(self, model: Any, encoder_output: Any, language: str, seconds: float) -> tuple[str, float, float]:
+    def _distrust(self, text: str, avg_logprob: float, no_speech: float, prompt: Prompt) -> bool:
+        """A prompted decoding to redo without the prompt: an echo of it, an unsure one made of
+        prompt terms only, or one of audio the model takes for non-speech (the prompt makes the
+        decoder sure of itself on noise, so Whisper's rule of "no speech and unsure" misses it)."""
+        unsure = avg_logprob < self.config.log_prob_threshold
+        return (copies_prompt(text, prompt) or (unsure and only_prompt_terms(text, prompt))
+                or no_speech > self.config.no_speech_threshold)
+
+    def _prompt(self, model: Any, language: str) -> Prompt | None:
+        """The venue vocabulary's prompt for ``language`` (built once per list of terms)."""
+        if self.vocabulary is None:
+            return None
+        try:
+            terms = tuple(self.vocabulary(language))
+        except Exception:  # the vocabulary is a help: a failure to get it must not cost the question
+            log.warning("venue vocabulary unavailable; recognising without it", exc_info=True)
+            return None
+        key = (language, terms)
+        if key not in self._prompts:
+            if len(self._prompts) > 64:  # a knowledge base edited all day: keep the newest few
+                self._prompts.clear()
+            self._prompts[key] = prompt_build(terms, language, model.hf_tokenizer, max_tokens=self.config.prompt_max_tokens)
+        return self._prompts[key]
+
+    def _decode(self, model: Any, encoder_output: Any, language: str, seconds: float,
+                venue: Prompt | None = None) -> tuple[str, float, float]:
         """Greedy decoding without timestamps: (text, average token log-probability, no-speech probability)."""
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
@@ -148,7 +192,8 @@ class WhisperRecognizer:
         # supported_languages lists "yue" for every multilingual model: ask the vocabulary.)
         code = language if has_language_token(model, language) else "zh"
         tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=code)
-        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        previous = [tokenizer.sot_prev, *venue.tokens] if venue is not None else []
+        prompt = [*previous, *tokenizer.sot_sequence, tokenizer.no_timestamps]
         # Bounding the output by the audio's length stops a hallucination loop early.
         max_new = min(model.max_length - len(prompt), int(_MAX_TOKENS_PER_SECOND * seconds) + 16)
         result = model.model.generate(
@@ -158,7 +203,15 @@ class WhisperRecognizer:
         )[0]
         tokens = result.sequences_ids[0]
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)  # scores are length-normalised
-        return tokenizer.decode(tokens).strip(), float(avg_logprob), float(result.no_speech_prob)
+        no_speech = float(result.no_speech_prob)
+        if venue is not None:
+            # A prompt lowers the no-speech probability of noise (0.74 -> 0.41 for white noise at
+            # -30 dBFS) and so would let noise through the no-speech rule: ask it without the
+            # prompt, one decoder step.
+            plain = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+            no_speech = float(model.model.generate(encoder_output, [plain], max_length=len(plain) + 1,
+                                                   return_no_speech_prob=True)[0].no_speech_prob)
+        return tokenizer.decode(tokens).strip(), float(avg_logprob), no_speech
 
 
 def has_language_token(model: Any, code: str) -> bool:

@@ -3,10 +3,16 @@
 ``auto`` picks the production backend when its files/servers are present and the embedded
 offline one otherwise; ``python manage.py doctor`` prints the choice and the reason.
 """
-from config.settings.env import VAR_DIR, env_bool, env_float, env_int, env_path, env_str
+from config.settings.env import VAR_DIR, env_bool, env_float, env_int, env_list, env_path, env_str
 
 MODELS_DIR = env_path("MODELS_DIR", VAR_DIR / "models")
 AVATAR_ASR_BACKEND = env_str("AVATAR_ASR_BACKEND", "auto")  # auto | sensevoice | whisper
+# Whisper is prompted with the venue's own words (names from the published knowledge base, per
+# language): knowledgebase/vocabulary.py, avatar_runtime/asr/prompt.py.
+ASR_VENUE_VOCABULARY = env_bool("ASR_VENUE_VOCABULARY", True)
+# Languages prompted: where bench/asr_vocabulary.py found it helps (en, ja); in zh and ko it made
+# Whisper base loop on the prompt's names and raised the error rate (bench/results/asr_vocabulary.md).
+ASR_VENUE_VOCABULARY_LANGUAGES = env_list("ASR_VENUE_VOCABULARY_LANGUAGES", ["en", "ja"])
 AVATAR_LLM_BACKEND = env_str("AVATAR_LLM_BACKEND", "auto")  # auto | qwen | extractive
 AVATAR_TTS_BACKEND = env_str("AVATAR_TTS_BACKEND", "auto")  # auto | edge | offline
 AVATAR_RENDER_BACKEND = env_str("AVATAR_RENDER_BACKEND", "auto")  # auto | musetalk | portrait
