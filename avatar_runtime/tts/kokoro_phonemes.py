@@ -22,6 +22,7 @@ from typing import Any
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.tts.cantonese_phonemes import cantonese_ipa
 from avatar_runtime.tts.espeak_ipa import english_ipa, espeak_ipa
+from avatar_runtime.tts.korean_numbers import korean_numbers_read
 
 LANGUAGES = ("ja", "ko", "zh", "yue")
 _ESPEAK_VOICES = {"ko": "ko"}
@@ -92,6 +93,6 @@ def phonemize(text: str, language: str) -> str:
             return mandarin_ipa(text)
     if language == "yue":
         return cantonese_ipa(text)
-    if language in _ESPEAK_VOICES:
-        return espeak_ipa(text, _ESPEAK_VOICES[language])
+    if language == "ko":
+        return espeak_ipa(korean_numbers_read(text), _ESPEAK_VOICES[language])
     raise ProviderError("kokoro", f"no Kokoro phonemes for language {language!r}", retryable=False)

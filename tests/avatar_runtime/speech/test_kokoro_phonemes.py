@@ -12,6 +12,7 @@ import pytest
 
 from avatar_runtime.tts.cantonese_phonemes import kokoro_syllables
 from avatar_runtime.tts.kokoro_phonemes import phonemize
+from avatar_runtime.tts.korean_numbers import korean_numbers_read
 from knowledgebase.importing import parse_faq_file
 
 DEMO_FAQS = Path(__file__).resolve().parents[3] / "knowledgebase" / "demo" / "faqs.jsonl"
@@ -58,3 +59,18 @@ def test_english_in_korean_is_said_without_espeaks_language_switch_marks_and_asp
     phonemes = phonemize("Harbour Point Club에 가입하세요.", "ko")
     assert "(en)" not in phonemes and "(ko)" not in phonemes and "klˈʌb" in phonemes
     assert "pʰoˈintʰɯ" in phonemize("포인트", "ko")  # not p-h-o ... t-h-ɯ
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("오전 10시부터 오후 10시까지", "오전 열 시부터 오후 열 시까지"),  # hours: native numerals
+    ("24시간 운영하고", "스물네 시간 운영하고"),
+    ("약 30개 매장", "약 서른 개 매장"),
+    ("20명", "스무 명"),
+    ("유효기간은 12개월입니다", "유효기간은 12개월입니다"),  # months: Sino-Korean, left to espeak-ng
+    ("3층에", "3층에"),  # floors and money: Sino-Korean
+    ("25홍콩달러", "25홍콩달러"),
+    ("핫라인 2888 6000으로", "핫라인 이팔팔팔 육공공공으로"),  # a phone number, digit by digit
+    ("100개", "100개"),  # past 99 native numerals are not used
+])
+def test_korean_numbers_are_read_with_the_numerals_their_counter_takes(written: str, read: str) -> None:
+    assert korean_numbers_read(written) == read
