@@ -160,7 +160,7 @@ async def test_while_edge_is_down_cached_answers_still_play_in_the_edge_voice(se
     edge_row = next(r for r in stored if r.backend == "edge" and r.text == SENTENCES[0])
     assert synthesizer.from_cache and np.array_equal(audio, decoded(edge_row))  # Edge's audio, not espeak's
     assert health_registry.get("tts:en") is None  # nothing tried to reach Edge
-    live, synthesizer = await spoken(voices, "A sentence nobody cached.")
+    _live, synthesizer = await spoken(voices, "A sentence nobody cached.")
     assert not synthesizer.from_cache and isinstance(synthesizer.inner, FallbackSynthesizer)
     assert synthesizer.inner.spoken_by == "espeak"  # Edge really is down for what is not cached
 
@@ -176,5 +176,10 @@ async def test_a_job_that_cannot_reach_edge_keeps_the_fallback_and_reports_the_e
     state = await AnswerAudioState.objects.aget(language="en")
     assert state.last_error_at is not None
     voices = await cached_voices()
-    audio, synthesizer = await spoken(voices, SENTENCES[0])  # Edge's breaker is open after the first failure
-    assert len(audio) > 8000
+    # Edge's audio is missing: the chain tries Edge (refused), and espeak-ng speaks live...
+    _audio, synthesizer = await spoken(voices, SENTENCES[0])
+    assert not synthesizer.from_cache and synthesizer.spoken_by == "espeak"
+    # ...which opens Edge's breaker: from then on the fallback voice's cached audio plays.
+    audio, synthesizer = await spoken(voices, SENTENCES[1])
+    fallback_row = await AnswerAudio.objects.aget(text=SENTENCES[1], backend="espeak")
+    assert synthesizer.from_cache and np.array_equal(audio, decoded(fallback_row))
