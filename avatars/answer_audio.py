@@ -1,7 +1,7 @@
 """The answer audio cache: knowledge-base answers spoken ahead of time, played without synthesis.
 
 Every sentence of every published FAQ answer (cut by the runtime's own splitter, as the answerers
-cut it) is spoken by the language's voice and by its offline fallback, and stored as FLAC at the
+cut it), and the avatar's fixed phrases, is spoken by the language's voice and by its offline fallback, and stored as FLAC at the
 pipeline's rate in media storage under its content address (``speech_key``: backend, voice,
 rate, pitch, language, exact text). ``answer_audio_refresh`` is the job: idempotent (what is
 stored is skipped), it deletes the audio nothing asks for any more (an edited answer, a changed
@@ -33,6 +33,7 @@ from django.utils import timezone
 from avatar_runtime.audio import resample
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.factory import NETWORK_BACKENDS, VoiceBook
+from avatar_runtime.llm.phrases import PHRASES, phrase
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.text.sentences import split_text
 from avatar_runtime.tts.answer_cache import CACHE_SAMPLE_RATE, CachedSpeech, SpeechLookup, speech_key
@@ -86,10 +87,20 @@ def answer_audio_progress_key(language: str) -> str:
     return f"answer_audio:{language}:progress"
 
 
+def answer_audio_texts(language: str) -> list[str]:
+    """What the avatar may say word for word in ``language``: each sentence of the published FAQ
+    answers, and its fixed phrases (whole, as a turn speaks them, and by sentence, as the
+    extractive answerer does: "I don't know" is as common an answer as any)."""
+    fixed = [phrase(key, language) for key in PHRASES]
+    pieces = [*(s for answer in faq_published_answers(language) for s in split_text(answer)),
+              *fixed, *(s for text in fixed for s in split_text(text))]
+    return list(dict.fromkeys(pieces))
+
+
 def answer_audio_wanted(language: str, book: VoiceBook | None = None) -> list[WantedAudio]:
-    """Every (voice, sentence) the cache should hold for ``language``."""
+    """Every (voice, text) the cache should hold for ``language``."""
     book = book or voice_book_from_settings()
-    sentences = list(dict.fromkeys(s for answer in faq_published_answers(language) for s in split_text(answer)))
+    sentences = answer_audio_texts(language)
     return [WantedAudio(voice, text, speech_key(voice, text)) for voice in book.cached_voices(language)
             for text in sentences]
 
