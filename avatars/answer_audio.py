@@ -90,9 +90,13 @@ def answer_audio_progress_key(language: str) -> str:
 def answer_audio_texts(language: str) -> list[str]:
     """What the avatar may say word for word in ``language``: each sentence of the published FAQ
     answers, and its fixed phrases (whole, as a turn speaks them, and by sentence, as the
-    extractive answerer does: "I don't know" is as common an answer as any)."""
+    extractive answerer does: "I don't know" is as common an answer as any), once the knowledge
+    base has answers in ``language``."""
+    answers = faq_published_answers(language)
+    if not answers:  # a language the knowledge base does not speak (yet): nothing to cache
+        return []
     fixed = [phrase(key, language) for key in PHRASES]
-    pieces = [*(s for answer in faq_published_answers(language) for s in split_text(answer)),
+    pieces = [*(s for answer in answers for s in split_text(answer)),
               *fixed, *(s for text in fixed for s in split_text(text))]
     return list(dict.fromkeys(pieces))
 
