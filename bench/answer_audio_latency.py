@@ -41,7 +41,7 @@ from django.core.management import call_command  # noqa: E402
 from avatar_runtime.text.sentences import split_text  # noqa: E402
 from avatar_runtime.tts.answer_cache import CachedSynthesizer  # noqa: E402
 from avatar_runtime.tts.base import Synthesizer, Voice  # noqa: E402
-from avatar_runtime.tts.utterance import speaking_voice, utterance_synthesize  # noqa: E402
+from avatar_runtime.tts.utterance import utterance_synthesize  # noqa: E402
 from avatars.answer_audio import DjangoSpeechCache, answer_audio_store  # noqa: E402
 from avatars.models import AnswerAudio  # noqa: E402
 from avatars.voices import voice_book_from_settings  # noqa: E402
@@ -70,8 +70,7 @@ def measure(language: str, answers: int) -> tuple[list[float], list[float], str]
         utterance = asyncio.run(utterance_synthesize(synthesizer, sentence, voice))  # warm (model loading)
         synthesizer, voice = book.synthesizer(language)
         live.append(asyncio.run(first_audio(synthesizer, sentence, voice)))
-        spoke = speaking_voice(synthesizer, voice)
-        name = f"{spoke.backend}:{spoke.name}"
+        name = f"{utterance.voice.backend}:{utterance.voice.name}"  # who spoke the whole sentence
         answer_audio_store(voice=voice, text=sentence, samples=utterance.samples, sample_rate=utterance.sample_rate)
         synthesizer, voice = book.synthesizer(language)
         hit = CachedSynthesizer(synthesizer, DjangoSpeechCache())
