@@ -36,6 +36,7 @@ urlpatterns = [
     path("faqs/<slug:key>/history/<int:revision_id>/revert/", faq_views.faq_revert_view, name="faq_revert"),
     path("voices/", voice_views.voice_list_view, name="voice_list"),
     path("voices/<str:language>/", voice_views.voice_update_view, name="voice_update"),
+    path("voices/<str:language>/answer-audio/", voice_views.voice_cache_rebuild_view, name="voice_cache_rebuild"),
     path("avatars/", avatar_views.avatar_list_view, name="avatar_list"),
     path("avatars/<int:avatar_id>/", avatar_views.avatar_detail_view, name="avatar_detail"),
     path("avatars/<int:avatar_id>/progress/", avatar_views.avatar_progress_view, name="avatar_progress"),

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from avatar_runtime.tts.registry import OFFLINE_VOICES
+from avatars.answer_audio import LanguageCacheStatus, answer_audio_enqueue, answer_audio_status
 from avatars.models import VoiceSetting
 from avatars.voices import (
     PITCH_RANGE,
@@ -60,19 +61,24 @@ def _initial(language: str, row: VoiceSetting | None) -> dict[str, object]:
             "fallback_backend": row.fallback_backend, "fallback_voice_name": row.fallback_voice_name}
 
 
-def _card(language: str, form: VoiceForm) -> dict[str, Any]:
+def _card(language: str, form: VoiceForm, cache: LanguageCacheStatus | None = None) -> dict[str, Any]:
     known = {backend: voice_names(backend, language) or [] for backend in _OFFLINE_BACKENDS}
     suggestions = sorted({name for names in known.values() for name in names if not name.startswith("+")})
     return {"language": language, "name": LANGUAGE_NAMES[language], "form": form, "sample": SAMPLE_SENTENCES[language],
-            "suggestions": suggestions[:200], "known": known}
+            "suggestions": suggestions[:200], "known": known, "cache": cache}
+
+
+def _cards(rows: dict[str, VoiceSetting | None], bound: VoiceForm | None = None) -> list[dict[str, Any]]:
+    caches = {status.language: status for status in answer_audio_status()}
+    return [_card(code, bound if bound is not None and bound.language == code
+                  else VoiceForm(code, initial=_initial(code, rows[code])), caches.get(code))
+            for code in KIOSK_LANGUAGES]
 
 
 @role_required(Role.STAFF)
 @require_GET
 def voice_list_view(request: HttpRequest) -> HttpResponse:
-    rows = voice_settings()
-    cards = [_card(code, VoiceForm(code, initial=_initial(code, rows[code]))) for code in KIOSK_LANGUAGES]
-    return render(request, "console/voices/list.html", {"cards": cards})
+    return render(request, "console/voices/list.html", {"cards": _cards(voice_settings())})
 
 
 @role_required(Role.STAFF)
@@ -91,7 +97,15 @@ def voice_update_view(request: HttpRequest, language: str) -> HttpResponse:
         else:
             messages.success(request, _("%(language)s voice saved.") % {"language": LANGUAGE_NAMES[language]})
             return redirect(f"{reverse('console:voice_list')}#voice-{language}")
-    rows = voice_settings()
-    cards = [_card(code, form if code == language else VoiceForm(code, initial=_initial(code, rows[code])))
-             for code in KIOSK_LANGUAGES]
-    return render(request, "console/voices/list.html", {"cards": cards}, status=400)
+    return render(request, "console/voices/list.html", {"cards": _cards(voice_settings(), form)}, status=400)
+
+
+@role_required(Role.STAFF)
+@require_POST
+def voice_cache_rebuild_view(request: HttpRequest, language: str) -> HttpResponse:
+    """Queue the answer audio cache job for ``language`` (it speaks what is missing, drops what is stale)."""
+    if language not in KIOSK_LANGUAGES:
+        raise Http404
+    answer_audio_enqueue(languages=[language])
+    messages.success(request, _("Rebuilding the %(language)s answer audio.") % {"language": LANGUAGE_NAMES[language]})
+    return redirect(f"{reverse('console:voice_list')}#voice-{language}")

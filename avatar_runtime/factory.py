@@ -84,13 +84,25 @@ class VoiceBook:
         self.choices = choices
         self.models_dir = models_dir
 
-    def synthesizer(self, language: str) -> tuple[Synthesizer, Voice]:
+    def chain(self, language: str) -> list[Voice]:
+        """The voices that may speak ``language``, in order: its voice, its fallback, espeak-ng last
+        (those this host can use: no network voice where settings keep to the offline ones)."""
         choice = self.choices.get(language) or VoiceChoice(OFFLINE_VOICES["en"], OFFLINE_VOICES["en"])
         last_resort = espeak_voice_for(choice.primary)
-        chain = []
+        chain: list[Voice] = []
         for voice in (choice.primary, choice.fallback, last_resort):
             if voice not in chain and self._usable(voice):
                 chain.append(voice)
+        return chain
+
+    def cached_voices(self, language: str) -> list[Voice]:
+        """The voices whose answer audio is cached for ``language``: its voice and its offline fallback."""
+        choice = self.choices.get(language)
+        wanted = (choice.primary, choice.fallback) if choice is not None else ()
+        return [voice for voice in self.chain(language) if voice in wanted]
+
+    def synthesizer(self, language: str) -> tuple[Synthesizer, Voice]:
+        chain = self.chain(language)
         synth: Synthesizer = synthesizer_for(chain[-1], self.models_dir)
         for voice, behind in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):
             if voice.backend in NETWORK_BACKENDS:

@@ -56,3 +56,38 @@ class VoiceSetting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.language}: {self.backend}/{self.voice_name}"
+
+
+class AnswerAudio(models.Model):
+    """One sentence of a knowledge-base answer, spoken ahead of time by one voice (``avatars.answer_audio``).
+
+    ``key`` is the content address (``avatar_runtime.tts.answer_cache.speech_key``: backend, voice,
+    rate, pitch, language, exact text); the file is FLAC at the pipeline's rate in media storage.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES, db_index=True)
+    backend = models.CharField(max_length=32)
+    voice_name = models.CharField(max_length=100)
+    text = models.TextField()
+    file = models.FileField(upload_to="answer-audio/", max_length=200)
+    size = models.PositiveIntegerField(default=0, help_text="Bytes of the audio file.")
+    seconds = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Least recently used entries go first when the cache outgrows ANSWER_AUDIO_CACHE_MAX_BYTES.
+    last_used_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.language} {self.backend}:{self.voice_name} {self.key[:12]}"
+
+
+class AnswerAudioState(models.Model):
+    """The answer audio cache job's last outcome for one language (the console's voice page shows it)."""
+
+    language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES, unique=True)
+    last_built_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.language}: {self.last_error or 'ok'}"

@@ -148,6 +148,10 @@ def voice_setting_update(
     row.fallback_backend, row.fallback_voice_name = cleaned.fallback_backend, cleaned.fallback_voice_name
     row.save()
     audit_record(actor=user, action="voice.update", target=row, before=before, after=_voice_snapshot(row))
+    if before != _voice_snapshot(row):
+        from avatars.answer_audio import answer_audio_enqueue  # it builds on this module
+
+        answer_audio_enqueue(languages=[language])  # the new voice's answers, and the old one's audio deleted
     return row
 
 

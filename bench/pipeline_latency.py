@@ -1,6 +1,6 @@
 """End-to-end latency of a kiosk session on this machine, with the embedded backends.
 
-    python -m bench.pipeline_latency [--turns 20] [--barge-ins 10]
+    python -m bench.pipeline_latency [--turns 20] [--barge-ins 10] [--cache on|off]
 
 The session is assembled exactly as a worker assembles it (``kiosk.session_factory``: Silero
 VAD, Whisper, hybrid retrieval, extractive answers, offline voices, the portrait renderer, WebRTC
@@ -37,14 +37,17 @@ django.setup()
 from io import StringIO  # noqa: E402
 
 from channels.db import database_sync_to_async  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from avatar_runtime.pipeline.session import ConversationSession, State  # noqa: E402
+from avatars.models import AnswerAudio  # noqa: E402
 from kiosk.models import Kiosk  # noqa: E402
 from kiosk.session_factory import session_factory, warm_up  # noqa: E402
 from tests.speech_samples import speak  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "pipeline_latency.md"
+CACHE_RESULTS = ROOT / "bench" / "results" / "answer_audio_cache.md"
 CHUNK = 512
 QUESTIONS = [
     ("en", "Where can I find a toilet?"), ("en", "How much does parking cost?"), ("en", "Is there free wifi?"),
@@ -127,13 +130,51 @@ async def run(turns: int, barge_ins: int) -> str:
     return "\n".join(rows)
 
 
+def build_answer_audio_cache() -> str:
+    """Build the demo KB's answer audio cache as the job does, per language; time and disk to CACHE_RESULTS."""
+    from avatars.answer_audio import answer_audio_refresh, answer_audio_status
+
+    load = os.getloadavg()
+    rows = ["| language | voices | sentences cached | missing | build s | disk KB | audio s |", "|---|---|---|---|---|---|---|"]
+    total_s = 0.0
+    for language in ("en", "zh", "yue", "ja", "ko"):
+        began = time.perf_counter()
+        answer_audio_refresh(language=language)
+        took = time.perf_counter() - began
+        total_s += took
+        status = next(s for s in answer_audio_status() if s.language == language)
+        entries = AnswerAudio.objects.filter(language=language)
+        voices = ", ".join(sorted({f"{b}:{n}" for b, n in entries.values_list("backend", "voice_name")}))
+        seconds = sum(entries.values_list("seconds", flat=True))
+        rows.append(f"| {language} | {voices} | {status.entries} | {status.missing} | {took:.1f} | "
+                    f"{status.size / 1024:.0f} | {seconds:.0f} |")
+    size = sum(AnswerAudio.objects.values_list("size", flat=True))
+    text = (f"# Answer audio cache: the demo KB in every language's voices ({os.cpu_count()} CPU cores, shared)\n\n"
+            f"Built by `avatars.answer_audio.answer_audio_refresh` (the job's body), one language after another, "
+            f"AVATAR_TTS_BACKEND={settings.AVATAR_TTS_BACKEND} (no Edge: this machine has no internet, so the "
+            f"offline voices are the ones cached). FLAC, 16 kHz mono. Load average (1/5/15 min) "
+            f"{' / '.join(f'{x:.1f}' for x in load)} at the start, "
+            f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())} at the end.\n\n"
+            + "\n".join(rows) + f"\n\nTotal: {total_s:.1f} s, {size / 2**20:.2f} MB.\n")
+    CACHE_RESULTS.write_text(text)
+    print(text)
+    return f" (built in {total_s:.0f} s, {size / 2**20:.1f} MB)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--barge-ins", type=int, default=10)
+    parser.add_argument("--cache", choices=["on", "off", "default"], default="default")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
+    settings.ANSWER_AUDIO_CACHE = False  # no cache job behind the benchmark's back while the demo loads
     call_command("load_demo", stdout=StringIO())
+    cache_note = ""
+    if args.cache == "on":
+        cache_note = build_answer_audio_cache()
+        settings.ANSWER_AUDIO_CACHE = True
+    results = RESULTS if args.cache == "default" else RESULTS.with_name(f"pipeline_latency_cache_{args.cache}.md")
     load_before = os.getloadavg()
     cpu_before = time.process_time()
     table = asyncio.run(run(args.turns, args.barge_ins))
@@ -144,7 +185,9 @@ def main() -> None:
               f"{' / '.join(f'{x:.1f}' for x in load_before)} at the start, "
               f"{' / '.join(f'{x:.1f}' for x in load_after)} at the end; the benchmark's own CPU time "
               f"{time.process_time() - cpu_before:.0f} s.\n\n")
-    RESULTS.write_text(header + table + "\n")
+    if args.cache != "default":
+        header += f"Answer audio cache **{args.cache}**{cache_note}.\n\n"
+    results.write_text(header + table + "\n")
     print(header + table)
 
 

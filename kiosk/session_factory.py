@@ -1,9 +1,9 @@
 """The avatar worker's composition root: a kiosk session assembled from settings and the database.
 
 The one place that wires the apps into the runtime, through the runtime's own protocols: the
-transcript store (``conversations``), retrieval and the venue vocabulary (``knowledgebase``) and the voice book
-(``avatars``), with the kiosk's avatar and languages from this app. The ``avatar_worker``
-command and the embedded worker (``kiosk.embedded``) both start their worker with it.
+transcript store (``conversations``), retrieval and the venue vocabulary (``knowledgebase``), the voice
+book and the answer audio cache (``avatars``), with the kiosk's avatar and languages from this app. The
+``avatar_worker`` command and the embedded worker (``kiosk.embedded``) both start their worker with it.
 """
 import asyncio
 import json
@@ -19,9 +19,11 @@ from avatar_runtime.factory import KioskProfile, answerer, portrait_current, rec
 from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.clock import RealClock
 from avatar_runtime.pipeline.session import ConversationSession
-from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig
+from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig, VoiceSource
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
+from avatar_runtime.tts.answer_cache import CachedVoices
 from avatar_runtime.vad.silero import SileroVadStream
+from avatars.answer_audio import DjangoSpeechCache
 from avatars.voices import voice_book_from_settings
 from common.languages import KIOSK_LANGUAGES
 from conversations.transcript_store import DjangoTranscriptStore
@@ -56,7 +58,9 @@ def warm_up() -> None:
 
 async def session_factory(session_id: str, kiosk_id: int | None) -> ConversationSession:
     profile = await database_sync_to_async(kiosk_profile)(kiosk_id)
-    voices = await database_sync_to_async(voice_book_from_settings)()
+    voices: VoiceSource = await database_sync_to_async(voice_book_from_settings)()
+    if settings.ANSWER_AUDIO_CACHE:  # FAQ answers play from the answer audio cache (avatars.answer_audio)
+        voices = CachedVoices(voices, DjangoSpeechCache())
     portrait = await asyncio.to_thread(portrait_current, profile)
     rec = await in_inference_thread(recognizer, vocabulary())
     backends = SessionBackends(

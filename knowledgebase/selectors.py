@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from common.errors import MAX_ID, ApplicationError, NotFound
 from common.languages import KIOSK_LANGUAGES, normalize_language
 from knowledgebase.indexing import kb_index
-from knowledgebase.models import Document, FaqEntry, FaqRevision
+from knowledgebase.models import Document, FaqEntry, FaqRevision, FaqTranslation
 from knowledgebase.retrieval.decision import Mode, calibration_load
 from knowledgebase.retrieval.index import Candidate, SearchIndex
 from knowledgebase.retrieval.languages import guess_language
@@ -148,3 +148,9 @@ def document_get(*, document_id: int) -> Document:
         return document_list().prefetch_related("chunks").get(pk=document_id)
     except Document.DoesNotExist as exc:
         raise NotFound("document_not_found", f"No document with id {document_id}.") from exc
+
+
+def faq_published_answers(language: str) -> list[str]:
+    """The answers of the published entries in ``language``, as the avatar speaks them (stripped)."""
+    answers = FaqTranslation.objects.filter(language=language, entry__status=FaqEntry.Status.PUBLISHED)
+    return [answer.strip() for answer in answers.order_by("entry__key").values_list("answer", flat=True)]

@@ -22,6 +22,7 @@ from knowledgebase.document_text import document_kind, document_sections
 from knowledgebase.importing import MAX_FIELD, FaqRow, RowError, parse_faq_file
 from knowledgebase.indexing import index_version_bump, kb_index_refresh
 from knowledgebase.models import Document, DocumentChunk, FaqEntry, FaqRevision, FaqTranslation, Tag
+from knowledgebase.signals import faq_content_changed
 from knowledgebase.tasks import kb_index_refresh_task
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def _index_refresh() -> None:
     except OperationalError:
         logger.warning("knowledge base: broker unreachable; refreshing the search index inline")
         kb_index_refresh()
+    faq_content_changed.send(sender=FaqEntry)
 
 
 def _user_or_none(user: Actor) -> User | None:

@@ -17,6 +17,9 @@ def pytest_configure() -> None:
     from django.conf import settings
 
     settings.JOBS_IN_CHILD_PROCESS = False
+    # Every FAQ edit would otherwise speak the whole knowledge base inline: the answer audio cache
+    # is on only in the tests about it (tests/avatars/test_answer_audio.py).
+    settings.ANSWER_AUDIO_CACHE = False
 
 
 @pytest.fixture(autouse=True)

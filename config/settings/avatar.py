@@ -41,3 +41,9 @@ MODELS_WHEEL_CACHE = env_path("MODELS_WHEEL_CACHE", VAR_DIR / "cache" / "model-w
 # production runs `manage.py avatar_worker` processes instead.
 AVATAR_EMBEDDED_WORKER = env_bool("AVATAR_EMBEDDED_WORKER", not env_str("REDIS_URL", ""))
 AVATAR_RTC_LOOPBACK = env_bool("AVATAR_RTC_LOOPBACK", False)
+# The answer audio cache (avatars.answer_audio): FAQ answers spoken ahead of time and played without
+# synthesis. Off, answers are synthesised live and no cache job runs. The cache stays under
+# ANSWER_AUDIO_CACHE_MAX_MB; beyond it, the least recently played answers are deleted first.
+ANSWER_AUDIO_CACHE = env_bool("ANSWER_AUDIO_CACHE", True)
+ANSWER_AUDIO_CACHE_MAX_BYTES = env_int("ANSWER_AUDIO_CACHE_MAX_MB", 500) * 2**20
+ANSWER_AUDIO_JOB_MAX_RETRIES = env_int("ANSWER_AUDIO_JOB_MAX_RETRIES", 6)  # Edge unreachable, storage hiccups

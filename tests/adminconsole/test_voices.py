@@ -1,5 +1,6 @@
 """Voices screen: one voice per language, validated against what each backend has, audited, previewed."""
 import io
+import re
 from collections.abc import Callable
 
 import pytest
@@ -75,3 +76,32 @@ def test_supervisors_and_admins_may_edit_voices_users_without_a_role_may_not(log
     assert login(Role.SUPERVISOR).get("/console/voices/").status_code == 200
     assert login(None).post("/console/voices/zh/", voice_form("zh")).status_code == 403
     assert not VoiceSetting.objects.exists()
+
+
+
+def test_the_screen_shows_the_answer_audio_cache_and_rebuilds_it(  # type: ignore[no-untyped-def]
+    login: Callable[..., Client], settings, tmp_path, celery_eager: None, django_capture_on_commit_callbacks,
+) -> None:
+    from avatars.models import AnswerAudio
+    from knowledgebase.models import FaqEntry
+    from knowledgebase.services import TranslationData, faq_create
+
+    settings.MEDIA_ROOT = tmp_path
+    VoiceSetting.objects.create(language="en", backend="espeak", voice_name="en-us", fallback_backend="espeak",
+                                fallback_voice_name="en-us")
+    faq_create(key="wifi", translations={"en": TranslationData("Is there wifi?", "Yes, the wifi is free.")},
+               status=FaqEntry.Status.PUBLISHED)  # the cache jobs are off here (tests/conftest.py): nothing spoken yet
+    staff = login(Role.STAFF)
+    page = staff.get("/console/voices/").content.decode()
+    missing = re.search(r'id="answer-audio-en".*?<dt>Missing</dt><dd>(\d+)</dd>', page, re.S)
+    assert missing and int(missing.group(1)) > 1  # the answer and the fixed phrases
+    settings.ANSWER_AUDIO_CACHE = True
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post("/console/voices/en/answer-audio/")
+    assert response.status_code == 302
+    assert AnswerAudio.objects.filter(text="Yes, the wifi is free.", voice_name="en-us").exists()
+    page = staff.get("/console/voices/").content.decode()
+    cached = re.search(r'id="answer-audio-en".*?<dt>Cached sentences</dt><dd>(\d+)</dd>\s*<dt>Missing</dt><dd>0</dd>',
+                       page, re.S)
+    assert cached and int(cached.group(1)) == int(missing.group(1)) == AnswerAudio.objects.count()
+    assert login(None, username="nobody").post("/console/voices/en/answer-audio/").status_code in (302, 403)

@@ -1,11 +1,11 @@
-"""avatars 0002: sites still on the old offline defaults get the better Mandarin and Cantonese voices;
+"""avatars 0003: sites still on the old offline defaults get the better Mandarin and Cantonese voices;
 a voice someone chose stays, and the migration reverses."""
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = pytest.mark.django_db(transaction=True)
-BEFORE, AFTER = ("avatars", "0001_initial"), ("avatars", "0002_native_mandarin_and_cantonese_fallback_voices")
+BEFORE, AFTER = ("avatars", "0002_answer_audio"), ("avatars", "0003_native_mandarin_and_cantonese_fallback_voices")
 
 
 def _migrate(target: tuple[str, str]) -> MigrationExecutor:

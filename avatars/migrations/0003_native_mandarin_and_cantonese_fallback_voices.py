@@ -32,5 +32,5 @@ def backwards(apps: Apps, _schema_editor: BaseDatabaseSchemaEditor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("avatars", "0001_initial")]
+    dependencies = [("avatars", "0002_answer_audio")]
     operations = [migrations.RunPython(forwards, backwards)]
