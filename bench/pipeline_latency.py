@@ -24,7 +24,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MODELS_DIR", str(ROOT / "var" / "models"))
-os.environ["KIOSK_VAR_DIR"] = tempfile.mkdtemp(prefix="kiosk-bench-")
+# A throwaway database; a background-job child process (which imports this module again) must use
+# the parent's, not make an empty one of its own.
+if "PIPELINE_BENCH_VAR_DIR" not in os.environ:
+    os.environ["PIPELINE_BENCH_VAR_DIR"] = tempfile.mkdtemp(prefix="kiosk-bench-")
+os.environ["KIOSK_VAR_DIR"] = os.environ["PIPELINE_BENCH_VAR_DIR"]
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("REDIS_URL", None)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
