@@ -6,7 +6,10 @@ production, so every process sees it); each search compares it with the version 
 was built from and rebuilds when they differ. Embeddings live in the database
 (``FaqTranslation.embeddings``, float32 rows: question, alternates, answer, summary), so a rebuild
 only embeds what changed: ``kb_index_refresh`` (a Celery task after each change) fills them
-in, and a search embeds the few that are still missing itself.
+in, and a search embeds the few that are still missing itself. The refresh also computes the
+knowledge base's own answerable threshold (``self_calibration``), stored in the cache under a
+digest of the published phrasings; a rebuilt index picks it up, and without it (too few
+entries, no encoder, not computed yet) search uses the fixed ``calibration.json``.
 """
 import hashlib
 import json
