@@ -243,7 +243,8 @@ class _IndexHolder:
         index = SearchIndex(_items(encoder), centroids, out_of_scope, split=encoder.split if encoder is not None else 0)
         logger.info("knowledge base: index built (%d groups, %d vectors, %s)", len(index.groups), len(index.matrix),
                     "hybrid" if index.dense else "lexical only")
-        own = django_cache.get(_self_calibration_key(index, encoder)) if encoder is not None else None
+        own = (django_cache.get(_self_calibration_key(index, encoder))
+               if encoder is not None and settings.KB_SELF_CALIBRATION else None)
         return LoadedIndex(index, encoder, version, own if isinstance(own, SelfCalibration) else None)
 
     def clear(self) -> None:
@@ -262,7 +263,8 @@ def kb_index() -> LoadedIndex:
 def kb_index_refresh() -> int:
     """Embed what changed, self-calibrate, and tell every process to rebuild; run after each change."""
     embedded = embeddings_fill()
-    kb_self_calibration_refresh()
+    if settings.KB_SELF_CALIBRATION:
+        kb_self_calibration_refresh()
     index_version_bump()
     return embedded
 
@@ -270,7 +272,8 @@ def kb_index_refresh() -> int:
 def kb_index_rebuild() -> int:
     """Recompute every embedding (e.g. after changing the model) and rebuild everywhere."""
     embedded = embeddings_fill(recompute=True)
-    kb_self_calibration_refresh()
+    if settings.KB_SELF_CALIBRATION:
+        kb_self_calibration_refresh()
     index_version_bump()
     return embedded
 

@@ -20,6 +20,11 @@ Capture = Callable[..., AbstractContextManager[Any]]
 RAIL_FAQS = Path(__file__).resolve().parents[2] / "bench" / "data" / "kb_domains" / "rail" / "faqs.jsonl"
 
 
+@pytest.fixture(autouse=True)
+def self_calibration_on(settings: Any) -> None:
+    settings.KB_SELF_CALIBRATION = True  # off by default (see config/settings/base.py)
+
+
 def _import(path: Path, capture: Capture) -> None:
     with capture(execute=True):  # the index refresh that follows an import, inline
         call_command("import_faqs", str(path), "--publish", stdout=StringIO())
