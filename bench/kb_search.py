@@ -3,6 +3,7 @@
     python bench/kb_search.py               # demo FAQs, then padded to 1,000 entries
     python bench/kb_search.py --no-pad      # demo FAQs only
     python bench/kb_search.py --calibrate   # refit knowledgebase/retrieval/calibration.json
+    python bench/kb_search.py --lodo        # leave-one-domain-out over bench/data/kb_domains (kb_lodo.py)
 
 Uses a throwaway SQLite database in a temporary directory, imports the demo FAQs through the
 normal import service and searches through ``faq_search``. The held-out paraphrases are
@@ -368,6 +369,7 @@ def cross_validate(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calibrate", action="store_true", help="refit calibration.json, then benchmark")
+    parser.add_argument("--lodo", action="store_true", help="leave-one-domain-out over bench/data/kb_domains (kb_lodo)")
     parser.add_argument("--no-pad", action="store_true", help=f"skip the {PADDED_SIZE}-entry run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as workdir:
@@ -376,6 +378,11 @@ def main() -> None:
 
         from knowledgebase.indexing import kb_index
 
+        if args.lodo:
+            from kb_lodo import run_lodo
+
+            print(run_lodo())
+            return
         call_command("import_faqs", str(DEMO_FAQS), "--publish", stdout=open(os.devnull, "w"))  # noqa: SIM115
         if args.calibrate:
             calibrate(load_queries(DATA / "kb_calibration.jsonl"))

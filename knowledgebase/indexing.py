@@ -6,8 +6,13 @@ production, so every process sees it); each search compares it with the version 
 was built from and rebuilds when they differ. Embeddings live in the database
 (``FaqTranslation.embeddings``, float32 rows: question, alternates, answer, summary), so a rebuild
 only embeds what changed: ``kb_index_refresh`` (a Celery task after each change) fills them
-in, and a search embeds the few that are still missing itself.
+in, and a search embeds the few that are still missing itself. The refresh also computes the
+knowledge base's own answerable threshold (``self_calibration``), stored in the cache under a
+digest of the published phrasings; a rebuilt index picks it up, and without it (too few
+entries, no encoder, not computed yet) search uses the fixed ``calibration.json``.
 """
+import hashlib
+import json
 import logging
 import threading
 import uuid
@@ -21,10 +26,12 @@ from django.conf import settings
 from django.core.cache import cache as django_cache
 
 from knowledgebase.models import DocumentChunk, FaqEntry, FaqTranslation
+from knowledgebase.retrieval.decision import calibration_load
 from knowledgebase.retrieval.encoder import Encoder, PairEncoder, Vectors, pair_encoder_load
 from knowledgebase.retrieval.index import IndexItem, SearchIndex
 from knowledgebase.retrieval.languages import LanguageCentroids, reference_digest
 from knowledgebase.retrieval.out_of_scope import examples_digest, out_of_scope_vectors
+from knowledgebase.retrieval.self_calibration import SelfCalibration, self_calibration_fit
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +122,11 @@ def _out_of_scope(encoder: Encoder) -> tuple[Vectors, list[str]]:
     return cached
 
 
+def kb_out_of_scope_examples(encoder: Encoder) -> tuple[Vectors, list[str]]:
+    """The ``out_of_scope`` examples' query embeddings and languages (cached)."""
+    return _out_of_scope(encoder)
+
+
 def _vectors(blob: bytes | memoryview | None, model: str, count: int, encoder: Encoder | None) -> Vectors | None:
     """Stored vectors when they come from ``encoder`` and match the item's texts in number."""
     if blob is None or encoder is None or model != encoder.name:
@@ -200,6 +212,7 @@ class LoadedIndex:
     index: SearchIndex
     encoder: PairEncoder | None
     version: str
+    self_calibration: SelfCalibration | None = None  # this knowledge base's own threshold, when computed
 
 
 class _IndexHolder:
@@ -230,7 +243,9 @@ class _IndexHolder:
         index = SearchIndex(_items(encoder), centroids, out_of_scope, split=encoder.split if encoder is not None else 0)
         logger.info("knowledge base: index built (%d groups, %d vectors, %s)", len(index.groups), len(index.matrix),
                     "hybrid" if index.dense else "lexical only")
-        return LoadedIndex(index, encoder, version)
+        own = (django_cache.get(_self_calibration_key(index, encoder))
+               if encoder is not None and settings.KB_SELF_CALIBRATION else None)
+        return LoadedIndex(index, encoder, version, own if isinstance(own, SelfCalibration) else None)
 
     def clear(self) -> None:
         with self._lock:
@@ -246,8 +261,10 @@ def kb_index() -> LoadedIndex:
 
 
 def kb_index_refresh() -> int:
-    """Embed what changed and tell every process to rebuild; run after each change."""
+    """Embed what changed, self-calibrate, and tell every process to rebuild; run after each change."""
     embedded = embeddings_fill()
+    if settings.KB_SELF_CALIBRATION:
+        kb_self_calibration_refresh()
     index_version_bump()
     return embedded
 
@@ -255,8 +272,44 @@ def kb_index_refresh() -> int:
 def kb_index_rebuild() -> int:
     """Recompute every embedding (e.g. after changing the model) and rebuild everywhere."""
     embedded = embeddings_fill(recompute=True)
+    if settings.KB_SELF_CALIBRATION:
+        kb_self_calibration_refresh()
     index_version_bump()
     return embedded
+
+
+DISTRACTOR_FAQS = Path(__file__).with_name("demo") / "faqs.jsonl"
+
+
+def _self_calibration_key(index: SearchIndex, encoder: Encoder) -> str:
+    """Keyed by what it was computed from: the published entries' phrasings, the model and the
+    fixed calibration it adjusts, so an edit anywhere makes every process look up a new one."""
+    digest = hashlib.sha256(f"{encoder.name}\n{calibration_load().source}".encode())
+    for item in index.items:
+        digest.update(json.dumps([item.group, item.language, item.question, item.alternates,
+                                  item.vectors is not None]).encode())
+    return f"knowledgebase:self-calibration:{digest.hexdigest()}"
+
+
+def _distractors() -> list[tuple[str, str]]:
+    """Another venue's questions (the demo mall's), near-domain out-of-scope for most venues;
+    those this venue answers are dropped by ``self_calibration_fit``."""
+    rows = [json.loads(line) for line in DISTRACTOR_FAQS.read_text().splitlines() if line.strip()]
+    return [(text, row["language"]) for row in rows for text in (row["question"], *row.get("alternates", ()))]
+
+
+def kb_self_calibration_refresh() -> SelfCalibration | None:
+    """Compute the published knowledge base's own answerable threshold and store it (Django
+    cache, under its content's digest) for every process's next index build; None, and the
+    fixed calibration applies, when there is no encoder or too few entries."""
+    encoder = kb_encoder()
+    if encoder is None:
+        return None
+    index = SearchIndex(_items(encoder), _language_centroids(encoder), _out_of_scope(encoder), split=encoder.split)
+    fitted = self_calibration_fit(index, encoder, calibration_load(), _distractors(), _out_of_scope(encoder))
+    django_cache.set(_self_calibration_key(index, encoder), fitted, timeout=None)
+    logger.info("knowledge base: self-calibration %s", fitted.as_dict() if fitted else "not possible (too few entries)")
+    return fitted
 
 
 def kb_index_forget() -> None:

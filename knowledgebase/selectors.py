@@ -73,7 +73,9 @@ def faq_search(query: str, language: str | None = None, k: int = 5) -> SearchRes
     hits = [_hit(loaded.index, candidate) for candidate in ranking.candidates[:k]]
     decision = calibration.decision(mode)
     confidence = decision.probability(ranking.features) if ranking.features else 0.0
-    answerable = bool(hits) and confidence >= decision.threshold
+    # the knowledge base's own threshold when it could be computed (``self_calibration``)
+    threshold = loaded.self_calibration.threshold if mode == "hybrid" and loaded.self_calibration else decision.threshold
+    answerable = bool(hits) and confidence >= threshold
     return SearchResult(answerable, hits, mode, confidence, (time.perf_counter() - started) * 1000)
 
 

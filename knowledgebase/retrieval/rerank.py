@@ -72,7 +72,9 @@ def reranker_fit(lists: list[Matrix], right: list[int], *, l2: float = 1.0) -> R
 
     depth, width = max(len(x) for x in lists), len(CANDIDATE_FEATURES)
     stacked = np.concatenate(lists)
-    mean, scale = stacked.mean(axis=0), stacked.std(axis=0) + 1e-9
+    # a feature constant on the training lists (every entry in two languages) keeps scale 1, not ~0
+    mean, std = stacked.mean(axis=0), stacked.std(axis=0)
+    scale = np.where(std > 1e-6, std, 1.0)
     z = np.zeros((len(lists), depth, width))
     present = np.zeros((len(lists), depth), dtype=bool)
     for i, x in enumerate(lists):
