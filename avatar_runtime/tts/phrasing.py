@@ -1,11 +1,16 @@
 """Cutting an answer into the pieces a neural voice speaks one at a time.
 
+Kokoro's pieces are cut as they are needed, each as long as the audio queued ahead allows
+(``paced_pieces``, sized by ``pacing``), at a phrase boundary: a clause, a Japanese word and
+its particle, a space between Korean words, an English phrase; Mandarin only at clauses.
+
 Piper and Kokoro compute a whole piece before any of it can play, and their time grows with
 the piece's length, so an answer is cut at sentence ends and commas, and its first clause once
 more after its first phrase: "The restrooms | are on every floor", "トイレは | 各階の…",
 "화장실은 | 각 층…". The customer hears the first phrase while the rest is computed.
 """
 import re
+from collections.abc import Callable, Iterator
 
 SENTENCE_GAP_S = 0.15
 CLAUSE_GAP_S = 0.08
@@ -68,3 +73,70 @@ def text_pieces(text: str, language: str = "") -> list[tuple[float, str]]:
     if lead is not None:
         pieces[0:1] = [(pieces[0][0], lead[0]), (0.0, lead[1])]
     return pieces
+
+
+# Characters of text per second of speech, roughly (Kokoro and Piper at rate 1.0).
+CHARS_PER_S = {"ja": 6.0, "ko": 5.0, "zh": 3.6, "yue": 3.6, "en": 14.0}
+_STRONG_CUT = re.compile(r"(?<=[、，,；;：:])")
+_MIN_TAIL = 4  # characters: a shorter tail is spoken with the piece before it
+CLAUSE, PHRASE, WORD = 2, 1, 0  # kinds of cut, the better first
+
+
+def phrase_cuts(sentence: str, language: str) -> dict[int, int]:
+    """Where ``sentence`` may be cut between pieces: offset -> kind (``CLAUSE`` ends have a pause)."""
+    cuts: dict[int, int] = {}
+    if language == "ko":
+        for match in re.finditer(r"(?<=\S) (?=\S)", sentence):
+            cuts[match.start()] = PHRASE if sentence[:match.start()].endswith(_KO_PARTICLE_END) else WORD
+    elif language == "ja":
+        cuts.update({match.end(): PHRASE for match in _JA_LEAD.finditer(sentence)})
+    elif language == "en":
+        words = "|".join(sorted(_EN_BREAK_BEFORE))
+        cuts.update({m.start(): PHRASE for m in re.finditer(rf"(?<=\w) (?=(?:{words})\b)", sentence, re.IGNORECASE)})
+    elif language == "zh":
+        cuts.update({end: WORD for end in _mandarin_word_ends(sentence)})
+    cuts.update({match.end(): CLAUSE for match in _STRONG_CUT.finditer(sentence)})
+    return {cut: kind for cut, kind in cuts.items() if 0 < cut < len(sentence.rstrip())}
+
+
+def _mandarin_word_ends(sentence: str) -> list[int]:
+    import jieba  # only for Mandarin; its dictionary is loaded with the voice (kokoro_phonemes)
+
+    ends, offset = [], 0
+    for word in jieba.lcut(sentence, cut_all=False):
+        offset += len(word)
+        ends.append(offset)
+    return ends
+
+
+def next_cut(sentence: str, cuts: dict[int, int], start: int, target_chars: int) -> int:
+    """The end of the piece that starts at ``start``, about ``target_chars`` long: the best cut
+    in the second half of that length (a clause end, then a phrase end, the later the better),
+    else the last one before it, or the first after it when that is much closer."""
+    end = len(sentence)
+    if end - start <= target_chars + _MIN_TAIL:
+        return end
+    usable = sorted(c for c in cuts if start < c and end - c >= _MIN_TAIL and len(sentence[start:c].strip()) >= _MIN_LEAD)
+    within = [c for c in usable if c - start <= target_chars]
+    later = [c for c in usable if c - start > target_chars] + [end]
+    second_half = [c for c in within if c - start >= target_chars / 2]
+    if second_half:
+        return max(second_half, key=lambda c: (cuts[c], c))
+    if later[0] - start <= 1.6 * target_chars or not within:
+        return later[0]
+    return within[-1]
+
+
+def paced_pieces(text: str, language: str, target_s: Callable[[], float]) -> Iterator[tuple[float, str]]:
+    """``text`` in pieces with the pause (seconds) before each, each cut when it is asked for,
+    to about ``target_s()`` seconds of speech at a phrase boundary (see ``phrase_cuts``)."""
+    chars_per_s = CHARS_PER_S.get(language, 10.0)
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    for number, sentence in enumerate(sentences):
+        cuts = phrase_cuts(sentence, language)
+        start, pause = 0, SENTENCE_GAP_S if number else 0.0
+        while start < len(sentence):
+            end = next_cut(sentence, cuts, start, max(1, round(target_s() * chars_per_s)))
+            yield pause, sentence[start:end].strip()
+            pause = CLAUSE_GAP_S if cuts.get(end) == CLAUSE else 0.0
+            start = end
