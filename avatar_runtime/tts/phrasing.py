@@ -21,6 +21,8 @@ _MIN_CLAUSE = 8  # characters: shorter clauses are merged with the next (prosody
 # Japanese: a word in kanji, katakana or Latin letters and the particle after it ("トイレは",
 # "駐車場は"); a particle after hiragana may be inside a word ("ございます").
 _JA_LEAD = re.compile(r"[\u3400-\u9fff\u30a0-\u30ffA-Za-z0-9][はがをにでもへ](?=[^、。！？!?\sはもの])")
+# Japanese, a weaker cut: after a noun and の, と, から, まで or より ("各階の | 中央…").
+_JA_WORD = re.compile(r"[\u3400-\u9fff\u30a0-\u30ffA-Za-z0-9](?:の|と|から|まで|より)(?=[^、。！？!?\s])")
 # Korean: after a word that ends in a particle ("화장실은", "쇼핑몰에서"), not inside a noun phrase.
 _KO_PARTICLE_END = ("은", "는", "이", "가", "을", "를", "에", "서", "로", "과", "와", "도", "게")
 # English: before the verb or preposition that follows the subject ("The restrooms | are on…").
@@ -89,6 +91,7 @@ def phrase_cuts(sentence: str, language: str) -> dict[int, int]:
         for match in re.finditer(r"(?<=\S) (?=\S)", sentence):
             cuts[match.start()] = PHRASE if sentence[:match.start()].endswith(_KO_PARTICLE_END) else WORD
     elif language == "ja":
+        cuts.update({match.end(): WORD for match in _JA_WORD.finditer(sentence)})
         cuts.update({match.end(): PHRASE for match in _JA_LEAD.finditer(sentence)})
     elif language == "en":
         words = "|".join(sorted(_EN_BREAK_BEFORE))
