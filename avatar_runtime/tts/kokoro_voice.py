@@ -25,8 +25,7 @@ from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
 from avatar_runtime.tts.kokoro_phonemes import LANGUAGES, phonemize
-from avatar_runtime.tts.pacing import SelfPace, SpeechPace, compute_speed, current_pace, piece_target_s
-from avatar_runtime.tts.phrasing import paced_pieces
+from avatar_runtime.tts.pacing import SelfPace, SpeechPace, compute_speed, current_pace, paced_pieces
 from avatar_runtime.tts.streaming import stream_in_thread
 
 SAMPLE_RATE = 24000
@@ -123,11 +122,11 @@ class KokoroSynthesizer:
         alone = SelfPace()
         ahead = pace.ahead_s if pace is not None else alone.ahead_s
 
-        def target_s() -> float:
-            return piece_target_s(ahead(), compute_speed.real_time_factor(self.name))
+        def queued_and_speed() -> tuple[float, float]:
+            return ahead(), compute_speed.real_time_factor(self.name)
 
         try:
-            for pause, piece in paced_pieces(text, voice.language, target_s):
+            for pause, piece in paced_pieces(text, voice.language, queued_and_speed):
                 began = time.perf_counter()
                 audio = self._piece(model, piece, voice)
                 compute_speed.record(self.name, time.perf_counter() - began, len(audio) / SAMPLE_RATE)

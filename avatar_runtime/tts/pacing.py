@@ -15,17 +15,28 @@ the renderer keeps its share of the cores, and a barge-in throws little computed
 """
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from avatar_runtime.pipeline.clock import Clock
+from avatar_runtime.tts.phrasing import (
+    CHARS_PER_S,
+    CLAUSE,
+    CLAUSE_GAP_S,
+    SENTENCE_GAP_S,
+    next_cut,
+    phrase_cuts,
+    sentences,
+    usable_cuts,
+)
 
 FIRST_PIECE_S = 0.9  # seconds of speech in an answer's first piece (or whenever nothing is queued)
 MAX_PIECE_S = 6.0  # longer pieces gain no prosody and cost a barge-in more wasted compute
 LOOKAHEAD_S = 4.0  # the next sentence starts synthesising once less than this is queued to play
 SAFETY = 0.6  # a piece should take at most this share of the time the queued audio lasts
 _INITIAL_RTF = 0.8  # compute seconds per second of speech, before anything was measured
+_CALL_S = 0.1  # a model call's fixed cost, on top of its time per second of speech
 
 
 class ComputeSpeed:
@@ -56,6 +67,61 @@ def piece_target_s(ahead_s: float, real_time_factor: float) -> float:
     if ahead_s <= 0:
         return FIRST_PIECE_S
     return min(MAX_PIECE_S, max(FIRST_PIECE_S, ahead_s * SAFETY / max(real_time_factor, 0.05)))
+
+
+def paced_pieces(text: str, language: str, pace: Callable[[], tuple[float, float]]) -> Iterator[tuple[float, str]]:
+    """``text`` in pieces with the pause (seconds) before each, each cut when it is asked for.
+
+    ``pace()`` says how many seconds are queued to play and the voice's real-time factor. A piece
+    ends at a phrase boundary (``phrasing.phrase_cuts``) near ``piece_target_s``; where that would
+    leave the listener waiting later in the sentence (a short phrase before a long one that cannot
+    be cut), another boundary that is predicted to wait less is taken.
+    """
+    chars_per_s = CHARS_PER_S.get(language, 10.0)
+    for number, sentence in enumerate(sentences(text)):
+        cuts = phrase_cuts(sentence, language)
+        start, pause = 0, SENTENCE_GAP_S if number else 0.0
+        while start < len(sentence):
+            queued, rtf = pace()
+            end = _planned_cut(sentence, cuts, start, queued, rtf, chars_per_s)
+            yield pause, sentence[start:end].strip()
+            pause = CLAUSE_GAP_S if cuts.get(end) == CLAUSE else 0.0
+            start = end
+
+
+def _planned_cut(sentence: str, cuts: dict[int, int], start: int, queued: float, rtf: float,
+                 chars_per_s: float) -> int:
+    default = next_cut(sentence, cuts, start, _target_chars(queued, rtf, chars_per_s))
+    longest = start + 2 * _target_chars(queued, rtf, chars_per_s)  # never more than twice the target
+    candidates = [c for c in usable_cuts(sentence, cuts, start) if c <= longest]
+    candidates += [len(sentence)] if len(sentence) <= longest else []
+    best, best_wait = default, _predicted_wait(sentence, cuts, start, default, queued, rtf, chars_per_s)
+    # The smallest first, when nothing is queued: the customer's first audio comes sooner.
+    for cut in sorted(candidates, key=lambda c: c if queued <= 0 else -c):
+        wait = _predicted_wait(sentence, cuts, start, cut, queued, rtf, chars_per_s)
+        if wait < best_wait - 0.05:
+            best, best_wait = cut, wait
+    return best
+
+
+def _target_chars(queued: float, rtf: float, chars_per_s: float) -> int:
+    return max(1, round(piece_target_s(queued, rtf) * chars_per_s))
+
+
+def _predicted_wait(sentence: str, cuts: dict[int, int], start: int, end: int, queued: float, rtf: float,
+                    chars_per_s: float) -> float:
+    """Seconds of silence the rest of ``sentence`` is predicted to cost with the next piece ending
+    at ``end`` and the usual cuts after it (the wait for an answer's very first piece is not silence)."""
+    wait = 0.0
+    while True:
+        audio = len(sentence[start:end].replace(" ", "")) / chars_per_s
+        compute = _CALL_S + rtf * audio
+        if queued > 0:
+            wait += max(0.0, compute - queued)
+        queued = max(0.0, queued - compute) + audio
+        if end >= len(sentence):
+            return wait
+        start, end = end, next_cut(sentence, cuts, end, _target_chars(queued, rtf, chars_per_s))
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Cutting an answer into the pieces a neural voice speaks one at a time.
 
 Kokoro's pieces are cut as they are needed, each as long as the audio queued ahead allows
-(``paced_pieces``, sized by ``pacing``), at a phrase boundary: a clause, a Japanese word and
+(``pacing.paced_pieces``), at a phrase boundary: a clause, a Japanese word and
 its particle, a space between Korean words, an English phrase; Mandarin only at clauses.
 
 Piper and Kokoro compute a whole piece before any of it can play, and their time grows with
@@ -10,7 +10,6 @@ more after its first phrase: "The restrooms | are on every floor", "トイレは
 "화장실은 | 각 층…". The customer hears the first phrase while the rest is computed.
 """
 import re
-from collections.abc import Callable, Iterator
 
 SENTENCE_GAP_S = 0.15
 CLAUSE_GAP_S = 0.08
@@ -54,11 +53,15 @@ def lead_phrase(clause: str, language: str) -> tuple[str, str] | None:
     return None
 
 
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
 def text_pieces(text: str, language: str = "") -> list[tuple[float, str]]:
     """The text cut at sentence ends and then at commas, each piece with the pause (seconds)
     before it; with ``language``, the first clause is cut once more after its first phrase."""
     pieces: list[tuple[float, str]] = []
-    for sentence in (s.strip() for s in _SENTENCE_END.split(text) if s.strip()):
+    for sentence in sentences(text):
         pause = SENTENCE_GAP_S if pieces else 0.0
         clause = ""
         for part in _CLAUSE_END.split(sentence):
@@ -112,6 +115,12 @@ def _mandarin_word_ends(sentence: str) -> list[int]:
     return ends
 
 
+def usable_cuts(sentence: str, cuts: dict[int, int], start: int) -> list[int]:
+    """The cuts a piece starting at ``start`` may end at, leaving neither it nor the tail too short."""
+    end = len(sentence)
+    return sorted(c for c in cuts if start < c and end - c >= _MIN_TAIL and len(sentence[start:c].strip()) >= _MIN_LEAD)
+
+
 def next_cut(sentence: str, cuts: dict[int, int], start: int, target_chars: int) -> int:
     """The end of the piece that starts at ``start``, about ``target_chars`` long: the best cut
     in the second half of that length (a clause end, then a phrase end, the later the better),
@@ -119,7 +128,7 @@ def next_cut(sentence: str, cuts: dict[int, int], start: int, target_chars: int)
     end = len(sentence)
     if end - start <= target_chars + _MIN_TAIL:
         return end
-    usable = sorted(c for c in cuts if start < c and end - c >= _MIN_TAIL and len(sentence[start:c].strip()) >= _MIN_LEAD)
+    usable = usable_cuts(sentence, cuts, start)
     within = [c for c in usable if c - start <= target_chars]
     later = [c for c in usable if c - start > target_chars] + [end]
     second_half = [c for c in within if c - start >= target_chars / 2]
@@ -128,18 +137,3 @@ def next_cut(sentence: str, cuts: dict[int, int], start: int, target_chars: int)
     if later[0] - start <= 1.6 * target_chars or not within:
         return later[0]
     return within[-1]
-
-
-def paced_pieces(text: str, language: str, target_s: Callable[[], float]) -> Iterator[tuple[float, str]]:
-    """``text`` in pieces with the pause (seconds) before each, each cut when it is asked for,
-    to about ``target_s()`` seconds of speech at a phrase boundary (see ``phrase_cuts``)."""
-    chars_per_s = CHARS_PER_S.get(language, 10.0)
-    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-    for number, sentence in enumerate(sentences):
-        cuts = phrase_cuts(sentence, language)
-        start, pause = 0, SENTENCE_GAP_S if number else 0.0
-        while start < len(sentence):
-            end = next_cut(sentence, cuts, start, max(1, round(target_s() * chars_per_s)))
-            yield pause, sentence[start:end].strip()
-            pause = CLAUSE_GAP_S if cuts.get(end) == CLAUSE else 0.0
-            start = end
