@@ -1,7 +1,9 @@
 """How much to synthesise next, and when: no silence between the pieces of an answer.
 
-A neural voice (Kokoro, Piper) computes a whole piece before any of it can play, in a time that
-grows with the piece's length. A piece must therefore be ready before the audio already queued
+A neural voice computes a whole piece before any of it can play, in a time that grows with the
+piece's length; Kokoro (Japanese, Korean, Mandarin) needs 0.5-0.75 s per second of speech on a
+quiet 2-core machine and 1.5-3.7 s on a loaded one. (Piper keeps ``phrasing.text_pieces``: it
+runs about ten times faster than it plays.) A piece must therefore be ready before the audio already queued
 ahead of the listener runs out: the first piece of an answer is short (about a second of speech,
 so the customer hears it soon), and later pieces grow with the audio buffered ahead, up to
 ``MAX_PIECE_S``, sized by how fast this machine has been computing speech (``ComputeSpeed``).
@@ -12,6 +14,9 @@ listener, read from the playback position. It also bounds the look-ahead: the ne
 synthesised while the current one plays, but no sooner than when less than ``LOOKAHEAD_S`` is
 queued (``lookahead_room``), so an answer's synthesis never runs far ahead of its playback:
 the renderer keeps its share of the cores, and a barge-in throws little computed speech away.
+The cores themselves are shared by priority: synthesis runs on ``inference_threads``, below the
+renderer's, so when both want a core the frames leave on time and synthesis waits.
+A cancelled answer stops after the piece being computed (at most ``MAX_PIECE_S`` of speech).
 """
 import threading
 import time
@@ -92,12 +97,13 @@ def paced_pieces(text: str, language: str, pace: Callable[[], tuple[float, float
 def _planned_cut(sentence: str, cuts: dict[int, int], start: int, queued: float, rtf: float,
                  chars_per_s: float) -> int:
     default = next_cut(sentence, cuts, start, _target_chars(queued, rtf, chars_per_s))
+    if rtf >= 1.0:
+        return default  # slower than speech: every plan waits, and short pieces keep the waits short
     longest = start + 2 * _target_chars(queued, rtf, chars_per_s)  # never more than twice the target
     candidates = [c for c in usable_cuts(sentence, cuts, start) if c <= longest]
     candidates += [len(sentence)] if len(sentence) <= longest else []
     best, best_wait = default, _predicted_wait(sentence, cuts, start, default, queued, rtf, chars_per_s)
-    # The smallest first, when nothing is queued: the customer's first audio comes sooner.
-    for cut in sorted(candidates, key=lambda c: c if queued <= 0 else -c):
+    for cut in sorted(candidates):
         wait = _predicted_wait(sentence, cuts, start, cut, queued, rtf, chars_per_s)
         if wait < best_wait - 0.05:
             best, best_wait = cut, wait
@@ -110,14 +116,13 @@ def _target_chars(queued: float, rtf: float, chars_per_s: float) -> int:
 
 def _predicted_wait(sentence: str, cuts: dict[int, int], start: int, end: int, queued: float, rtf: float,
                     chars_per_s: float) -> float:
-    """Seconds of silence the rest of ``sentence`` is predicted to cost with the next piece ending
-    at ``end`` and the usual cuts after it (the wait for an answer's very first piece is not silence)."""
+    """Seconds the listener is predicted to wait for the rest of ``sentence`` (the answer's first
+    audio included) with the next piece ending at ``end`` and the usual cuts after it."""
     wait = 0.0
     while True:
         audio = len(sentence[start:end].replace(" ", "")) / chars_per_s
         compute = _CALL_S + rtf * audio
-        if queued > 0:
-            wait += max(0.0, compute - queued)
+        wait += max(0.0, compute - queued)
         queued = max(0.0, queued - compute) + audio
         if end >= len(sentence):
             return wait
