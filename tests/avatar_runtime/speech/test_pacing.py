@@ -159,6 +159,15 @@ async def test_a_cancelled_answer_stops_waiting_for_room_at_once() -> None:
     assert waiting.cancelled()
 
 
+def test_the_speed_estimate_follows_a_slowdown_at_once_and_a_speedup_gradually() -> None:
+    speed = ComputeSpeed(initial=0.5)
+    speed.record("kokoro", 6.0, 2.0)  # another process took the cores
+    assert speed.real_time_factor("kokoro") == 3.0
+    speed.record("kokoro", 1.0, 2.0)
+    assert speed.real_time_factor("kokoro") == pytest.approx(1.75)
+    assert speed.real_time_factor("piper") == 0.5
+
+
 def test_a_voice_speaking_on_its_own_paces_itself_by_its_output() -> None:
     now = iter([10.0, 10.5, 12.0])
     pace = SelfPace(clock=lambda: next(now))
