@@ -9,7 +9,8 @@ the other domains' questions only and tested on the left-out domain's questions.
 - **LODO + self**: the same, the threshold then set by self-calibration on the left-out
   domain's own FAQ entries (``knowledgebase.retrieval.self_calibration``; distractors: the
   other domains' FAQ phrasings), never its questions;
-- **before + self**: production calibration with self-calibration, what the runtime does with KB_SELF_CALIBRATION on (off by default).
+- **before + self**: production calibration with self-calibration, what the runtime does with
+  KB_SELF_CALIBRATION on (off by default).
 
 The fusion weights stay the production ones (chosen on the mall calibration set): clean for
 the rail and museum folds, not for the mall's. Writes ``bench/results/kb_search_lodo.md`` and ``.json``.
