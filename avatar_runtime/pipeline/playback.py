@@ -48,10 +48,6 @@ class Playback:
     def played_seconds(self) -> float:
         return self.played / self.sample_rate
 
-    def queued_s(self) -> float:
-        """Seconds of speech synthesised and not yet played."""
-        return (self.total - self.played) / self.sample_rate
-
     @property
     def done(self) -> bool:
         return self.finished_synthesis and self.played >= self.total

@@ -28,7 +28,6 @@ from avatar_runtime.pipeline.recording import AnswerRecorder
 from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig
 from avatar_runtime.pipeline.transcript import TranscriptWriter
 from avatar_runtime.tts.base import Synthesizer, Voice
-from avatar_runtime.tts.pacing import lookahead_room, speech_pace_set
 from avatar_runtime.vad.base import VAD_SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -147,8 +146,6 @@ async def _answer(ctx: TurnContext, question: str, language: str, retrieved: Ret
             # Answerers stream whole sentences (avatar_runtime.text.sentences splits model output).
             async for sentence in session.counted(backends.answerer.answer(question, language, retrieved, ctx.history)):
                 ctx.timings_s.setdefault("answer_first_text", session.clock.now() - answer_began)
-                # The next sentence is synthesised while this one plays, but not far ahead of it.
-                await lookahead_room(session.clock, ctx.playback.queued_s)
                 await _speak(ctx, turn_id, sentence, synthesizer, voice)
         except asyncio.CancelledError:
             raise
@@ -184,7 +181,6 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, syn
     if turn_id is not None:
         # Saved before it is spoken: if the worker dies mid-sentence, the record still has it.
         ctx.writer.put("turn_update", turn_id, {"text": playback.full_text()})
-    speech_pace_set(playback.queued_s)  # the voice sizes its pieces to what is queued ahead of the listener
     try:
         async for chunk in session.counted(synthesizer.synthesize(sentence, voice)):
             audio = resample(chunk.samples, chunk.sample_rate, renderer.sample_rate)

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -29,7 +28,7 @@ from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
 from avatar_runtime.tts.kokoro_phonemes import LANGUAGES, phonemize
-from avatar_runtime.tts.pacing import SelfPace, SpeechPace, compute_speed, current_pace, paced_pieces
+from avatar_runtime.tts.phrasing import text_pieces
 from avatar_runtime.tts.streaming import stream_in_thread
 
 SAMPLE_RATE = 24000
@@ -127,8 +126,7 @@ class KokoroSynthesizer:
         if voice.name not in model.styles:
             known = ", ".join(sorted(model.styles))
             raise ProviderError(self.name, f"unknown voice {voice.name!r}; have {known}", retryable=False)
-        pace = current_pace()  # read here: the turn's context, not the thread's
-        async for chunk in stream_in_thread(lambda: self._pieces(model, text, voice, pace), SAMPLE_RATE):
+        async for chunk in stream_in_thread(lambda: self._pieces(model, text, voice), SAMPLE_RATE):
             yield chunk
 
     def _model(self) -> KokoroModel:
@@ -139,30 +137,13 @@ class KokoroSynthesizer:
         except Exception as exc:
             raise ProviderError(self.name, f"cannot load the Kokoro model: {exc}", retryable=False) from exc
 
-    def _pieces(self, model: KokoroModel, text: str, voice: Voice, pace: SpeechPace | None) -> Iterator[Samples]:
-        """The speech of ``text``, piece by piece, each piece as long as the audio queued ahead allows (``pacing``)."""
-        alone = SelfPace()
-        ahead = pace.ahead_s if pace is not None else alone.ahead_s
-
-        def queued_and_speed() -> tuple[float, float]:
-            return ahead(), compute_speed.real_time_factor(self.name)
-
+    def _pieces(self, model: KokoroModel, text: str, voice: Voice) -> Iterator[Samples]:
         try:
-            for pause, piece in paced_pieces(text, voice.language, queued_and_speed):
-                began = time.perf_counter()
-                audio = self._piece(model, piece, voice)
-                compute_speed.record(self.name, time.perf_counter() - began, len(audio) / SAMPLE_RATE)
-                alone.produced(pause + len(audio) / SAMPLE_RATE)
-                yield np.concatenate([np.zeros(int(pause * SAMPLE_RATE), np.float32), audio])
+            for pause, clause in text_pieces(text, voice.language):
+                for part, phonemes in enumerate(_phoneme_pieces(phonemize(clause, voice.language))):
+                    audio = model.infer(phonemes, voice.name, voice.rate)
+                    yield audio if part else np.concatenate([np.zeros(int(pause * SAMPLE_RATE), np.float32), audio])
         except ProviderError:
             raise
         except Exception as exc:
             raise ProviderError(self.name, f"synthesis failed: {exc}", retryable=False) from exc
-
-    @staticmethod
-    def _piece(model: KokoroModel, piece: str, voice: Voice) -> Samples:
-        if voice.language == "ko" and piece[-1:].isalnum():
-            piece += ","  # a phrase inside a sentence: rising, not the falling tone of a full stop
-        parts = [model.infer(phonemes, voice.name, voice.rate)
-                 for phonemes in _phoneme_pieces(phonemize(piece, voice.language))]
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)

@@ -1,9 +1,5 @@
 """Cutting an answer into the pieces a neural voice speaks one at a time.
 
-Kokoro's pieces are cut as they are needed, each as long as the audio queued ahead allows
-(``pacing.paced_pieces``), at a phrase boundary: a clause, a Japanese word and
-its particle, a space between Korean words, an English phrase; Mandarin only at clauses.
-
 Piper and Kokoro compute a whole piece before any of it can play, and their time grows with
 the piece's length, so an answer is cut at sentence ends and commas, and its first clause once
 more after its first phrase: "The restrooms | are on every floor", "トイレは | 各階の…",
@@ -20,8 +16,6 @@ _MIN_CLAUSE = 8  # characters: shorter clauses are merged with the next (prosody
 # Japanese: a word in kanji, katakana or Latin letters and the particle after it ("トイレは",
 # "駐車場は"); a particle after hiragana may be inside a word ("ございます").
 _JA_LEAD = re.compile(r"[\u3400-\u9fff\u30a0-\u30ffA-Za-z0-9][はがをにでもへ](?=[^、。！？!?\sはもの])")
-# Japanese, a weaker cut: after a noun and の, と, から, まで or より ("各階の | 中央…").
-_JA_WORD = re.compile(r"[\u3400-\u9fff\u30a0-\u30ffA-Za-z0-9](?:の|と|から|まで|より)(?=[^、。！？!?\s])")
 # Korean: after a word that ends in a particle ("화장실은", "쇼핑몰에서"), not inside a noun phrase.
 _KO_PARTICLE_END = ("은", "는", "이", "가", "을", "를", "에", "서", "로", "과", "와", "도", "게")
 # English: before the verb or preposition that follows the subject ("The restrooms | are on…").
@@ -53,15 +47,11 @@ def lead_phrase(clause: str, language: str) -> tuple[str, str] | None:
     return None
 
 
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-
-
 def text_pieces(text: str, language: str = "") -> list[tuple[float, str]]:
     """The text cut at sentence ends and then at commas, each piece with the pause (seconds)
     before it; with ``language``, the first clause is cut once more after its first phrase."""
     pieces: list[tuple[float, str]] = []
-    for sentence in sentences(text):
+    for sentence in (s.strip() for s in _SENTENCE_END.split(text) if s.strip()):
         pause = SENTENCE_GAP_S if pieces else 0.0
         clause = ""
         for part in _CLAUSE_END.split(sentence):
@@ -78,62 +68,3 @@ def text_pieces(text: str, language: str = "") -> list[tuple[float, str]]:
     if lead is not None:
         pieces[0:1] = [(pieces[0][0], lead[0]), (0.0, lead[1])]
     return pieces
-
-
-# Characters of text per second of speech, roughly (Kokoro and Piper at rate 1.0).
-CHARS_PER_S = {"ja": 6.0, "ko": 5.0, "zh": 3.6, "yue": 3.6, "en": 14.0}
-_STRONG_CUT = re.compile(r"(?<=[、，,；;：:])")
-_MIN_TAIL = 4  # characters: a shorter tail is spoken with the piece before it
-CLAUSE, PHRASE, WORD = 2, 1, 0  # kinds of cut, the better first
-
-
-def phrase_cuts(sentence: str, language: str) -> dict[int, int]:
-    """Where ``sentence`` may be cut between pieces: offset -> kind (``CLAUSE`` ends have a pause)."""
-    cuts: dict[int, int] = {}
-    if language == "ko":
-        for match in re.finditer(r"(?<=\S) (?=\S)", sentence):
-            cuts[match.start()] = PHRASE if sentence[:match.start()].endswith(_KO_PARTICLE_END) else WORD
-    elif language == "ja":
-        cuts.update({match.end(): WORD for match in _JA_WORD.finditer(sentence)})
-        cuts.update({match.end(): PHRASE for match in _JA_LEAD.finditer(sentence)})
-    elif language == "en":
-        words = "|".join(sorted(_EN_BREAK_BEFORE))
-        cuts.update({m.start(): PHRASE for m in re.finditer(rf"(?<=\w) (?=(?:{words})\b)", sentence, re.IGNORECASE)})
-    elif language == "zh":
-        cuts.update({end: WORD for end in _mandarin_word_ends(sentence)})
-    cuts.update({match.end(): CLAUSE for match in _STRONG_CUT.finditer(sentence)})
-    return {cut: kind for cut, kind in cuts.items() if 0 < cut < len(sentence.rstrip())}
-
-
-def _mandarin_word_ends(sentence: str) -> list[int]:
-    import jieba  # only for Mandarin; its dictionary is loaded with the voice (kokoro_phonemes)
-
-    ends, offset = [], 0
-    for word in jieba.lcut(sentence, cut_all=False):
-        offset += len(word)
-        ends.append(offset)
-    return ends
-
-
-def usable_cuts(sentence: str, cuts: dict[int, int], start: int) -> list[int]:
-    """The cuts a piece starting at ``start`` may end at, leaving neither it nor the tail too short."""
-    end = len(sentence)
-    return sorted(c for c in cuts if start < c and end - c >= _MIN_TAIL and len(sentence[start:c].strip()) >= _MIN_LEAD)
-
-
-def next_cut(sentence: str, cuts: dict[int, int], start: int, target_chars: int) -> int:
-    """The end of the piece that starts at ``start``, about ``target_chars`` long: the best cut
-    in the second half of that length (a clause end, then a phrase end, the later the better),
-    else the last one before it, or the first after it when that is much closer."""
-    end = len(sentence)
-    if end - start <= target_chars + _MIN_TAIL:
-        return end
-    usable = usable_cuts(sentence, cuts, start)
-    within = [c for c in usable if c - start <= target_chars]
-    later = [c for c in usable if c - start > target_chars] + [end]
-    second_half = [c for c in within if c - start >= target_chars / 2]
-    if second_half:
-        return max(second_half, key=lambda c: (cuts[c], c))
-    if later[0] - start <= 1.6 * target_chars or not within:
-        return later[0]
-    return within[-1]

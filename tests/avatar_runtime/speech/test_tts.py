@@ -201,11 +201,10 @@ async def test_kokoro_speaks_the_lead_phrase_first(models_dir: Path) -> None:
     chunks = await collect(KokoroSynthesizer(models_dir).synthesize(text, voice))
     seconds = [len(c.samples) / c.sample_rate for c in chunks]
     # Pieces reach the stream in chunks of MAX_CHUNK_S, the last one of a piece shorter: the first
-    # piece is the lead phrase ("トイレは", ~0.7 s, or "トイレは各階の", ~1.3 s, when the pace
-    # predicts that "各階の" alone would play out before the long phrase after it is computed),
-    # not the whole 4 s sentence that would have had to be computed before anything could play.
+    # piece is the lead phrase alone (~0.7 s), not the whole 4 s sentence that would have had to
+    # be computed before anything could play.
     first_piece_end = next(i for i, s in enumerate(seconds) if s < MAX_CHUNK_S - 0.01)
-    assert sum(seconds[: first_piece_end + 1]) < 1.5
+    assert sum(seconds[: first_piece_end + 1]) < 1.2
     assert sum(seconds) > 3.0
 
 
