@@ -153,7 +153,7 @@ def test_registry_picks_the_backend_and_refuses_unknown_ones(models_dir: Path) -
     assert isinstance(synthesizer_for(OFFLINE_VOICES["en"], models_dir), PiperSynthesizer)
     assert isinstance(synthesizer_for(OFFLINE_VOICES["ja"], models_dir), KokoroSynthesizer)
     assert isinstance(synthesizer_for(OFFLINE_VOICES["zh"], models_dir), KokoroSynthesizer)
-    assert isinstance(synthesizer_for(OFFLINE_VOICES["yue"], models_dir), EspeakSynthesizer)
+    assert isinstance(synthesizer_for(OFFLINE_VOICES["yue"], models_dir), KokoroSynthesizer)
     assert isinstance(synthesizer_for(Voice("en", "edge", "en-US-AriaNeural"), models_dir), EdgeSynthesizer)
     with pytest.raises(ProviderError, match="no TTS backend 'azure'") as info:
         synthesizer_for(Voice("en", "azure", "en-US-AriaNeural"), models_dir)
