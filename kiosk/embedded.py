@@ -23,6 +23,7 @@ async def ensure_embedded_worker() -> AvatarWorker | None:
     async with _lock:
         if _task is not None and not _task.done():
             return _worker
+        from avatars.answer_audio import answer_audio_enqueue
         from kiosk.session_factory import session_factory, warm_up
 
         if settings.AVATAR_RTC_LOOPBACK:
@@ -37,6 +38,9 @@ async def ensure_embedded_worker() -> AvatarWorker | None:
         await _worker.ready.wait()
         await asyncio.to_thread(_worker._announce)
         log.info("embedded avatar worker started")
+        # The answers' audio (``avatars.answer_audio``), in the background jobs child: setup loads the
+        # demo without it, and a refresh keeps what is built and makes only what is missing.
+        await asyncio.to_thread(answer_audio_enqueue)
         return _worker
 
 

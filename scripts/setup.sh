@@ -58,4 +58,6 @@ if (( DEV )); then
   .venv/bin/python manage.py provision_models qwen2.5-0.5b-gguf
 fi
 echo "==> demo content"
-.venv/bin/python manage.py load_demo
+# Not the answers' audio here (Kokoro speaking the whole demo KB takes minutes on 2 cores):
+# the kiosk builds it in the background when its avatar worker starts.
+ANSWER_AUDIO_CACHE=off .venv/bin/python manage.py load_demo
