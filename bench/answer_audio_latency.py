@@ -14,19 +14,15 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("MODELS_DIR", str(ROOT / "var" / "models"))
-os.environ["KIOSK_VAR_DIR"] = tempfile.mkdtemp(prefix="kiosk-bench-")
-os.environ.pop("DATABASE_URL", None)
-os.environ.pop("REDIS_URL", None)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.throwaway_site import ROOT, throwaway_site_use
+
+throwaway_site_use()
 os.environ.setdefault("AVATAR_TTS_BACKEND", "offline")
 os.environ["ANSWER_AUDIO_CACHE"] = "off"  # no job behind the benchmark's back while the demo loads
 

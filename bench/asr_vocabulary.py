@@ -27,18 +27,14 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("MODELS_DIR", str(ROOT / "var" / "models"))
-os.environ["KIOSK_VAR_DIR"] = tempfile.mkdtemp(prefix="kiosk-bench-")
-os.environ.pop("DATABASE_URL", None)
-os.environ.pop("REDIS_URL", None)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.throwaway_site import ROOT, throwaway_site_use
+
+throwaway_site_use()
 
 import django  # noqa: E402
 

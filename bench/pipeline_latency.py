@@ -15,23 +15,15 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("MODELS_DIR", str(ROOT / "var" / "models"))
-# A throwaway database; a background-job child process (which imports this module again) must use
-# the parent's, not make an empty one of its own.
-if "PIPELINE_BENCH_VAR_DIR" not in os.environ:
-    os.environ["PIPELINE_BENCH_VAR_DIR"] = tempfile.mkdtemp(prefix="kiosk-bench-")
-os.environ["KIOSK_VAR_DIR"] = os.environ["PIPELINE_BENCH_VAR_DIR"]
-os.environ.pop("DATABASE_URL", None)
-os.environ.pop("REDIS_URL", None)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.throwaway_site import ROOT, throwaway_site_use
+
+throwaway_site_use()
 os.environ.setdefault("AVATAR_TTS_BACKEND", "offline")  # the embedded voices; Edge has no network here
 
 import django  # noqa: E402
