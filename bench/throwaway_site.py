@@ -1,8 +1,8 @@
 """A benchmark's own throwaway site: a temporary SQLite database and media folder, no services.
 
 Call ``throwaway_site_use()`` before ``django.setup()``, with the project root on ``sys.path``.
-A background-job child process imports the benchmark again: it finds the parent's folder in the environment and uses it, rather than
-making an empty database of its own.
+A background-job child process imports the benchmark again: it finds the parent's folder in
+the environment and uses it, rather than making an empty database of its own.
 """
 import os
 import tempfile
