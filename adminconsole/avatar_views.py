@@ -1,9 +1,11 @@
-"""Avatars (admins): upload (photo or video), preparation progress, preview clip, detected boxes, mouth region, kiosks."""
+"""Avatars (admins): upload (photo or video), preparation progress, preview clip, detected boxes, mouth region,
+kiosks, deletion."""
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,7 +21,7 @@ from avatars.services import (
 )
 from common.errors import ApplicationError
 from common.roles import Role, role_required
-from kiosk.fleet import avatar_assign
+from kiosk.fleet import avatar_assign, avatar_delete, avatar_kiosk_names
 from kiosk.models import Kiosk
 
 
@@ -146,3 +148,31 @@ def avatar_assign_view(request: HttpRequest, avatar_id: int) -> HttpResponse:
     names = avatar_assign(avatar=avatar, kiosk_ids=ids, user=request.user)
     messages.success(request, _("Shown on: %(kiosks)s") % {"kiosks": ", ".join(names) or "—"})
     return redirect("console:avatar_detail", avatar_id=avatar.pk)
+
+
+@role_required(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def avatar_delete_view(request: HttpRequest, avatar_id: int) -> HttpResponse:
+    """Confirm, then delete the avatar and its files; refused while a kiosk shows it (naming the kiosks)."""
+    avatar = get_object_or_404(Avatar, pk=avatar_id)
+    blockers: list[str] = []
+    if request.method == "POST":
+        try:
+            avatar_delete(avatar=avatar, user=request.user)
+        except ApplicationError as exc:
+            blockers.append(exc.message)
+        else:
+            messages.success(request, _("Avatar “%(name)s” and its files are deleted.") % {"name": avatar.name})
+            return redirect("console:avatar_list")
+    elif kiosks := avatar_kiosk_names(avatar):
+        blockers.append(_("It is shown on %(kiosks)s: choose another avatar for those kiosks first.") % {
+            "kiosks": ", ".join(kiosks)})
+    elif avatar.status == Avatar.Status.PREPARING:
+        blockers.append(_("It is being prepared; delete it once that has finished."))
+    return render(request, "console/confirm.html", {
+        "title": _("Delete the avatar “%(name)s”?") % {"name": avatar.name},
+        "lines": [_("Its photo or video and its preview clip are deleted with it; lip-sync scores keep their "
+                    "numbers without it."), _("This cannot be undone.")],
+        "blockers": blockers, "button": _("Delete the avatar"),
+        "cancel_url": reverse("console:avatar_detail", args=[avatar.pk]),
+    }, status=409 if blockers and request.method == "POST" else 200)

@@ -1,4 +1,4 @@
-"""Forms of the FAQ screens: the side-by-side editor, the list's filters, import and "try it"."""
+"""Forms of the FAQ screens: the side-by-side editor, the list's filters, import, "try it" and restore."""
 from typing import Any
 
 from django import forms
@@ -6,7 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES
 from knowledgebase.importing import MAX_FIELD
-from knowledgebase.models import FaqEntry, Tag
+from knowledgebase.models import FaqEntry, FaqTranslation, Tag
+from knowledgebase.restore_plan import RestoreChoice
 from knowledgebase.services import TranslationData, faq_snapshot
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -50,9 +51,10 @@ class FaqEditorForm(forms.Form):
             initial[_field(language, "alternates")] = "\n".join(t["alternates"])
         return initial
 
-    def columns(self) -> list[dict[str, Any]]:
-        """The bound fields per language, for the side-by-side template."""
-        return [{"language": code, "name": name,
+    def columns(self, outdated: dict[str, FaqTranslation] | None = None) -> list[dict[str, Any]]:
+        """The bound fields per language, for the side-by-side template, with the out-of-date
+        translation (if any) of each language."""
+        return [{"language": code, "name": name, "outdated": (outdated or {}).get(code),
                  "fields": [self[_field(code, part)] for part in ("question", "answer", "alternates")]}
                 for code, name in LANGUAGE_CHOICES]
 
@@ -109,3 +111,33 @@ class FaqImportForm(forms.Form):
 class TryItForm(forms.Form):
     q = forms.CharField(label=_("Question"), max_length=1000)
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES, initial="en")
+    include_drafts = forms.BooleanField(label=_("Include drafts"), required=False,
+                                        help_text=_("Answer as the kiosks would once the drafts are published."))
+
+
+class RestoreForm(forms.Form):
+    """What to take back from an old version (``knowledgebase.restore_plan.RestoreChoice``); by
+    default its wording where it differs, and nothing else."""
+
+    languages = forms.MultipleChoiceField(label=_("Restore the wording in"), required=False,
+                                          widget=forms.CheckboxSelectMultiple)
+    remove_others = forms.BooleanField(label=_("Delete the translations this version does not have"), required=False)
+    status = forms.BooleanField(label=_("Also restore its publish state"), required=False)
+    tags = forms.BooleanField(label=_("Also restore its tags"), required=False)
+
+    def __init__(self, *args: Any, options: dict[str, Any], **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"languages": options["differing"]})
+        super().__init__(*args, **kwargs)
+        names = dict(LANGUAGE_CHOICES)
+        self.fields["languages"].choices = [(code, names.get(code, code)) for code in options["differing"]]  # type: ignore[attr-defined]
+        if not options["others"]:
+            del self.fields["remove_others"]
+        if not options["status_differs"]:
+            del self.fields["status"]
+        if not options["tags_differ"]:
+            del self.fields["tags"]
+
+    def choice(self) -> RestoreChoice:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {"languages": self.initial["languages"]}
+        return RestoreChoice(languages=frozenset(data.get("languages") or ()), remove_others=bool(data.get("remove_others")),
+                             status=bool(data.get("status")), tags=bool(data.get("tags")))

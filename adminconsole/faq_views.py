@@ -1,5 +1,6 @@
-"""FAQ screens: list and filters, side-by-side editor, publish, history with diff and revert,
-import/export, "try it", and the spoken answer. Business logic lives in ``knowledgebase``."""
+"""FAQ screens: list and filters, side-by-side editor, publish, archive, import/export and "try it"
+(history, restore and translations to update: ``faq_history_views``). Business logic lives in
+``knowledgebase``."""
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -8,7 +9,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from adminconsole.faq_diff import snapshot_diff
 from adminconsole.faq_forms import FaqEditorForm, FaqFilterForm, FaqImportForm, TryItForm
 from adminconsole.paging import paginate
 from adminconsole.tryit import faq_try
@@ -17,8 +17,16 @@ from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES
 from common.roles import Role, role_required
 from knowledgebase.exporting import FORMATS, faq_export
 from knowledgebase.models import FaqEntry
-from knowledgebase.selectors import faq_get, faq_list, faq_revision_get, faq_revision_list
-from knowledgebase.services import faq_create, faq_import_file, faq_publish, faq_revert, faq_unpublish, faq_update
+from knowledgebase.selectors import faq_get, faq_list
+from knowledgebase.services import (
+    faq_archive,
+    faq_create,
+    faq_import_file,
+    faq_publish,
+    faq_unarchive,
+    faq_unpublish,
+    faq_update,
+)
 
 FAQ_PAGE_SIZE = 25
 
@@ -58,11 +66,13 @@ def faq_create_view(request: HttpRequest) -> HttpResponse:
             except ApplicationError as exc:
                 _form_error(form, exc)
             else:
-                messages.success(request, _("FAQ “%(key)s” created as a draft.") % {"key": entry.key})
+                messages.success(request, _("FAQ “%(key)s” created as a draft: kiosks don't use it until it is "
+                                            "published.") % {"key": entry.key})
                 return redirect("console:faq_edit", key=entry.key)
     else:
         form = FaqEditorForm(initial=_prefill(request))
-    return render(request, "console/faqs/edit.html", {"form": form, "entry": None, "try_form": TryItForm()})
+    return render(request, "console/faqs/edit.html", {"form": form, "entry": None, "try_form": TryItForm(),
+                                                      "columns": form.columns()})
 
 
 def _prefill(request: HttpRequest) -> dict[str, str]:
@@ -94,12 +104,27 @@ def faq_edit_view(request: HttpRequest, key: str) -> HttpResponse:
             except ApplicationError as exc:
                 _form_error(form, exc)
             else:
-                messages.success(request, _("Saved. The kiosk uses the new wording within seconds."))
+                messages.success(request, _saved_message(entry))
                 return redirect("console:faq_edit", key=entry.key)
     else:
         form = FaqEditorForm(initial=FaqEditorForm.initial_for(entry), editing=True)
-    try_form = TryItForm(initial={"q": _first_question(entry)})
-    return render(request, "console/faqs/edit.html", {"form": form, "entry": entry, "try_form": try_form})
+    draft = entry.status != FaqEntry.Status.PUBLISHED
+    try_form = TryItForm(initial={"q": _first_question(entry), "include_drafts": draft})
+    outdated = {t.language: t for t in entry.translations.all() if t.outdated_since is not None}
+    return render(request, "console/faqs/edit.html", {"form": form, "entry": entry, "try_form": try_form,
+                                                      "columns": form.columns(outdated)})
+
+
+def _saved_message(entry: FaqEntry) -> str:
+    """What saving did for the kiosks: a published entry's change reaches them at their next
+    question (the save tells every process's search index to rebuild, which embeds a small change
+    inline); a draft or archived entry is not on any kiosk."""
+    if entry.status == FaqEntry.Status.PUBLISHED:
+        return _("Saved. It is published: kiosks answer with the new wording from their next question, "
+                 "as the search index refreshes when the change is saved.")
+    if entry.status == FaqEntry.Status.ARCHIVED:
+        return _("Saved. It is archived: no kiosk uses it.")
+    return _("Saved as a draft: kiosks don't use it until it is published. Try it with “Include drafts” to test it.")
 
 
 def _first_question(entry: FaqEntry) -> str:
@@ -133,25 +158,30 @@ def faq_unpublish_view(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @role_required(Role.STAFF)
-@require_GET
-def faq_history_view(request: HttpRequest, key: str) -> HttpResponse:
+@require_http_methods(["GET", "POST"])
+def faq_archive_view(request: HttpRequest, key: str) -> HttpResponse:
+    """Confirm, then archive: the entry leaves the kiosks' answers at once and can be restored."""
     entry = faq_get(key=key)
-    revisions = faq_revision_list(entry=entry)
-    items = []
-    for index, revision in enumerate(revisions):
-        previous = revisions[index + 1].snapshot if index + 1 < len(revisions) else None
-        items.append({"revision": revision, "diff": snapshot_diff(previous, revision.snapshot), "current": index == 0})
-    return render(request, "console/faqs/history.html", {"entry": entry, "items": items})
+    if request.method == "POST":
+        faq_archive(entry=entry, user=request.user)
+        messages.success(request, _("“%(key)s” is archived: kiosks no longer answer with it. Restore it from the "
+                                    "archived FAQs when it is needed again.") % {"key": entry.key})
+        return redirect("console:faq_list")
+    return render(request, "console/confirm.html", {
+        "title": _("Archive “%(key)s”?") % {"key": entry.key},
+        "lines": [_("Kiosks stop answering with it at once, in every language."),
+                  _("Its translations and history are kept: restoring it brings it back as a draft.")],
+        "button": _("Archive"), "cancel_url": reverse("console:faq_edit", args=[entry.key]),
+    })
 
 
 @role_required(Role.STAFF)
 @require_POST
-def faq_revert_view(request: HttpRequest, key: str, revision_id: int) -> HttpResponse:
-    entry = faq_get(key=key)
-    revision = faq_revision_get(entry=entry, revision_id=revision_id)
-    faq_revert(entry=entry, revision=revision, user=request.user)
-    messages.success(request, _("Restored the version of %(when)s.") % {"when": f"{revision.created_at:%Y-%m-%d %H:%M:%S}"})
-    return redirect("console:faq_history", key=entry.key)
+def faq_unarchive_view(request: HttpRequest, key: str) -> HttpResponse:
+    entry = faq_unarchive(entry=faq_get(key=key), user=request.user)
+    messages.success(request, _("“%(key)s” is restored as a draft: publish it for the kiosks to use it.") % {
+        "key": entry.key})
+    return redirect("console:faq_edit", key=entry.key)
 
 
 @role_required(Role.STAFF)
@@ -197,7 +227,8 @@ def faq_try_view(request: HttpRequest) -> HttpResponse:
     result, error = None, ""
     if form.is_valid():
         try:
-            result = faq_try(query=form.cleaned_data["q"], language=form.cleaned_data["language"])
+            result = faq_try(query=form.cleaned_data["q"], language=form.cleaned_data["language"],
+                             include_drafts=form.cleaned_data["include_drafts"])
         except ApplicationError as exc:
             error = exc.message
     context = {"try_form": form, "result": result, "error": error, "languages": LANGUAGE_CHOICES}

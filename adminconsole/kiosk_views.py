@@ -1,4 +1,4 @@
-"""Kiosks (admins): status list, settings (languages, greetings, avatar), pairing codes and unpairing."""
+"""Kiosks (admins): status list, settings (languages, greetings, avatar), pairing codes, unpairing and deletion."""
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from kiosk.fleet import (
     KioskData,
     kiosk_activity,
     kiosk_create,
+    kiosk_delete,
     kiosk_pairing_issue,
     kiosk_state,
     kiosk_status_list,
@@ -135,3 +136,21 @@ def kiosk_unpair_view(request: HttpRequest, kiosk_id: int) -> HttpResponse:
     kiosk_unpair(kiosk=kiosk, user=request.user)
     messages.success(request, _("The kiosk's screen is unpaired; it needs a new pairing code to reconnect."))
     return redirect("console:kiosk_edit", kiosk_id=kiosk.pk)
+
+
+@role_required(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def kiosk_delete_view(request: HttpRequest, kiosk_id: int) -> HttpResponse:
+    """Confirm, then delete: the screen is disconnected as by unpairing, its transcripts stay."""
+    kiosk = get_object_or_404(Kiosk, pk=kiosk_id)
+    if request.method == "POST":
+        kiosk_delete(kiosk=kiosk, user=request.user)
+        messages.success(request, _("Kiosk “%(name)s” deleted; its screen is disconnected.") % {"name": kiosk.name})
+        return redirect("console:kiosk_list")
+    return render(request, "console/confirm.html", {
+        "title": _("Delete the kiosk “%(name)s”?") % {"name": kiosk.name},
+        "lines": [_("Its device token is revoked: a screen showing it is disconnected at once, as when unpairing."),
+                  _("Its conversations keep their transcripts, no longer linked to a kiosk."),
+                  _("This cannot be undone: to use the screen again, create a kiosk and pair it.")],
+        "button": _("Delete the kiosk"), "cancel_url": reverse("console:kiosk_edit", args=[kiosk.pk]),
+    })

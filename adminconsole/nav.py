@@ -21,6 +21,7 @@ class NavItem:
 NAV_ITEMS: list[NavItem] = [
     NavItem("console:home", _("Overview"), Role.STAFF, ""),
     NavItem("console:faq_list", _("FAQs"), Role.STAFF, "faqs"),
+    NavItem("console:document_list", _("Documents"), Role.STAFF, "documents"),
     NavItem("console:voice_list", _("Voices"), Role.STAFF, "voices"),
     NavItem("console:transcript_list", _("Transcripts"), Role.SUPERVISOR, "transcripts"),
     NavItem("console:dashboard", _("Dashboard"), Role.SUPERVISOR, "dashboard"),

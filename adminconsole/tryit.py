@@ -2,7 +2,8 @@
 
 It goes through the same two steps the runtime takes for a customer's turn
 (``knowledgebase.runtime_retrieval.retrieve`` and the configured answerer), so staff see the kiosk's
-real behaviour for the published knowledge base, not an approximation of it.
+real behaviour for the published knowledge base, not an approximation of it; with drafts
+included, what the kiosks would do once those drafts are published.
 """
 import asyncio
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from avatar_runtime.llm.base import Retrieved, closing
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES
 from knowledgebase.runtime_retrieval import retrieve
-from knowledgebase.selectors import MAX_QUERY_CHARS, document_id_from_key
+from knowledgebase.selectors import MAX_QUERY_CHARS, document_id_from_key, draft_keys
 
 TRY_K = 5
 
@@ -26,6 +27,7 @@ class TryHit:
     question: str
     score: float
     document_id: int | None = None
+    draft: bool = False  # a draft entry or document: no kiosk answers with it yet
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,12 @@ class TryResult:
     hits: list[TryHit]
     answer: str
     answered_by: str
+    include_drafts: bool = False
 
 
-def faq_try(*, query: str, language: str) -> TryResult:
-    """Retrieve for ``query`` in ``language`` and let the configured answerer answer it (blocking)."""
+def faq_try(*, query: str, language: str, include_drafts: bool = False) -> TryResult:
+    """Retrieve for ``query`` in ``language`` (published content, and drafts with
+    ``include_drafts``) and let the configured answerer answer it (blocking)."""
     text = query.strip()
     if language not in KIOSK_LANGUAGES:
         raise ApplicationError("invalid_language", f"Unknown language {language!r}.")
@@ -47,10 +51,13 @@ def faq_try(*, query: str, language: str) -> TryResult:
         raise ApplicationError("query_empty", "Type a question to try.")
     if len(text) > MAX_QUERY_CHARS:
         raise ApplicationError("query_too_long", f"Questions are limited to {MAX_QUERY_CHARS} characters.")
-    retrieved = retrieve(text, language, TRY_K)
+    retrieved = retrieve(text, language, TRY_K, include_drafts=include_drafts)
     answer, answered_by = asyncio.run(_answer(text, language, retrieved))
-    hits = [TryHit(p.key, p.language, p.question, p.score, document_id_from_key(p.key)) for p in retrieved.passages]
-    return TryResult(text, language, retrieved.answerable, hits, answer, answered_by)
+    keys = [p.key for p in retrieved.passages]
+    drafts = draft_keys(keys) if include_drafts else set()
+    hits = [TryHit(p.key, p.language, p.question, p.score, document_id_from_key(p.key), p.key in drafts)
+            for p in retrieved.passages]
+    return TryResult(text, language, retrieved.answerable, hits, answer, answered_by, include_drafts)
 
 
 async def _answer(question: str, language: str, retrieved: Retrieved) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
 from avatars.answer_audio import answer_audio_failed, answer_audio_progress_key, answer_audio_refresh
+from avatars.models import Avatar
 from avatars.services import avatar_prepare
 from common.errors import ApplicationError
 
@@ -22,6 +23,8 @@ def avatar_prepare_task(avatar_id: int) -> str:
         return avatar_prepare(avatar_id=avatar_id).status
     except ApplicationError as exc:
         return f"failed: {exc.code}"
+    except Avatar.DoesNotExist:  # deleted while it waited in the queue
+        return "deleted"
 
 
 # Storage and database hiccups: worth another try (with backoff).

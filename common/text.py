@@ -20,3 +20,12 @@ def text_problem(text: str) -> str | None:
         if char not in _ALLOWED_CONTROLS and unicodedata.category(char) == "Cc":
             return f"a control character (U+{ord(char):04X}) at position {position}"
     return None
+
+
+def search_fold(text: str) -> str:
+    """``text`` as a list search compares it: case-folded, full-width forms made ordinary
+    (NFKC), and Latin accents dropped ("Café" and "ｃａｆｅ" both give "cafe"). Only the
+    combining diacritics block goes, so Japanese voicing marks and Hangul stay as they are."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(char for char in decomposed if not "\u0300" <= char <= "\u036f")
+    return unicodedata.normalize("NFKC", stripped).casefold()

@@ -1,4 +1,5 @@
-"""Kiosks as the console manages them: settings, pairing codes, device tokens, and status.
+"""Kiosks as the console manages them: settings, pairing codes, device tokens, status, deletion
+(and deleting an avatar, which must not vanish from under a kiosk).
 
 Writes are audited. A pairing code is shown once and never stored or logged in clear (the
 audit entry says that a code was issued, not which).
@@ -127,6 +128,44 @@ def avatar_assign(*, avatar: Avatar, kiosk_ids: list[int], user: Actor = None) -
                          after={"avatar": avatar.pk})
     Kiosk.objects.filter(pk__in=[k.pk for k in kiosks]).update(avatar=avatar)
     return [k.name for k in kiosks]
+
+
+@transaction.atomic
+def kiosk_delete(*, kiosk: Kiosk, user: Actor = None) -> None:
+    """Delete a kiosk: its device token is revoked first, so its screen is disconnected as by
+    unpairing; its conversations keep their transcripts, no longer linked to it."""
+    kiosk = Kiosk.objects.select_for_update().select_related("venue").get(pk=kiosk.pk)
+    before = kiosk_snapshot(kiosk)
+    kiosk_token_revoke(kiosk=kiosk)
+    audit_record(actor=user, action="kiosk.delete", target=kiosk, before=before)
+    kiosk.delete()
+
+
+def avatar_kiosk_names(avatar: Avatar) -> list[str]:
+    """The kiosks showing ``avatar`` (it cannot be deleted while there are any)."""
+    return list(Kiosk.objects.filter(avatar=avatar).order_by("name").values_list("name", flat=True))
+
+
+@transaction.atomic
+def avatar_delete(*, avatar: Avatar, user: Actor = None) -> None:
+    """Delete an avatar and, once that is committed, its files (photo, video, preview clip).
+
+    Refused (``avatar_in_use``, naming the kiosks) while a kiosk shows it, so no kiosk loses its
+    face, and (``avatar_busy``) while it is being prepared.
+    """
+    avatar = Avatar.objects.select_for_update().get(pk=avatar.pk)
+    kiosks = list(Kiosk.objects.select_for_update().filter(avatar=avatar).order_by("name").values_list("name", flat=True))
+    if kiosks:
+        raise ApplicationError("avatar_in_use", f"Shown on {', '.join(kiosks)}: choose another avatar for "
+                               f"{'it' if len(kiosks) == 1 else 'them'} first.", extra={"kiosks": kiosks}, status=409)
+    if avatar.status == Avatar.Status.PREPARING:
+        raise ApplicationError("avatar_busy", "The avatar is being prepared; delete it once that has finished.",
+                               status=409)
+    files = [(field.storage, field.name) for field in (avatar.source, avatar.video, avatar.preview_clip) if field]
+    audit_record(actor=user, action="avatar.delete", target=avatar,
+                 before={"name": avatar.name, "status": avatar.status, "files": [name for _storage, name in files]})
+    avatar.delete()
+    transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
 
 
 def kiosk_status_list() -> QuerySet[Kiosk]:

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES
 from knowledgebase.importing import MAX_FIELD
-from knowledgebase.models import Document, FaqEntry
+from knowledgebase.models import PUBLISH_CHOICES, Document, FaqEntry
 from knowledgebase.selectors import MAX_K, MAX_QUERY_CHARS
 from knowledgebase.services import MAX_ALTERNATES, TranslationData
 
@@ -80,7 +80,7 @@ class FaqSerializer(serializers.Serializer):
 
 class FaqCreateSerializer(serializers.Serializer):
     key = serializers.SlugField(max_length=100)
-    status = serializers.ChoiceField(choices=FaqEntry.Status.choices, default=FaqEntry.Status.DRAFT)
+    status = serializers.ChoiceField(choices=PUBLISH_CHOICES, default=FaqEntry.Status.DRAFT)
     tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
     translations = TranslationSerializer(many=True, allow_empty=False)
 
@@ -163,7 +163,7 @@ class DocumentUploadSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, default="",
                                   help_text="Defaults to the file name without its extension.")
     language = LanguageField(required=False, help_text="Main language; each chunk's own is detected from its text.")
-    status = serializers.ChoiceField(choices=FaqEntry.Status.choices, default=FaqEntry.Status.PUBLISHED)
+    status = serializers.ChoiceField(choices=PUBLISH_CHOICES, default=FaqEntry.Status.PUBLISHED)
 
 
 class DocumentListQuerySerializer(serializers.Serializer):

@@ -34,11 +34,10 @@ from knowledgebase.api_serializers import (
     SearchResultSerializer,
     translations_data,
 )
+from knowledgebase.document_services import document_create, document_delete
 from knowledgebase.exporting import FORMATS, faq_export
 from knowledgebase.selectors import SearchHit, document_get, document_list, faq_get, faq_list, faq_search
 from knowledgebase.services import (
-    document_create,
-    document_delete,
     faq_create,
     faq_delete,
     faq_import_file,

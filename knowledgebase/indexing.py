@@ -50,6 +50,11 @@ def use_model_dir() -> Path:
     return Path(settings.MODELS_DIR) / "use-multilingual"
 
 
+def kb_encoder_installed() -> bool:
+    """Whether both sentence encoders' files are there (without loading them)."""
+    return e5_model_path().exists() and use_model_dir().exists()
+
+
 @cache
 def _encoder_at(e5_path: Path, use_dir: Path) -> PairEncoder | None:
     return pair_encoder_load(e5_path, use_dir)
@@ -201,9 +206,10 @@ def embeddings_fill(*, published_only: bool = False, recompute: bool = False, li
     return len(todo)
 
 
-def _items(encoder: Encoder | None) -> list[IndexItem]:
-    translations = FaqTranslation.objects.filter(entry__status=FaqEntry.Status.PUBLISHED).values(*_TRANSLATION_FIELDS)
-    chunks = DocumentChunk.objects.filter(document__status=FaqEntry.Status.PUBLISHED).values(*_CHUNK_FIELDS)
+def _items(encoder: Encoder | None, *, include_drafts: bool = False) -> list[IndexItem]:
+    statuses = [FaqEntry.Status.PUBLISHED, FaqEntry.Status.DRAFT] if include_drafts else [FaqEntry.Status.PUBLISHED]
+    translations = FaqTranslation.objects.filter(entry__status__in=statuses).values(*_TRANSLATION_FIELDS)
+    chunks = DocumentChunk.objects.filter(document__status__in=statuses).values(*_CHUNK_FIELDS)
     return [_translation_item(row, encoder) for row in translations] + [_chunk_item(row, encoder) for row in chunks]
 
 
@@ -216,9 +222,12 @@ class LoadedIndex:
 
 
 class _IndexHolder:
-    def __init__(self) -> None:
+    """One process's index of the published content, or (``include_drafts``) of drafts too."""
+
+    def __init__(self, *, include_drafts: bool = False) -> None:
         self._lock = threading.Lock()
         self._loaded: LoadedIndex | None = None
+        self._include_drafts = include_drafts
 
     def get(self) -> LoadedIndex:
         version = index_version()  # read before the database, so a later change triggers another rebuild
@@ -235,12 +244,14 @@ class _IndexHolder:
 
     def _build(self, version: str, encoder: PairEncoder | None, *, first: bool) -> LoadedIndex:
         if encoder is not None:
-            embedded = embeddings_fill(published_only=True, limit=None if first else INLINE_EMBED_LIMIT)
+            embedded = embeddings_fill(published_only=not self._include_drafts,
+                                       limit=None if first else INLINE_EMBED_LIMIT)
             if embedded:
                 logger.info("knowledge base: embedded %d translations/chunks while building the index", embedded)
         centroids = _language_centroids(encoder) if encoder is not None else None
         out_of_scope = _out_of_scope(encoder) if encoder is not None else None
-        index = SearchIndex(_items(encoder), centroids, out_of_scope, split=encoder.split if encoder is not None else 0)
+        index = SearchIndex(_items(encoder, include_drafts=self._include_drafts), centroids, out_of_scope,
+                            split=encoder.split if encoder is not None else 0)
         logger.info("knowledge base: index built (%d groups, %d vectors, %s)", len(index.groups), len(index.matrix),
                     "hybrid" if index.dense else "lexical only")
         own = (django_cache.get(_self_calibration_key(index, encoder))
@@ -253,11 +264,13 @@ class _IndexHolder:
 
 
 _holder = _IndexHolder()
+_drafts_holder = _IndexHolder(include_drafts=True)  # built only when the console tries drafts
 
 
-def kb_index() -> LoadedIndex:
-    """The current index (rebuilt first if the knowledge base changed since it was built)."""
-    return _holder.get()
+def kb_index(*, include_drafts: bool = False) -> LoadedIndex:
+    """The current index (rebuilt first if the knowledge base changed since it was built); with
+    ``include_drafts``, the one of published and draft content that the console's "try it" uses."""
+    return (_drafts_holder if include_drafts else _holder).get()
 
 
 def kb_index_refresh() -> int:
@@ -315,4 +328,5 @@ def kb_self_calibration_refresh() -> SelfCalibration | None:
 def kb_index_forget() -> None:
     """Drop this process's index and encoder (the next search starts from scratch)."""
     _holder.clear()
+    _drafts_holder.clear()
     _encoder_at.cache_clear()

@@ -1,8 +1,11 @@
 """FAQ entries with per-language translations, their history, and uploaded documents."""
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
 from common.languages import LANGUAGE_CHOICES
+from common.text import search_fold
 
 
 class Tag(models.Model):
@@ -21,6 +24,7 @@ class FaqEntry(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
+        ARCHIVED = "archived", "Archived"  # out of retrieval and the list's default view; can be restored
 
     key = models.SlugField(max_length=100, unique=True, help_text="Stable identifier used by imports and transcripts.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PUBLISHED, db_index=True)
@@ -43,6 +47,10 @@ class FaqEntry(models.Model):
         return self.key
 
 
+# What a new entry or a document may be given: archiving is its own action (``faq_archive``).
+PUBLISH_CHOICES = [(FaqEntry.Status.DRAFT.value, "Draft"), (FaqEntry.Status.PUBLISHED.value, "Published")]
+
+
 class FaqTranslation(models.Model):
     """An entry's question, answer and alternate phrasings in one language, with its embedding."""
 
@@ -55,6 +63,11 @@ class FaqTranslation(models.Model):
     # works on SQLite and PostgreSQL alike; ``embedding_model`` says which encoder produced them.
     embeddings = models.BinaryField(null=True, blank=True)
     embedding_model = models.CharField(max_length=64, blank=True)
+    # Question, answer and alternates folded by ``common.text.search_fold``, for the console's list search.
+    search_text = models.TextField(blank=True, default="", editable=False)
+    # Set when another language's answer changed after this translation was last edited; cleared by editing it.
+    outdated_since = models.DateTimeField(null=True, blank=True)
+    outdated_by = models.CharField(max_length=8, blank=True, help_text="The language whose answer changed.")
 
     class Meta:
         ordering = ["entry__key", "language"]
@@ -62,6 +75,13 @@ class FaqTranslation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry.key} [{self.language}]"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_text = search_fold("\n".join([self.question, self.answer, *self.alternates]))
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
 
 
 class FaqRevision(models.Model):
@@ -87,7 +107,7 @@ class FaqRevision(models.Model):
 
 class Document(models.Model):
     """An uploaded PDF/Markdown/text file, chunked for retrieval as a second source
-    (``knowledgebase.services.document_create``)."""
+    (``knowledgebase.document_services.document_create``)."""
 
     class Kind(models.TextChoices):
         PDF = "pdf", "PDF"
@@ -101,7 +121,7 @@ class Document(models.Model):
     filename = models.CharField(max_length=255, blank=True)
     size = models.PositiveIntegerField(default=0, help_text="Size of the uploaded file in bytes.")
     file = models.FileField(upload_to="documents/", blank=True)
-    status = models.CharField(max_length=16, choices=FaqEntry.Status.choices, default=FaqEntry.Status.PUBLISHED)
+    status = models.CharField(max_length=16, choices=PUBLISH_CHOICES, default=FaqEntry.Status.PUBLISHED)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 

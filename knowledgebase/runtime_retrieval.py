@@ -7,9 +7,10 @@ from knowledgebase.vocabulary import venue_terms
 __all__ = ["retrieve", "venue_terms"]
 
 
-def retrieve(query: str, language: str, k: int) -> Retrieved:
-    """The knowledge base's hybrid search, in the runtime's terms (blocking: call in a thread)."""
-    result = faq_search(query, language, k)
+def retrieve(query: str, language: str, k: int, *, include_drafts: bool = False) -> Retrieved:
+    """The knowledge base's hybrid search, in the runtime's terms (blocking: call in a thread);
+    ``include_drafts`` only for the console's "try it"."""
+    result = faq_search(query, language, k, include_drafts=include_drafts)
     passages = [
         Passage(key=hit.key, score=hit.score, question=hit.question, answer=hit.answer, language=hit.language,
                 translations=dict(hit.translations))

@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 
 from common.errors import MAX_ID, ApplicationError, NotFound
 from common.languages import KIOSK_LANGUAGES, normalize_language
+from common.text import search_fold
 from knowledgebase.indexing import kb_index
 from knowledgebase.models import Document, FaqEntry, FaqRevision, FaqTranslation
 from knowledgebase.retrieval.decision import Mode, calibration_load
@@ -51,10 +52,11 @@ class SearchResult:
     elapsed_ms: float = 0.0
 
 
-def faq_search(query: str, language: str | None = None, k: int = 5) -> SearchResult:
+def faq_search(query: str, language: str | None = None, k: int = 5, *, include_drafts: bool = False) -> SearchResult:
     """The ``k`` published FAQ entries and document chunks that best match ``query`` in any of
     the five languages, FAQ first when both match. ``language`` is the customer's language
-    (guessed from the script when None)."""
+    (guessed from the script when None); ``include_drafts`` searches drafts too (the console's
+    "try it", never a kiosk)."""
     started = time.perf_counter()
     text = query.strip()[:MAX_QUERY_CHARS]
     if not 1 <= k <= MAX_K:
@@ -62,7 +64,7 @@ def faq_search(query: str, language: str | None = None, k: int = 5) -> SearchRes
     code = normalize_language(language) if language else guess_language(text)
     if code is None:
         raise ApplicationError("invalid_language", f"Unknown language {language!r}; use one of {', '.join(KIOSK_LANGUAGES)}.")
-    loaded = kb_index()
+    loaded = kb_index(include_drafts=include_drafts)
     mode: Mode = "hybrid" if loaded.encoder is not None and loaded.index.dense else "lexical"
     if not text:
         return SearchResult(False, [], mode)
@@ -85,6 +87,17 @@ def document_id_from_key(key: str) -> int | None:
     return int(match[1]) if match else None
 
 
+def draft_keys(keys: list[str]) -> set[str]:
+    """Which of these search keys (FAQ keys, ``doc:<id>#<position>``) are drafts."""
+    documents = {key: document_id_from_key(key) for key in keys}
+    draft = FaqEntry.Status.DRAFT
+    faq_drafts = set(FaqEntry.objects.filter(key__in=[k for k, d in documents.items() if d is None], status=draft)
+                     .values_list("key", flat=True))
+    draft_documents = set(Document.objects.filter(pk__in={d for d in documents.values() if d is not None}, status=draft)
+                          .values_list("pk", flat=True))
+    return faq_drafts | {key for key, document in documents.items() if document in draft_documents}
+
+
 def _hit(index: SearchIndex, candidate: Candidate) -> SearchHit:
     shown = index.items[candidate.item]
     translations = {index.items[i].language: (index.items[i].question, index.items[i].answer)
@@ -96,20 +109,29 @@ def faq_list(
     *, tag: str | None = None, status: str | None = None, has_language: str | None = None,
     missing_language: str | None = None, query: str | None = None,
 ) -> QuerySet[FaqEntry]:
-    """FAQ entries for the console, filtered by tag, status, a language they have or lack,
-    and a substring of their key or questions."""
+    """FAQ entries for the console, filtered by tag, status (archived entries only when asked
+    for), a language they have or lack, and a piece of their key or of any translation's
+    question, answer or alternates (ignoring case, width and Latin accents: ``search_fold``)."""
     entries = FaqEntry.objects.prefetch_related("translations", "tags")
     if tag:
         entries = entries.filter(tags__name=tag)
-    if status:
-        entries = entries.filter(status=status)
+    entries = entries.filter(status=status) if status else entries.exclude(status=FaqEntry.Status.ARCHIVED)
     if has_language:
         entries = entries.filter(translations__language=has_language)
     if missing_language:
         entries = entries.exclude(translations__language=missing_language)
     if query:
-        entries = entries.filter(Q(key__icontains=query) | Q(translations__question__icontains=query))
+        folded = search_fold(query.strip())
+        matching = FaqTranslation.objects.filter(search_text__contains=folded).values("entry_id")
+        entries = entries.filter(Q(key__icontains=query.strip()) | Q(pk__in=matching))
     return entries.distinct().order_by("key")
+
+
+def faq_outdated_list() -> QuerySet[FaqTranslation]:
+    """Translations marked out of date (another language's answer changed since they were last
+    edited), oldest first, of entries that are not archived."""
+    return (FaqTranslation.objects.exclude(outdated_since=None).exclude(entry__status=FaqEntry.Status.ARCHIVED)
+            .select_related("entry").order_by("outdated_since", "entry__key", "language"))
 
 
 def faq_get(*, key: str) -> FaqEntry:
@@ -132,9 +154,11 @@ def faq_revision_get(*, entry: FaqEntry, revision_id: int) -> FaqRevision:
 
 
 def document_list(*, language: str | None = None, query: str | None = None) -> QuerySet[Document]:
-    """Uploaded documents for the console, newest first, each with ``chunk_count``; filtered
-    by main language and a substring of the title or file name."""
-    documents = Document.objects.annotate(chunk_count=Count("chunks"))
+    """Uploaded documents for the console, newest first, each with ``chunk_count`` and
+    ``embedded_count`` (chunks whose vectors are stored); filtered by main language and a
+    substring of the title or file name."""
+    documents = Document.objects.annotate(
+        chunk_count=Count("chunks"), embedded_count=Count("chunks", filter=Q(chunks__embeddings__isnull=False)))
     if language:
         documents = documents.filter(language=language)
     if query:

@@ -1,15 +1,14 @@
 """Writes to the knowledge base. Every change leaves a revision and, once committed,
 refreshes the search index in every process."""
+import enum
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePath
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from kombu.exceptions import OperationalError
 
@@ -17,18 +16,16 @@ from audit.log import audit_record
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, normalize_language
 from common.text import text_problem
-from knowledgebase.chunking import document_chunks
-from knowledgebase.document_text import document_kind, document_sections
 from knowledgebase.importing import MAX_FIELD, FaqRow, RowError, parse_faq_file
 from knowledgebase.indexing import index_version_bump, kb_index_refresh
-from knowledgebase.models import Document, DocumentChunk, FaqEntry, FaqRevision, FaqTranslation, Tag
+from knowledgebase.models import FaqEntry, FaqRevision, FaqTranslation, Tag
+from knowledgebase.restore_plan import KEEP_THE_REST, RestoreChoice, restore_plan
 from knowledgebase.signals import faq_content_changed
 from knowledgebase.tasks import kb_index_refresh_task
 
 logger = logging.getLogger(__name__)
 Actor = User | AnonymousUser | None  # who makes the change; anonymous and None are recorded as nobody
 MAX_ALTERNATES = 20
-MAX_DOCUMENT_CHUNKS = 5000  # about 2.5 million characters: embedding more would take the refresh task hours
 
 
 @dataclass
@@ -75,7 +72,8 @@ def _revision_add(
     return FaqRevision.objects.create(entry=entry, key=entry.key, action=action, snapshot=snapshot, user=user)
 
 
-def _index_refresh_after_commit() -> None:
+def index_refresh_after_commit() -> None:
+    """Once the current transaction commits, every process stops serving the old content."""
     transaction.on_commit(_index_refresh)
 
 
@@ -91,15 +89,16 @@ def _index_refresh() -> None:
     faq_content_changed.send(sender=FaqEntry)
 
 
-def _user_or_none(user: Actor) -> User | None:
+def user_or_none(user: Actor) -> User | None:
     return user if isinstance(user, User) else None
 
 
 def _apply_rows(entry: FaqEntry, rows: list[FaqRow]) -> bool:
     """Upsert the translations and tags of one entry; True when anything changed."""
-    changed = False
-    for row in rows:
-        changed |= _translation_put(entry, row.language, TranslationData(row.question, row.answer, row.alternates))
+    edits = {row.language: _translation_put(entry, row.language, TranslationData(row.question, row.answer, row.alternates))
+             for row in rows}
+    _outdated_mark(entry, edits)
+    changed = any(edits.values())
     tag_names = sorted({tag for row in rows for tag in row.tags})
     if tag_names and sorted(entry.tags.values_list("name", flat=True)) != tag_names:
         entry.tags.set([Tag.objects.get_or_create(name=name)[0] for name in tag_names])
@@ -107,20 +106,55 @@ def _apply_rows(entry: FaqEntry, rows: list[FaqRow]) -> bool:
     return changed
 
 
-def _translation_put(entry: FaqEntry, language: str, data: TranslationData) -> bool:
+class Edit(enum.Enum):
+    """What saving one translation did."""
+
+    NONE = "none"
+    CREATED = "created"
+    WORDING = "wording"  # question or alternates changed, the answer did not
+    ANSWER = "answer"
+
+    def __bool__(self) -> bool:
+        return self is not Edit.NONE
+
+
+def _translation_put(entry: FaqEntry, language: str, data: TranslationData) -> Edit:
     translation, created = FaqTranslation.objects.get_or_create(
         entry=entry, language=language,
         defaults={"question": data.question, "answer": data.answer, "alternates": list(data.alternates)},
     )
     if created:
-        return True
+        return Edit.CREATED
     new = (data.question, data.answer, list(data.alternates))
     if (translation.question, translation.answer, list(translation.alternates)) == new:
-        return False
+        return Edit.NONE
+    edit = Edit.ANSWER if translation.answer != data.answer else Edit.WORDING
     translation.question, translation.answer, translation.alternates = new
     translation.embeddings = None  # stale: re-embedded by the index refresh
+    translation.outdated_since, translation.outdated_by = None, ""  # edited: up to date again
     translation.save()
-    return True
+    return edit
+
+
+def _outdated_mark(entry: FaqEntry, edits: Mapping[str, Edit]) -> None:
+    """When an answer changed in one language, the entry's translations not edited in the same
+    change are out of date (the first such change is kept until the translation is edited)."""
+    sources = [language for language in KIOSK_LANGUAGES if edits.get(language) is Edit.ANSWER]
+    if not sources:
+        return
+    entry.translations.exclude(language__in=[language for language, edit in edits.items() if edit]).filter(
+        outdated_since__isnull=True).update(outdated_since=timezone.now(), outdated_by=sources[0])
+
+
+@transaction.atomic
+def faq_translation_confirm(*, entry: FaqEntry, language: str, user: Actor = None) -> None:
+    """Staff checked an out-of-date translation and it still says the right thing."""
+    translation = entry.translations.filter(language=language).exclude(outdated_since=None).first()
+    if translation is None:
+        return
+    audit_record(actor=user, action="faq.translation_confirm", target=entry,
+                 before={"language": language, "outdated_by": translation.outdated_by}, after={"language": language})
+    FaqTranslation.objects.filter(pk=translation.pk).update(outdated_since=None, outdated_by="")
 
 
 @transaction.atomic
@@ -130,7 +164,7 @@ def faq_import_rows(*, rows: list[FaqRow], user: Actor = None, publish: bool = F
     The same review policy as every other way in: a new entry is a draft, an existing one keeps
     its status; with ``publish`` (staff's explicit choice) every entry of the file is published.
     """
-    user = _user_or_none(user)
+    user = user_or_none(user)
     report = ImportReport(translations=len(rows))
     by_key: dict[str, list[FaqRow]] = defaultdict(list)
     for row in rows:
@@ -154,7 +188,7 @@ def faq_import_rows(*, rows: list[FaqRow], user: Actor = None, publish: bool = F
         if created or changed:
             _revision_add(entry=entry, action="import", user=user, before=before)
     if report.created or report.updated:
-        _index_refresh_after_commit()
+        index_refresh_after_commit()
     return report
 
 
@@ -215,10 +249,10 @@ def faq_create(
     status: str = FaqEntry.Status.DRAFT, user: Actor = None,
 ) -> FaqEntry:
     """A new entry with its translations (a draft unless ``status`` says otherwise)."""
-    user = _user_or_none(user)
+    user = user_or_none(user)
     if slugify(key) != key.lower() or not key or len(key) > 100:
         raise ApplicationError("faq_invalid", f"Key {key!r} must be a slug (letters, digits, '-' or '_').")
-    if status not in FaqEntry.Status.values:
+    if status not in (FaqEntry.Status.DRAFT, FaqEntry.Status.PUBLISHED):
         raise ApplicationError("faq_invalid", f"Unknown status {status!r}.")
     if FaqEntry.objects.filter(key=key.lower()).exists():
         raise ApplicationError("faq_exists", f"An FAQ entry with key {key.lower()!r} already exists.", status=409)
@@ -228,7 +262,7 @@ def faq_create(
         _translation_put(entry, language, data)
     _tags_set(entry, tags)
     _revision_add(entry=entry, action="create", user=user)
-    _index_refresh_after_commit()
+    index_refresh_after_commit()
     return entry
 
 
@@ -239,7 +273,7 @@ def faq_update(
 ) -> FaqEntry:
     """Replace the entry's translations (all languages side by side: a language left out is
     removed) and/or its tags. Unchanged translations keep their embeddings."""
-    return _faq_apply(entry=entry, translations=translations, tags=tags, user=_user_or_none(user), action=action)
+    return _faq_apply(entry=entry, translations=translations, tags=tags, user=user_or_none(user), action=action)
 
 
 def _faq_apply(
@@ -250,8 +284,7 @@ def _faq_apply(
     if translations is not None:
         cleaned = _clean_translations(translations)
         entry.translations.exclude(language__in=list(cleaned)).delete()
-        for language, data in cleaned.items():
-            _translation_put(entry, language, data)
+        _outdated_mark(entry, {language: _translation_put(entry, language, data) for language, data in cleaned.items()})
     if tags is not None:
         _tags_set(entry, tags)
     if status is not None:
@@ -259,17 +292,17 @@ def _faq_apply(
     entry.updated_by = user
     entry.save(update_fields=["status", "updated_by", "updated_at"])
     _revision_add(entry=entry, action=action, user=user, before=before)
-    _index_refresh_after_commit()
+    index_refresh_after_commit()
     return entry
 
 
 def _status_set(entry: FaqEntry, status: str, action: str, user: Actor) -> FaqEntry:
     before = faq_snapshot(entry)
     entry.status = status
-    entry.updated_by = _user_or_none(user)
+    entry.updated_by = user_or_none(user)
     entry.save(update_fields=["status", "updated_by", "updated_at"])
     _revision_add(entry=entry, action=action, user=entry.updated_by, before=before)
-    _index_refresh_after_commit()
+    index_refresh_after_commit()
     return entry
 
 
@@ -284,99 +317,42 @@ def faq_unpublish(*, entry: FaqEntry, user: Actor = None) -> FaqEntry:
 
 
 @transaction.atomic
+def faq_archive(*, entry: FaqEntry, user: Actor = None) -> FaqEntry:
+    """Take the entry out of the kiosks' answers and the list's default view; ``faq_unarchive`` brings
+    it back. The search index is told after commit, so no kiosk answers with it from then on."""
+    if entry.status == FaqEntry.Status.ARCHIVED:
+        return entry
+    return _status_set(entry, FaqEntry.Status.ARCHIVED, "archive", user)
+
+
+@transaction.atomic
+def faq_unarchive(*, entry: FaqEntry, user: Actor = None) -> FaqEntry:
+    """Bring an archived entry back as a draft (staff publish it again when it is right)."""
+    if entry.status != FaqEntry.Status.ARCHIVED:
+        return entry
+    return _status_set(entry, FaqEntry.Status.DRAFT, "unarchive", user)
+
+
+@transaction.atomic
 def faq_delete(*, entry: FaqEntry, user: Actor = None) -> None:
     """Delete the entry; its history stays (the last revision records the deletion)."""
-    _revision_add(entry=entry, action="delete", user=_user_or_none(user), before=faq_snapshot(entry))
+    _revision_add(entry=entry, action="delete", user=user_or_none(user), before=faq_snapshot(entry))
     entry.delete()
-    _index_refresh_after_commit()
+    index_refresh_after_commit()
 
 
 @transaction.atomic
-def faq_revert(*, entry: FaqEntry, revision: FaqRevision, user: Actor = None) -> FaqEntry:
-    """Restore the translations, tags and status recorded in one of the entry's revisions."""
+def faq_revert(
+    *, entry: FaqEntry, revision: FaqRevision, user: Actor = None, choice: RestoreChoice = KEEP_THE_REST,
+) -> FaqEntry:
+    """Restore one of the entry's revisions as ``choice`` says: by default its wording in every
+    language it has, keeping the entry's status, tags and other translations."""
     if revision.entry_id != entry.pk:
         raise ApplicationError("revision_mismatch", "That revision belongs to another entry.")
-    snapshot = revision.snapshot
-    stored = snapshot.get("translations") or {}
+    planned = restore_plan(faq_snapshot(entry), revision.snapshot, choice)
     translations = {
         language: TranslationData(t["question"], t["answer"], tuple(t.get("alternates") or ()))
-        for language, t in stored.items()
+        for language, t in planned["translations"].items()
     }
-    status = snapshot.get("status", entry.status)
-    if status not in FaqEntry.Status.values:
-        status = entry.status
-    return _faq_apply(entry=entry, translations=translations, tags=snapshot.get("tags") or [], user=_user_or_none(user),
-                      action="revert", status=status)
-
-
-@transaction.atomic
-def document_create(
-    *, content: bytes, filename: str, title: str = "", language: str | None = None,
-    status: str = FaqEntry.Status.PUBLISHED, user: Actor = None,
-) -> Document:
-    """Store an uploaded PDF (.pdf), Markdown (.md) or plain-text (.txt, UTF-8) file and its
-    chunks; search finds them once the index refresh after commit has run.
-
-    ``title`` defaults to the file name without its extension. ``language`` (optional) is the
-    document's main language; each chunk's language is detected from its text (a Chinese chunk
-    takes ``language`` when that is zh or yue, which the script alone cannot tell apart).
-    Raises ``ApplicationError`` with code ``document_too_large`` (over
-    ``settings.KB_DOCUMENT_MAX_BYTES``), ``document_unsupported_type``, ``document_unreadable``
-    (damaged or protected PDF, text not UTF-8), ``document_empty`` (no text, e.g. a scanned
-    PDF), ``document_invalid_text`` (a NUL, lone surrogate or control character, by line),
-    ``invalid_language`` or ``document_invalid``; nothing is stored then.
-    """
-    limit = int(settings.KB_DOCUMENT_MAX_BYTES)
-    if len(content) > limit:
-        raise ApplicationError("document_too_large", f"Documents are limited to {_megabytes(limit)}; this one is "
-                               f"{_megabytes(len(content))}.", status=413)
-    declared = normalize_language(language) if language else None
-    if language and declared is None:
-        raise ApplicationError("invalid_language", f"Unknown language {language!r}; use one of {', '.join(KIOSK_LANGUAGES)}.")
-    if status not in FaqEntry.Status.values:
-        raise ApplicationError("document_invalid", f"Unknown status {status!r}.")
-    name = PurePath(filename.replace("\\", "/")).name.strip()
-    for field_name, text in (("title", title), ("file name", name)):
-        if problem := text_problem(text):
-            raise ApplicationError("document_invalid", f"The {field_name} has {problem}.")
-    if not content.strip():
-        raise ApplicationError("document_empty", "The file is empty.")
-    kind = document_kind(name, content)
-    chunks = document_chunks(document_sections(kind, content), declared_language=declared)
-    if len(chunks) > MAX_DOCUMENT_CHUNKS:
-        raise ApplicationError("document_too_large", f"The document has more than {MAX_DOCUMENT_CHUNKS} passages; split it.",
-                               status=413)
-    main_language = declared or Counter(chunk.language for chunk in chunks).most_common(1)[0][0]
-    document = Document.objects.create(
-        title=(title.strip() or PurePath(name).stem or name)[:200], language=main_language, kind=kind,
-        filename=name[:255], size=len(content), status=status, created_by=_user_or_none(user),
-    )
-    DocumentChunk.objects.bulk_create(
-        DocumentChunk(document=document, position=position, heading=chunk.heading[:300], language=chunk.language,
-                      text=chunk.text)
-        for position, chunk in enumerate(chunks)
-    )
-    document.file.save(name, ContentFile(content), save=True)
-    audit_record(actor=user, action="document.create", target=document,
-                 after={"title": document.title, "filename": document.filename, "language": document.language,
-                        "chunks": len(chunks), "status": document.status})
-    logger.info("knowledge base: document %d stored (%s, %d bytes, %d chunks)", document.pk, kind, len(content), len(chunks))
-    _index_refresh_after_commit()
-    return document
-
-
-@transaction.atomic
-def document_delete(*, document: Document, user: Actor = None) -> None:
-    """Delete the document and its chunks; its file is removed once the deletion is committed."""
-    file_name, storage = document.file.name, document.file.storage
-    logger.info("knowledge base: document %d deleted by user %s", document.pk, getattr(_user_or_none(user), "pk", None))
-    audit_record(actor=user, action="document.delete", target=document,
-                 before={"title": document.title, "filename": document.filename, "language": document.language})
-    document.delete()
-    if file_name:
-        transaction.on_commit(lambda: storage.delete(file_name))
-    _index_refresh_after_commit()
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB"
+    return _faq_apply(entry=entry, translations=translations, tags=planned["tags"], user=user_or_none(user),
+                      action="revert", status=planned["status"])

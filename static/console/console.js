@@ -101,3 +101,24 @@ for (const preview of document.querySelectorAll(".avatar-preview[data-mouth-form
   preview.addEventListener("pointerup", (event) => { drag(event); start = null; });
   form.addEventListener("input", () => draw(fields.map((field) => Number(field.value))));
 }
+
+// Drop zones: <div class="dropzone" data-dropzone-for=INPUT_ID hidden> is shown when scripts run;
+// a file dropped on it becomes the file input's file (the form still posts as without a script).
+for (const zone of document.querySelectorAll(".dropzone[data-dropzone-for]")) {
+  const input = document.getElementById(zone.dataset.dropzoneFor || "");
+  if (!(input instanceof HTMLInputElement)) continue;
+  const label = zone.querySelector(".dropzone-file");
+  const show = () => { if (label) label.textContent = input.files && input.files.length ? input.files[0].name : ""; };
+  zone.hidden = false;
+  zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("over");
+    if (event.dataTransfer && event.dataTransfer.files.length) {
+      input.files = event.dataTransfer.files;
+      show();
+    }
+  });
+  input.addEventListener("change", show);
+}

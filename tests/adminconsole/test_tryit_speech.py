@@ -9,8 +9,9 @@ import soundfile as sf
 from django.test import Client
 
 from common.roles import Role
+from knowledgebase.document_services import document_create
 from knowledgebase.indexing import index_version_bump
-from knowledgebase.services import TranslationData, document_create, faq_create
+from knowledgebase.services import TranslationData, faq_create
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from django.core.files.storage import default_storage
 
 from common.errors import ApplicationError
 from knowledgebase.chunking import document_chunks
+from knowledgebase.document_services import document_create, document_delete
 from knowledgebase.document_text import document_sections
 from knowledgebase.models import Document, DocumentChunk
 from knowledgebase.selectors import document_get, document_list, faq_search
-from knowledgebase.services import document_create, document_delete
 from tests.knowledgebase.pdf_files import pdf_bytes
 
 Capture = Callable[..., AbstractContextManager[Any]]

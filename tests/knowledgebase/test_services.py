@@ -9,6 +9,7 @@ import pytest
 from common.errors import ApplicationError
 from knowledgebase.indexing import index_version, kb_encoder, kb_index
 from knowledgebase.models import FaqEntry, FaqRevision, FaqTranslation
+from knowledgebase.restore_plan import RestoreChoice
 from knowledgebase.services import (
     TranslationData,
     faq_create,
@@ -60,7 +61,7 @@ def test_publish_unpublish_and_revert_to_an_earlier_revision() -> None:
     first = FaqRevision.objects.get(key="hours")
     faq_publish(entry=entry)
     faq_update(entry=entry, translations={"en": TranslationData("Hours?", "Always open.")}, tags=[])
-    faq_revert(entry=entry, revision=first)
+    faq_revert(entry=entry, revision=first, choice=RestoreChoice(status=True, tags=True))  # everything, as chosen
     entry.refresh_from_db()
     assert entry.status == FaqEntry.Status.DRAFT
     assert {t.language: t.answer for t in entry.translations.all()} == {"en": "10 am to 10 pm.", "zh": "上午10点到晚上10点。"}
