@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from adminconsole.paging import paginate
@@ -70,8 +70,10 @@ def document_list_view(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error("file", exc.message)
         else:
-            messages.success(request, _("“%(title)s” uploaded: %(count)d passages. %(when)s") % {
-                "title": document.title, "count": document.chunks.count(),
+            count = document.chunks.count()
+            messages.success(request, ngettext("“%(title)s” uploaded: %(count)d passage. %(when)s",
+                                               "“%(title)s” uploaded: %(count)d passages. %(when)s", count) % {
+                "title": document.title, "count": count,
                 "when": _("Kiosks can answer from it from their next question.") if publish else
                 _("It is a draft: kiosks don't use it.")})
             return redirect("console:document_detail", document_id=document.pk)

@@ -108,8 +108,7 @@ def faq_edit_view(request: HttpRequest, key: str) -> HttpResponse:
                 return redirect("console:faq_edit", key=entry.key)
     else:
         form = FaqEditorForm(initial=FaqEditorForm.initial_for(entry), editing=True)
-    draft = entry.status != FaqEntry.Status.PUBLISHED
-    try_form = TryItForm(initial={"q": _first_question(entry), "include_drafts": draft})
+    try_form = TryItForm(initial={"q": _first_question(entry)})
     outdated = {t.language: t for t in entry.translations.all() if t.outdated_since is not None}
     return render(request, "console/faqs/edit.html", {"form": form, "entry": entry, "try_form": try_form,
                                                       "columns": form.columns(outdated)})

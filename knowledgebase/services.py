@@ -113,6 +113,7 @@ class Edit(enum.Enum):
     CREATED = "created"
     WORDING = "wording"  # question or alternates changed, the answer did not
     ANSWER = "answer"
+    CATCH_UP = "catch_up"  # an out-of-date translation edited: it follows the others, they need not follow it
 
     def __bool__(self) -> bool:
         return self is not Edit.NONE
@@ -128,7 +129,10 @@ def _translation_put(entry: FaqEntry, language: str, data: TranslationData) -> E
     new = (data.question, data.answer, list(data.alternates))
     if (translation.question, translation.answer, list(translation.alternates)) == new:
         return Edit.NONE
-    edit = Edit.ANSWER if translation.answer != data.answer else Edit.WORDING
+    if translation.outdated_since is not None:
+        edit = Edit.CATCH_UP
+    else:
+        edit = Edit.ANSWER if translation.answer != data.answer else Edit.WORDING
     translation.question, translation.answer, translation.alternates = new
     translation.embeddings = None  # stale: re-embedded by the index refresh
     translation.outdated_since, translation.outdated_by = None, ""  # edited: up to date again
@@ -137,8 +141,9 @@ def _translation_put(entry: FaqEntry, language: str, data: TranslationData) -> E
 
 
 def _outdated_mark(entry: FaqEntry, edits: Mapping[str, Edit]) -> None:
-    """When an answer changed in one language, the entry's translations not edited in the same
-    change are out of date (the first such change is kept until the translation is edited)."""
+    """When the answer of an up-to-date translation changed, the entry's translations not edited in
+    the same change are out of date (the first such change is kept until the translation is
+    edited); updating an out-of-date translation marks nothing."""
     sources = [language for language in KIOSK_LANGUAGES if edits.get(language) is Edit.ANSWER]
     if not sources:
         return

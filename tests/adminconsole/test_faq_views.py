@@ -1,4 +1,4 @@
-"""FAQ screens through HTTP: filters, bounded queries, editor, publish, history/revert, import/export."""
+"""FAQ screens through HTTP: filters, bounded queries, editor, publish, history/restore, import/export."""
 from collections.abc import Callable
 from typing import Any
 
@@ -116,7 +116,7 @@ def test_publish_and_unpublish_need_post_with_a_csrf_token(login: Callable[..., 
     assert strict.get("/console/faqs/atm/publish/").status_code == 405
 
 
-def test_history_shows_the_diff_and_revert_restores_an_old_version(login: Callable[..., Client]) -> None:
+def test_history_shows_the_diff_and_restore_brings_an_old_version_back(login: Callable[..., Client]) -> None:
     staff = login(Role.STAFF)
     make_faq("lost", {"en": ("Lost and found?", "At the service desk on Level 1.")})
     staff.post("/console/faqs/lost/", editor_post("lost", {"en": ("Lost and found?", "At the service desk on Level 3.", "")}))
@@ -124,7 +124,11 @@ def test_history_shows_the_diff_and_revert_restores_an_old_version(login: Callab
     assert "<del>1</del><ins>3</ins>" in page
     first = FaqEntry.objects.get(key="lost").revisions.order_by("id").first()
     assert first is not None
-    assert staff.post(f"/console/faqs/lost/history/{first.pk}/revert/").status_code == 302
+    assert f"/console/faqs/lost/history/{first.pk}/restore/" in page
+    preview = staff.get(f"/console/faqs/lost/history/{first.pk}/restore/").content.decode()
+    assert "<del>3</del><ins>1</ins>" in preview  # the diff from now to what the restore makes, before it
+    assert FaqEntry.objects.get(key="lost").translations.get(language="en").answer.endswith("Level 3.")
+    assert staff.post(f"/console/faqs/lost/history/{first.pk}/restore/", {"languages": ["en"]}).status_code == 302
     assert FaqEntry.objects.get(key="lost").translations.get(language="en").answer == "At the service desk on Level 1."
     assert AuditEntry.objects.filter(action="faq.revert", target_label="lost").exists()
 

@@ -68,7 +68,7 @@ def test_try_it_links_a_document_passage_to_its_document_and_an_faq_to_its_edito
                                       HTTP_X_CONSOLE_FRAGMENT="1")
     assert response.status_code == 200
     fragment = response.content.decode()
-    assert f'<a href="/api/kb/documents/{guide.pk}/">doc:{guide.pk}#0</a>' in fragment
+    assert f'<a href="/console/documents/{guide.pk}/">doc:{guide.pk}#0</a>' in fragment
     assert '<a href="/console/faqs/lockers-fees/">lockers-fees</a>' in fragment
 
 
