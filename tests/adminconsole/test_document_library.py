@@ -33,6 +33,7 @@ def upload(client: Client, content: bytes, filename: str, **fields: str) -> Any:
                                                "language": "", "publish": "on", **fields})
 
 
+@pytest.mark.slow  # searches with the sentence encoders
 def test_staff_upload_a_document_see_its_passages_reindex_and_delete_it(
     login: Callable[..., Client], django_capture_on_commit_callbacks: Capture, media_root: Path,
 ) -> None:

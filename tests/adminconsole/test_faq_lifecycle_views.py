@@ -31,6 +31,7 @@ def cloakroom(status: str = "published", **languages: tuple[str, str]) -> FaqEnt
                       translations={code: TranslationData(*text) for code, text in (languages or {"en": EN}).items()})
 
 
+@pytest.mark.slow  # the index refresh embeds with the sentence encoders
 def test_archive_asks_first_then_hides_the_entry_and_restoring_brings_it_back_as_a_draft(
     login: Callable[..., Client],
 ) -> None:

@@ -100,6 +100,7 @@ def test_an_import_that_changes_the_english_answer_marks_the_others_out_of_date(
     assert {t.language for t in faq_outdated_list()} == {"ja", "zh"}
 
 
+@pytest.mark.slow  # the sentence encoders
 def test_archiving_takes_an_entry_out_of_search_at_once_and_unarchiving_brings_it_back_as_a_draft(
     django_capture_on_commit_callbacks: Capture,
 ) -> None:
@@ -117,6 +118,7 @@ def test_archiving_takes_an_entry_out_of_search_at_once_and_unarchiving_brings_i
     assert AuditEntry.objects.filter(action="faq.archive").get().before["status"] == "published"  # type: ignore[index]
 
 
+@pytest.mark.slow  # the sentence encoders
 def test_drafts_are_searched_only_when_asked(django_capture_on_commit_callbacks: Capture) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         faq_create(key="cloakroom", translations=CLOAKROOM, status="draft")
