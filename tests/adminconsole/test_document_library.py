@@ -69,6 +69,7 @@ def test_staff_upload_a_document_see_its_passages_reindex_and_delete_it(
     assert all(not hit.key.startswith("doc:") for hit in faq_search("where are the luggage lockers", "en").results)
 
 
+@pytest.mark.slow  # searches with the sentence encoders
 def test_an_upload_gets_the_apis_checks_and_a_draft_is_not_searched(
     login: Callable[..., Client], settings: Any, django_capture_on_commit_callbacks: Capture,
 ) -> None:
