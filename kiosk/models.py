@@ -4,6 +4,8 @@ from django.db import models
 from avatars.models import Avatar
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES
 
+MICROPHONE_PROBLEMS = ("denied", "missing", "failed")
+
 
 def _all_languages() -> list[str]:
     return list(KIOSK_LANGUAGES)
@@ -31,6 +33,10 @@ class Kiosk(models.Model):
     enabled = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, blank=True)  # the avatar's last reported state (idle, speaking ...)
+    # What the page last said of its microphone: "" (working, or not reported yet) or a problem
+    # (MICROPHONE_PROBLEMS); with one, customers can only type, and the console says so.
+    microphone = models.CharField(max_length=16, blank=True)
+    page_closed_at = models.DateTimeField(null=True, blank=True)  # its page's connection ended (not replaced)
     created_at = models.DateTimeField(auto_now_add=True)
     # Pairing: a one-time code (shown in the console) is exchanged once for a device token; only
     # hashes are stored. Rotating or revoking the token unpairs the screen.
