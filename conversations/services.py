@@ -16,7 +16,7 @@ from common.errors import NotFound
 from conversations.handoff_events import handoff_announce_on_commit
 from conversations.models import HANDOFF_PENDING, Conversation, HandoffRequest, Turn
 from conversations.redaction import redact_text
-from conversations.signals import answer_clip_saved
+from conversations.signals import answer_clip_saved, handoff_requested
 
 TURN_FIELDS = {
     "text", "language", "asr_confidence", "retrieved", "answerable", "answer_backend", "voice", "complete",
@@ -144,4 +144,5 @@ def handoff_request_create(*, conversation_id: uuid.UUID) -> HandoffRequest:
     conversation.save(update_fields=["handoff_requested"])
     handoff = HandoffRequest.objects.create(conversation=conversation, kiosk=conversation.kiosk)
     handoff_announce_on_commit(handoff)
+    handoff_requested.send(sender=HandoffRequest, handoff=handoff)
     return handoff

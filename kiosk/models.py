@@ -15,6 +15,11 @@ class Venue(models.Model):
     name = models.CharField(max_length=200)
     address = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Alerts for a customer's call for staff besides the console's desk (kiosk/handoff_alerts.py).
+    handoff_emails = models.CharField(max_length=500, blank=True, help_text="Comma-separated addresses.")
+    handoff_webhook_url = models.URLField(blank=True)
+    handoff_webhook_secret = models.CharField(max_length=200, blank=True,
+                                              help_text="Signs each webhook body (HMAC-SHA256).")
 
     def __str__(self) -> str:
         return self.name
