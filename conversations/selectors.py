@@ -32,3 +32,8 @@ def handoff_open_count() -> int:
 
 def handoff_get(*, handoff_id: int) -> HandoffRequest | None:
     return HandoffRequest.objects.select_related("kiosk__venue").filter(pk=handoff_id).first()
+
+
+def handoff_pending_for_kiosk(*, kiosk_id: int) -> HandoffRequest | None:
+    """The kiosk's latest request staff still have to act on (a page that reconnects picks it up)."""
+    return handoff_pending_list().filter(kiosk_id=kiosk_id).order_by("-created_at", "-id").first()

@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import timezone
 
 from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.transport.ws_media import AUDIO, VIDEO, pack
@@ -33,7 +34,7 @@ from conversations import services
 from conversations.handoff_desk import handoff_accept_window, handoff_miss_if_unanswered
 from conversations.handoff_events import handoff_kiosk_group
 from conversations.models import HandoffRequest
-from conversations.selectors import conversation_history
+from conversations.selectors import conversation_history, handoff_pending_for_kiosk
 from kiosk.models import MICROPHONE_PROBLEMS, Kiosk
 from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token, kiosk_group
 from kiosk.services import KIOSK_STATES, kiosk_microphone_report, kiosk_page_closed, kiosk_touch
@@ -124,6 +125,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
         self._tasks = TaskOwner(f"kiosk {self.kiosk.pk}")
         self._tasks.spawn(self._watch(), "watchdog")
         await database_sync_to_async(kiosk_touch)(kiosk=self.kiosk)
+        await self._resume_handoff()
         # Placement waits for the worker's reply, which this consumer's own message loop delivers:
         # it must run beside that loop, not inside connect().
         self._tasks.spawn(self._open_session(), "open-session")
@@ -419,6 +421,18 @@ class KioskConsumer(AsyncWebsocketConsumer):
     async def kiosk_rtc_answer(self, event: dict[str, Any]) -> None:
         if self._current(event):
             await self._send_json({"type": "rtc_answer", "sdp": event["sdp"]})
+
+    async def _resume_handoff(self) -> None:
+        """A page that (re)connects while its customer's call is pending is told where it stands,
+        and a call still open is still missed on time."""
+        assert self.kiosk is not None
+        pending = await database_sync_to_async(handoff_pending_for_kiosk)(kiosk_id=self.kiosk.pk)
+        if pending is None:
+            return
+        if pending.status == HandoffRequest.Status.OPEN:
+            waited = (timezone.now() - pending.created_at).total_seconds()
+            self._handoff = (pending.pk, time.monotonic() + handoff_accept_window().total_seconds() - waited)
+        await self._send_json({"type": "handoff", "status": pending.status})
 
     async def handoff_changed(self, event: dict[str, Any]) -> None:
         """Staff accepted, closed or missed this kiosk's call for help: the page tells the customer."""

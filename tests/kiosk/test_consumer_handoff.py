@@ -110,3 +110,25 @@ async def test_a_page_replaced_by_another_screen_leaves_the_kiosk_online() -> No
     await database_sync_to_async(kiosk.refresh_from_db)()
     assert kiosk_state(kiosk) == "online"
     await second.disconnect()
+
+
+async def test_a_page_that_reconnects_is_told_its_call_is_accepted(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.HANDOFF_ACCEPT_MINUTES = 3
+    kiosk, token = await paired_kiosk()
+    handoff = await call_for_staff(kiosk)
+    await database_sync_to_async(handoff_accept)(handoff_id=handoff.pk, user=None)
+    comm = communicator(token)
+    assert (await comm.connect())[0]
+    assert await receive_until(comm, "handoff") == {"type": "handoff", "status": "accepted"}
+    await comm.disconnect()
+
+
+async def test_a_call_still_open_when_the_page_reconnects_is_missed_on_time(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.HANDOFF_ACCEPT_MINUTES = 0.01
+    kiosk, token = await paired_kiosk()
+    await call_for_staff(kiosk)  # while no page was connected
+    comm = communicator(token)
+    assert (await comm.connect())[0]
+    assert (await receive_until(comm, "handoff"))["status"] == "open"
+    assert (await receive_until(comm, "handoff"))["status"] == "missed"
+    await comm.disconnect()
