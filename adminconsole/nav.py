@@ -16,10 +16,12 @@ class NavItem:
     label: str | Promise
     role: Role
     section: str = ""  # the first path segment under /console/ that marks the item current
+    live_count: bool = False  # shows the number of open hand-off requests, kept current over a WebSocket
 
 
 NAV_ITEMS: list[NavItem] = [
     NavItem("console:home", _("Overview"), Role.STAFF, ""),
+    NavItem("console:handoff_desk", _("Hand-off desk"), Role.STAFF, "handoffs", live_count=True),
     NavItem("console:faq_list", _("FAQs"), Role.STAFF, "faqs"),
     NavItem("console:document_list", _("Documents"), Role.STAFF, "documents"),
     NavItem("console:voice_list", _("Voices"), Role.STAFF, "voices"),

@@ -10,11 +10,12 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app regi
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from kiosk.routing import websocket_urlpatterns  # noqa: E402
+from adminconsole.routing import websocket_urlpatterns as console_routes  # noqa: E402
+from kiosk.routing import websocket_urlpatterns as kiosk_routes  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter([*kiosk_routes, *console_routes]))),
     }
 )

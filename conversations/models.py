@@ -70,18 +70,40 @@ class Turn(models.Model):
 
 
 class HandoffRequest(models.Model):
-    """The customer pressed "talk to staff" (or the avatar offered it)."""
+    """The customer pressed "talk to staff" (or the avatar offered it), and what staff did about it.
+
+    Open until staff accept it, close it (resolved, or nobody available), or nobody accepted it
+    within ``HANDOFF_ACCEPT_MINUTES`` (missed). ``resolved_at``/``resolved_by`` record whichever
+    closed it.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for staff"
+        ACCEPTED = "accepted", "Staff on the way"
+        RESOLVED = "resolved", "Resolved"
+        UNAVAILABLE = "unavailable", "Nobody available"
+        MISSED = "missed", "Not answered in time"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="handoffs")
     kiosk = models.ForeignKey("kiosk.Kiosk", null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
 
     class Meta:
         db_table = "kiosk_handoffrequest"
 
     def __str__(self) -> str:
         return f"hand-off {self.pk}"
+
+
+# Requests staff still have to act on: the desk lists them; the badge counts the open ones.
+HANDOFF_PENDING = (HandoffRequest.Status.OPEN, HandoffRequest.Status.ACCEPTED)
 
 
 class TranscriptAccess(models.Model):

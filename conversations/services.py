@@ -13,9 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.errors import NotFound
-from conversations.models import Conversation, HandoffRequest, Turn
+from conversations.handoff_events import handoff_announce_on_commit
+from conversations.models import HANDOFF_PENDING, Conversation, HandoffRequest, Turn
 from conversations.redaction import redact_text
-from conversations.signals import answer_clip_saved
+from conversations.signals import answer_clip_saved, handoff_requested
 
 TURN_FIELDS = {
     "text", "language", "asr_confidence", "retrieved", "answerable", "answer_backend", "voice", "complete",
@@ -130,7 +131,18 @@ def conversation_worker_lost(*, public_id: uuid.UUID) -> int:
 
 @transaction.atomic
 def handoff_request_create(*, conversation_id: uuid.UUID) -> HandoffRequest:
+    """The customer asked for staff; announced to the console's hand-off desk after commit.
+
+    A conversation whose request is still open or accepted keeps that one: pressing the button
+    twice (or a writer's retry) does not call staff twice.
+    """
     conversation = _conversation(conversation_id)
+    pending = conversation.handoffs.filter(status__in=HANDOFF_PENDING).order_by("-created_at").first()
+    if pending is not None:
+        return pending
     conversation.handoff_requested = True
     conversation.save(update_fields=["handoff_requested"])
-    return HandoffRequest.objects.create(conversation=conversation, kiosk=conversation.kiosk)
+    handoff = HandoffRequest.objects.create(conversation=conversation, kiosk=conversation.kiosk)
+    handoff_announce_on_commit(handoff)
+    handoff_requested.send(sender=HandoffRequest, handoff=handoff)
+    return handoff

@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import timezone
 
 from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.transport.ws_media import AUDIO, VIDEO, pack
@@ -30,10 +31,13 @@ from avatar_runtime.worker.registry import workers_with_capacity
 from common.languages import KIOSK_LANGUAGES
 from common.text import text_problem
 from conversations import services
-from conversations.selectors import conversation_history
-from kiosk.models import Kiosk
+from conversations.handoff_desk import handoff_accept_window, handoff_miss_if_unanswered
+from conversations.handoff_events import handoff_kiosk_group
+from conversations.models import HandoffRequest
+from conversations.selectors import conversation_history, handoff_pending_for_kiosk
+from kiosk.models import MICROPHONE_PROBLEMS, Kiosk
 from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token, kiosk_group
-from kiosk.services import KIOSK_STATES, kiosk_touch
+from kiosk.services import KIOSK_STATES, kiosk_microphone_report, kiosk_page_closed, kiosk_touch
 
 log = logging.getLogger(__name__)
 MAX_TEXT_MESSAGE = 64 * 1024
@@ -70,6 +74,9 @@ class KioskConsumer(AsyncWebsocketConsumer):
     _handover: tuple[str, str] | None = None  # the worker the connection this one replaced had let go of
     _resumed = False  # the session being placed carries on after a worker died
     _placing = False
+    _replaced = False  # another connection of this kiosk took over: the kiosk is not offline
+    # This kiosk's open hand-off request, and when (monotonic) it is missed if nobody accepted it.
+    _handoff: tuple[int, float] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """However the connection ends (a clean close, an exception, a cancellation, a lost channel
@@ -100,6 +107,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNPAIRED)
             return
         await self.channel_layer.group_add(kiosk_group(self.kiosk.pk), self.channel_name)
+        await self.channel_layer.group_add(handoff_kiosk_group(self.kiosk.pk), self.channel_name)
         await self.accept()
         # Stamped after joining the group: of two connections of one kiosk, the later stamp always
         # hears the earlier one's announcement or is heard by it, so exactly the newest survives.
@@ -117,6 +125,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
         self._tasks = TaskOwner(f"kiosk {self.kiosk.pk}")
         self._tasks.spawn(self._watch(), "watchdog")
         await database_sync_to_async(kiosk_touch)(kiosk=self.kiosk)
+        await self._resume_handoff()
         # Placement waits for the worker's reply, which this consumer's own message loop delivers:
         # it must run beside that loop, not inside connect().
         self._tasks.spawn(self._open_session(), "open-session")
@@ -140,9 +149,13 @@ class KioskConsumer(AsyncWebsocketConsumer):
             if session_id and worker_channel:
                 await self.channel_layer.send(worker_channel, {"type": "session.close", "session_id": session_id})
             await self.channel_layer.group_discard(kiosk_group(self.kiosk.pk), self.channel_name)
+            await self.channel_layer.group_discard(handoff_kiosk_group(self.kiosk.pk), self.channel_name)
         except Exception as exc:  # noqa: BLE001 - the layer is gone or full: the worker reaps the session
             log.warning("kiosk %s: could not close session %s (%s); the worker will reap it", self.kiosk.pk,
                         session_id, type(exc).__name__)
+        if not self._replaced:
+            with contextlib.suppress(Exception):  # the database is gone too: the heartbeat's age tells
+                await database_sync_to_async(kiosk_page_closed)(kiosk=self.kiosk)
 
     async def _leave(self, code: int, error: str, message: str) -> None:
         """Tell the page why, let go of the session at once, and close the socket with ``code``."""
@@ -222,6 +235,11 @@ class KioskConsumer(AsyncWebsocketConsumer):
             if self.kiosk is not None and now - self.last_touched >= settings.KIOSK_HEARTBEAT_SECONDS:
                 self.last_touched = now
                 await database_sync_to_async(kiosk_touch)(kiosk=self.kiosk)
+            if self._handoff is not None and now >= self._handoff[1] and self._tasks is not None:
+                # Nobody accepted it in time: marked missed, whose announcement tells the page.
+                handoff_id, self._handoff = self._handoff[0], None
+                self._tasks.spawn(database_sync_to_async(handoff_miss_if_unanswered)(handoff_id=handoff_id),
+                                  "handoff-missed")
             if self._placing:
                 continue
             if not self.session_id:
@@ -306,6 +324,13 @@ class KioskConsumer(AsyncWebsocketConsumer):
             await self._to_worker({"type": "session.language", "language": language})
         elif kind == "handoff":
             await self._to_worker({"type": "session.handoff"})
+        elif kind == "microphone":
+            problem = message.get("problem", "")
+            if problem not in ("", *MICROPHONE_PROBLEMS):
+                await self._send_error("bad_microphone", f"A microphone problem is one of {MICROPHONE_PROBLEMS}.")
+                return
+            if self.kiosk is not None:
+                await database_sync_to_async(kiosk_microphone_report)(kiosk=self.kiosk, problem=problem)
         elif kind == "rtc_offer":
             sdp = message.get("sdp")
             if not isinstance(sdp, str) or not sdp.startswith("v=0"):
@@ -381,6 +406,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
                                                                                          self.channel_name):
             return  # our own announcement, or an older connection's (it is the one to go)
         log.info("kiosk %s: opened on another connection; closing this one", self.kiosk and self.kiosk.pk)
+        self._replaced = True
         worker = (self.worker_id, self.worker_channel) if self.worker_id else None
         await self._leave(CLOSE_REPLACED, "replaced", "This kiosk was opened on another screen.")
         if worker is not None:  # after our session.close: the worker reads that first and has room for theirs
@@ -395,3 +421,24 @@ class KioskConsumer(AsyncWebsocketConsumer):
     async def kiosk_rtc_answer(self, event: dict[str, Any]) -> None:
         if self._current(event):
             await self._send_json({"type": "rtc_answer", "sdp": event["sdp"]})
+
+    async def _resume_handoff(self) -> None:
+        """A page that (re)connects while its customer's call is pending is told where it stands,
+        and a call still open is still missed on time."""
+        assert self.kiosk is not None
+        pending = await database_sync_to_async(handoff_pending_for_kiosk)(kiosk_id=self.kiosk.pk)
+        if pending is None:
+            return
+        if pending.status == HandoffRequest.Status.OPEN:
+            waited = (timezone.now() - pending.created_at).total_seconds()
+            self._handoff = (pending.pk, time.monotonic() + handoff_accept_window().total_seconds() - waited)
+        await self._send_json({"type": "handoff", "status": pending.status})
+
+    async def handoff_changed(self, event: dict[str, Any]) -> None:
+        """Staff accepted, closed or missed this kiosk's call for help: the page tells the customer."""
+        status, handoff_id = str(event["status"]), int(event["id"])
+        if status == HandoffRequest.Status.OPEN:
+            self._handoff = (handoff_id, time.monotonic() + handoff_accept_window().total_seconds())
+        elif self._handoff is not None and self._handoff[0] == handoff_id:
+            self._handoff = None
+        await self._send_json({"type": "handoff", "status": status})

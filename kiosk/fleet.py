@@ -175,9 +175,12 @@ def kiosk_status_list() -> QuerySet[Kiosk]:
 
 
 def kiosk_online(kiosk: Kiosk) -> bool:
-    """Its page was heard from (heartbeat or state change) within ``KIOSK_ONLINE_SECONDS``."""
+    """Its page was heard from (heartbeat or state change) within ``KIOSK_ONLINE_SECONDS``, and its
+    connection has not closed since."""
     window = timedelta(seconds=settings.KIOSK_ONLINE_SECONDS)
-    return kiosk.last_seen_at is not None and timezone.now() - kiosk.last_seen_at < window
+    if kiosk.last_seen_at is None or timezone.now() - kiosk.last_seen_at >= window:
+        return False
+    return kiosk.page_closed_at is None or kiosk.page_closed_at < kiosk.last_seen_at
 
 
 def kiosk_state(kiosk: Kiosk) -> str:
@@ -192,5 +195,8 @@ def kiosk_state(kiosk: Kiosk) -> str:
 
 
 def kiosk_activity(kiosk: Kiosk) -> str:
-    """What the avatar of an online kiosk is doing (idle, listening, thinking, speaking); "" when offline."""
-    return kiosk.state if kiosk.enabled and kiosk.token_hash and kiosk_online(kiosk) else ""
+    """What the avatar of an online kiosk is doing (idle, listening, thinking, speaking), or
+    "no_microphone" when its page has none it may use (customers can only type); "" when offline."""
+    if not (kiosk.enabled and kiosk.token_hash and kiosk_online(kiosk)):
+        return ""
+    return "no_microphone" if kiosk.microphone else kiosk.state

@@ -4,6 +4,8 @@ from django.db import models
 from avatars.models import Avatar
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES
 
+MICROPHONE_PROBLEMS = ("denied", "missing", "failed")
+
 
 def _all_languages() -> list[str]:
     return list(KIOSK_LANGUAGES)
@@ -13,6 +15,11 @@ class Venue(models.Model):
     name = models.CharField(max_length=200)
     address = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Alerts for a customer's call for staff besides the console's desk (kiosk/handoff_alerts.py).
+    handoff_emails = models.CharField(max_length=500, blank=True, help_text="Comma-separated addresses.")
+    handoff_webhook_url = models.URLField(blank=True)
+    handoff_webhook_secret = models.CharField(max_length=200, blank=True,
+                                              help_text="Signs each webhook body (HMAC-SHA256).")
 
     def __str__(self) -> str:
         return self.name
@@ -31,6 +38,10 @@ class Kiosk(models.Model):
     enabled = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, blank=True)  # the avatar's last reported state (idle, speaking ...)
+    # What the page last said of its microphone: "" (working, or not reported yet) or a problem
+    # (MICROPHONE_PROBLEMS); with one, customers can only type, and the console says so.
+    microphone = models.CharField(max_length=16, blank=True)
+    page_closed_at = models.DateTimeField(null=True, blank=True)  # its page's connection ended (not replaced)
     created_at = models.DateTimeField(auto_now_add=True)
     # Pairing: a one-time code (shown in the console) is exchanged once for a device token; only
     # hashes are stored. Rotating or revoking the token unpairs the screen.

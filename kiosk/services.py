@@ -1,7 +1,7 @@
-"""Writes for kiosk devices that their page makes (heartbeats, the avatar's state)."""
+"""Writes for kiosk devices that their page makes (heartbeats, the avatar's state, its microphone)."""
 from django.utils import timezone
 
-from kiosk.models import Kiosk
+from kiosk.models import MICROPHONE_PROBLEMS, Kiosk
 
 KIOSK_STATES = ("idle", "listening", "thinking", "speaking")
 
@@ -14,3 +14,16 @@ def kiosk_touch(*, kiosk: Kiosk, state: str | None = None) -> None:
     if state not in KIOSK_STATES:
         raise ValueError(f"unknown kiosk state {state!r}")
     Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=timezone.now(), state=state)
+
+
+def kiosk_microphone_report(*, kiosk: Kiosk, problem: str) -> None:
+    """The page's microphone works (``problem=""``) or is denied, missing or failed."""
+    if problem and problem not in MICROPHONE_PROBLEMS:
+        raise ValueError(f"unknown microphone problem {problem!r}")
+    Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=timezone.now(), microphone=problem)
+
+
+def kiosk_page_closed(*, kiosk: Kiosk) -> None:
+    """The page's connection ended (closed, or gone silent): the console shows the kiosk offline
+    at once rather than when its last heartbeat grows old; the next heartbeat brings it back."""
+    Kiosk.objects.filter(pk=kiosk.pk).update(page_closed_at=timezone.now(), state="")

@@ -1,4 +1,4 @@
-"""Template helpers of the console: the role-filtered navigation."""
+"""Template helpers of the console: the role-filtered navigation (with the open hand-off count)."""
 from typing import Any
 
 from django import template
@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from adminconsole.nav import nav_items_for
 from common.roles import request_role
+from conversations.selectors import handoff_open_count
 
 register = template.Library()
 
@@ -21,7 +22,8 @@ def console_nav(context: dict[str, Any]) -> dict[str, Any]:
     for item in nav_items_for(role):
         url = reverse(item.url_name)
         current = (url == path) if not item.section else path.startswith(url)
-        items.append({"url": url, "label": item.label, "current": current})
+        items.append({"url": url, "label": item.label, "current": current,
+                      "live_count": handoff_open_count() if item.live_count else None})
     return {"items": items, "role": role}
 
 

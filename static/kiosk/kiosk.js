@@ -14,6 +14,9 @@
   let ws = null;
   let pc = null;
   let micStream = null;
+  let micProblem = ""; // "denied" | "missing" | "failed": customers can only type (the console is told)
+  let handoffKey = null; // what the customer is told of their call for staff, until it is over
+  let handoffClearTimer = null;
   let reconnectDelay = 500;
   let lastMessageAt = performance.now();
   let mode = null; // "webrtc" | "ws"
@@ -26,9 +29,12 @@
   const mark = (name, extra, at) => metrics.events.push({ name, at: at === undefined ? performance.now() : at, ...extra });
   const onLevelEdge = (name, edge, at) => mark(`${name}_${edge}`, {}, at);
 
+  const idleKey = () => (micProblem ? "idle_typing" : "idle");
+
   function render() {
     document.body.dataset.state = state;
-    $("state").textContent = t(state);
+    document.body.dataset.microphone = micProblem || "ok";
+    $("state").textContent = t(state === "idle" ? idleKey() : state);
     $("ask-text").placeholder = t("type_here");
     $("ask-text").setAttribute("aria-label", t("type_here"));
     $("ask-send").textContent = t("send");
@@ -39,6 +45,23 @@
   function notice(text) {
     $("notice").textContent = text || "";
     $("notice").hidden = !text;
+  }
+
+  // What stays on screen when nothing more urgent is said: the call for staff, else a missing microphone.
+  function restingNotice() {
+    notice(handoffKey ? t(handoffKey) : micProblem ? t("no_microphone") : "");
+  }
+
+  // Staff accepted, closed or missed the customer's call (the console's hand-off desk).
+  const HANDOFF_KEYS = { open: "staff_requested", accepted: "staff_coming", unavailable: "staff_unavailable",
+                         missed: "staff_unavailable", resolved: null };
+  function onHandoff(status) {
+    if (!(status in HANDOFF_KEYS)) return;
+    clearTimeout(handoffClearTimer);
+    handoffKey = HANDOFF_KEYS[status];
+    restingNotice();
+    // An honest "nobody can come" stays long enough to read, then the screen is the next customer's.
+    if (handoffKey === "staff_unavailable") handoffClearTimer = setTimeout(() => { handoffKey = null; restingNotice(); }, 30000);
   }
 
   function send(message) {
@@ -96,8 +119,7 @@
     mark(ev.type, eventDetails(ev));
     switch (ev.type) {
       case "session":
-        notice(ev.resumed ? t("reconnected") : "");
-        if (ev.resumed) setTimeout(() => notice(""), 6000);
+        if (ev.resumed) { notice(t("reconnected")); setTimeout(restingNotice, 6000); } else restingNotice();
         startMedia();
         break;
       case "state":
@@ -112,7 +134,7 @@
         if (ev.role === "customer") { $("caption-customer").textContent = ev.text; $("caption-avatar").textContent = ""; }
         else { $("caption-avatar").textContent = ev.text; }
         break;
-      case "language": language = ev.language; render(); break;
+      case "language": language = ev.language; render(); restingNotice(); break;
       case "answer_frame":
         answerPts = ev.pts;
         answerRtp = ev.rtp_timestamp === undefined ? null : ev.rtp_timestamp;
@@ -128,43 +150,64 @@
       case "resumed": speaker.mute(false); break;
       case "session_reset": resetScreen(); break;
       case "reconnecting": notice(t("reconnecting")); teardownMedia(); break;
-      case "handoff_requested": notice(t("staff_requested")); setTimeout(() => notice(""), 8000); break;
+      case "handoff_requested": if (!handoffKey || handoffKey === "staff_unavailable") onHandoff("open"); break;
+      case "handoff": onHandoff(ev.status); mark("handoff_" + ev.status); break;
       case "error": if (ev.code === "no_worker") notice(t("unavailable")); break;
       case "rtc_answer": if (pc) pc.setRemoteDescription({ type: "answer", sdp: ev.sdp }); break;
     }
   }
 
   // ----- media -----------------------------------------------------------------------------
+  // The microphone, or null when there is none the page may use: then the customer is told to
+  // type or call staff, the server is told (the console shows "no microphone"), and the avatar
+  // still answers typed questions aloud.
   async function microphone() {
     if (!micStream) {
-      micStream = await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
-      });
+      try {
+        if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) throw new DOMException("no mediaDevices", "NotFoundError");
+        micStream = await navigator.mediaDevices.getUserMedia({
+          audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
+        });
+      } catch (err) {
+        const problem = ["NotAllowedError", "SecurityError"].includes(err.name) ? "denied"
+          : ["NotFoundError", "OverconstrainedError"].includes(err.name) ? "missing" : "failed";
+        mark("microphone_unavailable", { problem, reason: String(err) });
+        if (problem !== micProblem) { micProblem = problem; render(); attract.refresh(); }
+        send({ type: "microphone", problem });
+        restingNotice();
+        return null;
+      }
     }
+    if (micProblem) { micProblem = ""; render(); attract.refresh(); restingNotice(); }
+    send({ type: "microphone", problem: "" });
     return micStream;
   }
 
   async function startMedia() {
-    if (mode === "ws") { send({ type: "media", mode: "ws" }); return fallback.start(); }
+    const mic = await microphone();
+    if (mode === "ws") { send({ type: "media", mode: "ws" }); return fallback.start(mic); }
     try {
-      await startWebRtc();
+      await startWebRtc(mic);
     } catch (err) {
       mark("webrtc_failed", { reason: String(err) });
       mode = "ws";
       send({ type: "media", mode: "ws" });
-      await fallback.start();
+      await fallback.start(mic);
     }
   }
 
-  async function startWebRtc() {
+  async function startWebRtc(mic) {
     if (!window.RTCPeerConnection || new URLSearchParams(location.search).get("media") === "ws") throw new Error("disabled");
     pc = new RTCPeerConnection({ iceServers: [] });
     rtcFramesShown.length = 0; // a new call's RTP timestamps start from a new random origin
-    const mic = await microphone();
-    mic.getAudioTracks().forEach((track) => pc.addTrack(track, mic));
+    if (mic) {
+      mic.getAudioTracks().forEach((track) => pc.addTrack(track, mic));
+      speaker.meterMic(mic);
+    } else {
+      pc.addTransceiver("audio", { direction: "recvonly" }); // the avatar's voice still comes
+    }
     pc.addTransceiver("video", { direction: "recvonly" });
     const video = $("avatar-video");
-    speaker.meterMic(mic);
     pc.ontrack = (e) => {
       if (!video.srcObject) video.srcObject = new MediaStream();
       video.srcObject.addTrack(e.track);
@@ -303,18 +346,20 @@
     const canvas = $("avatar-canvas");
     const g2d = canvas.getContext("2d");
 
-    async function start() {
+    async function start(mic) {
       metrics.mode = mode = "ws";
       ctx = new AudioContext({ sampleRate: 16000 });
-      await ctx.audioWorklet.addModule(window.KIOSK.workletUrl || "/static/kiosk/pcm-worklet.js");
-      source = ctx.createMediaStreamSource(await microphone());
-      node = new AudioWorkletNode(ctx, "pcm16-sender");
-      node.port.onmessage = (e) => ws && ws.readyState === WebSocket.OPEN && ws.send(e.data);
-      source.connect(node);
+      if (mic) {
+        await ctx.audioWorklet.addModule(window.KIOSK.workletUrl || "/static/kiosk/pcm-worklet.js");
+        source = ctx.createMediaStreamSource(mic);
+        node = new AudioWorkletNode(ctx, "pcm16-sender");
+        node.port.onmessage = (e) => ws && ws.readyState === WebSocket.OPEN && ws.send(e.data);
+        source.connect(node);
+        KioskMeter.watch("mic", source, MIC_THRESHOLD, onLevelEdge);
+      }
       out = ctx.createGain();
       out.connect(ctx.destination);
       KioskMeter.watch("out", out, OUT_THRESHOLD, onLevelEdge);
-      KioskMeter.watch("mic", source, MIC_THRESHOLD, onLevelEdge);
       canvas.hidden = false;
       $("avatar-video").hidden = true;
       $("avatar-still") && ($("avatar-still").hidden = true);
@@ -483,7 +528,7 @@
       const caption = $("caption-avatar");
       caption.textContent = greetings[code] || "";
       caption.lang = code === "yue" ? "zh-HK" : code === "zh" ? "zh-CN" : code;
-      $("state").textContent = (strings[code] || strings.en || {}).idle || "";
+      $("state").textContent = (strings[code] || strings.en || {})[idleKey()] || "";
     }
     return {
       start() {
@@ -501,6 +546,7 @@
         $("caption-avatar").removeAttribute("lang");
       },
       update() { if (state === "idle") this.start(); else this.stop(); },
+      refresh() { if (timer !== null) { index = Math.max(0, index - 1); show(); } }, // the idle words changed
     };
   })();
 
@@ -509,10 +555,10 @@
     $("caption-customer").textContent = "";
     $("caption-avatar").textContent = "";
     $("ask-text").value = "";
-    notice("");
     language = window.KIOSK.defaultLanguage;
     state = "idle";
     render();
+    restingNotice(); // a call for staff outlasts the customer's silence
     attract.stop();
     attract.start();
     mark("screen_reset");

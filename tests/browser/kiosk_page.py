@@ -62,17 +62,20 @@ CUED_MIC = """
 
 @contextmanager
 def kiosk_page(server: LiveServer, wav: Path | None, media: str = "webrtc",
-               viewport: dict[str, int] = PORTRAIT, clips: dict[str, Path] | None = None) -> Iterator[Page]:
+               viewport: dict[str, int] = PORTRAIT, clips: dict[str, Path] | None = None,
+               init_script: str = "") -> Iterator[Page]:
     """A freshly paired kiosk page; with ``media="ws"`` it uses the WebSocket media fallback.
 
     ``wav`` plays through Chromium's fake microphone; with ``clips`` instead, the page's
-    microphone is silent until ``say(page, name)``.
+    microphone is silent until ``say(page, name)``. ``init_script`` runs in the page before its own.
     """
     code = server.manage("kiosk_pairing_code", "Lobby kiosk").strip()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(wav))
         try:
             page = browser.new_page(viewport=viewport)  # type: ignore[arg-type]
+            if init_script:
+                page.add_init_script(init_script)
             if clips:
                 page.add_init_script(CUED_MIC)
                 for name, path in clips.items():

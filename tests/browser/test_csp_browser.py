@@ -98,8 +98,9 @@ def test_the_console_and_the_api_docs_work_under_the_policy(kiosk_server: LiveSe
     for path in ("/console/", "/console/faqs/", "/console/voices/", "/console/kiosks/", "/console/users/",
                  "/console/audit/", "/console/health/", "/console/dashboard/", "/console/qa/", "/console/qa/flags/",
                  "/console/transcripts/", "/console/transcripts/access-log/", "/console/faqs/import/",
-                 "/console/documents/", "/console/faqs/needs-update/",
-                 "/django-admin/", "/django-admin/auth/user/", "/django-admin/auth/group/add/"):
+                 "/console/documents/", "/console/faqs/needs-update/", "/console/handoffs/",
+                 "/django-admin/", "/django-admin/auth/user/", "/django-admin/auth/group/add/",
+                 "/django-admin/kiosk/venue/"):
         watched.goto(url + path)
         watched.check()
     watched.goto(f"{url}/console/faqs/restrooms/")

@@ -118,7 +118,11 @@ def test_a_database_filled_before_the_move_migrates_forward_with_every_row() -> 
     _migrate(today)
 
     for key, model in MOVED.items():
-        assert _rows(model) == rows_before[key], f"{key} -> {model._meta.label}"
+        # Compared on the columns of the day: those added since (a hand-off's status, a venue's
+        # alerts) are no part of the move.
+        columns = rows_before[key][0].keys() if rows_before[key] else ()
+        rows_after = [{column: row[column] for column in columns} for row in _rows(model)]
+        assert rows_after == rows_before[key], f"{key} -> {model._meta.label}"
     assert _rows(FaqEntry.tags.through) == tags_before
     assert all(rows_before[key] for key in MOVED), "every model had rows to carry"
     # Today's models read the old rows, relations and files included.
@@ -128,6 +132,8 @@ def test_a_database_filled_before_the_move_migrates_forward_with_every_row() -> 
     assert answer.answer_clip.name == "clips/answer/2026/11/30/a.mp4" and answer.heard_text == "洗手間"
     assert sorted(s.scorer for s in answer.qa_scores.all()) == ["embedded", "syncnet"]
     assert QaFlag.objects.get().acknowledged_by.username == "supervisor"
+    # conversations 0002: a request from before the hand-off desk keeps its outcome, not a new "open".
+    assert HandoffRequest.objects.get().status == HandoffRequest.Status.RESOLVED
     assert list(Kiosk.objects.get().conversations.all()) == [answer.conversation]
     # Content types follow the models (permissions keep their rows), and new rows get fresh ids.
     from django.contrib.contenttypes.models import ContentType
