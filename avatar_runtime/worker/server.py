@@ -20,6 +20,7 @@ from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.llm.base import HistoryTurn
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.pipeline.tasks import TaskOwner
+from avatar_runtime.transport.ice import HOST_CANDIDATES_ONLY, IceConfig
 from avatar_runtime.worker.health_publisher import HealthPublisher, health_withdraw
 from avatar_runtime.worker.protocol import (
     MAX_AUDIO_BYTES,
@@ -41,8 +42,9 @@ SessionFactory = Callable[[str, int | None], Awaitable[ConversationSession]]
 class AvatarWorker:
     def __init__(self, *, capacity: int, session_factory: SessionFactory, layer: BaseChannelLayer | None = None,
                  worker_id: str | None = None, warm_up: Callable[[], None] | None = None,
-                 orphaned_after: float = SESSION_ORPHANED_AFTER) -> None:
+                 orphaned_after: float = SESSION_ORPHANED_AFTER, ice: IceConfig = HOST_CANDIDATES_ONLY) -> None:
         self.capacity = capacity
+        self.ice = ice
         self.orphaned_after = orphaned_after
         self.warm_up = warm_up
         self.session_factory = session_factory
@@ -159,7 +161,7 @@ class AvatarWorker:
         session = await self.session_factory(session_id, kiosk)
         media = message.get("media") if message.get("media") in MEDIA_MODES else "ws"
         runner = SessionRunner(session=session, layer=self.layer, reply_channel=reply, media=str(media),
-                               worker_id=self.worker_id)
+                               worker_id=self.worker_id, ice=self.ice)
         self.runners[session_id] = runner
         await runner.start()
         if runner.closed:
