@@ -22,6 +22,7 @@ from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.transport.ice import HOST_CANDIDATES_ONLY, IceConfig
 from avatar_runtime.worker.health_publisher import HealthPublisher, health_withdraw
+from avatar_runtime.worker.metrics_publisher import metrics_publisher, metrics_withdraw
 from avatar_runtime.worker.protocol import (
     MAX_AUDIO_BYTES,
     MAX_RESUME_TURNS,
@@ -31,6 +32,7 @@ from avatar_runtime.worker.protocol import (
 )
 from avatar_runtime.worker.registry import HEARTBEAT_EVERY, WorkerInfo, worker_announce, worker_remove
 from avatar_runtime.worker.session_runner import SessionRunner
+from common.log_context import session_id_var
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ class AvatarWorker:
         self.channel = await self.layer.new_channel()
         self._tasks.spawn(self._heartbeat(), "heartbeat")
         self._tasks.spawn(HealthPublisher(self.worker_id).run(), "health")
+        self._tasks.spawn(metrics_publisher(self.worker_id), "metrics")
         self._tasks.spawn(self._reap_orphans(), "reaper")
         self.ready.set()
         log.info("worker %s ready on %s (capacity %d)", self.worker_id, self.channel, self.capacity)
@@ -115,6 +118,15 @@ class AvatarWorker:
                     await self._close(session_id, "kiosk_gone")
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
+        # What a message for a session logs, and every task its handling starts (the session's
+        # pipeline, its WebRTC peer), carries the session's id (common.log_context).
+        bound = session_id_var.set(str(message.get("session_id", "")))
+        try:
+            await self._dispatch_bound(message)
+        finally:
+            session_id_var.reset(bound)
+
+    async def _dispatch_bound(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         session_id = str(message.get("session_id", ""))
         if kind == "session.open":
@@ -186,6 +198,7 @@ class AvatarWorker:
         await self._tasks.cancel_all()
         await asyncio.to_thread(worker_remove, self.worker_id)
         await asyncio.to_thread(health_withdraw, self.worker_id)
+        await asyncio.to_thread(metrics_withdraw, self.worker_id)
 
 
 def _resume_of(raw: object) -> tuple[uuid.UUID, list[HistoryTurn]] | None:
