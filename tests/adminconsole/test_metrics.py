@@ -2,11 +2,13 @@
 worker's load, health and runtime samples (through the shared cache) and the stores' QA scores,
 open hand-offs and flags, in Prometheus's text format."""
 import asyncio
+import re
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -124,3 +126,23 @@ async def test_a_running_workers_load_health_and_runtime_samples_are_served(
     # Gone from the registry with the worker: its samples are no longer served.
     gone = (await sync_to_async(scrape)(Client())).content.decode()
     assert 'worker="gpu-7"' not in gone
+
+
+@pytest.mark.django_db
+def test_every_metric_the_example_dashboard_queries_is_served(scraper_settings: Any) -> None:
+    from avatar_runtime.metrics import BACKEND_REQUESTS, BARGEIN_SECONDS, HANDOFFS, STAGE_ERRORS, runtime_samples
+    from avatar_runtime.worker.metrics_publisher import metrics_publish
+
+    turn_observe({"end_to_end": 0.9}, interrupted=True)
+    BARGEIN_SECONDS.observe(0.12)
+    HANDOFFS.inc()
+    STAGE_ERRORS.labels("tts")
+    FALLBACKS.labels("llm", "qwen", "extractive")
+    BACKEND_REQUESTS.labels("llm", "qwen", "failed")
+    metrics_publish("w-dash", runtime_samples())
+    families = list(text_string_to_metric_families(scrape(Client()).content.decode()))
+    # Declared families (some have no sample until there is something to count) and the samples' names.
+    served = {family.name for family in families} | {sample.name for family in families for sample in family.samples}
+    dashboard = (settings.BASE_DIR / "docs" / "grafana" / "kiosk-avatar.json").read_text()
+    queried = set(re.findall(r"\bkiosk_[a-z_]+", dashboard)) - {"kiosk_avatar"}
+    assert queried and queried <= served, queried - served
