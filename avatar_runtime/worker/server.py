@@ -80,10 +80,7 @@ class AvatarWorker:
                     await asyncio.sleep(RECEIVE_RETRY_AFTER)
                     continue
                 started = time.monotonic()
-                try:
-                    await self._dispatch(message)
-                except Exception:  # a bad message must not take the worker down
-                    log.exception("worker %s: message %s failed", self.worker_id, message.get("type"))
+                await self._dispatch(message)
                 self._not_listening(time.monotonic() - started)
         finally:
             await self.shutdown()
@@ -123,6 +120,8 @@ class AvatarWorker:
         bound = session_id_var.set(str(message.get("session_id", "")))
         try:
             await self._dispatch_bound(message)
+        except Exception:  # a bad message must not take the worker down
+            log.exception("worker %s: message %s failed", self.worker_id, message.get("type"))
         finally:
             session_id_var.reset(bound)
 

@@ -60,11 +60,13 @@ def test_plain_logs_stay_plain_by_default() -> None:
     assert not any(line.startswith("{") for line in lines)
 
 
-async def test_the_worker_binds_the_session_id_while_it_handles_that_sessions_message() -> None:
-    """What the worker logs about a session's message carries the session's id (the runner's
-    tasks started meanwhile inherit it); its own loop afterwards does not."""
-    from common.log_context import session_id_var
+async def test_the_worker_binds_the_session_id_while_it_handles_that_sessions_message(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """What the worker logs about a session's message, its failure included, carries the session's
+    id (the tasks started meanwhile inherit it); its own loop afterwards does not."""
+    from common.log_context import LogContextFilter, session_id_var
 
+    caplog.handler.addFilter(LogContextFilter())
     seen: list[str] = []
 
     async def factory(session_id: str, kiosk_id: int | None):  # type: ignore[no-untyped-def]
@@ -72,7 +74,8 @@ async def test_the_worker_binds_the_session_id_while_it_handles_that_sessions_me
         raise RuntimeError("no session in this test")
 
     worker = AvatarWorker(capacity=1, session_factory=factory, worker_id="w-log")
-    with pytest.raises(RuntimeError):  # the worker's loop logs it and carries on
-        await worker._dispatch({"type": "session.open", "session_id": "s-42", "reply_channel": "x"})
+    await worker._dispatch({"type": "session.open", "session_id": "s-42", "reply_channel": "x"})  # logged, not raised
     assert seen == ["s-42"]
+    [failure] = [record for record in caplog.records if "session.open failed" in record.getMessage()]
+    assert failure.session_id == "s-42" and failure.exc_info is not None  # type: ignore[attr-defined]
     assert session_id_var.get() == ""
