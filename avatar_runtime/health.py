@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
+from avatar_runtime.metrics import BACKEND_REQUESTS
+
 
 class Health(StrEnum):
     HEALTHY = "healthy"
@@ -122,6 +124,8 @@ class HealthTracker:
         """One request's outcome (each retry counts); ``reason`` says why a failure failed."""
         self._outcomes.append(ok)
         self._last_attempt = self._clock()
+        if self.component is not None:
+            BACKEND_REQUESTS.labels(self.component, self.backend, "ok" if ok else "failed").inc()
         if not ok:
             self.last_error = reason or "request failed"
         self._report()

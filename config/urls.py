@@ -1,7 +1,9 @@
-"""URL root: kiosk page, console, REST API and its schema, Django admin (for admins only)."""
+"""URL root: kiosk page, console, REST API and its schema, Django admin (for admins only), metrics."""
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from adminconsole.metrics import metrics_view
 
 handler400 = "common.api.bad_request"
 handler404 = "common.api.not_found"
@@ -15,4 +17,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
          name="api-docs"),
     path("django-admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus, internal scrapers only
 ]

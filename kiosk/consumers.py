@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from avatar_runtime.pipeline.tasks import TaskOwner
+from avatar_runtime.transport.ice import ice_config_from_settings
 from avatar_runtime.transport.ws_media import AUDIO, VIDEO, pack
 from avatar_runtime.worker.protocol import (
     MAX_AUDIO_BYTES,
@@ -341,6 +342,11 @@ class KioskConsumer(AsyncWebsocketConsumer):
         elif kind == "media":
             self.media = "ws" if message.get("mode") == "ws" else "webrtc"
             await self._to_worker({"type": "session.media", "mode": self.media})
+        elif kind == "ice_servers":
+            # Asked for before each call: fresh TURN credentials naming this kiosk.
+            if self.kiosk is not None:
+                await self._send_json({"type": "ice_servers",
+                                       **ice_config_from_settings().for_browser(f"kiosk-{self.kiosk.pk}")})
         elif kind == "ping":
             await self._send_json({"type": "pong"})
         else:

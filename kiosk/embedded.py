@@ -8,6 +8,7 @@ import logging
 
 from django.conf import settings
 
+from avatar_runtime.transport.ice import ice_config_from_settings
 from avatar_runtime.worker.server import AvatarWorker
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ async def ensure_embedded_worker() -> AvatarWorker | None:
             restrict_ice_to_loopback()
 
         _worker = AvatarWorker(capacity=settings.AVATAR_WORKER_CAPACITY, session_factory=session_factory,
-                               warm_up=warm_up)
+                               warm_up=warm_up, ice=ice_config_from_settings())
         _task = asyncio.get_running_loop().create_task(_worker.run(), name="embedded-avatar-worker")
         _task.add_done_callback(_log_exit)
         await _worker.ready.wait()

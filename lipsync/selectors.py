@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, Count, Exists, F, Func, OuterRef, Q, QuerySet
 
 from conversations.models import Turn
 from lipsync.models import QaFlag, TurnQaScore
@@ -70,3 +70,28 @@ def turns_with_qa_below(threshold: float | None = None, *, scorer: str | None = 
             below |= Q(scorer=name, confidence__lt=limit)
         scores = scores.filter(below)
     return Turn.objects.filter(Exists(scores))
+
+
+@dataclass(frozen=True)
+class QaRecent:
+    scorer: str
+    scored: int
+    failed: int  # clips that could not be scored
+    mean_confidence: float | None
+    mean_abs_offset: float | None
+
+
+def qa_recent_by_scorer(*, since: datetime.datetime) -> list[QaRecent]:
+    """Per scorer, the clips scored since ``since`` (for the metrics endpoint)."""
+    rows = (TurnQaScore.objects.filter(scored_at__gt=since).order_by().values("scorer")
+            .annotate(scored=Count("id", filter=Q(error_code="")), failed=Count("id", filter=~Q(error_code="")),
+                      mean_confidence=Avg("confidence", filter=Q(error_code="")),
+                      mean_abs_offset=Avg(Func(F("offset_frames"), function="ABS"), filter=Q(error_code=""))))
+    return [QaRecent(row["scorer"], row["scored"], row["failed"], row["mean_confidence"], row["mean_abs_offset"])
+            for row in rows]
+
+
+def qa_flags_open_by_subject() -> dict[str, int]:
+    """Flags not yet acknowledged, per subject (avatar, voice)."""
+    rows = QaFlag.objects.filter(acknowledged_at__isnull=True).order_by().values("subject").annotate(n=Count("id"))
+    return {row["subject"]: row["n"] for row in rows}

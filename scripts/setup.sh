@@ -11,8 +11,9 @@ PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
 APT_PACKAGES=(espeak-ng ffmpeg sox libsndfile1 gettext)
-# fonts-noto-cjk: the kiosk screenshots show Chinese, Japanese and Korean text.
-(( DEV )) && APT_PACKAGES+=(chromium chromium-driver fonts-noto-cjk)
+# fonts-noto-cjk: the kiosk screenshots show Chinese, Japanese and Korean text. coturn: the WebRTC
+# relay test runs a real TURN server (tests/avatar_runtime/transport/test_webrtc_relay.py).
+(( DEV )) && APT_PACKAGES+=(chromium chromium-driver fonts-noto-cjk coturn)
 # npm: provision_models fetches Kokoro's Mandarin voice styles from the npm registry (kokoro-js).
 command -v npm >/dev/null || APT_PACKAGES+=(npm)
 

@@ -13,6 +13,7 @@ from avatar_runtime.errors import ProviderError
 from avatar_runtime.health import HealthTracker
 from avatar_runtime.llm.base import Answerer, AnswerOutcome, AnswerStream, HistoryTurn, Retrieved, closing
 from avatar_runtime.llm.phrases import phrase
+from avatar_runtime.metrics import FALLBACKS
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class FailoverAnswerer:
                     yield phrase("answer_incomplete", language)
                 return
         outcome.answered_by = self.fallback.name
+        FALLBACKS.labels("llm", self.primary.name, self.fallback.name).inc()
         async with closing(self.fallback.answer(question, language, retrieved, history)) as fallback:
             async for sentence in fallback:
                 yield sentence

@@ -23,6 +23,7 @@ from avatar_runtime.asr.base import Recognition
 from avatar_runtime.audio import rms
 from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.llm.base import HistoryTurn
+from avatar_runtime.metrics import BARGEIN_SECONDS, HANDOFFS, STAGE_ERRORS, turn_observe
 from avatar_runtime.pipeline.bargein import should_interrupt
 from avatar_runtime.pipeline.clock import Clock
 from avatar_runtime.pipeline.endpointing import Speculation, looks_complete
@@ -158,6 +159,7 @@ class ConversationSession:
     def request_handoff(self) -> uuid.UUID:
         conversation_id = self._ensure_conversation()
         self._writer.put("handoff_request", conversation_id)
+        HANDOFFS.inc()
         self._emit({"type": "handoff_requested"})
         return conversation_id
 
@@ -182,6 +184,8 @@ class ConversationSession:
             yield frame
 
     def _emit(self, event: dict[str, Any]) -> None:
+        if event["type"] == "error":
+            STAGE_ERRORS.labels(str(event.get("stage", "unknown"))).inc()
         self.events.put_nowait(event)
 
     def _set_state(self, state: State) -> None:
@@ -299,6 +303,7 @@ class ConversationSession:
         self.backends.renderer.clear_buffer()
         detected = max(0.0, self._mic_clock - onset)
         self.metrics.bargein_latencies.append(detected)
+        BARGEIN_SECONDS.observe(detected)
         # The page measures its own onset -> silence; the runtime's share travels with the event.
         self._emit({"type": "flush", "detect_ms": round(detected * 1000, 1)})
         log.info("session %s: output paused for a barge-in candidate", self.session_id)
@@ -377,6 +382,7 @@ class ConversationSession:
         finally:
             self._history.extend(context.history_added)
             self.metrics.turns.append(context.timings_s)
+            turn_observe(context.timings_s, interrupted=not playback.done)
         if not self._closed:
             self._set_state(State.LISTENING)
         self.turn_finished.set()

@@ -29,6 +29,7 @@ from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfi
 from avatar_runtime.pipeline.transcript import TranscriptWriter
 from avatar_runtime.tts.base import Synthesizer, Voice
 from avatar_runtime.vad.base import VAD_SAMPLE_RATE
+from common.log_context import turn_bind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -103,6 +104,7 @@ async def run_answer(ctx: TurnContext, samples: Samples | None, recognition: Rec
     language = policy.observe(recognition)
     session._emit({"type": "caption", "role": "customer", "text": recognition.text, "language": language})
     customer_turn = uuid.uuid4()
+    turn_bind(str(customer_turn))
     ctx.writer.put("turn_append", ctx.conversation_id, customer_turn, "customer", {
         "text": recognition.text, "language": language, "asr_confidence": recognition.confidence,
         "complete": True, "timings": _ms(ctx.timings_s),

@@ -15,7 +15,6 @@ import av
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
-    RTCConfiguration,
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCRtpSender,
@@ -27,6 +26,7 @@ from aiortc.mediastreams import MediaStreamError
 from avatar_runtime.audio import resample
 from avatar_runtime.pipeline.messages import Samples, VideoFrame
 from avatar_runtime.pipeline.tasks import TaskOwner
+from avatar_runtime.transport.ice import HOST_CANDIDATES_ONLY, IceConfig
 
 log = logging.getLogger(__name__)
 RTC_SAMPLE_RATE = 48000
@@ -154,13 +154,17 @@ def shorten_jitter_buffer(receiver: RTCRtpReceiver) -> None:
 
 
 class WebRtcPeer:
-    def __init__(self, session_id: str, on_mic_audio: Callable[[Samples], None]) -> None:
+    """The worker's end of one kiosk's call; ``ice`` and ``ice_peer`` (the TURN username's name for
+    this end, e.g. ``worker-<id>``) choose the STUN/TURN servers, as the page's end has them."""
+
+    def __init__(self, session_id: str, on_mic_audio: Callable[[Samples], None], *,
+                 ice: IceConfig = HOST_CANDIDATES_ONLY, ice_peer: str = "worker") -> None:
         self.session_id = session_id
         self.video = AvatarVideoTrack()
         self.audio = AvatarAudioTrack()
         self._on_mic_audio = on_mic_audio
         self._tasks = TaskOwner(f"rtc {session_id}")
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = RTCPeerConnection(ice.rtc_configuration(ice_peer))
         self.pc.addTrack(self.audio)
         self.video.sender = self.pc.addTrack(self.video)
         self.pc.on("track", self._on_track)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.health import HealthTracker
+from avatar_runtime.metrics import FALLBACKS
 from avatar_runtime.tts.base import SpeechChunk, Synthesizer, Voice
 from avatar_runtime.tts.espeak_voice import EspeakSynthesizer
 from avatar_runtime.tts.kokoro_voice import KokoroSynthesizer
@@ -154,6 +155,7 @@ class FallbackSynthesizer:
 
     def _switch(self, error: ProviderError) -> None:
         self.switched = True
+        FALLBACKS.labels("tts", self.primary.name, self.fallback.name).inc()
         logger.warning("tts %s failed (%s); %s speaks the rest of the answer", self.primary.name,
                        "retryable" if error.retryable else "permanent", self.fallback.name)
         if self.on_fallback is not None:

@@ -20,7 +20,9 @@ from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.llm.base import HistoryTurn
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.pipeline.tasks import TaskOwner
+from avatar_runtime.transport.ice import HOST_CANDIDATES_ONLY, IceConfig
 from avatar_runtime.worker.health_publisher import HealthPublisher, health_withdraw
+from avatar_runtime.worker.metrics_publisher import metrics_publisher, metrics_withdraw
 from avatar_runtime.worker.protocol import (
     MAX_AUDIO_BYTES,
     MAX_RESUME_TURNS,
@@ -30,6 +32,7 @@ from avatar_runtime.worker.protocol import (
 )
 from avatar_runtime.worker.registry import HEARTBEAT_EVERY, WorkerInfo, worker_announce, worker_remove
 from avatar_runtime.worker.session_runner import SessionRunner
+from common.log_context import session_id_var
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +44,9 @@ SessionFactory = Callable[[str, int | None], Awaitable[ConversationSession]]
 class AvatarWorker:
     def __init__(self, *, capacity: int, session_factory: SessionFactory, layer: BaseChannelLayer | None = None,
                  worker_id: str | None = None, warm_up: Callable[[], None] | None = None,
-                 orphaned_after: float = SESSION_ORPHANED_AFTER) -> None:
+                 orphaned_after: float = SESSION_ORPHANED_AFTER, ice: IceConfig = HOST_CANDIDATES_ONLY) -> None:
         self.capacity = capacity
+        self.ice = ice
         self.orphaned_after = orphaned_after
         self.warm_up = warm_up
         self.session_factory = session_factory
@@ -63,6 +67,7 @@ class AvatarWorker:
         self.channel = await self.layer.new_channel()
         self._tasks.spawn(self._heartbeat(), "heartbeat")
         self._tasks.spawn(HealthPublisher(self.worker_id).run(), "health")
+        self._tasks.spawn(metrics_publisher(self.worker_id), "metrics")
         self._tasks.spawn(self._reap_orphans(), "reaper")
         self.ready.set()
         log.info("worker %s ready on %s (capacity %d)", self.worker_id, self.channel, self.capacity)
@@ -75,10 +80,7 @@ class AvatarWorker:
                     await asyncio.sleep(RECEIVE_RETRY_AFTER)
                     continue
                 started = time.monotonic()
-                try:
-                    await self._dispatch(message)
-                except Exception:  # a bad message must not take the worker down
-                    log.exception("worker %s: message %s failed", self.worker_id, message.get("type"))
+                await self._dispatch(message)
                 self._not_listening(time.monotonic() - started)
         finally:
             await self.shutdown()
@@ -113,6 +115,17 @@ class AvatarWorker:
                     await self._close(session_id, "kiosk_gone")
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
+        # What a message for a session logs, and every task its handling starts (the session's
+        # pipeline, its WebRTC peer), carries the session's id (common.log_context).
+        bound = session_id_var.set(str(message.get("session_id", "")))
+        try:
+            await self._dispatch_bound(message)
+        except Exception:  # a bad message must not take the worker down
+            log.exception("worker %s: message %s failed", self.worker_id, message.get("type"))
+        finally:
+            session_id_var.reset(bound)
+
+    async def _dispatch_bound(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         session_id = str(message.get("session_id", ""))
         if kind == "session.open":
@@ -159,7 +172,7 @@ class AvatarWorker:
         session = await self.session_factory(session_id, kiosk)
         media = message.get("media") if message.get("media") in MEDIA_MODES else "ws"
         runner = SessionRunner(session=session, layer=self.layer, reply_channel=reply, media=str(media),
-                               worker_id=self.worker_id)
+                               worker_id=self.worker_id, ice=self.ice)
         self.runners[session_id] = runner
         await runner.start()
         if runner.closed:
@@ -184,6 +197,7 @@ class AvatarWorker:
         await self._tasks.cancel_all()
         await asyncio.to_thread(worker_remove, self.worker_id)
         await asyncio.to_thread(health_withdraw, self.worker_id)
+        await asyncio.to_thread(metrics_withdraw, self.worker_id)
 
 
 def _resume_of(raw: object) -> tuple[uuid.UUID, list[HistoryTurn]] | None:

@@ -8,6 +8,7 @@ from channels.layers import BaseChannelLayer
 
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.pipeline.tasks import TaskOwner
+from avatar_runtime.transport.ice import HOST_CANDIDATES_ONLY, IceConfig
 from avatar_runtime.transport.webrtc import WebRtcPeer
 from avatar_runtime.transport.ws_media import frame_payload, pcm16_samples
 from avatar_runtime.worker.protocol import SESSION_HEARTBEAT_EVERY
@@ -17,8 +18,9 @@ log = logging.getLogger(__name__)
 
 class SessionRunner:
     def __init__(self, *, session: ConversationSession, layer: BaseChannelLayer, reply_channel: str, media: str,
-                 worker_id: str) -> None:
+                 worker_id: str, ice: IceConfig = HOST_CANDIDATES_ONLY) -> None:
         self.session = session
+        self.ice = ice
         self.layer = layer
         self.reply_channel = reply_channel
         self.media = media
@@ -93,7 +95,8 @@ class SessionRunner:
         if self.peer is not None:
             await self.peer.close()
         self.media = "webrtc"
-        self.peer = WebRtcPeer(self.session.session_id, self.session.push_audio)
+        self.peer = WebRtcPeer(self.session.session_id, self.session.push_audio, ice=self.ice,
+                               ice_peer=f"worker-{self.worker_id}")
         answer = await self.peer.answer(sdp)
         await self._send({"type": "kiosk.rtc_answer", "sdp": answer})
 

@@ -3,6 +3,8 @@
 ``auto`` picks the production backend when its files/servers are present and the embedded
 offline one otherwise; ``python manage.py doctor`` prints the choice and the reason.
 """
+from django.core.exceptions import ImproperlyConfigured
+
 from config.settings.env import VAR_DIR, env_bool, env_float, env_int, env_list, env_path, env_str
 
 MODELS_DIR = env_path("MODELS_DIR", VAR_DIR / "models")
@@ -41,6 +43,20 @@ MODELS_WHEEL_CACHE = env_path("MODELS_WHEEL_CACHE", VAR_DIR / "cache" / "model-w
 # production runs `manage.py avatar_worker` processes instead.
 AVATAR_EMBEDDED_WORKER = env_bool("AVATAR_EMBEDDED_WORKER", not env_str("REDIS_URL", ""))
 AVATAR_RTC_LOOPBACK = env_bool("AVATAR_RTC_LOOPBACK", False)
+# ICE servers for kiosks on other networks than their worker (avatar_runtime/transport/ice.py):
+# comma-separated URLs, e.g. "stun:turn.example.com:3478" and
+# "turn:turn.example.com:3478?transport=udp,turn:turn.example.com:3478?transport=tcp". TURN
+# credentials are made per peer from TURN_SECRET (coturn's static-auth-secret) and expire after
+# TURN_CREDENTIAL_TTL seconds; ICE_RELAY_ONLY makes both ends use the TURN relay only.
+ICE_STUN_URLS = env_list("ICE_STUN_URLS", [])
+ICE_TURN_URLS = env_list("ICE_TURN_URLS", [])
+TURN_SECRET = env_str("TURN_SECRET", "")
+TURN_CREDENTIAL_TTL = env_int("TURN_CREDENTIAL_TTL", 86400)
+ICE_RELAY_ONLY = env_bool("ICE_RELAY_ONLY", False)
+if ICE_TURN_URLS and not TURN_SECRET:
+    raise ImproperlyConfigured("ICE_TURN_URLS needs TURN_SECRET (the TURN server's static-auth-secret)")
+if ICE_RELAY_ONLY and not ICE_TURN_URLS:
+    raise ImproperlyConfigured("ICE_RELAY_ONLY needs a TURN server in ICE_TURN_URLS")
 # The answer audio cache (avatars.answer_audio): FAQ answers spoken ahead of time and played without
 # synthesis. Off, answers are synthesised live and no cache job runs. The cache stays under
 # ANSWER_AUDIO_CACHE_MAX_MB; beyond it, the least recently played answers are deleted first.

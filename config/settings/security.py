@@ -27,6 +27,9 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # Probes that reach a web process directly on the internal network, over HTTP: the load
+    # balancer's or container's liveness check and Prometheus (adminconsole.metrics).
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

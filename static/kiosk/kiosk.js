@@ -24,6 +24,7 @@
   let answerPts = null; // pts of the current answer's first frame, until it is shown
   let answerRtp = null; // over WebRTC: that frame's RTP timestamp, when the worker knows it
   const rtcFramesShown = []; // the last frames WebRTC put on screen: { rtp, at }
+  let iceWaiter = null; // resolves the pending request for ICE servers
 
   const t = (key) => (strings[language] || strings.en || {})[key] || key;
   const mark = (name, extra, at) => metrics.events.push({ name, at: at === undefined ? performance.now() : at, ...extra });
@@ -154,6 +155,7 @@
       case "handoff": onHandoff(ev.status); mark("handoff_" + ev.status); break;
       case "error": if (ev.code === "no_worker") notice(t("unavailable")); break;
       case "rtc_answer": if (pc) pc.setRemoteDescription({ type: "answer", sdp: ev.sdp }); break;
+      case "ice_servers": if (iceWaiter) iceWaiter({ iceServers: ev.iceServers, iceTransportPolicy: ev.iceTransportPolicy }); break;
     }
   }
 
@@ -196,9 +198,19 @@
     }
   }
 
+  // STUN/TURN servers for one call, asked for over the (authenticated) WebSocket right before it:
+  // TURN credentials expire, and a kiosk stays connected for longer than they last.
+  function iceConfig() {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { iceWaiter = null; reject(new Error("no ICE servers")); }, 3000);
+      iceWaiter = (config) => { clearTimeout(timer); iceWaiter = null; resolve(config); };
+      send({ type: "ice_servers" });
+    });
+  }
+
   async function startWebRtc(mic) {
     if (!window.RTCPeerConnection || new URLSearchParams(location.search).get("media") === "ws") throw new Error("disabled");
-    pc = new RTCPeerConnection({ iceServers: [] });
+    pc = new RTCPeerConnection(await iceConfig());
     rtcFramesShown.length = 0; // a new call's RTP timestamps start from a new random origin
     if (mic) {
       mic.getAudioTracks().forEach((track) => pc.addTrack(track, mic));

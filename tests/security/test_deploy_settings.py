@@ -66,12 +66,15 @@ def test_production_cookies_are_secure_and_hsts_is_a_year(tmp_path: Path) -> Non
 
 
 def test_production_responses_carry_hsts_and_redirect_plain_http(tmp_path: Path) -> None:
-    """Through the real middleware stack: HTTP is redirected, HTTPS answers carry HSTS."""
+    """Through the real middleware stack: HTTP is redirected (but for the internal probes), HTTPS
+    answers carry HSTS."""
     script = (
         "import django, json; django.setup(); from django.test import Client; c = Client(); "
-        "plain = c.get('/api/health/', HTTP_HOST='kiosk.example.com'); "
+        "plain = c.get('/console/login/', HTTP_HOST='kiosk.example.com'); "
+        "probe = Client(raise_request_exception=False); "  # no database here: only the redirect matters
+        "probes = [probe.get(p, HTTP_HOST='kiosk.example.com').status_code for p in ('/api/health/', '/metrics')]; "
         "tls = c.get('/console/login/', HTTP_HOST='kiosk.example.com', HTTP_X_FORWARDED_PROTO='https'); "
-        "print(json.dumps({'plain': plain.status_code, 'location': plain.headers.get('Location'), "
+        "print(json.dumps({'plain': plain.status_code, 'location': plain.headers.get('Location'), 'probes': probes, "
         "'hsts': tls.headers.get('Strict-Transport-Security'), "
         "'csrf_cookie': str(tls.cookies.get('csrftoken', ''))}))"
     )
@@ -79,6 +82,8 @@ def test_production_responses_carry_hsts_and_redirect_plain_http(tmp_path: Path)
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
-    assert values["plain"] == 301 and values["location"] == "https://kiosk.example.com/api/health/"
+    assert values["plain"] == 301 and values["location"] == "https://kiosk.example.com/console/login/"
+    # The internal probes answer over plain HTTP: the load balancer's liveness check and Prometheus.
+    assert 301 not in values["probes"]
     assert values["hsts"] == "max-age=31536000; includeSubDomains; preload"
     assert "secure" in values["csrf_cookie"].lower()

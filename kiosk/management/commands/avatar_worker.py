@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from avatar_runtime.transport.ice import ice_config_from_settings
 from avatar_runtime.worker.server import AvatarWorker
 
 
@@ -30,7 +31,8 @@ class Command(BaseCommand):
         from kiosk.session_factory import session_factory, warm_up
 
         loop = asyncio.get_running_loop()
-        worker = AvatarWorker(capacity=capacity, session_factory=session_factory, warm_up=warm_up)
+        worker = AvatarWorker(capacity=capacity, session_factory=session_factory, warm_up=warm_up,
+                             ice=ice_config_from_settings())
         task = loop.create_task(worker.run(), name="avatar-worker")
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -209,6 +209,8 @@ async def test_failing_tts_falls_back_and_the_answer_is_still_spoken(demo_kb: No
         voices = VoiceBook({"en": VoiceChoice(Voice("en", "broken", "x"), Voice("en", "espeak", "en-us"))},
                            settings.MODELS_DIR)
         timeline = await build_session(default_language="en", voices=voices)
+        fallbacks, turns = _sample("kiosk_fallbacks_total", component="tts", primary="broken", fallback="espeak"), \
+            _sample("kiosk_stage_seconds_count", stage="tts_first_audio")
         await timeline.start()
         await ask(timeline, "Where are the restrooms?", "en")
         await timeline.until_state(State.SPEAKING)
@@ -219,6 +221,15 @@ async def test_failing_tts_falls_back_and_the_answer_is_still_spoken(demo_kb: No
     [avatar] = await saved_turns("avatar")
     assert avatar.complete and not avatar.interrupted and avatar.retrieved[0]["key"] == "restrooms"
     assert len(timeline.speaking_audio()) / 16000 > 1.0
+    # What /metrics serves: the switch to the fallback voice, and the turn's stage times.
+    assert _sample("kiosk_fallbacks_total", component="tts", primary="broken", fallback="espeak") == fallbacks + 1
+    assert _sample("kiosk_stage_seconds_count", stage="tts_first_audio") == turns + 1
+
+
+def _sample(name: str, **labels: str) -> float:
+    from avatar_runtime.metrics import RUNTIME_REGISTRY
+
+    return RUNTIME_REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 class DeafRecognizer:
