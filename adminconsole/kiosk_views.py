@@ -21,6 +21,7 @@ from kiosk.fleet import (
     kiosk_activity,
     kiosk_create,
     kiosk_pairing_issue,
+    kiosk_service,
     kiosk_state,
     kiosk_status_list,
     kiosk_unpair,
@@ -74,7 +75,8 @@ class KioskForm(forms.Form):
 @role_required(Role.ADMIN)
 @require_GET
 def kiosk_list_view(request: HttpRequest) -> HttpResponse:
-    rows = [{"kiosk": kiosk, "state": kiosk_state(kiosk), "activity": kiosk_activity(kiosk)}
+    rows = [{"kiosk": kiosk, "state": kiosk_state(kiosk), "activity": kiosk_activity(kiosk),
+             "service": kiosk_service(kiosk)}
             for kiosk in kiosk_status_list()]
     return render(request, "console/kiosks/list.html", {"rows": rows, "online_seconds": settings.KIOSK_ONLINE_SECONDS})
 

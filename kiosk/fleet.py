@@ -155,3 +155,8 @@ def kiosk_state(kiosk: Kiosk) -> str:
 def kiosk_activity(kiosk: Kiosk) -> str:
     """What the avatar of an online kiosk is doing (idle, listening, thinking, speaking); "" when offline."""
     return kiosk.state if kiosk.enabled and kiosk.token_hash and kiosk_online(kiosk) else ""
+
+
+def kiosk_service(kiosk: Kiosk) -> str:
+    """How an online kiosk is served ("busy", "reduced_video", "voice_only"; "" in full or offline)."""
+    return kiosk.service if kiosk.enabled and kiosk.token_hash and kiosk_online(kiosk) else ""

@@ -31,6 +31,9 @@ class Kiosk(models.Model):
     enabled = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, blank=True)  # the avatar's last reported state (idle, speaking ...)
+    # How its session is served: "" (in full), "busy" (no worker had room: waiting for one),
+    # "reduced_video" or "voice_only" (degraded under load, see avatar_runtime/capacity/degrade.py).
+    service = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Pairing: a one-time code (shown in the console) is exchanged once for a device token; only
     # hashes are stored. Rotating or revoking the token unpairs the screen.

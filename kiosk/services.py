@@ -4,6 +4,7 @@ from django.utils import timezone
 from kiosk.models import Kiosk
 
 KIOSK_STATES = ("idle", "listening", "thinking", "speaking")
+KIOSK_SERVICE_LEVELS = ("", "busy", "reduced_video", "voice_only")
 
 
 def kiosk_touch(*, kiosk: Kiosk, state: str | None = None) -> None:
@@ -14,3 +15,10 @@ def kiosk_touch(*, kiosk: Kiosk, state: str | None = None) -> None:
     if state not in KIOSK_STATES:
         raise ValueError(f"unknown kiosk state {state!r}")
     Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=timezone.now(), state=state)
+
+
+def kiosk_service_record(*, kiosk: Kiosk, service: str) -> None:
+    """How the kiosk's session is served now (``KIOSK_SERVICE_LEVELS``), for the console."""
+    if service not in KIOSK_SERVICE_LEVELS:
+        raise ValueError(f"unknown kiosk service level {service!r}")
+    Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=timezone.now(), service=service)

@@ -96,6 +96,8 @@
     mark(ev.type, eventDetails(ev));
     switch (ev.type) {
       case "session":
+        delete document.body.dataset.service;
+        showQuality("full");
         notice(ev.resumed ? t("reconnected") : "");
         if (ev.resumed) setTimeout(() => notice(""), 6000);
         startMedia();
@@ -130,8 +132,25 @@
       case "reconnecting": notice(t("reconnecting")); teardownMedia(); break;
       case "handoff_requested": notice(t("staff_requested")); setTimeout(() => notice(""), 8000); break;
       case "error": if (ev.code === "no_worker") notice(t("unavailable")); break;
+      case "busy":
+        // No avatar worker has room: say so, keep the attract loop going; the server retries by itself.
+        document.body.dataset.service = "busy";
+        notice(t(ev.question_kept ? "busy_question_kept" : "busy"));
+        if (!ev.question_kept) attract.start();
+        break;
+      case "quality": showQuality(ev.level); break;
       case "rtc_answer": if (pc) pc.setRemoteDescription({ type: "answer", sdp: ev.sdp }); break;
     }
+  }
+
+  // Under load the worker sends less video (reduced) or none (voice only): the voice and the
+  // captions go on; without video the avatar's photo stands in for it.
+  function showQuality(level) {
+    document.body.dataset.quality = level;
+    const voiceOnly = level === "voice_only";
+    $("avatar-video").style.display = voiceOnly ? "none" : "";
+    $("avatar-canvas").style.display = voiceOnly ? "none" : "";
+    if ($("avatar-still")) $("avatar-still").hidden = !voiceOnly && mode !== null;
   }
 
   // ----- media -----------------------------------------------------------------------------
