@@ -82,8 +82,12 @@ class SessionRunner:
             await self._send({"type": "kiosk.event", "event": event})
 
     async def _relay_frames(self) -> None:
+        fps = self.session.backends.renderer.fps
         async for frame in self.session.frames():
-            video = frame.drawn and self.quality.video_every > 0
+            # Reduced video: every ``video_every``-th frame's image (a renderer that draws fewer, see
+            # ``render.base.VideoRate``, draws exactly those); the audio of every frame goes regardless.
+            every = self.quality.video_every
+            video = frame.drawn and every > 0 and round(frame.pts * fps) % every == 0
             if self.media == "webrtc":
                 if self.peer is not None and self.peer.connected:
                     self.peer.send_frame(frame, video=video)
