@@ -199,6 +199,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
         if refused or any_live:
             await self._set_busy(True)
         else:
+            await self._set_busy(False)  # not busy: nobody is there at all
             await self._send_error("no_worker", "The assistant is not available right now. Please try again shortly.")
         return False
 

@@ -24,6 +24,7 @@ class WorkerInfo:
     seen: float  # unix time of the last heartbeat
     headroom: float | None = None  # cores left for new sessions (None: not budgeted by CPU)
     session_cost: float = 0.0  # cores one session costs, as this worker learned it
+    min_sessions: int = 0  # sessions it admits whatever its headroom
     # Stats: CPU-seconds per stage of all its sessions so far, and their summed lifetimes (seconds).
     stage_cpu: dict[str, float] = field(default_factory=dict)
     session_seconds: float = 0.0
@@ -35,7 +36,8 @@ class WorkerInfo:
 
     @property
     def has_room(self) -> bool:
-        return self.free > 0 and (self.headroom is None or self.headroom >= self.session_cost)
+        budgeted = self.headroom is None or self.headroom >= self.session_cost or self.load < self.min_sessions
+        return self.free > 0 and budgeted
 
 
 def _read() -> dict[str, dict[str, object]]:

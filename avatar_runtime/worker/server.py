@@ -96,6 +96,7 @@ class AvatarWorker:
         stage_cpu, session_seconds = self.stats()
         worker_announce(WorkerInfo(self.worker_id, self.channel, self.capacity, len(self.runners), time.time(),
                                    headroom=self.governor.headroom, session_cost=self.governor.session_cost,
+                                   min_sessions=self.governor.min_sessions,
                                    stage_cpu=stage_cpu, session_seconds=session_seconds,
                                    quality=self.governor.degraded(self.runners)))
 

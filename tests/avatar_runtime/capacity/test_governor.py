@@ -95,3 +95,16 @@ def test_admission_holds_the_budget_but_always_the_guaranteed_sessions() -> None
     assert governor.admits(sessions=0)  # a worker alone on a busy host still serves one kiosk
     assert not governor.admits(sessions=1)
     assert Governor(budget=None, degrader=None).admits(sessions=50)  # count only: the capacity decides
+
+
+def test_the_registry_places_by_headroom_and_keeps_the_count_as_a_hard_cap() -> None:
+    from avatar_runtime.worker.registry import WorkerInfo, workers_with_room
+
+    roomy = WorkerInfo("roomy", "c1", capacity=4, load=2, seen=0.0, headroom=1.2, session_cost=0.4)
+    tight = WorkerInfo("tight", "c2", capacity=4, load=0, seen=0.0, headroom=0.5, session_cost=0.4)
+    full = WorkerInfo("full", "c3", capacity=2, load=2, seen=0.0, headroom=3.0, session_cost=0.4)
+    none_left = WorkerInfo("none-left", "c4", capacity=4, load=1, seen=0.0, headroom=0.1, session_cost=0.4)
+    alone = WorkerInfo("alone", "c5", capacity=4, load=0, seen=0.0, headroom=-0.5, session_cost=0.4, min_sessions=1)
+    counted = WorkerInfo("counted", "c6", capacity=4, load=3, seen=0.0)  # no governor: the count decides
+    ranked = workers_with_room([tight, full, none_left, roomy, alone, counted])
+    assert [w.worker_id for w in ranked] == ["roomy", "tight", "counted", "alone"]  # the most room first
