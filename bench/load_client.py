@@ -51,6 +51,8 @@ class KioskResult:
     errors: list[str] = field(default_factory=list)
     frames: int = 0
     late_frames: int = 0
+    audio_packets: int = 0
+    late_audio: int = 0  # audio packets arriving after their playout slot: a gap in the voice (underrun)
     media_window: float = 0.0  # seconds from the first frame to the last
     busy_after: float | None = None  # seconds from connect to the first "busy" (no worker had room)
     served_after_busy: float | None = None  # seconds from that "busy" to the session being ready
@@ -183,6 +185,9 @@ class SimulatedKiosk:
         if kind == AUDIO:
             if self._anchor is None or pts < self._anchor[0]:
                 self._anchor = (pts, now + PLAYOUT_DELAY)
+            self.result.audio_packets += 1
+            if now > self._anchor[1] + (pts - self._anchor[0]):
+                self.result.late_audio += 1
             turn = self._turn
             if turn is not None and turn.first_audio is None and now > turn.speech_end:
                 samples = np.frombuffer(data[_HEADER.size:], dtype="<i2").astype(np.float32) / 32768

@@ -23,7 +23,9 @@ admitted while the measured headroom holds one, kiosks beyond that are told "bus
 ``--ready-timeout``) to be served, and sessions falling behind lose video before audio. A second
 table gives, per N, a session's CPU by stage (the workers' own accounting, ``capacity.stage_cpu``),
 the cost the workers learned, the kiosks told "busy" (how soon, how long until served) and the
-quality steps taken. Run it on a quiet machine: other processes count against the headroom.
+quality steps taken, and audio packets that came after their playout slot (gaps in the voice).
+``--spike 20:15`` starts a CPU-heavy job 20 s into each round for 15 s: the degradation steps and
+the recovery show there. Run it on a quiet machine: other processes count against the headroom.
 """
 import argparse
 import asyncio
@@ -88,6 +90,7 @@ class RoundPlan:
     questions: int
     stagger: float
     ready_timeout: float
+    spike: tuple[float, float] | None = None  # (seconds in, seconds long) of a CPU-heavy job
 
 
 async def run_round(stack: Stack, plan: RoundPlan, recorded: list[tuple[str, np.ndarray]]) -> RoundStats:
@@ -105,7 +108,13 @@ async def run_round(stack: Stack, plan: RoundPlan, recorded: list[tuple[str, np.
 
     workers_before = await asyncio.to_thread(stack.worker_stats)
     sampler = stack.sample_resources()
-    results = await asyncio.gather(*(start(i, c) for i, c in enumerate(clients)))
+    spike = asyncio.create_task(stack.cpu_spike(*plan.spike), name="cpu-spike") if plan.spike else None
+    try:
+        results = await asyncio.gather(*(start(i, c) for i, c in enumerate(clients)))
+    finally:
+        if spike is not None:
+            spike.cancel()  # its burners are killed however it ends
+            await asyncio.gather(spike, return_exceptions=True)
     resources = await sampler.stop()
     duration = time.time() - started
     await stack.wait_idle()  # sessions closed: their transcript writers have drained, their CPU is counted
@@ -117,6 +126,7 @@ async def run_round(stack: Stack, plan: RoundPlan, recorded: list[tuple[str, np.
 async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndarray]]) -> None:
     counts = [int(n) for n in args.sweep.split(",")] if args.sweep else [args.kiosks]
     workers = args.workers
+    spike = (float(args.spike.split(":")[0]), float(args.spike.split(":")[1])) if args.spike else None
     capacity = args.capacity or -(-max(counts) // workers)
     loadavg_before = [f"{x:.2f}" for x in os.getloadavg()]
     async with Stack(kiosks=max(counts), workers=workers, capacity=capacity, port=args.port,
@@ -125,7 +135,8 @@ async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndar
         rounds = []
         for n in counts:
             print(f"round: {n} kiosk(s)", file=sys.stderr, flush=True)
-            stats = await run_round(stack, RoundPlan(n, args.questions, args.stagger, args.ready_timeout), recorded)
+            plan = RoundPlan(n, args.questions, args.stagger, args.ready_timeout, spike)
+            stats = await run_round(stack, plan, recorded)
             rounds.append(stats)
             print(table([stats], header=len(rounds) == 1), flush=True)
             print(stage_table([stats]), flush=True)
@@ -170,6 +181,9 @@ def main() -> None:
                         help="the workers' CPU governor: admission by headroom, degradation under load")
     parser.add_argument("--ready-timeout", type=float, default=120.0,
                         help="seconds a kiosk told 'busy' waits to be served before it counts as an error")
+    parser.add_argument("--spike", default="", metavar="AT:SECONDS",
+                        help="a CPU-heavy job (one busy process per core) AT seconds into each round, for SECONDS: "
+                             "the quality steps and audio gaps it causes are in the capacity table")
     parser.add_argument("--port", type=int, default=0, help="daphne port (default: a free one)")
     parser.add_argument("--fresh", action="store_true", help="drop and re-create the bench database first")
     parser.add_argument("--write", action="store_true", help="write bench/results/load_kiosks.md for a single round")

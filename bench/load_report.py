@@ -41,6 +41,8 @@ class RoundStats:
     busy_after: list[float] = field(default_factory=list)  # per kiosk told "busy": seconds to that
     served_after_busy: list[float | None] = field(default_factory=list)  # then to being served (None: never)
     quality_steps: Counter[str] = field(default_factory=Counter)  # level -> times a session went to it
+    audio_packets: int = 0
+    late_audio: int = 0  # arrived after their playout slot: gaps in the voice
 
     def p(self, values: list[float], q: float) -> float | None:
         return pct(values, q)
@@ -66,6 +68,7 @@ def round_stats(kiosks: int, results: list[KioskResult], stored: list[dict[str, 
         busy_after=[r.busy_after for r in results if r.busy_after is not None],
         served_after_busy=[r.served_after_busy for r in results if r.busy_after is not None],
         quality_steps=Counter(level for r in results for level in r.quality_steps),
+        audio_packets=sum(r.audio_packets for r in results), late_audio=sum(r.late_audio for r in results),
     )
 
 
@@ -106,8 +109,8 @@ def stage_table(rounds: list[RoundStats]) -> str:
     cost the workers learned, the kiosks told "busy" and the quality steps taken under load."""
     rows = [
         "| N | " + " | ".join(STAGES) + " | other | worker / session | learned cost | busy (kiosks, p95 s to busy, "
-        "max s to served) | quality steps |",
-        "|---:|" + "---:|" * len(STAGES) + "---:|---:|---:|---|---|",
+        "max s to served) | quality steps | audio late |",
+        "|---:|" + "---:|" * len(STAGES) + "---:|---:|---:|---|---|---:|",
     ]
     for r in rounds:
         lifetime = r.workers.session_seconds
@@ -123,7 +126,8 @@ def stage_table(rounds: list[RoundStats]) -> str:
             + (f" ({never} never served)" if never else ""))
         steps = ", ".join(f"{k} x{v}" for k, v in sorted(r.quality_steps.items())) or "none"
         rows.append(f"| {r.kiosks} | " + " | ".join(f"{per_stage[k]:.1f}" for k in STAGES)
-                    + f" | {other:.1f} | {per_session:.0f} | {cost} | {busy} | {steps} |")
+                    + f" | {other:.1f} | {per_session:.0f} | {cost} | {busy} | {steps} "
+                    + f"| {100 * r.late_audio / max(r.audio_packets, 1):.1f} % |")
     return "\n".join(rows)
 
 

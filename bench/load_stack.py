@@ -199,6 +199,19 @@ class Stack:
                 stats.headroom.append(worker.headroom)
         return stats
 
+    async def cpu_spike(self, after: float, seconds: float) -> None:
+        """A CPU-heavy job mid-round: one busy process per allowed core for ``seconds``, ``after`` seconds in."""
+        await asyncio.sleep(after)
+        burners = [await asyncio.create_subprocess_exec(sys.executable, "-c", "while True: pass")
+                   for _ in range(len(os.sched_getaffinity(0)))]
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            for burner in burners:
+                burner.kill()
+            for burner in burners:
+                await burner.wait()
+
     def sample_resources(self) -> Sampler:
         return Sampler({name: psutil.Process(proc.pid) for name, proc in self.procs.items()})
 

@@ -7,7 +7,8 @@ from bench.load_stack import Resources, WorkerStats
 
 
 def test_the_stage_table_reports_cpu_per_session_busy_kiosks_and_quality_steps() -> None:
-    served = KioskResult("kiosk-0", frames=250, media_window=10.0, quality_steps=["reduced_video", "full"])
+    served = KioskResult("kiosk-0", frames=250, media_window=10.0, quality_steps=["reduced_video", "full"],
+                         audio_packets=250, late_audio=5)
     waited = KioskResult("kiosk-1", busy_after=0.4, served_after_busy=6.5)
     never = KioskResult("kiosk-2", busy_after=0.6)
     before = WorkerStats({"rendering": 10.0, "encoding": 4.0}, session_seconds=100.0)
@@ -25,4 +26,4 @@ def test_the_stage_table_reports_cpu_per_session_busy_kiosks_and_quality_steps()
     assert cells["worker / session"] == "60"  # 60 % of a core for 20 s, over 20 session-seconds
     assert cells["other"] == "15.0" and cells["learned cost"] == "0.55"
     assert cells["busy (kiosks, p95 s to busy, max s to served)"] == "2, 0.6, 6.5 (1 never served)"
-    assert cells["quality steps"] == "full x1, reduced_video x1"
+    assert cells["quality steps"] == "full x1, reduced_video x1" and cells["audio late"] == "2.0 %"
