@@ -67,7 +67,8 @@ class Governor:
         return steps
 
     def degraded(self, runners: dict[str, SessionRunner]) -> dict[str, str]:
-        return {sid: r.quality.label for sid, r in runners.items() if r.quality != Quality.FULL}
+        # A copy first: the worker's heartbeat asks from a thread while the loop opens and closes sessions.
+        return {sid: r.quality.label for sid, r in list(runners.items()) if r.quality != Quality.FULL}
 
 
 def _fmt(value: float | None) -> str:

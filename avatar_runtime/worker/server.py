@@ -105,7 +105,7 @@ class AvatarWorker:
         stage_cpu = dict(self._ended_cpu)
         seconds = self._ended_seconds
         now = time.monotonic()
-        for runner in self.runners.values():
+        for runner in list(self.runners.values()):  # a copy: the heartbeat calls this from a thread
             for stage, used in runner.session.cpu.snapshot().items():
                 stage_cpu[stage] += used
             seconds += now - runner.started_at
