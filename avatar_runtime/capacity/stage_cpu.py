@@ -1,12 +1,14 @@
 """CPU time a session spends in each stage, measured where the work runs.
 
-Each stage's work is timed with ``time.thread_time`` in the thread that does it (an inference
-thread, ``asyncio.to_thread``'s pool, or the event loop for the short synchronous steps), so
-sessions running side by side do not count each other's work. What no session's thread runs is
-not counted here: the other threads of a native pool (ONNX Runtime's intra-op threads in
-synthesis, CTranslate2's OpenMP team in recognition: the calling thread is one of them, so those
-two stages are lower bounds) and the channel layer's serialisation. The worker's process CPU
-(``cpu_meter``) holds everything; ``bench.load_kiosks`` reports the difference as "other".
+Each stage's work is timed with ``time.thread_time`` in the thread that does it (``asyncio.to_thread``'s
+pool for drawing and encoding, the event loop for the short synchronous steps), so sessions running
+side by side do not count each other's work. Recognition and synthesis run in native thread pools
+(CTranslate2's, ONNX Runtime's) beside the inference thread that calls them, which may just wait:
+for those calls (``charged``) the stage gets the process's CPU during the call, less what the other
+stages measured meanwhile, shared among the calls in flight together (the caller's own thread time
+at least). That still holds the event loop's unmeasured work of the moment: an upper estimate.
+The channel layer's serialisation is in no stage; the worker's process CPU (``cpu_meter``) holds
+everything, and ``bench.load_kiosks`` reports the difference as "other".
 """
 import threading
 import time
@@ -19,6 +21,14 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 STAGES = ("recognition", "synthesis", "rendering", "encoding", "aec", "vad", "transport")
+_all_lock = threading.Lock()
+_all_measured = 0.0  # stage CPU measured so far, every session of the process
+_charged_in_flight = 0
+
+
+def _measured_so_far() -> float:
+    with _all_lock:
+        return _all_measured
 
 
 class StageCpu:
@@ -32,8 +42,11 @@ class StageCpu:
     def add(self, stage: str, seconds: float) -> None:
         if stage not in self._seconds:
             raise ValueError(f"unknown stage {stage!r}")
+        global _all_measured
         with self._lock:
             self._seconds[stage] += max(0.0, seconds)
+        with _all_lock:
+            _all_measured += max(0.0, seconds)
 
     @contextmanager
     def measure(self, stage: str) -> Iterator[None]:
@@ -77,10 +90,23 @@ def cpu_stage(cpu: StageCpu, stage: str) -> Iterator[None]:
 
 
 def charged(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Call ``fn``, charging its CPU in this thread to the context's stage, if there is one."""
+    """Call ``fn``, charging the CPU it costs (native pool threads included, see the module's
+    docstring) to the context's stage, if there is one."""
+    global _charged_in_flight
     current = _current_stage.get()
     if current is None:
         return fn(*args, **kwargs)
     cpu, stage = current
-    with cpu.measure(stage):
+    with _all_lock:
+        _charged_in_flight += 1
+        together = _charged_in_flight
+    process, others, own = time.process_time(), _measured_so_far(), time.thread_time()
+    try:
         return fn(*args, **kwargs)
+    finally:
+        process, others, own = (time.process_time() - process, _measured_so_far() - others,
+                                time.thread_time() - own)
+        with _all_lock:
+            together = max(together, _charged_in_flight)
+            _charged_in_flight -= 1
+        cpu.add(stage, max(own, (process - others) / together))

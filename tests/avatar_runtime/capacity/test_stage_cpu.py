@@ -44,3 +44,20 @@ async def test_a_stage_belongs_to_its_task_only() -> None:
 def test_an_unknown_stage_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown stage"):
         StageCpu().add("telepathy", 1.0)
+
+
+async def test_work_of_a_native_pool_beside_the_calling_thread_counts_to_the_stage() -> None:
+    """Like CTranslate2: the calling thread waits while the pool's threads compute."""
+    import threading
+
+    def pooled() -> None:
+        workers = [threading.Thread(target=spin, args=(0.1,)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    cpu = StageCpu()
+    with cpu_stage(cpu, "recognition"):
+        await in_inference_thread(pooled)
+    assert cpu.snapshot()["recognition"] >= 0.19  # both pool threads' work, though the caller only waited
