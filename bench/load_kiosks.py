@@ -151,8 +151,8 @@ async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndar
         "(the machine is shared: other processes count too).", "",
         table(rounds), "",
         "CPU per session by stage, % of one core over the sessions' lifetimes (the workers' own accounting; "
-        "recognition and synthesis count the calling thread of their native pools, the rest of those pools, "
-        "the channel layer and the event loop fall in \"other\"); the session cost the workers learned (cores); "
+        "recognition and synthesis include their native pools' threads, see avatar_runtime/capacity/stage_cpu.py; "
+        "the channel layer and the rest of the event loop fall in \"other\"); the session cost the workers learned (cores); "
         "kiosks told \"busy\" (no worker had room) and when they were served; quality steps under load.", "",
         stage_table(rounds),
     ]

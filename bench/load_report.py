@@ -105,7 +105,7 @@ def table(rounds: list[RoundStats], header: bool = True) -> str:
 
 def stage_table(rounds: list[RoundStats]) -> str:
     """Per N: a session's CPU by stage (% of one core, over the sessions' lifetimes), what the
-    stages do not hold ("other": native pool threads, the channel layer, the event loop), the
+    stages do not hold ("other": the channel layer, the rest of the event loop), the
     cost the workers learned, the kiosks told "busy" and the quality steps taken under load."""
     rows = [
         "| N | " + " | ".join(STAGES) + " | other | worker / session | learned cost | busy (kiosks, p95 s to busy, "
