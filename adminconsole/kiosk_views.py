@@ -22,6 +22,7 @@ from kiosk.fleet import (
     kiosk_create,
     kiosk_delete,
     kiosk_pairing_issue,
+    kiosk_service,
     kiosk_state,
     kiosk_status_list,
     kiosk_unpair,
@@ -75,7 +76,8 @@ class KioskForm(forms.Form):
 @role_required(Role.ADMIN)
 @require_GET
 def kiosk_list_view(request: HttpRequest) -> HttpResponse:
-    rows = [{"kiosk": kiosk, "state": kiosk_state(kiosk), "activity": kiosk_activity(kiosk)}
+    rows = [{"kiosk": kiosk, "state": kiosk_state(kiosk), "activity": kiosk_activity(kiosk),
+             "service": kiosk_service(kiosk)}
             for kiosk in kiosk_status_list()]
     return render(request, "console/kiosks/list.html", {"rows": rows, "online_seconds": settings.KIOSK_ONLINE_SECONDS})
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from avatar_runtime.capacity.stage_cpu import charged
 from common.priority import INFERENCE_NICE, run_this_thread_at
 
 P = ParamSpec("P")
@@ -26,6 +27,6 @@ _executor = ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 4), t
 
 
 async def in_inference_thread(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-    """``asyncio.to_thread``, on an inference thread."""
-    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    """``asyncio.to_thread``, on an inference thread; its CPU counts to the caller's stage (``cpu_stage``)."""
+    call = functools.partial(contextvars.copy_context().run, charged, fn, *args, **kwargs)  # type: ignore[arg-type]
     return await asyncio.get_running_loop().run_in_executor(_executor, call)

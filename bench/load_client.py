@@ -5,7 +5,9 @@ device cookie, waits for the session, asks for WebSocket media, streams the micr
 mono 16 kHz in 100 ms messages in real time, taps the question's language, and receives frames
 (JPEG) and audio (PCM16) stamped with the avatar's audio clock. It records what the page sees:
 when the customer stopped speaking, when the answer's first audible audio arrived, every
-frame's arrival against the slot the page would show it in, and every error.
+frame's arrival against the slot the page would show it in, every error, when it was told the
+machine is busy (no worker had room) and when it was served after all, and the quality steps
+(reduced video, voice only) the worker took for it under load.
 """
 import asyncio
 import json
@@ -49,7 +51,12 @@ class KioskResult:
     errors: list[str] = field(default_factory=list)
     frames: int = 0
     late_frames: int = 0
+    audio_packets: int = 0
+    late_audio: int = 0  # audio packets arriving after their playout slot: a gap in the voice (underrun)
     media_window: float = 0.0  # seconds from the first frame to the last
+    busy_after: float | None = None  # seconds from connect to the first "busy" (no worker had room)
+    served_after_busy: float | None = None  # seconds from that "busy" to the session being ready
+    quality_steps: list[str] = field(default_factory=list)  # levels, in order ("reduced_video", ...)
 
     @property
     def on_time_fps(self) -> float:
@@ -62,12 +69,14 @@ class KioskResult:
 
 class SimulatedKiosk:
     def __init__(self, *, name: str, url: str, token: str, questions: list[tuple[str, np.ndarray]],
-                 turn_timeout: float = 45.0) -> None:
+                 turn_timeout: float = 45.0, ready_timeout: float = 60.0) -> None:
         self.result = KioskResult(name)
         self.url = url
         self.token = token
         self.questions = questions
         self.turn_timeout = turn_timeout
+        self.ready_timeout = ready_timeout  # a kiosk told "busy" waits this long to be served
+        self._began = 0.0
         self._ready = asyncio.Event()
         self._state = "idle"
         self._state_changed = asyncio.Event()
@@ -79,14 +88,14 @@ class SimulatedKiosk:
     async def run(self) -> KioskResult:
         ws_url = self.url.replace("http", "ws", 1) + "/ws/kiosk/"
         headers = {"Origin": self.url, "Cookie": f"kiosk_device={self.token}"}
-        began = time.monotonic()
+        began = self._began = time.monotonic()
         try:
             async with aiohttp.ClientSession() as http, http.ws_connect(ws_url, headers=headers, max_msg_size=0,
                                                                         heartbeat=None) as ws:
                 self.result.connected = True
                 reader = asyncio.create_task(self._read(ws), name=f"{self.result.name}:read")
                 try:
-                    await asyncio.wait_for(self._ready.wait(), 60)
+                    await asyncio.wait_for(self._ready.wait(), self.ready_timeout)
                     self.result.ready_after = time.monotonic() - began
                     await ws.send_str(json.dumps({"type": "media", "mode": "ws"}))
                     await self._converse(ws)
@@ -148,7 +157,13 @@ class SimulatedKiosk:
         kind = event.get("type")
         turn = self._turn
         if kind == "session" and event.get("state") == "ready":
+            if self.result.busy_after is not None and self.result.served_after_busy is None:
+                self.result.served_after_busy = now - self._began - self.result.busy_after
             self._ready.set()
+        elif kind == "busy" and self.result.busy_after is None:
+            self.result.busy_after = now - self._began
+        elif kind == "quality":
+            self.result.quality_steps.append(str(event.get("level")))
         elif kind == "error":
             self.result.errors.append(f"error:{event.get('code')}")
         elif kind == "state":
@@ -170,6 +185,9 @@ class SimulatedKiosk:
         if kind == AUDIO:
             if self._anchor is None or pts < self._anchor[0]:
                 self._anchor = (pts, now + PLAYOUT_DELAY)
+            self.result.audio_packets += 1
+            if now > self._anchor[1] + (pts - self._anchor[0]):
+                self.result.late_audio += 1
             turn = self._turn
             if turn is not None and turn.first_audio is None and now > turn.speech_end:
                 samples = np.frombuffer(data[_HEADER.size:], dtype="<i2").astype(np.float32) / 32768

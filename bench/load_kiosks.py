@@ -17,6 +17,15 @@ frame arriving after the slot the page would show it in counts as dropped), erro
 memory of daphne and the worker(s) (psutil). ``--sweep`` finds the largest N whose end-to-end
 p95 stays within +20 % of N=1 with >= 24.5 fps delivered on time to every kiosk, writes
 ``bench/results/load_kiosks.md`` and ``docs/load_curve.png``.
+
+The workers run their CPU governor unless ``--governor off`` (``AVATAR_CPU_GOVERNOR``): sessions are
+admitted while the measured headroom holds one, kiosks beyond that are told "busy" and wait (up to
+``--ready-timeout``) to be served, and sessions falling behind lose video before audio. A second
+table gives, per N, a session's CPU by stage (the workers' own accounting, ``capacity.stage_cpu``),
+the cost the workers learned, the kiosks told "busy" (how soon, how long until served) and the
+quality steps taken, and audio packets that came after their playout slot (gaps in the voice).
+``--spike 20:15`` starts a CPU-heavy job 20 s into each round for 15 s: the degradation steps and
+the recovery show there. Run it on a quiet machine: other processes count against the headroom.
 """
 import argparse
 import asyncio
@@ -48,7 +57,7 @@ import django  # noqa: E402
 django.setup()
 
 from bench.load_client import FPS, KioskResult, SimulatedKiosk  # noqa: E402
-from bench.load_report import RoundStats, chart, round_stats, sustained, table  # noqa: E402
+from bench.load_report import RoundStats, chart, round_stats, stage_table, sustained, table  # noqa: E402
 from bench.load_stack import Stack  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "load_kiosks.md"
@@ -80,6 +89,8 @@ class RoundPlan:
     kiosks: int
     questions: int
     stagger: float
+    ready_timeout: float
+    spike: tuple[float, float] | None = None  # (seconds in, seconds long) of a CPU-heavy job
 
 
 async def run_round(stack: Stack, plan: RoundPlan, recorded: list[tuple[str, np.ndarray]]) -> RoundStats:
@@ -88,23 +99,34 @@ async def run_round(stack: Stack, plan: RoundPlan, recorded: list[tuple[str, np.
     clients = []
     for i in range(plan.kiosks):
         picks = [recorded[(i * plan.questions + j) % len(recorded)] for j in range(plan.questions)]
-        clients.append(SimulatedKiosk(name=f"kiosk-{i}", url=stack.url, token=stack.tokens[i], questions=picks))
+        clients.append(SimulatedKiosk(name=f"kiosk-{i}", url=stack.url, token=stack.tokens[i], questions=picks,
+                                      ready_timeout=plan.ready_timeout))
 
     async def start(i: int, client: SimulatedKiosk) -> KioskResult:
         await asyncio.sleep(i * plan.stagger)  # customers do not all start talking in the same 100 ms
         return await client.run()
 
+    workers_before = await asyncio.to_thread(stack.worker_stats)
     sampler = stack.sample_resources()
-    results = await asyncio.gather(*(start(i, c) for i, c in enumerate(clients)))
+    spike = asyncio.create_task(stack.cpu_spike(*plan.spike), name="cpu-spike") if plan.spike else None
+    try:
+        results = await asyncio.gather(*(start(i, c) for i, c in enumerate(clients)))
+    finally:
+        if spike is not None:
+            spike.cancel()  # its burners are killed however it ends
+            await asyncio.gather(spike, return_exceptions=True)
     resources = await sampler.stop()
-    await stack.wait_idle()  # sessions closed: their transcript writers have drained
+    duration = time.time() - started
+    await stack.wait_idle()  # sessions closed: their transcript writers have drained, their CPU is counted
+    workers = (await asyncio.to_thread(stack.worker_stats)).since(workers_before)
     stored = await asyncio.to_thread(stack.stored_timings, stack.kiosk_ids[:plan.kiosks], started)
-    return round_stats(plan.kiosks, list(results), stored, resources)
+    return round_stats(plan.kiosks, list(results), stored, resources, workers, duration)
 
 
 async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndarray]]) -> None:
     counts = [int(n) for n in args.sweep.split(",")] if args.sweep else [args.kiosks]
     workers = args.workers
+    spike = (float(args.spike.split(":")[0]), float(args.spike.split(":")[1])) if args.spike else None
     capacity = args.capacity or -(-max(counts) // workers)
     loadavg_before = [f"{x:.2f}" for x in os.getloadavg()]
     async with Stack(kiosks=max(counts), workers=workers, capacity=capacity, port=args.port,
@@ -113,19 +135,26 @@ async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndar
         rounds = []
         for n in counts:
             print(f"round: {n} kiosk(s)", file=sys.stderr, flush=True)
-            stats = await run_round(stack, RoundPlan(n, args.questions, args.stagger), recorded)
+            plan = RoundPlan(n, args.questions, args.stagger, args.ready_timeout, spike)
+            stats = await run_round(stack, plan, recorded)
             rounds.append(stats)
             print(table([stats], header=len(rounds) == 1), flush=True)
+            print(stage_table([stats]), flush=True)
     loadavg_after = [f"{x:.2f}" for x in os.getloadavg()]
     best = sustained(rounds) if args.sweep else None
     lines = [
         f"# Concurrent kiosks on one machine ({os.cpu_count()} CPU cores, embedded backends, WebSocket media)", "",
         f"`python -m bench.load_kiosks {' '.join(sys.argv[1:])}` — {workers} avatar worker process(es), "
-        f"capacity {capacity} each; {args.questions} spoken questions per kiosk (5 languages), kiosks start "
-        f"{args.stagger:.1f} s apart; {FPS} fps expected.", "",
+        f"capacity {capacity} each, CPU governor {args.governor}; {args.questions} spoken questions per kiosk "
+        f"(5 languages), kiosks start {args.stagger:.1f} s apart; {FPS} fps expected.", "",
         f"Load average before: {' '.join(loadavg_before)}; after: {' '.join(loadavg_after)} "
         "(the machine is shared: other processes count too).", "",
-        table(rounds),
+        table(rounds), "",
+        "CPU per session by stage, % of one core over the sessions' lifetimes (the workers' own accounting; "
+        "recognition and synthesis include their native pools' threads, see avatar_runtime/capacity/stage_cpu.py; "
+        "the channel layer and the rest of the event loop fall in \"other\"); the session cost the workers learned (cores); "
+        "kiosks told \"busy\" (no worker had room) and when they were served; quality steps under load.", "",
+        stage_table(rounds),
     ]
     if best is not None:
         lines += ["", f"**Sustained: {best} concurrent kiosk(s)** — the largest N with end-to-end p95 (page) within "
@@ -148,12 +177,20 @@ def main() -> None:
     parser.add_argument("--stagger", type=float, default=0.7, help="seconds between kiosks starting")
     parser.add_argument("--workers", type=int, default=1, help="avatar worker processes")
     parser.add_argument("--capacity", type=int, default=0, help="sessions per worker (default: enough for max N)")
+    parser.add_argument("--governor", choices=("on", "off"), default="on",
+                        help="the workers' CPU governor: admission by headroom, degradation under load")
+    parser.add_argument("--ready-timeout", type=float, default=120.0,
+                        help="seconds a kiosk told 'busy' waits to be served before it counts as an error")
+    parser.add_argument("--spike", default="", metavar="AT:SECONDS",
+                        help="a CPU-heavy job (one busy process per core) AT seconds into each round, for SECONDS: "
+                             "the quality steps and audio gaps it causes are in the capacity table")
     parser.add_argument("--port", type=int, default=0, help="daphne port (default: a free one)")
     parser.add_argument("--fresh", action="store_true", help="drop and re-create the bench database first")
     parser.add_argument("--write", action="store_true", help="write bench/results/load_kiosks.md for a single round")
     args = parser.parse_args()
     if not args.sweep and args.kiosks < 1:
         parser.error("--kiosks must be at least 1")
+    os.environ["AVATAR_CPU_GOVERNOR"] = args.governor  # the worker processes inherit it
     recorded = recorded_questions()  # outside the event loop: the voices run their own
     asyncio.run(main_async(args, recorded))
 

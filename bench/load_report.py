@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from avatar_runtime.capacity.stage_cpu import STAGES
 from bench.load_client import FPS, KioskResult
-from bench.load_stack import Resources
+from bench.load_stack import Resources, WorkerStats
 
 STORED_STAGES = ("endpointing", "asr", "retrieval", "tts_first_audio", "first_frame", "end_to_end")
 MIN_FPS = 24.5  # "25 fps delivered", allowing 2 % for the first and last frame of the window
@@ -34,12 +35,21 @@ class RoundStats:
     cpu_total: float = 0.0  # percent of one core, daphne + workers
     rss_mb: dict[str, float] = field(default_factory=dict)
     rss_added_mb: float = 0.0  # peak minus idle, all processes
+    workers: WorkerStats = field(default_factory=WorkerStats)  # over the round (CPU per stage, lifetimes)
+    worker_cpu: float = 0.0  # percent of one core, the worker processes (mean over the round)
+    duration: float = 0.0  # seconds the round took
+    busy_after: list[float] = field(default_factory=list)  # per kiosk told "busy": seconds to that
+    served_after_busy: list[float | None] = field(default_factory=list)  # then to being served (None: never)
+    quality_steps: Counter[str] = field(default_factory=Counter)  # level -> times a session went to it
+    audio_packets: int = 0
+    late_audio: int = 0  # arrived after their playout slot: gaps in the voice
 
     def p(self, values: list[float], q: float) -> float | None:
         return pct(values, q)
 
 
-def round_stats(kiosks: int, results: list[KioskResult], stored: list[dict[str, Any]], resources: Resources) -> RoundStats:
+def round_stats(kiosks: int, results: list[KioskResult], stored: list[dict[str, Any]], resources: Resources,
+                workers: WorkerStats, duration: float) -> RoundStats:
     turns = [t for r in results for t in r.turns]
     errors: Counter[str] = Counter()
     for r in results:
@@ -54,6 +64,11 @@ def round_stats(kiosks: int, results: list[KioskResult], stored: list[dict[str, 
         ready_after=[r.ready_after for r in results if r.ready_after is not None],
         cpu_total=sum(resources.cpu_percent.values()), rss_mb=dict(resources.rss_mb),
         rss_added_mb=sum(resources.rss_mb[n] - resources.rss_idle_mb[n] for n in resources.rss_mb),
+        workers=workers, duration=duration, worker_cpu=sum(v for n, v in resources.cpu_percent.items() if n.startswith("worker")),
+        busy_after=[r.busy_after for r in results if r.busy_after is not None],
+        served_after_busy=[r.served_after_busy for r in results if r.busy_after is not None],
+        quality_steps=Counter(level for r in results for level in r.quality_steps),
+        audio_packets=sum(r.audio_packets for r in results), late_audio=sum(r.late_audio for r in results),
     )
 
 
@@ -85,6 +100,34 @@ def table(rounds: list[RoundStats], header: bool = True) -> str:
             f"| {r.cpu_total:.0f} / {r.cpu_total / max(r.kiosks, 1):.0f} "
             f"| {sum(r.rss_mb.values()):.0f}, +{r.rss_added_mb:.0f} |"
         )
+    return "\n".join(rows)
+
+
+def stage_table(rounds: list[RoundStats]) -> str:
+    """Per N: a session's CPU by stage (% of one core, over the sessions' lifetimes), what the
+    stages do not hold ("other": the channel layer, the rest of the event loop), the
+    cost the workers learned, the kiosks told "busy" and the quality steps taken under load."""
+    rows = [
+        "| N | " + " | ".join(STAGES) + " | other | worker / session | learned cost | busy (kiosks, p95 s to busy, "
+        "max s to served) | quality steps | audio late |",
+        "|---:|" + "---:|" * len(STAGES) + "---:|---:|---:|---|---|---:|",
+    ]
+    for r in rounds:
+        lifetime = r.workers.session_seconds
+        per_stage = {k: 100 * r.workers.stage_cpu.get(k, 0.0) / lifetime if lifetime > 0 else 0.0 for k in STAGES}
+        # The workers' CPU-seconds over the sessions' lifetimes: % of a core per session, like the stages.
+        per_session = r.worker_cpu * r.duration / lifetime if lifetime > 0 else 0.0
+        other = per_session - sum(per_stage.values())
+        cost = ", ".join(f"{c:.2f}" for c in r.workers.session_cost if c) or "-"
+        served = [s for s in r.served_after_busy if s is not None]
+        never = sum(1 for s in r.served_after_busy if s is None)
+        busy = "none" if not r.busy_after else (
+            f"{len(r.busy_after)}, {pct(r.busy_after, 95):.1f}, {max(served) if served else float('nan'):.1f}"
+            + (f" ({never} never served)" if never else ""))
+        steps = ", ".join(f"{k} x{v}" for k, v in sorted(r.quality_steps.items())) or "none"
+        rows.append(f"| {r.kiosks} | " + " | ".join(f"{per_stage[k]:.1f}" for k in STAGES)
+                    + f" | {other:.1f} | {per_session:.0f} | {cost} | {busy} | {steps} "
+                    + f"| {100 * r.late_audio / max(r.audio_packets, 1):.1f} % |")
     return "\n".join(rows)
 
 

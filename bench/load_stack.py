@@ -83,6 +83,19 @@ class Resources:
     rss_idle_mb: dict[str, float] = field(default_factory=dict)  # before the round
 
 
+@dataclass
+class WorkerStats:
+    stage_cpu: dict[str, float] = field(default_factory=dict)  # CPU-seconds per stage, all sessions so far
+    session_seconds: float = 0.0  # the sessions' summed lifetimes
+    session_cost: list[float] = field(default_factory=list)  # cores, per worker (0: no CPU governor)
+    headroom: list[float] = field(default_factory=list)  # cores, per worker with a governor
+
+    def since(self, earlier: "WorkerStats") -> "WorkerStats":
+        """What happened between ``earlier`` and this (costs and headroom: these, the latest)."""
+        return WorkerStats({k: v - earlier.stage_cpu.get(k, 0.0) for k, v in self.stage_cpu.items()},
+                           self.session_seconds - earlier.session_seconds, self.session_cost, self.headroom)
+
+
 class Sampler:
     def __init__(self, processes: dict[str, psutil.Process]) -> None:
         self.processes = processes
@@ -171,6 +184,33 @@ class Stack:
             if all(w.load == 0 for w in await asyncio.to_thread(workers_live)):
                 return
             await asyncio.sleep(0.5)
+
+    def worker_stats(self) -> "WorkerStats":
+        """The workers' cumulative CPU per stage and session lifetimes, and what they learned (registry)."""
+        from avatar_runtime.worker.registry import workers_live
+
+        stats = WorkerStats()
+        for worker in workers_live():
+            for stage, seconds in worker.stage_cpu.items():
+                stats.stage_cpu[stage] = stats.stage_cpu.get(stage, 0.0) + seconds
+            stats.session_seconds += worker.session_seconds
+            stats.session_cost.append(worker.session_cost)
+            if worker.headroom is not None:
+                stats.headroom.append(worker.headroom)
+        return stats
+
+    async def cpu_spike(self, after: float, seconds: float) -> None:
+        """A CPU-heavy job mid-round: one busy process per allowed core for ``seconds``, ``after`` seconds in."""
+        await asyncio.sleep(after)
+        burners = [await asyncio.create_subprocess_exec(sys.executable, "-c", "while True: pass")
+                   for _ in range(len(os.sched_getaffinity(0)))]
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            for burner in burners:
+                burner.kill()
+            for burner in burners:
+                await burner.wait()
 
     def sample_resources(self) -> Sampler:
         return Sampler({name: psutil.Process(proc.pid) for name, proc in self.procs.items()})

@@ -2,7 +2,10 @@
 
 Thin by design: it validates what the browser sends, forwards it to the session's worker over
 the channel layer, and forwards the worker's events and media back. When the worker stops
-answering it politely tells the kiosk and moves the session to another worker.
+answering it politely tells the kiosk and moves the session to another worker. When live workers
+have no room (every slot taken, or no CPU headroom), the kiosk is told it is ``busy`` (its page
+keeps the attract loop, keeps a typed question for when it is served) and placement is retried
+every ``BUSY_RETRY_EVERY`` seconds until one has room.
 """
 import asyncio
 import contextlib
@@ -28,7 +31,7 @@ from avatar_runtime.worker.protocol import (
     SESSION_KEEPALIVE_EVERY,
     SESSION_LOST_AFTER,
 )
-from avatar_runtime.worker.registry import workers_with_capacity
+from avatar_runtime.worker.registry import WorkerInfo, workers_live, workers_with_room
 from common.languages import KIOSK_LANGUAGES
 from common.text import text_problem
 from conversations import services
@@ -38,14 +41,21 @@ from conversations.models import HandoffRequest
 from conversations.selectors import conversation_history, handoff_pending_for_kiosk
 from kiosk.models import MICROPHONE_PROBLEMS, Kiosk
 from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token, kiosk_group
-from kiosk.services import KIOSK_STATES, kiosk_microphone_report, kiosk_page_closed, kiosk_touch
+from kiosk.services import (
+    KIOSK_STATES,
+    kiosk_microphone_report,
+    kiosk_page_closed,
+    kiosk_service_record,
+    kiosk_touch,
+)
 
 log = logging.getLogger(__name__)
 MAX_TEXT_MESSAGE = 64 * 1024
 OPEN_TIMEOUT = 15.0  # a worker prepares the kiosk's avatar on its first session
 CLOSE_UNPAIRED = 4401
 WATCH_EVERY = 0.25
-RETRY_PLACEMENT_EVERY = 5.0  # no worker had room: ask again this often
+RETRY_PLACEMENT_EVERY = 5.0  # no worker is live: ask again this often
+BUSY_RETRY_EVERY = 2.0  # live workers, none with room: ask again this often (served soon after room frees)
 # The page pings every 10 s (and reconnects when its pings go unanswered); a kiosk silent for
 # this long is gone (a dead network path that never closed the socket).
 KIOSK_SILENT_AFTER = 45.0
@@ -78,6 +88,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
     _replaced = False  # another connection of this kiosk took over: the kiosk is not offline
     # This kiosk's open hand-off request, and when (monotonic) it is missed if nobody accepted it.
     _handoff: tuple[int, float] | None = None
+    busy = False  # live workers had no room for this kiosk: it waits (and retries) for one
+    _kept_text: str | None = None  # typed while no worker served the kiosk: asked once one does
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """However the connection ends (a clean close, an exception, a cancellation, a lost channel
@@ -179,7 +191,9 @@ class KioskConsumer(AsyncWebsocketConsumer):
             from kiosk.embedded import ensure_embedded_worker
 
             await ensure_embedded_worker()
-        for worker_id, channel in await self._candidates():
+        candidates, any_live = await self._candidates()
+        refused = False
+        for worker_id, channel in candidates:
             self.session_id = uuid.uuid4().hex
             self.worker_channel = channel
             self._placement = asyncio.get_running_loop().create_future()
@@ -194,26 +208,49 @@ class KioskConsumer(AsyncWebsocketConsumer):
                 if await asyncio.wait_for(self._placement, OPEN_TIMEOUT):
                     self.last_heartbeat = time.monotonic()
                     return True
-                continue  # at capacity after all (the registry lags by a heartbeat): try the next
+                refused = True
+                continue  # no room after all (the registry lags by a heartbeat): try the next
             except TimeoutError:
                 self.dead_workers.add(worker_id)
                 # If it opens after all, it must not keep a session nobody uses.
                 await self.channel_layer.send(channel, {"type": "session.close", "session_id": self.session_id})
         self.session_id = ""
         self.worker_id = ""
-        await self._send_error("no_worker", "The assistant is not available right now. Please try again shortly.")
+        if refused or any_live:
+            await self._set_busy(True)
+        else:
+            await self._set_busy(False)  # not busy: nobody is there at all
+            await self._send_error("no_worker", "The assistant is not available right now. Please try again shortly.")
         return False
 
-    async def _candidates(self) -> list[tuple[str, str]]:
+    async def _candidates(self) -> tuple[list[tuple[str, str]], bool]:
         """Workers to try, as (id, channel): first the one the connection this one replaced has just
         let go of (its slot is free once it reads that close, which it reads before our open), then
-        the live workers with room, least loaded first."""
+        the live workers with room, the most CPU headroom first; and whether any worker is live."""
         handover, self._handover = self._handover, None
         candidates = [handover] if handover is not None and handover[0] not in self.dead_workers else []
-        for worker in await database_sync_to_async(workers_with_capacity)(self.dead_workers):
+        live: list[WorkerInfo] = [w for w in await database_sync_to_async(workers_live)()
+                                  if w.worker_id not in self.dead_workers]
+        for worker in workers_with_room(live):
             if (worker.worker_id, worker.channel) not in candidates:
                 candidates.append((worker.worker_id, worker.channel))
-        return candidates
+        return candidates, bool(live)
+
+    async def _set_busy(self, busy: bool) -> None:
+        """No live worker has room (or one has again): tell the page and the console, once per change."""
+        if busy == self.busy:
+            return
+        self.busy = busy
+        if busy:
+            log.info("kiosk %s: no worker has room; waiting for one", self.kiosk and self.kiosk.pk)
+            await self._send_json({"type": "busy", "retry_in": BUSY_RETRY_EVERY})
+        await self._record_service("busy" if busy else "")
+
+    async def _record_service(self, service: str) -> None:
+        if self.kiosk is not None and self._tasks is not None:
+            # Not awaited here, like the avatar's state: the worker's heartbeats must not queue behind it.
+            self._tasks.spawn(database_sync_to_async(kiosk_service_record)(kiosk=self.kiosk, service=service),
+                              "record-service")
 
     async def _watch(self) -> None:
         """Keep the kiosk served: retry placement, move off a silent worker, drop a silent kiosk, and
@@ -244,7 +281,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
             if self._placing:
                 continue
             if not self.session_id:
-                if self._handover is not None or now - self.last_heartbeat > RETRY_PLACEMENT_EVERY:
+                retry_every = BUSY_RETRY_EVERY if self.busy else RETRY_PLACEMENT_EVERY
+                if self._handover is not None or now - self.last_heartbeat > retry_every:
                     self.last_heartbeat = now
                     await self._open_session()
             elif self.worker_id and now - self.last_heartbeat > SESSION_LOST_AFTER:
@@ -316,6 +354,13 @@ class KioskConsumer(AsyncWebsocketConsumer):
             if problem is not None:  # it could be neither echoed as a caption nor stored
                 await self._send_error("bad_text", f"Text must be plain text; this has {problem}.")
                 return
+            if not self.worker_id:
+                # No worker serves the kiosk now: no answer without one (retrieval and the voice run
+                # there), so the question is kept and asked as soon as one does.
+                self._kept_text = text
+                if self.busy:
+                    await self._send_json({"type": "busy", "retry_in": BUSY_RETRY_EVERY, "question_kept": True})
+                return
             await self._to_worker({"type": "session.text", "text": text})
         elif kind == "language":
             language = message.get("language")
@@ -368,6 +413,13 @@ class KioskConsumer(AsyncWebsocketConsumer):
             self._placement.set_result(True)
             resumed, self._resumed = self._resumed, False
             await self._send_json({"type": "session", "state": "ready", "media": self.media, "resumed": resumed})
+            if self.busy:
+                await self._set_busy(False)
+            else:
+                await self._record_service("")  # a new session starts in full (a degraded one may have ended)
+            kept, self._kept_text = self._kept_text, None
+            if kept is not None:
+                await self._to_worker({"type": "session.text", "text": kept})
 
     async def kiosk_refused(self, event: dict[str, Any]) -> None:
         if self._current(event) and self._placement is not None and not self._placement.done():
@@ -386,6 +438,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
             self.conversation_id = payload.get("id")
         elif payload.get("type") == "session_reset":
             self.conversation_id = None  # the next customer starts a new record
+        elif payload.get("type") == "quality" and payload.get("level") in ("full", "reduced_video", "voice_only"):
+            await self._record_service("" if payload["level"] == "full" else str(payload["level"]))
         elif (payload.get("type") == "state" and payload.get("state") in KIOSK_STATES
               and self.kiosk is not None and self._tasks is not None):
             self.last_touched = time.monotonic()
@@ -399,7 +453,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
     async def kiosk_media(self, event: dict[str, Any]) -> None:
         if self._current(event) and self.media == "ws":
             pts = float(event["pts"])
-            await self.send(bytes_data=pack(VIDEO, pts, event["video"]))
+            if event["video"]:  # none while the session's video is reduced (every other frame) or off
+                await self.send(bytes_data=pack(VIDEO, pts, event["video"]))
             await self.send(bytes_data=pack(AUDIO, pts, event["audio"]))
 
     async def kiosk_token_revoked(self, event: dict[str, Any]) -> None:

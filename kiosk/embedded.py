@@ -25,7 +25,7 @@ async def ensure_embedded_worker() -> AvatarWorker | None:
         if _task is not None and not _task.done():
             return _worker
         from avatars.answer_audio import answer_audio_enqueue
-        from kiosk.session_factory import session_factory, warm_up
+        from kiosk.session_factory import session_factory, warm_up, worker_governor
 
         if settings.AVATAR_RTC_LOOPBACK:
             from avatar_runtime.transport.webrtc import restrict_ice_to_loopback
@@ -33,7 +33,7 @@ async def ensure_embedded_worker() -> AvatarWorker | None:
             restrict_ice_to_loopback()
 
         _worker = AvatarWorker(capacity=settings.AVATAR_WORKER_CAPACITY, session_factory=session_factory,
-                               warm_up=warm_up, ice=ice_config_from_settings())
+                               warm_up=warm_up, ice=ice_config_from_settings(), governor=worker_governor())
         _task = asyncio.get_running_loop().create_task(_worker.run(), name="embedded-avatar-worker")
         _task.add_done_callback(_log_exit)
         await _worker.ready.wait()

@@ -200,3 +200,8 @@ def kiosk_activity(kiosk: Kiosk) -> str:
     if not (kiosk.enabled and kiosk.token_hash and kiosk_online(kiosk)):
         return ""
     return "no_microphone" if kiosk.microphone else kiosk.state
+
+
+def kiosk_service(kiosk: Kiosk) -> str:
+    """How an online kiosk is served ("busy", "reduced_video", "voice_only"; "" in full or offline)."""
+    return kiosk.service if kiosk.enabled and kiosk.token_hash and kiosk_online(kiosk) else ""

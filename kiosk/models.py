@@ -42,6 +42,9 @@ class Kiosk(models.Model):
     # (MICROPHONE_PROBLEMS); with one, customers can only type, and the console says so.
     microphone = models.CharField(max_length=16, blank=True)
     page_closed_at = models.DateTimeField(null=True, blank=True)  # its page's connection ended (not replaced)
+    # How its session is served: "" (in full), "busy" (no worker had room: waiting for one),
+    # "reduced_video" or "voice_only" (degraded under load, see avatar_runtime/capacity/degrade.py).
+    service = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Pairing: a one-time code (shown in the console) is exchanged once for a device token; only
     # hashes are stored. Rotating or revoking the token unpairs the screen.

@@ -15,6 +15,9 @@ from avatar_runtime import factory
 from avatar_runtime.aec.factory import echo_canceller
 from avatar_runtime.asr.language_policy import LanguagePolicy
 from avatar_runtime.asr.prompt import Vocabulary
+from avatar_runtime.capacity.budget import BudgetConfig, CpuBudget
+from avatar_runtime.capacity.degrade import Degrader
+from avatar_runtime.capacity.stage_cpu import StageCpu
 from avatar_runtime.factory import KioskProfile, answerer, portrait_current, recognizer
 from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.clock import RealClock
@@ -23,6 +26,7 @@ from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfi
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
 from avatar_runtime.tts.answer_cache import CachedVoices
 from avatar_runtime.vad.silero import SileroVadStream
+from avatar_runtime.worker.governor import Governor
 from avatars.answer_audio import DjangoSpeechCache
 from avatars.voices import voice_book_from_settings
 from common.languages import KIOSK_LANGUAGES
@@ -63,13 +67,14 @@ async def session_factory(session_id: str, kiosk_id: int | None) -> Conversation
         voices = CachedVoices(voices, DjangoSpeechCache())
     portrait = await asyncio.to_thread(portrait_current, profile)
     rec = await in_inference_thread(recognizer, vocabulary())
+    cpu = StageCpu()
     backends = SessionBackends(
         vad=SileroVadStream(),
         recognizer=rec,
         retrieve=retrieve,
         answerer=answerer(),
         voices=voices,
-        renderer=PortraitRenderer(portrait),
+        renderer=PortraitRenderer(portrait, cpu=cpu),
         language_policy=LanguagePolicy(profile.default_language, profile.languages),
         aec=echo_canceller(),
     )
@@ -78,4 +83,13 @@ async def session_factory(session_id: str, kiosk_id: int | None) -> Conversation
                            answer_clip_rate=settings.ANSWER_CLIP_SAMPLE_RATE,
                            answer_clip_max_seconds=settings.ANSWER_CLIP_MAX_SECONDS)
     return ConversationSession(session_id=session_id, kiosk_id=profile.kiosk_id, config=config, backends=backends,
-                               store=DjangoTranscriptStore(profile.kiosk_id), clock=RealClock())
+                               store=DjangoTranscriptStore(profile.kiosk_id), clock=RealClock(), cpu=cpu)
+
+
+def worker_governor() -> Governor:
+    """The CPU governor the settings ask for (``AVATAR_CPU_GOVERNOR`` off: admission by count only)."""
+    if not settings.AVATAR_CPU_GOVERNOR:
+        return Governor(budget=None, degrader=None)
+    config = BudgetConfig(initial_cost=settings.AVATAR_SESSION_COST_CORES,
+                          max_cost=settings.AVATAR_SESSION_COST_MAX_CORES, target=settings.AVATAR_CPU_TARGET)
+    return Governor(budget=CpuBudget(config), degrader=Degrader(), min_sessions=settings.AVATAR_WORKER_MIN_SESSIONS)

@@ -88,6 +88,7 @@ class VideoFrame(Message):
     audio: Samples
     sample_rate: int
     speaking: bool
+    drawn: bool = True  # False: the previous image again (video reduced or off), not worth sending
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 
 from avatar_runtime.asr.base import Recognition
 from avatar_runtime.audio import rms
+from avatar_runtime.capacity.stage_cpu import StageCpu, cpu_stage
 from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.llm.base import HistoryTurn
 from avatar_runtime.metrics import BARGEIN_SECONDS, HANDOFFS, STAGE_ERRORS, turn_observe
@@ -66,12 +67,13 @@ class Metrics:
 
 class ConversationSession:
     def __init__(self, *, session_id: str, kiosk_id: int | None, config: SessionConfig, backends: SessionBackends,
-                 store: TranscriptStore, clock: Clock) -> None:
+                 store: TranscriptStore, clock: Clock, cpu: StageCpu | None = None) -> None:
         self.session_id = session_id
         self.kiosk_id = kiosk_id
         self.config = config
         self.backends = backends
         self.clock = clock
+        self.cpu = cpu or StageCpu()  # CPU per stage (the renderer and the transport count theirs into it too)
         self.state = State.IDLE
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.metrics = Metrics()
@@ -124,7 +126,8 @@ class ConversationSession:
     def push_audio(self, samples: Samples) -> None:
         """Microphone audio, 16 kHz mono float32, in arrival order."""
         if self.backends.aec is not None:
-            samples = self.backends.aec.process(samples)
+            with self.cpu.measure("aec"):
+                samples = self.backends.aec.process(samples)
         self._mic_clock += len(samples) / VAD_SAMPLE_RATE
         self._mic_recent = np.concatenate([self._mic_recent, samples])[-int(RECENT_MIC_S * VAD_SAMPLE_RATE):]
         if (self._doubted_onset is not None and self._may_pause
@@ -132,7 +135,9 @@ class ConversationSession:
             # Louder than echo gets: the customer. Timed from when the louder part began, at the latest.
             onset, self._doubted_onset = max(self._doubted_onset, self._mic_clock - RECENT_MIC_S), None
             self._pause_answer(onset)
-        for event in self.backends.vad.push(samples):
+        with self.cpu.measure("vad"):
+            events = self.backends.vad.push(samples)
+        for event in events:
             self._on_vad(event)
 
     def push_text(self, text: str) -> None:
@@ -168,7 +173,8 @@ class ConversationSession:
         """The frames to show, with their audio; counts what is played for the transcript."""
         async for frame in self.backends.renderer.frames():
             if self.backends.aec is not None:
-                self.backends.aec.push_reference(frame.audio)
+                with self.cpu.measure("aec"):
+                    self.backends.aec.push_reference(frame.audio)
             level = rms(frame.audio)
             self._playback_level = max(level, self._playback_level * PLAYBACK_LEVEL_DECAY)
             if frame.speaking and self.answer_recorder is not None:
@@ -243,8 +249,7 @@ class ConversationSession:
         self._speculation = Speculation(event.pts, task)
 
     async def _recognise_so_far(self, samples: Samples) -> Recognition:
-        recognition = await self.run_blocking(self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,
-                                              language=self.backends.language_policy.override)
+        recognition = await self.recognise(samples, language=self.backends.language_policy.override)
         # Decided in the same step as the blocking count drops (not in a done callback, a loop
         # iteration later): a scripted clock must not move on between the two.
         self._speculation_done(recognition)
@@ -315,7 +320,7 @@ class ConversationSession:
             log.info("session %s: barge-in candidate followed the avatar's voice: its echo", self.session_id)
             self._resume_if_paused()
             return
-        recognition = await self.run_blocking(self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE)
+        recognition = await self.recognise(samples)
         recent = self.playback.current_sentences() if self.playback else []
         if should_interrupt(recognition.text, recent):
             await self._interrupt()
@@ -426,6 +431,12 @@ class ConversationSession:
             return await in_inference_thread(fn, *args, **kwargs)
         finally:
             self.blocking -= 1
+
+    async def recognise(self, samples: Samples, language: str | None = None) -> Recognition:
+        """The recogniser on ``samples`` (blocking, counted, its CPU charged to "recognition")."""
+        with cpu_stage(self.cpu, "recognition"):
+            return await self.run_blocking(self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,
+                                           language=language)
 
     async def counted(self, stream: AsyncIterator[U]) -> AsyncIterator[U]:
         """``stream``'s items, counting the waits for them like ``run_blocking``."""

@@ -17,6 +17,7 @@ import soundfile as sf
 
 from avatar_runtime.asr.base import Recognition
 from avatar_runtime.audio import resample, without_leading_silence
+from avatar_runtime.capacity.stage_cpu import StageCpu, cpu_stage
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.health_checks import health_voice_failed
 from avatar_runtime.llm.base import HistoryTurn, Retrieved
@@ -43,9 +44,12 @@ class TurnHost(Protocol):
     config: SessionConfig
     backends: SessionBackends
     clock: Clock
+    cpu: StageCpu
 
     @property
     def paused(self) -> bool: ...
+
+    async def recognise(self, samples: Samples, language: str | None = None) -> Recognition: ...
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
 
@@ -95,8 +99,7 @@ async def run_answer(ctx: TurnContext, samples: Samples | None, recognition: Rec
         ctx.timings_s["asr"] = clock.now() - start
     if recognition is None:
         assert samples is not None
-        recognition = await session.run_blocking(backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,
-                                                 language=policy.override)
+        recognition = await session.recognise(samples, language=policy.override)
         ctx.timings_s["asr"] = clock.now() - start
     if not recognition.text.strip():
         await _speak_fixed(ctx, "not_heard", policy.current)
@@ -184,19 +187,20 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, syn
         # Saved before it is spoken: if the worker dies mid-sentence, the record still has it.
         ctx.writer.put("turn_update", turn_id, {"text": playback.full_text()})
     try:
-        async for chunk in session.counted(synthesizer.synthesize(sentence, voice)):
-            audio = resample(chunk.samples, chunk.sample_rate, renderer.sample_rate)
-            if ctx.first_audio_at is None:
-                # Voices open with 10-40 ms of silence: the answer's first sound comes sooner without it.
-                audio = without_leading_silence(audio, renderer.sample_rate)
-                if not len(audio):
-                    continue
-            playback.add_audio(audio)
-            if not session.paused:
-                renderer.push_audio(audio, renderer.sample_rate)
-            if ctx.first_audio_at is None:
-                ctx.first_audio_at = session.clock.now()
-                session.on_speaking()
+        with cpu_stage(session.cpu, "synthesis"):
+            async for chunk in session.counted(synthesizer.synthesize(sentence, voice)):
+                audio = resample(chunk.samples, chunk.sample_rate, renderer.sample_rate)
+                if ctx.first_audio_at is None:
+                    # Voices open with 10-40 ms of silence: the answer's first sound comes sooner without it.
+                    audio = without_leading_silence(audio, renderer.sample_rate)
+                    if not len(audio):
+                        continue
+                playback.add_audio(audio)
+                if not session.paused:
+                    renderer.push_audio(audio, renderer.sample_rate)
+                if ctx.first_audio_at is None:
+                    ctx.first_audio_at = session.clock.now()
+                    session.on_speaking()
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - every voice failed: the caption still shows the sentence

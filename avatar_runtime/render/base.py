@@ -6,7 +6,7 @@ idle loop (mouth closed, blinks, slight motion) otherwise. Each frame carries th
 audio that plays with it, so the transport never has to re-align the two.
 """
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from avatar_runtime.pipeline.messages import Samples, VideoFrame
 
@@ -36,3 +36,11 @@ class Renderer(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class VideoRate(Protocol):
+    """A renderer that can draw fewer images (a session degraded under load, ``capacity.degrade``):
+    a new image every ``video_every`` frames, none at 0; every frame keeps its audio."""
+
+    video_every: int

@@ -184,13 +184,15 @@ class WebRtcPeer:
     def connected(self) -> bool:
         return self.pc.connectionState == "connected"
 
-    def send_frame(self, frame: VideoFrame) -> None:
-        """Queue one rendered frame and its audio; when the network lags, the oldest is dropped."""
+    def send_frame(self, frame: VideoFrame, video: bool = True) -> None:
+        """Queue one rendered frame and its audio (without ``video``, only the audio: the session's
+        video is reduced or off); when the network lags, the oldest is dropped."""
         audio = resample(frame.audio, frame.sample_rate, RTC_SAMPLE_RATE)
         step = int(RTC_SAMPLE_RATE * AUDIO_PTIME)
         for i in range(0, len(audio) - step + 1, step):
             _put_dropping(self.audio.queue, (frame.pts + i / RTC_SAMPLE_RATE, audio[i:i + step]))
-        _put_dropping(self.video.queue, frame)
+        if video:
+            _put_dropping(self.video.queue, frame)
 
     def flush(self) -> None:
         """Barge-in: drop whatever is queued for the network at once."""

@@ -9,7 +9,7 @@ import struct
 import cv2
 import numpy as np
 
-from avatar_runtime.pipeline.messages import Samples, VideoFrame
+from avatar_runtime.pipeline.messages import Samples
 
 VIDEO, AUDIO = 1, 2
 _HEADER = struct.Struct("<Bd")
@@ -33,12 +33,6 @@ def pcm16_samples(data: bytes) -> Samples:
     if len(data) % 2:
         raise ValueError("PCM16 audio must have an even number of bytes")
     return (np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0).astype(np.float32)
-
-
-def frame_payload(frame: VideoFrame) -> dict[str, object]:
-    """A frame as the channel-layer message body sent from worker to web."""
-    return {"pts": frame.pts, "video": encode_jpeg(frame.image), "audio": pcm16_bytes(frame.audio),
-            "sample_rate": frame.sample_rate}
 
 
 def pack(kind: int, pts: float, payload: bytes) -> bytes:

@@ -1,11 +1,12 @@
-"""Avatar workers announce themselves (channel, capacity, load) in the shared cache.
+"""Avatar workers announce themselves (channel, capacity, load, CPU headroom) in the shared cache.
 
-The web process picks a live worker with free capacity; a worker whose heartbeat is older
+The web process picks a live worker with room: a free slot (``capacity`` is a hard cap) and, where
+the worker measures its CPU, headroom for a session's cost; a worker whose heartbeat is older
 than ``STALE_AFTER`` is treated as dead. In the embedded layout the cache is in-process; in
 production it is Redis, shared by every web and worker process.
 """
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from django.core.cache import cache
 
@@ -21,10 +22,22 @@ class WorkerInfo:
     capacity: int
     load: int
     seen: float  # unix time of the last heartbeat
+    headroom: float | None = None  # cores left for new sessions (None: not budgeted by CPU)
+    session_cost: float = 0.0  # cores one session costs, as this worker learned it
+    min_sessions: int = 0  # sessions it admits whatever its headroom
+    # Stats: CPU-seconds per stage of all its sessions so far, and their summed lifetimes (seconds).
+    stage_cpu: dict[str, float] = field(default_factory=dict)
+    session_seconds: float = 0.0
+    quality: dict[str, str] = field(default_factory=dict)  # degraded sessions: session id -> level
 
     @property
     def free(self) -> int:
         return self.capacity - self.load
+
+    @property
+    def has_room(self) -> bool:
+        budgeted = self.headroom is None or self.headroom >= self.session_cost or self.load < self.min_sessions
+        return self.free > 0 and budgeted
 
 
 def _read() -> dict[str, dict[str, object]]:
@@ -55,7 +68,12 @@ def workers_live(now: float | None = None) -> list[WorkerInfo]:
     return live
 
 
-def workers_with_capacity(exclude: frozenset[str] | set[str] = frozenset()) -> list[WorkerInfo]:
-    """Live workers with a free slot, least loaded first."""
-    candidates = [w for w in workers_live() if w.free > 0 and w.worker_id not in exclude]
-    return sorted(candidates, key=lambda w: (w.load / max(w.capacity, 1), w.worker_id))
+def workers_with_room(workers: list[WorkerInfo], exclude: frozenset[str] | set[str] = frozenset()) -> list[WorkerInfo]:
+    """Of ``workers``, those with room for a session: the most CPU headroom first (in sessions it
+    holds), then the least loaded by count."""
+    candidates = [w for w in workers if w.has_room and w.worker_id not in exclude]
+
+    def room(w: WorkerInfo) -> float:
+        return -(w.headroom / max(w.session_cost, 1e-3)) if w.headroom is not None else 0.0
+
+    return sorted(candidates, key=lambda w: (room(w), w.load / max(w.capacity, 1), w.worker_id))

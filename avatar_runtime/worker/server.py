@@ -1,8 +1,10 @@
-"""The avatar worker: takes kiosk sessions from the channel layer, up to its capacity.
+"""The avatar worker: takes kiosk sessions from the channel layer, up to its capacity and CPU budget.
 
-It announces itself in the worker registry (heartbeat every 2 s), publishes the health of its
-backends (``health_publisher``), answers ``session.open`` with ``kiosk.opened`` or
-``kiosk.refused`` (at capacity), and routes the kiosk's messages to the session's runner.
+It announces itself in the worker registry (heartbeat every 2 s, with its CPU headroom and its
+sessions' CPU per stage), publishes the health of its backends (``health_publisher``), answers
+``session.open`` with ``kiosk.opened`` or ``kiosk.refused`` (reason ``capacity``: every slot taken;
+``budget``: no CPU headroom for one more session, see ``governor``), and routes the kiosk's
+messages to the session's runner.
 ``python manage.py avatar_worker`` runs one; the embedded layout runs one inside the web process.
 """
 import asyncio
@@ -16,11 +18,13 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
+from avatar_runtime.capacity.stage_cpu import STAGES
 from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.llm.base import HistoryTurn
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.transport.ice import HOST_CANDIDATES_ONLY, IceConfig
+from avatar_runtime.worker.governor import GOVERN_EVERY, Governor
 from avatar_runtime.worker.health_publisher import HealthPublisher, health_withdraw
 from avatar_runtime.worker.metrics_publisher import metrics_publisher, metrics_withdraw
 from avatar_runtime.worker.protocol import (
@@ -44,9 +48,11 @@ SessionFactory = Callable[[str, int | None], Awaitable[ConversationSession]]
 class AvatarWorker:
     def __init__(self, *, capacity: int, session_factory: SessionFactory, layer: BaseChannelLayer | None = None,
                  worker_id: str | None = None, warm_up: Callable[[], None] | None = None,
-                 orphaned_after: float = SESSION_ORPHANED_AFTER, ice: IceConfig = HOST_CANDIDATES_ONLY) -> None:
+                 orphaned_after: float = SESSION_ORPHANED_AFTER, ice: IceConfig = HOST_CANDIDATES_ONLY,
+                 governor: Governor | None = None) -> None:
         self.capacity = capacity
         self.ice = ice
+        self.governor = governor or Governor(budget=None, degrader=None)
         self.orphaned_after = orphaned_after
         self.warm_up = warm_up
         self.session_factory = session_factory
@@ -56,6 +62,8 @@ class AvatarWorker:
         self.runners: dict[str, SessionRunner] = {}
         self._tasks = TaskOwner(f"worker {self.worker_id}")
         self.ready = asyncio.Event()
+        self._ended_cpu = dict.fromkeys(STAGES, 0.0)  # stage CPU of the sessions that have closed
+        self._ended_seconds = 0.0
 
     async def run(self) -> None:
         assert self.layer is not None, "no channel layer configured"
@@ -69,6 +77,8 @@ class AvatarWorker:
         self._tasks.spawn(HealthPublisher(self.worker_id).run(), "health")
         self._tasks.spawn(metrics_publisher(self.worker_id), "metrics")
         self._tasks.spawn(self._reap_orphans(), "reaper")
+        if self.governor.budget is not None or self.governor.degrader is not None:
+            self._tasks.spawn(self._govern(), "governor")
         self.ready.set()
         log.info("worker %s ready on %s (capacity %d)", self.worker_id, self.channel, self.capacity)
         try:
@@ -86,7 +96,28 @@ class AvatarWorker:
             await self.shutdown()
 
     def _announce(self) -> None:
-        worker_announce(WorkerInfo(self.worker_id, self.channel, self.capacity, len(self.runners), time.time()))
+        stage_cpu, session_seconds = self.stats()
+        worker_announce(WorkerInfo(self.worker_id, self.channel, self.capacity, len(self.runners), time.time(),
+                                   headroom=self.governor.headroom, session_cost=self.governor.session_cost,
+                                   min_sessions=self.governor.min_sessions,
+                                   stage_cpu=stage_cpu, session_seconds=session_seconds,
+                                   quality=self.governor.degraded(self.runners)))
+
+    def stats(self) -> tuple[dict[str, float], float]:
+        """CPU-seconds per stage of every session so far (closed and running), and their summed lifetimes."""
+        stage_cpu = dict(self._ended_cpu)
+        seconds = self._ended_seconds
+        now = time.monotonic()
+        for runner in list(self.runners.values()):  # a copy: the heartbeat calls this from a thread
+            for stage, used in runner.session.cpu.snapshot().items():
+                stage_cpu[stage] += used
+            seconds += now - runner.started_at
+        return stage_cpu, seconds
+
+    async def _govern(self) -> None:
+        while True:
+            await asyncio.sleep(GOVERN_EVERY)
+            await self.governor.tick(self.runners)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -166,9 +197,13 @@ class AvatarWorker:
         for other, running in list(self.runners.items()):
             if kiosk is not None and running.session.kiosk_id == kiosk:
                 await self._close(other, "replaced")  # one live session per kiosk: the newest
-        if len(self.runners) >= self.capacity:
-            await self.layer.send(reply, {"type": "kiosk.refused", "session_id": session_id, "reason": "capacity"})
+        if len(self.runners) >= self.capacity or not self.governor.admits(len(self.runners)):
+            reason = "capacity" if len(self.runners) >= self.capacity else "budget"
+            log.info("worker %s: session %s refused (%s; headroom %s cores, a session costs %.2f)", self.worker_id,
+                     session_id, reason, self.governor.headroom, self.governor.session_cost)
+            await self.layer.send(reply, {"type": "kiosk.refused", "session_id": session_id, "reason": reason})
             return
+        self.governor.admitted()
         session = await self.session_factory(session_id, kiosk)
         media = message.get("media") if message.get("media") in MEDIA_MODES else "ws"
         runner = SessionRunner(session=session, layer=self.layer, reply_channel=reply, media=str(media),
@@ -187,6 +222,9 @@ class AvatarWorker:
         runner = self.runners.pop(session_id, None)
         if runner is not None:
             await runner.close(reason)
+            for stage, used in runner.session.cpu.snapshot().items():
+                self._ended_cpu[stage] += used
+            self._ended_seconds += time.monotonic() - runner.started_at
             self._announce()
             log.info("worker %s: session %s closed (%s); %d of %d slots in use", self.worker_id, session_id, reason,
                      len(self.runners), self.capacity)

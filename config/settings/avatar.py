@@ -27,7 +27,17 @@ LLM_API_KEY = env_str("LLM_API_KEY", "")
 EDGE_TTS_URL = env_str("EDGE_TTS_URL", "")
 EDGE_TTS_FIRST_AUDIO_TIMEOUT = env_float("EDGE_TTS_FIRST_AUDIO_TIMEOUT", 0.8)
 EDGE_TTS_STALL_TIMEOUT = env_float("EDGE_TTS_STALL_TIMEOUT", 0.8)
-AVATAR_WORKER_CAPACITY = env_int("AVATAR_WORKER_CAPACITY", 4)
+AVATAR_WORKER_CAPACITY = env_int("AVATAR_WORKER_CAPACITY", 4)  # a hard cap, whatever the CPU budget says
+# The worker's CPU governor (avatar_runtime/worker/governor.py): a session is admitted only while the
+# measured headroom (AVATAR_CPU_TARGET of the worker's allowed cores, minus what the host uses) holds a
+# session's cost (learned from its own sessions: starts at AVATAR_SESSION_COST_CORES, never above
+# AVATAR_SESSION_COST_MAX_CORES); under a spike sessions lose video before anyone loses audio.
+# AVATAR_WORKER_MIN_SESSIONS are admitted whatever the budget says (a busy host still serves one).
+AVATAR_CPU_GOVERNOR = env_bool("AVATAR_CPU_GOVERNOR", True)
+AVATAR_CPU_TARGET = env_float("AVATAR_CPU_TARGET", 0.85)
+AVATAR_SESSION_COST_CORES = env_float("AVATAR_SESSION_COST_CORES", 0.6)
+AVATAR_SESSION_COST_MAX_CORES = env_float("AVATAR_SESSION_COST_MAX_CORES", 1.5)
+AVATAR_WORKER_MIN_SESSIONS = env_int("AVATAR_WORKER_MIN_SESSIONS", 1)
 AVATAR_SESSION_IDLE_SECONDS = env_int("AVATAR_SESSION_IDLE_SECONDS", 45)
 AVATAR_VIDEO_MAX_SECONDS = env_int("AVATAR_VIDEO_MAX_SECONDS", 30)  # uploaded avatar videos
 # A connected kiosk page reports itself every KIOSK_HEARTBEAT_SECONDS; the console calls a kiosk

@@ -120,6 +120,8 @@
     mark(ev.type, eventDetails(ev));
     switch (ev.type) {
       case "session":
+        delete document.body.dataset.service;
+        showQuality("full");
         if (ev.resumed) { notice(t("reconnected")); setTimeout(restingNotice, 6000); } else restingNotice();
         startMedia();
         break;
@@ -154,9 +156,26 @@
       case "handoff_requested": if (!handoffKey || handoffKey === "staff_unavailable") onHandoff("open"); break;
       case "handoff": onHandoff(ev.status); mark("handoff_" + ev.status); break;
       case "error": if (ev.code === "no_worker") notice(t("unavailable")); break;
+      case "busy":
+        // No avatar worker has room: say so, keep the attract loop going; the server retries by itself.
+        document.body.dataset.service = "busy";
+        notice(t(ev.question_kept ? "busy_question_kept" : "busy"));
+        if (!ev.question_kept) attract.start();
+        break;
+      case "quality": showQuality(ev.level); break;
       case "rtc_answer": if (pc) pc.setRemoteDescription({ type: "answer", sdp: ev.sdp }); break;
       case "ice_servers": if (iceWaiter) iceWaiter({ iceServers: ev.iceServers, iceTransportPolicy: ev.iceTransportPolicy }); break;
     }
+  }
+
+  // Under load the worker sends less video (reduced) or none (voice only): the voice and the
+  // captions go on; without video the avatar's photo stands in for it.
+  function showQuality(level) {
+    document.body.dataset.quality = level;
+    const voiceOnly = level === "voice_only";
+    $("avatar-video").style.display = voiceOnly ? "none" : "";
+    $("avatar-canvas").style.display = voiceOnly ? "none" : "";
+    if ($("avatar-still")) $("avatar-still").hidden = !voiceOnly && mode !== null;
   }
 
   // ----- media -----------------------------------------------------------------------------

@@ -67,16 +67,17 @@ def test_the_list_shows_online_kiosks_with_their_avatar_state_and_offline_ones_w
     venue = Venue.objects.create(name="Mall")
     now = timezone.now()
     Kiosk.objects.create(name="Door", venue=venue, token_hash="a" * 64, last_seen_at=now - timedelta(seconds=5),
-                         state="speaking")
+                         state="speaking", service="voice_only")  # degraded under load
     Kiosk.objects.create(name="Lift", venue=venue, token_hash="b" * 64, last_seen_at=now - timedelta(seconds=40),
-                         state="listening")
+                         state="listening", service="busy")  # offline since: not shown as busy
     page = admin.get("/console/kiosks/").content.decode()
     door, lift = page.split("<strong>Door</strong>")[1], page.split("<strong>Lift</strong>")[1]
     assert ">Online<" in door.split("</tr>")[0] and 'data-activity="speaking">Speaking<' in door
     assert ">Offline<" in lift.split("</tr>")[0] and 'data-activity=""' in lift.split("</tr>")[0]
+    assert 'data-service="voice_only"' in door.split("</tr>")[0] and "data-service" not in lift.split("</tr>")[0]
     assert "heard from in the last 30 seconds" in page
     chinese = admin.get("/console/kiosks/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "数字人状态" in chinese and "最近 30 秒内" in chinese
+    assert "数字人状态" in chinese and "最近 30 秒内" in chinese and "仅语音和字幕（负载）" in chinese
 
 def test_kiosks_are_for_admins_only(login: Callable[..., Client]) -> None:
     kiosk = Kiosk.objects.create(name="Door", venue=Venue.objects.create(name="Mall"))

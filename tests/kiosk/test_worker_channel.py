@@ -10,6 +10,7 @@ import asyncio
 import pytest
 from channels.layers import get_channel_layer
 
+from avatar_runtime.capacity.stage_cpu import StageCpu
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.worker.server import AvatarWorker
 
@@ -41,6 +42,7 @@ class _SlowStartingSession:
 
     def __init__(self, session_id: str, kiosk_id: int | None) -> None:
         self.session_id, self.kiosk_id = session_id, kiosk_id
+        self.cpu = StageCpu()
         self.events: asyncio.Queue[dict[str, object]] = asyncio.Queue()
         self.may_start = asyncio.Event()
         self.closed_with: str | None = None

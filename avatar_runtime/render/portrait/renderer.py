@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 from scipy.signal import resample_poly
 
+from avatar_runtime.capacity.stage_cpu import StageCpu
 from avatar_runtime.pipeline.messages import Image, Samples, VideoFrame
 from avatar_runtime.render.base import RENDER_FPS, RENDER_SAMPLE_RATE
 from avatar_runtime.render.portrait.animator import RELEASE, IdleMotion, MouthDriver, Pose
@@ -50,7 +51,10 @@ def build_warper(avatar: PortraitAvatar) -> FaceWarper:
 class PortraitRenderer:
     """Talking portrait at ``fps``, paced by ``clock`` (real time by default).
 
-    ``seed`` fixes the blink timing and head sway (tests, reproducible clips).
+    ``seed`` fixes the blink timing and head sway (tests, reproducible clips). ``video_every``
+    draws a new image only every that many frames (0: none, voice only), for a session degraded
+    under load; the audio of every frame is the same whatever it is. Drawing counts as the
+    "rendering" stage of ``cpu``.
     """
 
     name = "portrait"
@@ -63,6 +67,7 @@ class PortraitRenderer:
         seed: int | None = None,
         fps: int = RENDER_FPS,
         sample_rate: int = RENDER_SAMPLE_RATE,
+        cpu: StageCpu | None = None,
     ) -> None:
         if sample_rate % fps:
             raise ValueError("sample_rate must be a multiple of fps")
@@ -80,6 +85,9 @@ class PortraitRenderer:
         self._energy = 0.0
         self._index = 0
         self._closed = False
+        self.cpu = cpu or StageCpu()
+        self.video_every = 1
+        self._last_image: Image | None = None
 
     @property
     def speaking(self) -> bool:
@@ -146,9 +154,12 @@ class PortraitRenderer:
             if self._closed:
                 break
             pose, audio, speaking, pts = self._advance()
-            # drawing takes a few ms of numpy/OpenCV (GIL released): keep it off the event loop
-            image = await asyncio.to_thread(self._warper.draw, pose)
-            yield VideoFrame(image, pts, audio, self.sample_rate, speaking)
+            draw = self._last_image is None or (self.video_every > 0 and (self._index - 1) % self.video_every == 0)
+            if draw:
+                # drawing takes a few ms of numpy/OpenCV (GIL released): keep it off the event loop
+                self._last_image = await asyncio.to_thread(self.cpu.measured("rendering", self._warper.draw), pose)
+            assert self._last_image is not None
+            yield VideoFrame(self._last_image, pts, audio, self.sample_rate, speaking, drawn=draw)
 
     async def close(self) -> None:
         self._closed = True

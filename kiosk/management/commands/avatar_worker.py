@@ -15,7 +15,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--capacity", type=int, default=settings.AVATAR_WORKER_CAPACITY,
-                            help="Concurrent sessions this worker accepts.")
+                            help="Concurrent sessions this worker accepts at most (a hard cap; within it, sessions "
+                                 "are admitted while the CPU headroom holds one, see AVATAR_CPU_GOVERNOR).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if "InMemoryChannelLayer" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
@@ -28,11 +29,11 @@ class Command(BaseCommand):
         asyncio.run(self._serve(options["capacity"]))
 
     async def _serve(self, capacity: int) -> None:
-        from kiosk.session_factory import session_factory, warm_up
+        from kiosk.session_factory import session_factory, warm_up, worker_governor
 
         loop = asyncio.get_running_loop()
         worker = AvatarWorker(capacity=capacity, session_factory=session_factory, warm_up=warm_up,
-                             ice=ice_config_from_settings())
+                             ice=ice_config_from_settings(), governor=worker_governor())
         task = loop.create_task(worker.run(), name="avatar-worker")
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,0 +1,75 @@
+"""The worker's CPU governor: measures headroom, learns a session's cost, degrades and restores.
+
+Every ``GOVERN_EVERY`` seconds it takes a CPU reading (``capacity.budget``), asks the degrader
+for steps from each session's late frames and CPU and the worker's headroom
+(``capacity.degrade``), and applies them: each step is logged with the session id and sent to
+the kiosk as a ``quality`` event, which the kiosk's connection records for the console.
+"""
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from avatar_runtime.capacity.budget import CpuBudget
+from avatar_runtime.capacity.degrade import Degrader, Quality, SessionLoad, Step
+from avatar_runtime.worker.session_runner import SessionRunner
+
+log = logging.getLogger(__name__)
+
+GOVERN_EVERY = 1.0
+STEP_UP_SHARE = 0.5  # a step back up needs headroom for this share of a session's cost
+
+
+@dataclass
+class Governor:
+    """``budget`` None: sessions are not admitted by CPU (only by count); ``degrader`` None: never degraded."""
+
+    budget: CpuBudget | None
+    degrader: Degrader | None
+    min_sessions: int = 1  # admitted whatever the budget says: a worker alone on a busy host still serves
+    clock: Callable[[], float] = time.monotonic
+    _last_tick: float | None = field(default=None, init=False)
+
+    def admits(self, sessions: int) -> bool:
+        return self.budget is None or sessions < self.min_sessions or self.budget.admits()
+
+    def admitted(self) -> None:
+        if self.budget is not None:
+            self.budget.admitted()
+
+    @property
+    def headroom(self) -> float | None:
+        return None if self.budget is None else self.budget.headroom
+
+    @property
+    def session_cost(self) -> float:
+        return 0.0 if self.budget is None else self.budget.cost.value
+
+    async def tick(self, runners: dict[str, SessionRunner]) -> list[Step]:
+        """One round: read, learn, decide, apply."""
+        now = self.clock()
+        elapsed = GOVERN_EVERY if self._last_tick is None else max(now - self._last_tick, 1e-3)
+        self._last_tick = now
+        if self.budget is not None:
+            self.budget.sample(len(runners))
+        if self.degrader is None:
+            return []
+        loads = [SessionLoad(session_id, runner.pacing.late_ratio() if runner.pacing else None,
+                             runner.cpu_since_last() / elapsed)
+                 for session_id, runner in runners.items()]
+        steps = self.degrader.plan(loads, self.headroom, STEP_UP_SHARE * self.session_cost)
+        for step in steps:
+            runner = runners[step.session_id]
+            log.warning("session %s: quality %s -> %s (%s; headroom %s cores, late frames %s)", step.session_id,
+                        step.before.label, step.after.label, step.reason, _fmt(self.headroom),
+                        _fmt(runner.pacing.late_ratio() if runner.pacing else None))
+            await runner.set_quality(step.after, step.reason)
+        return steps
+
+    def degraded(self, runners: dict[str, SessionRunner]) -> dict[str, str]:
+        # A copy first: the worker's heartbeat asks from a thread while the loop opens and closes sessions.
+        return {sid: r.quality.label for sid, r in list(runners.items()) if r.quality != Quality.FULL}
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

@@ -1,0 +1,29 @@
+"""The load bench's capacity table: CPU per session by stage, busy kiosks and quality steps per N."""
+from collections import Counter
+
+from bench.load_client import KioskResult
+from bench.load_report import round_stats, stage_table
+from bench.load_stack import Resources, WorkerStats
+
+
+def test_the_stage_table_reports_cpu_per_session_busy_kiosks_and_quality_steps() -> None:
+    served = KioskResult("kiosk-0", frames=250, media_window=10.0, quality_steps=["reduced_video", "full"],
+                         audio_packets=250, late_audio=5)
+    waited = KioskResult("kiosk-1", busy_after=0.4, served_after_busy=6.5)
+    never = KioskResult("kiosk-2", busy_after=0.6)
+    before = WorkerStats({"rendering": 10.0, "encoding": 4.0}, session_seconds=100.0)
+    after = WorkerStats({"rendering": 16.0, "encoding": 6.0, "recognition": 1.0}, session_seconds=120.0,
+                        session_cost=[0.55], headroom=[0.3])
+    resources = Resources(cpu_percent={"worker0": 60.0, "daphne": 10.0}, rss_mb={"worker0": 900.0, "daphne": 200.0},
+                          rss_idle_mb={"worker0": 800.0, "daphne": 190.0})
+    stats = round_stats(3, [served, waited, never], [], resources, after.since(before), duration=20.0)
+    assert stats.quality_steps == Counter({"reduced_video": 1, "full": 1})
+    header, _rule, row = stage_table([stats]).splitlines()
+    cells = dict(zip([c.strip() for c in header.split("|")[1:-1]], [c.strip() for c in row.split("|")[1:-1]],
+                     strict=True))
+    # 20 s of session lifetime: rendering 6 s of CPU is 30 % of a core, encoding 10 %, recognition 5 %.
+    assert (cells["rendering"], cells["encoding"], cells["recognition"], cells["synthesis"]) == ("30.0", "10.0", "5.0", "0.0")
+    assert cells["worker / session"] == "60"  # 60 % of a core for 20 s, over 20 session-seconds
+    assert cells["other"] == "15.0" and cells["learned cost"] == "0.55"
+    assert cells["busy (kiosks, p95 s to busy, max s to served)"] == "2, 0.6, 6.5 (1 never served)"
+    assert cells["quality steps"] == "full x1, reduced_video x1" and cells["audio late"] == "2.0 %"
