@@ -182,7 +182,8 @@ class MouthWarp:
     @staticmethod
     def _seams(u: Floats, teeth_per_half: float) -> Floats:
         """Slightly darker lines between teeth, which get narrower towards the corners."""
-        return (1 - 0.2 * np.exp(-np.square(np.sin(np.pi * u * teeth_per_half / 2) / 0.1)))[..., None].astype(np.float32)
+        along = np.sin(np.pi / 2 * np.clip(u, -1, 1))  # the arch: teeth look narrower towards the corners
+        return (1 - 0.2 * np.exp(-np.square(np.sin(np.pi * along * teeth_per_half / 2) / 0.1)))[..., None].astype(np.float32)
 
     def _paint_interior(self, region: Image, r: Floats, top: Floats, bottom: Floats, box: tuple[slice, slice]) -> None:
         width = 2 * self._half
@@ -206,7 +207,9 @@ class MouthWarp:
         if not self.geometry.teeth_visible:  # the photo shows no teeth: upper teeth under the upper lip
             upper_h = 0.09 * width
             upper = (_smoothstep((top + upper_h - r) / 1.5) * np.clip(1 - (u / 0.8) ** 4, 0, 1))[..., None]
-            colour = colour * (1 - 0.9 * upper) + TEETH * 0.88 * self._seams(u, 3.2) * 0.9 * upper
+            # lit at the biting edge, shadowed under the lip and towards the corners
+            light = (0.8 + 0.2 * np.clip((r - top) / upper_h, 0, 1) - 0.15 * np.abs(u))[..., None]
+            colour = colour * (1 - 0.95 * upper) + TEETH * light * self._seams(u, 4.0) * 0.95 * upper
         inside = np.clip(np.minimum(r - top, bottom - r) / 1.2, 0, 1)[..., None]
         patch = region[box].astype(np.float32)
         region[box] = np.clip(patch * (1 - inside) + colour * inside + 0.5, 0, 255).astype(np.uint8)

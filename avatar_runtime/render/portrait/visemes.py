@@ -114,24 +114,32 @@ class VisemeDriver:
         level_db = _db(window)
         if level_db < SILENCE_DB:
             self._peak_db = max(self._peak_db - 0.1, -30.0)
-            return self._closure(1.0)
+            return self._closure()
         self._peak_db = max(level_db, self._peak_db - 0.08)  # slow decay: follow a quieter voice
-        # closures are short: judged on the middle half of the window (25 ms)
-        core = window[len(window) // 4 : 3 * len(window) // 4]
-        core_below = self._peak_db - _db(core)
-        core_power = np.abs(np.fft.rfft(core * self._core_window)) ** 2
-        low, high = core_power[self._murmur].sum(), core_power[self._upper].sum()
-        hiss = core_power[self._hiss].sum() / (core_power.sum() + 1e-12)
-        if core_below > DIP_DB and hiss > FRICATIVE_SHARE:  # s, sh, f: teeth together, lips apart
-            self._dip_frames = 0
-            return MouthShape(jaw=0.08)
-        if core_below > DIP_DB:
-            return self._closure(1.0)
-        if low / (low + high + 1e-12) > MURMUR_SHARE and core_below > MURMUR_BELOW_DB:
-            return self._closure(0.8)
+        consonant = self._consonant(window)
+        if consonant is not None:
+            return consonant
         self._dip_frames = 0
-        below = self._peak_db - level_db
-        loudness = float(np.clip((DYNAMIC_RANGE_DB - below) / (DYNAMIC_RANGE_DB - 4.0), 0.0, 1.0))
+        return self._vowel(window, level_db)
+
+    def _consonant(self, window: Samples) -> MouthShape | None:
+        """Closure (stop gap, nasal murmur) or frication, judged on the middle 25 ms: they are short."""
+        core = window[len(window) // 4 : 3 * len(window) // 4]
+        below = self._peak_db - _db(core)
+        power = np.abs(np.fft.rfft(core * self._core_window)) ** 2
+        if below > DIP_DB:
+            if power[self._hiss].sum() / (power.sum() + 1e-12) > FRICATIVE_SHARE:  # s, sh, f: lips apart
+                self._dip_frames = 0
+                return MouthShape(jaw=0.08)
+            return self._closure()
+        low, high = power[self._murmur].sum(), power[self._upper].sum()
+        if low / (low + high + 1e-12) > MURMUR_SHARE and below > MURMUR_BELOW_DB:
+            return self._closure()
+        return None
+
+    def _vowel(self, window: Samples, level_db: float) -> MouthShape:
+        """Jaw from loudness and openness (F1, low-frequency share), width from F2, both against the voice."""
+        loudness = float(np.clip((DYNAMIC_RANGE_DB - (self._peak_db - level_db)) / (DYNAMIC_RANGE_DB - 4.0), 0.0, 1.0))
         power = np.abs(np.fft.rfft(window * self._window)) ** 2
         low_share = float(power[self._low].sum() / (power[self._speech].sum() + 1e-12))
         openness = float(np.clip((low_share - 0.15) / 0.6, 0.0, 1.0))
@@ -146,12 +154,12 @@ class VisemeDriver:
             width = float(np.clip(d2 / 0.3, -1.0, 1.0))
             if width < 0:  # rounding is a mid or close vowel's (o, u); an open back vowel (a) stays neutral
                 width *= 1.0 - float(np.clip((d1 - 0.15) / 0.3, 0.0, 1.0))
-        return MouthShape(jaw=loudness**1.2 * (0.4 + 0.6 * openness), width=width, press=0.0)
+        return MouthShape(jaw=loudness**1.2 * (0.4 + 0.6 * openness), width=width)
 
-    def _closure(self, strength: float) -> MouthShape:
+    def _closure(self) -> MouthShape:
         """Lips together; pressed for a consonant-long dip, relaxed once it has lasted a pause."""
         self._dip_frames += 1
-        return MouthShape(press=strength if self._dip_frames <= PRESS_FRAMES else 0.0)
+        return MouthShape(press=1.0 if self._dip_frames <= PRESS_FRAMES else 0.0)
 
     def step(self, target: MouthShape, *, release: float = JAW_RATES[1]) -> MouthShape:
         """Move the smoothed shape towards ``target``; ``release`` sets how fast the jaw closes."""
