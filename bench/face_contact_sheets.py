@@ -1,7 +1,7 @@
 """Contact sheets of the CPU portrait renderer, for eyes rather than numbers.
 
 For each sentence (espeak-ng, one per language), the mouth region of every 2nd frame; and the
-whole face over 8 s of idle (every 8th frame), so head motion, blinks and breathing show.
+whole face over 6 s of idle (every 3rd frame), so head motion, blinks and breathing show.
 Written as PNGs under ``docs/face/`` with a suffix (``before``/``after`` a change).
 
     python bench/face_contact_sheets.py after
@@ -72,9 +72,9 @@ def idle_sheet(avatar: PortraitAvatar) -> np.ndarray:
     rig = avatar.rig
     rows, cols = rig.to_output(rig.face).expand(1.5, 1.5).slices()
     renderer = PortraitRenderer(avatar, clock=VirtualClock(), seed=0)
-    frames = [renderer.render_next() for _ in range(200)]
-    tiles = [cv2.resize(f.image[rows, cols], (128, 128), interpolation=cv2.INTER_AREA) for f in frames[::8]]
-    return grid(tiles, columns=9)
+    frames = [renderer.render_next() for _ in range(150)]
+    tiles = [cv2.resize(f.image[rows, cols], (112, 112), interpolation=cv2.INTER_AREA) for f in frames[::3]]
+    return grid(tiles)
 
 
 def main() -> None:

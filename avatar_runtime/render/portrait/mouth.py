@@ -27,8 +27,10 @@ Floats = npt.NDArray[np.float32]
 GAP_PER_WIDTH = 0.3  # lip gap at full opening, in mouth widths
 UPPER_SHARE = 0.22  # of the gap, taken by the upper lip moving up (the jaw does the rest)
 SPREAD, ROUND = 0.1, 0.2  # relative change of mouth width at width = +1 / -1
+ROUND_TALLER = 0.4  # a rounded opening is taller for the same jaw: about the same area, narrower
 THIN = 0.5  # pressed lips look this much thinner (rolled in)
 UPPER_COVER = 0.65  # of the photo's visible teeth, covered by the upper lip (the lower lip does the rest)
+TONGUE, LOWER_TEETH = 0.9, 0.9  # how much of the tongue and lower teeth shows
 TEETH = np.array([232.0, 226.0, 214.0], np.float32)
 
 
@@ -130,7 +132,7 @@ class MouthWarp:
         """Backward maps (region pixels), the crease of pressed lips (rows from an offset), the gap to paint."""
         rounded = max(-shape.width, 0.0)
         scale = 1 + (SPREAD * shape.width if shape.width > 0 else ROUND * shape.width)
-        gap = GAP_PER_WIDTH * 2 * self._half * shape.jaw * (1 - shape.press) * (1 + 0.15 * rounded)
+        gap = GAP_PER_WIDTH * 2 * self._half * shape.jaw * (1 - shape.press) * (1 + ROUND_TALLER * rounded)
         down, up = (1 - UPPER_SHARE) * gap, UPPER_SHARE * gap
         # horizontal: corners in or out, most on the lips, fading above the lip and below the (moving) lower lip
         r0 = self._r0
@@ -196,14 +198,14 @@ class MouthWarp:
         colour = cavity * shade
         openness = np.clip(span / (0.1 * width), 0, 1)[..., None]
         # the tongue: low in the mouth, at the centre, seen when the jaw is well open
-        tongue = (_smoothstep((depth - 0.35) / 0.35) * np.clip(1 - (u / 0.6) ** 2, 0, 1))[..., None] * openness * 0.9
+        tongue = (_smoothstep((depth - 0.35) / 0.35) * np.clip(1 - (u / 0.6) ** 2, 0, 1))[..., None] * openness * TONGUE
         tongue_colour = 0.5 * lip * 0.9 + 0.5 * np.array([190.0, 96.0, 104.0], np.float32)
         colour = colour * (1 - tongue) + tongue_colour * (0.45 + 0.35 * depth[..., None]) * tongue  # in the mouth's shadow
         # lower teeth: just behind the lower lip, partly hidden by it, a little in shadow
         lower_h = np.minimum(0.05 * width, 0.3 * span)
         lower = (_smoothstep((r - (bottom - lower_h)) / 1.2) * np.clip(1 - (u / 0.55) ** 4, 0, 1))[..., None]
         lower_shade = 0.55 + 0.25 * np.clip((r - (bottom - lower_h)) / np.maximum(lower_h, 1), 0, 1)[..., None]
-        colour = colour * (1 - 0.9 * lower) + TEETH * lower_shade * self._seams(u, 4.2) * 0.9 * lower
+        colour = colour * (1 - LOWER_TEETH * lower) + TEETH * lower_shade * self._seams(u, 4.2) * LOWER_TEETH * lower
         if not self.geometry.teeth_visible:  # the photo shows no teeth: upper teeth under the upper lip
             upper_h = 0.09 * width
             upper = (_smoothstep((top + upper_h - r) / 1.5) * np.clip(1 - (u / 0.8) ** 4, 0, 1))[..., None]

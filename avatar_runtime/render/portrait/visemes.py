@@ -6,8 +6,10 @@ No weights and no phonemes, so it works for every voice and language. Per analys
 - **Vowel quality from formants** (LPC): the first formant rises as the jaw opens (a > e, o > i, u),
   the second falls as the lips round (o, u) and rises as they spread (i, e). Both are read relative
   to a running average of the voice, so a child, a woman and a man map alike.
-- **Bilabial closures** from the energy envelope: a short dip inside speech (the silence before
-  the burst of p/b) or a quiet, low-pitched murmur with no energy above (m) presses the lips together.
+- **Bilabial closures** from the energy envelope: a dip inside speech (the silence of a stop) that
+  ends, within 80 ms, in a burst with little energy above 1.2 kHz (p, b; t, d, k, g burst higher)
+  presses the lips together. An m has no such dip and the sound alone barely tells it from n, so
+  it is left to the jaw.
 
 Each frame looks a little ahead (lips move before the sound they make) and each parameter is
 smoothed with its own attack and release, which also blends neighbouring sounds (coarticulation).
@@ -25,8 +27,13 @@ WINDOW_S = 0.05
 SILENCE_DB = -55.0  # below this (dBFS), the mouth closes whatever the normalisation says
 DYNAMIC_RANGE_DB = 28.0  # peak - 28 dB maps to closed, peak - 4 dB to fully open
 DIP_DB = 20.0  # a window this far below the speech peak, inside speech, is a closure (stop gap)
-MURMUR_SHARE, MURMUR_BELOW_DB = 0.8, 10.0  # a nasal murmur (m): all energy under 400 Hz, quieter than vowels
 FRICATIVE_SHARE = 0.4  # of a quiet window's energy above 3 kHz: frication, not a closure
+CORE_START = 0  # where in the analysis window the 25 ms judged for consonants starts
+RELEASE_S = 0.08  # heard beyond the window, for the burst that ends a closure
+RELEASE_RISE_DB = 12.0
+CLOSURE_JAW = 1.0  # of the jaw opening kept behind lips shut for p, b: at the release the mouth opens at once
+JAW_POWER, JAW_FLOOR = 1.3, 0.35
+F1_SHARE = 0.4  # of the openness read from F1 (the rest: the low-frequency share, as loud as it is robust)
 PRESS_FRAMES = 4  # a dip longer than this is a pause, not a consonant: the lips relax
 LPC_ORDER = 10
 F1_REF_RANGE = (math.log(420.0), math.log(650.0))  # log Hz
@@ -34,7 +41,7 @@ F2_REF_RANGE = (math.log(1350.0), math.log(2000.0))
 # share of the gap to the target covered per frame (25 fps), (attack, release) per parameter
 JAW_RATES = (0.65, 0.4)
 WIDTH_RATE = 0.45
-PRESS_RATES = (0.9, 0.55)
+PRESS_RATES = (0.9, 0.9)
 
 
 @dataclass(frozen=True)
@@ -94,47 +101,66 @@ class VisemeDriver:
         self._low = (freqs >= 150) & (freqs < 1000)
         self._core_window = np.hanning(size // 2).astype(np.float32)
         core_freqs = np.fft.rfftfreq(size // 2, 1.0 / sample_rate)
-        self._murmur = (core_freqs >= 80) & (core_freqs < 400)
-        self._upper = (core_freqs >= 1000) & (core_freqs < 4000)
         self._hiss = core_freqs >= 3000
         self._speech = (freqs >= 150) & (freqs < 5000)
         self._peak_db = -18.0
         self._f1_ref, self._f2_ref = math.log(500.0), math.log(1600.0)  # running averages of the voice (log Hz)
         self._dip_frames = 0
+        self._release_len = int(RELEASE_S * sample_rate)
+        self._hop = int(0.01 * sample_rate)
+        self._burst_window = np.hanning(2 * self._hop).astype(np.float32)
+        burst_freqs = np.fft.rfftfreq(2 * self._hop, 1.0 / sample_rate)
+        self._burst_high, self._burst_mid = burst_freqs >= 3000, (burst_freqs >= 1200) & (burst_freqs < 3000)
         self.shape = REST
 
     def analysis_span(self, frame_start: int, frame_len: int) -> tuple[int, int]:
-        """Sample range (relative to the utterance) that the frame starting at ``frame_start`` reads."""
+        """Sample range (relative to the utterance) that the frame starting at ``frame_start`` reads:
+        ``WINDOW_S`` around the frame (a little ahead), then ``RELEASE_S`` more to hear how a closure ends."""
         centre = frame_start + frame_len // 2 + int(LOOKAHEAD_S * self.sample_rate)
-        half = len(self._window) // 2
-        return centre - half, centre - half + len(self._window)
+        start = centre - len(self._window) // 2
+        return start, start + len(self._window) + self._release_len
 
-    def target(self, window: Samples) -> MouthShape:
-        """Unsmoothed shape for one analysis window (``len == WINDOW_S``), updating the trackers."""
+    def target(self, span: Samples) -> MouthShape:
+        """Unsmoothed shape for one analysis span (see ``analysis_span``), updating the trackers."""
+        window, after = span[: len(self._window)], span[len(self._window) :]
         level_db = _db(window)
         if level_db < SILENCE_DB:
             self._peak_db = max(self._peak_db - 0.1, -30.0)
-            return self._closure()
-        self._peak_db = max(level_db, self._peak_db - 0.08)  # slow decay: follow a quieter voice
-        consonant = self._consonant(window)
+        else:
+            self._peak_db = max(level_db, self._peak_db - 0.08)  # slow decay: follow a quieter voice
+        consonant = self._consonant(window, after)
         if consonant is not None:
             return consonant
         self._dip_frames = 0
-        return self._vowel(window, level_db)
+        return self._vowel(window, level_db) if level_db >= SILENCE_DB else REST
 
-    def _consonant(self, window: Samples) -> MouthShape | None:
-        """Closure (stop gap, nasal murmur) or frication, judged on the middle 25 ms: they are short."""
-        core = window[len(window) // 4 : 3 * len(window) // 4]
-        below = self._peak_db - _db(core)
+    def _consonant(self, window: Samples, after: Samples) -> MouthShape | None:
+        """A stop's closure or frication, judged on 25 ms at the frame: they are short."""
+        core = window[CORE_START : CORE_START + len(window) // 2]
+        core_db = _db(core)
+        below = self._peak_db - core_db
         power = np.abs(np.fft.rfft(core * self._core_window)) ** 2
         if below > DIP_DB:
             if power[self._hiss].sum() / (power.sum() + 1e-12) > FRICATIVE_SHARE:  # s, sh, f: lips apart
                 self._dip_frames = 0
                 return MouthShape(jaw=0.08)
-            return self._closure()
-        low, high = power[self._murmur].sum(), power[self._upper].sum()
-        if low / (low + high + 1e-12) > MURMUR_SHARE and below > MURMUR_BELOW_DB:
-            return self._closure()
+            release = self._release(np.concatenate([window[CORE_START + len(core) :], after]), core_db)
+            if release == "labial":
+                return self._closure()
+            self._dip_frames = 0
+            return MouthShape(jaw=0.05) if release else REST  # t, d, k, g: jaw up, lips barely apart; or a pause
+        return None
+
+    def _release(self, ahead: Samples, closure_db: float) -> str | None:
+        """How the closure ends, if it ends within ``RELEASE_S``: ``"labial"`` for a p/b burst (weak above
+        1.2 kHz: t and d burst high, k and g in the middle), ``"other"`` for any other."""
+        for start in range(0, len(ahead) - 2 * self._hop + 1, self._hop):
+            piece = ahead[start : start + 2 * self._hop]
+            if _db(piece) > closure_db + RELEASE_RISE_DB:
+                power = np.abs(np.fft.rfft(piece * self._burst_window)) ** 2
+                total = power.sum() + 1e-12
+                labial = power[self._burst_high].sum() / total < 0.25 and power[self._burst_mid].sum() / total < 0.35
+                return "labial" if labial else "other"
         return None
 
     def _vowel(self, window: Samples, level_db: float) -> MouthShape:
@@ -150,16 +176,18 @@ class VisemeDriver:
             # the voice's own averages, slowly, within the range of adult and child voices
             self._f1_ref = float(np.clip(self._f1_ref + 0.01 * d1, *F1_REF_RANGE))
             self._f2_ref = float(np.clip(self._f2_ref + 0.01 * d2, *F2_REF_RANGE))
-            openness = 0.35 * openness + 0.65 * float(np.clip(0.45 + d1 / 0.6, 0.0, 1.0))
+            openness = (1 - F1_SHARE) * openness + F1_SHARE * float(np.clip(0.45 + d1 / 0.6, 0.0, 1.0))
             width = float(np.clip(d2 / 0.3, -1.0, 1.0))
             if width < 0:  # rounding is a mid or close vowel's (o, u); an open back vowel (a) stays neutral
                 width *= 1.0 - float(np.clip((d1 - 0.15) / 0.3, 0.0, 1.0))
-        return MouthShape(jaw=loudness**1.2 * (0.4 + 0.6 * openness), width=width)
+        return MouthShape(jaw=loudness**JAW_POWER * (JAW_FLOOR + (1 - JAW_FLOOR) * openness), width=width)
 
     def _closure(self) -> MouthShape:
         """Lips together; pressed for a consonant-long dip, relaxed once it has lasted a pause."""
         self._dip_frames += 1
-        return MouthShape(press=1.0 if self._dip_frames <= PRESS_FRAMES else 0.0)
+        if self._dip_frames > PRESS_FRAMES:
+            return REST
+        return MouthShape(jaw=CLOSURE_JAW * self.shape.jaw, width=self.shape.width, press=1.0)
 
     def step(self, target: MouthShape, *, release: float = JAW_RATES[1]) -> MouthShape:
         """Move the smoothed shape towards ``target``; ``release`` sets how fast the jaw closes."""
