@@ -31,9 +31,8 @@ FRICATIVE_SHARE = 0.4  # of a quiet window's energy above 3 kHz: frication, not 
 CORE_START = 0  # where in the analysis window the 25 ms judged for consonants starts
 RELEASE_S = 0.08  # heard beyond the window, for the burst that ends a closure
 RELEASE_RISE_DB = 12.0
-CLOSURE_JAW = 1.0  # of the jaw opening kept behind lips shut for p, b: at the release the mouth opens at once
 JAW_POWER, JAW_FLOOR = 1.3, 0.35
-F1_SHARE = 0.4  # of the openness read from F1 (the rest: the low-frequency share, as loud as it is robust)
+F1_SHARE = 0.4  # of the openness read from F1; the rest from the low-frequency share, which is steadier
 PRESS_FRAMES = 4  # a dip longer than this is a pause, not a consonant: the lips relax
 LPC_ORDER = 10
 F1_REF_RANGE = (math.log(420.0), math.log(650.0))  # log Hz
@@ -41,7 +40,7 @@ F2_REF_RANGE = (math.log(1350.0), math.log(2000.0))
 # share of the gap to the target covered per frame (25 fps), (attack, release) per parameter
 JAW_RATES = (0.65, 0.4)
 WIDTH_RATE = 0.45
-PRESS_RATES = (0.9, 0.9)
+PRESS_RATE = 0.9  # both ways: lips shut and part within a frame
 
 
 @dataclass(frozen=True)
@@ -187,13 +186,14 @@ class VisemeDriver:
         self._dip_frames += 1
         if self._dip_frames > PRESS_FRAMES:
             return REST
-        return MouthShape(jaw=CLOSURE_JAW * self.shape.jaw, width=self.shape.width, press=1.0)
+        # the jaw stays where it was behind the shut lips, so the mouth opens at once at the release
+        return MouthShape(jaw=self.shape.jaw, width=self.shape.width, press=1.0)
 
     def step(self, target: MouthShape, *, release: float = JAW_RATES[1]) -> MouthShape:
         """Move the smoothed shape towards ``target``; ``release`` sets how fast the jaw closes."""
         s = self.shape
         jaw = s.jaw + (JAW_RATES[0] if target.jaw > s.jaw else release) * (target.jaw - s.jaw)
-        press = s.press + PRESS_RATES[target.press < s.press] * (target.press - s.press)
+        press = s.press + PRESS_RATE * (target.press - s.press)
         width = s.width + WIDTH_RATE * (target.width - s.width)
         self.shape = MouthShape(
             jaw=jaw if jaw >= 1e-3 else 0.0,
