@@ -108,7 +108,7 @@ def main() -> None:
         "## One-off costs", "",
         "| step | seconds |", "|---|---|",
         f"| prepare (decode, face/mouth/eyes detection) | {prepare_s:.2f} |",
-        f"| renderer init (precomputed warps: 32 mouth levels, 10 blink levels) | {init_s:.2f} |", "",
+        f"| renderer init (mouth region grid, teeth band, 10 blink levels) | {init_s:.2f} |", "",
         f"Machine: {os.cpu_count()} cores (shared with other work).",
     ]
     report = "\n".join(lines) + "\n"

@@ -212,7 +212,7 @@ def lip_line(image: Image, mouth: Box) -> tuple[float, float, float]:
     flat = (mouth.center[1], 0.0, 0.0)
     if patch.shape[0] < 4 or patch.shape[1] < 6:
         return flat
-    teeth = _largest_component(_bright_grey(patch))
+    teeth = teeth_mask(patch)
     use_teeth = bool(teeth.mean() > TEETH_FRACTION)
     darkness = 255.0 - cv2.GaussianBlur(cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32), (3, 3), 0)
     us, ys = [], []
@@ -252,7 +252,12 @@ def _bright_grey(patch: Image) -> npt.NDArray[np.bool_]:
     return (hsv[..., 2] > 150) & (hsv[..., 1] < 42)
 
 
+def teeth_mask(patch: Image) -> npt.NDArray[np.bool_]:
+    """The teeth in a mouth patch: its largest bright, unsaturated blob."""
+    return _largest_component(_bright_grey(patch))
+
+
 def teeth_visible(image: Image, mouth: Box) -> bool:
     """Whether the resting mouth already shows teeth (bright, unsaturated pixels inside it)."""
     rows, cols = mouth.clip(image.shape[1], image.shape[0]).slices()
-    return bool(_largest_component(_bright_grey(image[rows, cols])).mean() > TEETH_FRACTION)
+    return bool(teeth_mask(image[rows, cols]).mean() > TEETH_FRACTION)

@@ -16,10 +16,12 @@ from scipy.signal import resample_poly
 from avatar_runtime.capacity.stage_cpu import StageCpu
 from avatar_runtime.pipeline.messages import Image, Samples, VideoFrame
 from avatar_runtime.render.base import RENDER_FPS, RENDER_SAMPLE_RATE
-from avatar_runtime.render.portrait.animator import RELEASE, IdleMotion, MouthDriver, Pose
+from avatar_runtime.render.portrait.animator import IdleMotion, Pose
 from avatar_runtime.render.portrait.clock import Clock, LoopClock
+from avatar_runtime.render.portrait.mouth import MouthGeometry
 from avatar_runtime.render.portrait.prepare import PortraitAvatar
-from avatar_runtime.render.portrait.warp import FaceWarper, MouthGeometry
+from avatar_runtime.render.portrait.visemes import JAW_RATES, REST, VisemeDriver
+from avatar_runtime.render.portrait.warp import FaceWarper
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +78,12 @@ class PortraitRenderer:
         self._frame_len = sample_rate // fps
         self._clock: Clock = clock or LoopClock()
         self._warper = build_warper(avatar)
-        self._driver = MouthDriver(sample_rate)
+        self._driver = VisemeDriver(sample_rate)
         self._motion = IdleMotion(avatar.rig.to_output(avatar.rig.face).width, seed=seed)
         self._pending: Samples = np.zeros(0, np.float32)  # queued speech of the current utterance
         self._played = 0  # samples of the current utterance already sent out in frames
         self._flushed = False
-        self._release = RELEASE
+        self._release = JAW_RATES[1]
         self._energy = 0.0
         self._index = 0
         self._closed = False
@@ -103,7 +105,7 @@ class PortraitRenderer:
             common = gcd(sample_rate, self.sample_rate)
             audio = resample_poly(audio, self.sample_rate // common, sample_rate // common).astype(np.float32)
         self._pending = np.concatenate([self._pending, audio])
-        self._release = RELEASE
+        self._release = JAW_RATES[1]
 
     def flush(self) -> None:
         self._flushed = True
@@ -135,12 +137,12 @@ class PortraitRenderer:
                 self._release = EASE_RELEASE
         else:
             audio = np.zeros(n, np.float32)
-            target = 0.0
-        opening = self._driver.step(target, release=self._release)
-        self._energy += 0.08 * (opening - self._energy)
+            target = REST
+        mouth = self._driver.step(target, release=self._release)
+        self._energy += 0.08 * (mouth.jaw - self._energy)
         pts = self._index / self.fps
         self._index += 1
-        return self._motion.pose(pts, opening, self._energy), audio, speaking, pts
+        return self._motion.pose(pts, mouth, self._energy), audio, speaking, pts
 
     def render_next(self) -> VideoFrame:
         """The next frame, at once (offline rendering); ``frames`` paces the same on the clock."""

@@ -1,10 +1,6 @@
-"""Image warps that turn a still portrait into a talking face, precomputed so a frame costs ~ms.
+"""Image warps that turn a still portrait into a talking face; a frame costs a few ms.
 
-Mouth: the lips part along the lip line; everything below it (lower lip, chin, jaw line) moves
-down with a displacement that is widest at the lips' centre and spreads over the jaw, fading
-into the cheeks and the neck; the upper lip lifts a little. The gap between the lips is filled
-with a shaded mouth interior (tongue, and a teeth hint when the photo shows none). All of this
-is precomputed for ``MOUTH_LEVELS`` openings; a frame picks the nearest one.
+Mouth: jaw, width and lip closure, drawn per frame by :mod:`.mouth`.
 
 Eyes: a blink stretches the upper eyelid's skin down over the eye (``BLINK_LEVELS`` steps).
 
@@ -20,13 +16,12 @@ import numpy.typing as npt
 from avatar_runtime.pipeline.messages import Image
 from avatar_runtime.render.face import Box
 from avatar_runtime.render.portrait.animator import Pose
+from avatar_runtime.render.portrait.mouth import MouthGeometry, MouthWarp
+from avatar_runtime.render.portrait.visemes import REST
 
 Floats = npt.NDArray[np.float32]
 
-MOUTH_LEVELS = 32
 BLINK_LEVELS = 10
-GAP_PER_WIDTH = 0.3  # lip gap at full opening, in mouth widths
-UPPER_SHARE = 0.22  # of the gap, taken by the upper lip moving up (the jaw does the rest)
 
 
 def _smoothstep(x: npt.NDArray[np.floating]) -> Floats:
@@ -36,27 +31,15 @@ def _smoothstep(x: npt.NDArray[np.floating]) -> Floats:
 
 @dataclass(frozen=True)
 class _Layer:
-    """One precomputed warp of a region: fixed-point maps plus an optional painted overlay."""
+    """One precomputed warp of a region, as fixed-point maps (cv2.convertMaps' form: remap reads it fastest)."""
 
-    map1: npt.NDArray[np.int16]  # cv2.convertMaps' fixed-point form: remap reads it fastest
+    map1: npt.NDArray[np.int16]
     map2: npt.NDArray[np.uint16]
-    alpha: Floats | None = None  # H x W x 1, where the overlay covers the warped pixels
-    overlay: Floats | None = None  # H x W x 3
 
 
-def _layer(map_x: Floats, map_y: Floats, alpha: Floats | None = None, overlay: Floats | None = None) -> _Layer:
+def _layer(map_x: Floats, map_y: Floats) -> _Layer:
     map1, map2 = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
-    return _Layer(np.asarray(map1, np.int16), np.asarray(map2, np.uint16), alpha, overlay)
-
-
-@dataclass(frozen=True)
-class MouthGeometry:
-    """The mouth in output pixels: its box, lip line (``y = a + b*u + c*u^2``) and the face around it."""
-
-    mouth: Box
-    lip_line: tuple[float, float, float]
-    face: Box
-    teeth_visible: bool
+    return _Layer(np.asarray(map1, np.int16), np.asarray(map2, np.uint16))
 
 
 class FaceWarper:
@@ -66,9 +49,7 @@ class FaceWarper:
         self.base = base
         height, width = base.shape[:2]
         face = geometry.face
-        self._mouth_region = self._region(Box(face.x0 - 0.1 * face.width, geometry.mouth.y0 - 0.6 * geometry.mouth.height,
-                                              face.x1 + 0.1 * face.width, face.y0 + 1.55 * face.height), width, height)
-        self._mouth_layers = self._mouth_levels(geometry)
+        self._mouth = MouthWarp(base, geometry)
         self._eyes = [(region, self._blink_levels(eye, region)) for eye in eyes
                       for region in [self._region(eye.expand(1.6, 2.6), width, height)]]
         self._head_region = self._region(face.expand(3.0, 3.2), width, height)
@@ -83,78 +64,6 @@ class FaceWarper:
         rows, cols = region
         ys, xs = np.mgrid[rows.start : rows.stop, cols.start : cols.stop].astype(np.float32)
         return xs, ys
-
-    def _mouth_levels(self, geo: MouthGeometry) -> list[_Layer]:
-        xs, ys = self._grid(self._mouth_region)
-        rows, cols = self._mouth_region
-        mouth, face = geo.mouth, geo.face
-        half = mouth.width / 2
-        u_raw = (xs[0] - mouth.center[0]) / half
-        u = np.clip(u_raw, -1, 1)
-        a, b, c = geo.lip_line
-        split = (a + b * u + c * u * u).astype(np.float32)  # per column
-        lips = (np.clip(1 - u_raw**2, 0, 1) ** 0.8).astype(np.float32)  # opening profile along the lips
-        jaw = np.exp(-0.5 * ((xs[0] - mouth.center[0]) / (0.32 * face.width)) ** 2).astype(np.float32)
-        chin = face.y0 + 1.12 * face.height - float(split.max())
-        lip_depth, neck = 0.35 * chin, 0.4 * face.height
-        upper_depth = 0.9 * mouth.height
-        r_out = ys - split  # output distance below the lip line
-        region = self.base[rows, cols].astype(np.float32)
-        lip_colour = self._lip_colour(geo)
-        layers = []
-        for level in range(MOUTH_LEVELS):
-            gap = GAP_PER_WIDTH * mouth.width * level / (MOUTH_LEVELS - 1)
-            down, up = (1 - UPPER_SHARE) * gap, UPPER_SHARE * gap
-
-            def lower(r: Floats, down: float = down) -> Floats:
-                t = _smoothstep(r / lip_depth)
-                fade = 1 - _smoothstep((r - chin) / neck)
-                return down * (lips + (jaw - lips) * t) * fade
-
-            def upper(r: Floats, up: float = up) -> Floats:
-                return up * lips * (1 - _smoothstep(-r / upper_depth))
-
-            # invert the forward displacement by fixed-point iteration (it is smooth and small)
-            r_low, r_up = r_out - down * lips, r_out + up * lips
-            for _ in range(4):
-                r_low = r_out - lower(np.maximum(r_low, 0))
-                r_up = r_out + upper(np.minimum(r_up, 0))
-            top, bottom = -up * lips, down * lips  # the lens between the parted lips, per column
-            src_r = np.where(r_out <= top, np.minimum(r_up, 0), np.where(r_out >= bottom, np.maximum(r_low, 0), 0))
-            map_y = (split + src_r).astype(np.float32)
-            if gap < 0.5:
-                layers.append(_layer(xs, map_y))
-                continue
-            inside = np.clip(np.minimum(r_out - top, bottom - r_out) / 1.5, 0, 1)[..., None].astype(np.float32)
-            depth = np.clip((r_out - top) / np.maximum(bottom - top, 1e-3), 0, 1)  # 0 at the upper lip
-            overlay = self._interior(depth, u_raw, bottom - top, lip_colour, mouth.width, geo.teeth_visible, region)
-            layers.append(_layer(xs, map_y, inside, overlay))
-        return layers
-
-    def _lip_colour(self, geo: MouthGeometry) -> Floats:
-        rows, cols = geo.mouth.clip(self.base.shape[1], self.base.shape[0]).slices()
-        pixels = self.base[rows, cols].reshape(-1, 3).astype(np.float32)
-        redness = pixels[:, 0] - pixels[:, 1]
-        return np.median(pixels[redness >= np.percentile(redness, 70)], axis=0).astype(np.float32)
-
-    @staticmethod
-    def _interior(depth: Floats, u: Floats, gap: Floats, lip: Floats, width: float, teeth_visible: bool,
-                  region: Floats) -> Floats:
-        """The inside of the open mouth: dark, darker under the upper lip, tongue at the bottom."""
-        # a cavity and tongue of typical colour, tinted by this person's lips
-        cavity = 0.5 * lip * 0.35 + 0.5 * np.array([80.0, 26.0, 30.0], np.float32)
-        tongue_colour = 0.5 * lip * 0.8 + 0.5 * np.array([185.0, 92.0, 98.0], np.float32)
-        shade = np.clip(0.7 + 0.6 * depth - 0.3 * np.abs(u), 0.3, 1.2)[..., None]
-        colour = cavity[None, None, :] * shade
-        openness = np.clip(gap / (0.1 * width), 0, 1)
-        tongue = (_smoothstep((depth - 0.4) / 0.4) * np.clip(1 - (u / 0.7) ** 2, 0, 1) * openness * 0.9)[..., None]
-        colour = colour * (1 - tongue) + tongue_colour[None, None, :] * (0.75 + 0.35 * depth[..., None]) * tongue
-        teeth_colour = np.array([228.0, 222.0, 210.0], np.float32)
-        band = 0.09 * width / np.maximum(gap, 1.0)  # teeth are ~0.09 mouth widths tall, whatever the gap
-        if not teeth_visible:
-            upper = (_smoothstep((band - depth) / 0.08) * np.clip(1 - (u / 0.8) ** 4, 0, 1) * 0.9)[..., None]
-            colour = colour * (1 - upper) + teeth_colour * 0.85 * upper
-        return colour.astype(np.float32)
 
     def _blink_levels(self, eye: Box, region: tuple[slice, slice]) -> list[_Layer]:
         xs, ys = self._grid(region)
@@ -184,17 +93,12 @@ class FaceWarper:
 
     def _apply(self, frame: Image, region: tuple[slice, slice], layer: _Layer) -> None:
         rows, cols = region
-        warped = cv2.remap(frame, layer.map1, layer.map2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        if layer.alpha is not None and layer.overlay is not None:
-            blended = warped.astype(np.float32) * (1 - layer.alpha) + layer.overlay * layer.alpha
-            warped = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
-        frame[rows, cols] = warped
+        frame[rows, cols] = cv2.remap(frame, layer.map1, layer.map2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def draw(self, pose: Pose) -> Image:
         frame = self.base.copy()
-        level = round(float(np.clip(pose.opening, 0, 1)) * (MOUTH_LEVELS - 1))
-        if level:
-            self._apply(frame, self._mouth_region, self._mouth_layers[level])
+        if pose.mouth != REST:
+            self._mouth.draw(frame, pose.mouth)
         closure = round(float(np.clip(pose.blink, 0, 1)) * (BLINK_LEVELS - 1))
         if closure:
             for region, layers in self._eyes:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 from PIL import Image
+from scipy.signal import resample_poly
 from skimage import data
 
 from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portrait
@@ -34,6 +35,16 @@ def astronaut_png() -> bytes:
 @functools.cache
 def astronaut() -> PortraitAvatar:
     return prepare_portrait(astronaut_png())
+
+
+@functools.cache
+def spoken(text: str, voice: str = "en") -> np.ndarray:
+    """``text`` spoken by espeak-ng, at 16 kHz float32."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "speech.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, capture_output=True)
+        samples, rate = sf.read(path, dtype="float32")
+    return resample_poly(samples, 16000 // 50, rate // 50).astype(np.float32)
 
 
 @functools.cache
