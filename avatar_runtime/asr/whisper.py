@@ -1,4 +1,5 @@
-"""faster-whisper (CTranslate2, CPU int8) as the embedded recognizer, from ``MODELS_DIR/whisper-base``.
+"""faster-whisper (CTranslate2, CPU int8) as the embedded recognizer, from a model directory of
+``MODELS_DIR`` (``whisper-base``; which model per language: ``asr/whisper_models.py``).
 
 Tuned for latency on two cores: greedy decoding, no timestamps, no Whisper-side VAD (the
 utterance already comes from our VAD), no conditioning on earlier text, and an encoder window
@@ -34,6 +35,7 @@ from typing import Any
 from avatar_runtime.asr.base import Recognition
 from avatar_runtime.asr.language_policy import chinese_as_cantonese
 from avatar_runtime.asr.prompt import DEFAULT_MAX_TOKENS, Prompt, Vocabulary, copies_prompt, only_prompt_terms, prompt_build
+from avatar_runtime.asr.whisper_models import model_problem
 from avatar_runtime.audio import as_samples, resample, rms_dbfs
 from avatar_runtime.errors import ModelMissingError, ProviderError
 from avatar_runtime.pipeline.messages import Samples
@@ -42,7 +44,6 @@ from common.languages import KIOSK_LANGUAGES
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
-MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
 _CANTONESE_MARKERS = (
     "嘅", "喺", "咩", "冇", "唔", "哋", "咗", "嚟", "噉", "啲", "乜", "點樣", "佢", "嗰", "睇", "俾", "咁", "邊度", "係咪",
 )
@@ -70,11 +71,10 @@ def looks_cantonese(text: str) -> bool:
 
 
 def check_model_dir(model_dir: Path) -> None:
-    missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
-    if missing:
+    problem = model_problem(model_dir)
+    if problem is not None:
         raise ModelMissingError(
-            "whisper",
-            f"{model_dir} lacks {', '.join(missing)}; run `python manage.py provision_models` (nothing downloads at run time)",
+            "whisper", f"{problem}; run `python manage.py provision_models` (nothing downloads at run time)",
         )
 
 
