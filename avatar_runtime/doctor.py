@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avatar_runtime.asr.sensevoice import REQUIRED_FILES as SENSEVOICE_FILES
-from avatar_runtime.asr.whisper_models import model_choice
+from avatar_runtime.asr.whisper_models import model_choice, parse_beam_sizes
 from avatar_runtime.models.catalog import spec_by_name
 from avatar_runtime.models.provisioning import check_model
 
@@ -42,6 +42,7 @@ class DoctorConfig:
     asr_model: str = "base"  # the embedded Whisper's model, and per language ("zh:small")
     asr_model_by_language: str = ""
     asr_beam_size: int = 1
+    asr_beam_size_by_language: str = ""
     asr_threads: int = 2
     llm_backend: str = "auto"
     tts_backend: str = "auto"
@@ -57,7 +58,8 @@ class DoctorConfig:
             models_dir=settings.MODELS_DIR, asr_backend=settings.AVATAR_ASR_BACKEND,
             asr_venue_vocabulary=tuple(settings.ASR_VENUE_VOCABULARY_LANGUAGES) if settings.ASR_VENUE_VOCABULARY else (),
             asr_model=settings.AVATAR_ASR_MODEL, asr_model_by_language=settings.AVATAR_ASR_MODEL_BY_LANGUAGE,
-            asr_beam_size=settings.AVATAR_ASR_BEAM_SIZE, asr_threads=settings.AVATAR_ASR_THREADS,
+            asr_beam_size=settings.AVATAR_ASR_BEAM_SIZE, asr_beam_size_by_language=settings.AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE,
+            asr_threads=settings.AVATAR_ASR_THREADS,
             llm_backend=settings.AVATAR_LLM_BACKEND, tts_backend=settings.AVATAR_TTS_BACKEND,
             render_backend=settings.AVATAR_RENDER_BACKEND, qa_backend=settings.AVATAR_QA_BACKEND,
             llm_base_url=settings.LLM_BASE_URL,
@@ -109,11 +111,23 @@ def check_asr(cfg: DoctorConfig) -> StageReport:
     vocabulary = (f"venue vocabulary in {', '.join(cfg.asr_venue_vocabulary)}" if cfg.asr_venue_vocabulary
                   else "venue vocabulary off")
     choice = model_choice(cfg.asr_model, cfg.asr_model_by_language, cfg.models_dir)
-    decoding = f"beam {cfg.asr_beam_size}, {cfg.asr_threads} threads"
-    reason = f"faster-whisper {choice.describe()} from MODELS_DIR ({decoding}; {why}; {vocabulary})"
-    if choice.notes:  # a model asked for and not there: running, on base, which is a fallback
-        return StageReport("asr", "whisper", DEGRADED, reason + "; " + "; ".join(choice.notes), "sensevoice", missing)
+    beams, beam_notes = parse_beam_sizes(cfg.asr_beam_size_by_language)
+    reason = (f"faster-whisper {choice.describe()} from MODELS_DIR ({_decoding(cfg.asr_beam_size, beams)}, "
+              f"{cfg.asr_threads} threads; {why}; {vocabulary})")
+    notes = [*choice.notes, *beam_notes]
+    if notes:  # asked for and not used: a model that is not there runs as base, a fallback
+        return StageReport("asr", "whisper", DEGRADED, reason + "; " + "; ".join(notes), "sensevoice", missing)
     return StageReport("asr", "whisper", OK, reason, "sensevoice", missing)
+
+
+def _decoding(beam: int, by_language: dict[str, int]) -> str:
+    """``"beam 1 (ja, zh: 5)"``."""
+    groups: dict[int, list[str]] = {}
+    for language, size in by_language.items():
+        if size != beam:
+            groups.setdefault(size, []).append(language)
+    wider = "; ".join(f"{', '.join(languages)}: {size}" for size, languages in groups.items())
+    return f"beam {beam}" + (f" ({wider})" if wider else "")
 
 
 def _sensevoice_gaps(missing: list[str]) -> str:

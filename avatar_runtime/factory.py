@@ -65,12 +65,14 @@ def recognizer(vocabulary: Vocabulary | None = None) -> Recognizer:
 def whisper_recognizer(models_dir: Path, vocabulary: Vocabulary | None) -> Recognizer:
     """Whisper with the models the settings choose (per language too), unusable ones replaced by base."""
     from avatar_runtime.asr.whisper import WhisperConfig, WhisperRecognizer
-    from avatar_runtime.asr.whisper_models import model_choice, model_dir
+    from avatar_runtime.asr.whisper_models import model_choice, model_dir, parse_beam_sizes
 
     choice = model_choice(settings.AVATAR_ASR_MODEL, settings.AVATAR_ASR_MODEL_BY_LANGUAGE, models_dir)
-    for note in choice.notes:
+    beam_sizes, beam_notes = parse_beam_sizes(settings.AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE)
+    for note in [*choice.notes, *beam_notes]:
         log.warning("ASR: %s", note)
-    config = WhisperConfig(cpu_threads=settings.AVATAR_ASR_THREADS, beam_size=settings.AVATAR_ASR_BEAM_SIZE)
+    config = WhisperConfig(cpu_threads=settings.AVATAR_ASR_THREADS, beam_size=settings.AVATAR_ASR_BEAM_SIZE,
+                           beam_sizes=beam_sizes)
     recognizers = {name: WhisperRecognizer(model_dir(models_dir, name), config, vocabulary=vocabulary)
                    for name in {choice.default, *choice.by_language.values()}}
     log.info("ASR: Whisper %s", choice.describe())

@@ -28,7 +28,8 @@ unprompted one (a prompt makes noise look like speech).
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +60,16 @@ class WhisperConfig:
     cpu_threads: int = 2
     compute_type: str = "int8"
     beam_size: int = 1
+    beam_sizes: Mapping[str, int] = field(default_factory=dict)  # per language, where not beam_size
     no_speech_threshold: float = 0.6  # a segment above this (and unsure) is dropped as non-speech
     log_prob_threshold: float = -1.0
     # Seconds of padding after the utterance in the encoder window; None = Whisper's full 30 s.
     window_padding_s: float | None = 3.0
     prompt_max_tokens: int = DEFAULT_MAX_TOKENS  # the venue vocabulary's share of the decoder's input
+
+
+    def beam_for(self, language: str) -> int:
+        return self.beam_sizes.get(language, self.beam_size)
 
 
 def looks_cantonese(text: str) -> bool:
@@ -184,7 +190,8 @@ class WhisperRecognizer:
 
     def _decode(self, model: Any, encoder_output: Any, language: str, seconds: float,
                 venue: Prompt | None = None) -> tuple[str, float, float]:
-        """Greedy decoding without timestamps: (text, average token log-probability, no-speech probability)."""
+        """Decoding without timestamps (greedy unless the language's beam is wider): (text, average token
+        log-probability, no-speech probability)."""
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
 
@@ -197,7 +204,7 @@ class WhisperRecognizer:
         # Bounding the output by the audio's length stops a hallucination loop early.
         max_new = min(model.max_length - len(prompt), int(_MAX_TOKENS_PER_SECOND * seconds) + 16)
         result = model.model.generate(
-            encoder_output, [prompt], beam_size=self.config.beam_size, max_length=len(prompt) + max_new,
+            encoder_output, [prompt], beam_size=self.config.beam_for(language), max_length=len(prompt) + max_new,
             return_scores=True, return_no_speech_prob=True, suppress_blank=True,
             suppress_tokens=list(get_suppressed_tokens(tokenizer, (-1,))),
         )[0]

@@ -69,6 +69,22 @@ def parse_by_language(text: str) -> tuple[dict[str, str], list[str]]:
     return chosen, notes
 
 
+def parse_beam_sizes(text: str) -> tuple[dict[str, int], list[str]]:
+    """``"ja:5, zh:5"`` -> ({"ja": 5, "zh": 5}, notes on the entries left out)."""
+    chosen: dict[str, int] = {}
+    notes = []
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        language, _, size = (part.strip() for part in entry.partition(":"))
+        if language not in KIOSK_LANGUAGES or not size.isdigit() or not 1 <= int(size) <= 10:
+            notes.append(f"AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE entry {entry!r} ignored (language:beam, with a language of "
+                         f"{', '.join(KIOSK_LANGUAGES)} and a beam of 1 to 10)")
+            continue
+        chosen[language] = int(size)
+    return chosen, notes
+
+
 def model_choice(default: str, by_language: str, models_dir: Path) -> ModelChoice:
     """The models to use, from the settings' values: each one asked for and unusable becomes base."""
     notes: list[str] = []

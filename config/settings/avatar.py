@@ -13,6 +13,7 @@ AVATAR_ASR_BACKEND = env_str("AVATAR_ASR_BACKEND", "auto")  # auto | sensevoice 
 AVATAR_ASR_MODEL = env_str("AVATAR_ASR_MODEL", "base")
 AVATAR_ASR_MODEL_BY_LANGUAGE = env_str("AVATAR_ASR_MODEL_BY_LANGUAGE", "")
 AVATAR_ASR_BEAM_SIZE = env_int("AVATAR_ASR_BEAM_SIZE", 1)
+AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE = env_str("AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE", "")  # "ja:5,zh:5"
 AVATAR_ASR_THREADS = env_int("AVATAR_ASR_THREADS", 2)
 # Whisper is prompted with the venue's own words (names from the published knowledge base, per
 # language): knowledgebase/vocabulary.py, avatar_runtime/asr/prompt.py.

@@ -12,7 +12,13 @@ import soundfile as sf
 from avatar_runtime.asr.by_language import RecognizerByLanguage
 from avatar_runtime.asr.ctranslate2_file import ctranslate2_problem
 from avatar_runtime.asr.whisper import WhisperConfig, WhisperRecognizer, _models
-from avatar_runtime.asr.whisper_models import ModelChoice, model_choice, model_problem, parse_by_language
+from avatar_runtime.asr.whisper_models import (
+    ModelChoice,
+    model_choice,
+    model_problem,
+    parse_beam_sizes,
+    parse_by_language,
+)
 from avatar_runtime.doctor import DEGRADED, OK, DoctorConfig, check_asr
 from bench.asr_real_speech import DATA
 from bench.speech_scoring import error_rate
@@ -44,6 +50,14 @@ def test_language_entries_are_parsed_and_bad_ones_named() -> None:
     chosen, notes = parse_by_language(" zh:small, ja : small,, ko:large, xx:base, en ")
     assert chosen == {"zh": "small", "ja": "small"}
     assert [n.split("'")[1] for n in notes] == ["ko:large", "xx:base", "en"]
+
+
+def test_beam_sizes_per_language_are_parsed_and_used_where_given() -> None:
+    beams, notes = parse_beam_sizes("ja:5, zh:3, ko:0, en:wide, xx:2")
+    assert beams == {"ja": 5, "zh": 3}
+    assert [n.split("'")[1] for n in notes] == ["ko:0", "en:wide", "xx:2"]
+    config = WhisperConfig(beam_size=1, beam_sizes=beams)
+    assert (config.beam_for("ja"), config.beam_for("zh"), config.beam_for("en")) == (5, 3, 1)
 
 
 def test_nothing_set_is_base_for_every_language(models: Path) -> None:
@@ -93,9 +107,10 @@ def test_doctor_shows_the_models_and_the_fallback(models: Path) -> None:
     assert "faster-whisper base from MODELS_DIR (beam 5, 2 threads" in asked.reason
     assert "AVATAR_ASR_MODEL=small, but" in asked.reason and "base instead" in asked.reason
     small_from(models)
-    served = check_asr(DoctorConfig(models_dir=models, asr_backend="whisper", asr_model_by_language="zh:small"))
+    served = check_asr(DoctorConfig(models_dir=models, asr_backend="whisper", asr_model_by_language="zh:small",
+                                    asr_beam_size_by_language="ja:5,zh:5,en:1"))
     assert served.status == OK
-    assert "faster-whisper base; zh: small from MODELS_DIR" in served.reason
+    assert "faster-whisper base; zh: small from MODELS_DIR (beam 1 (ja, zh: 5), 2 threads;" in served.reason
 
 
 def _real_clip(name: str) -> tuple[np.ndarray, int]:
