@@ -1,13 +1,17 @@
 """The embedded recogniser on recordings of real people: error rate, language ID and speed per configuration.
 
-    .venv/bin/python -m bench.asr_real_speech [--configs base,base-forced,...] [--repeats 3]
+    .venv/bin/python -m bench.asr_real_speech [--configs base,base-forced,...] [--repeats 3] [--set questions]
 
 The clips and their transcripts are listed in ``bench/data/real_speech/manifest.json`` (sources and
-licences there). Each configuration is a ``WhisperConfig`` of ``avatar_runtime.asr.whisper`` plus
-whether the language is detected (as a kiosk hears a stranger) or forced (as after a tap). Scored
-with ``bench.speech_scoring`` (its normalisation: NFKC, lower case, Traditional folded to Simplified,
-punctuation and spaces dropped): CER for zh/yue/ja/ko, WER for en, as total edits over total
-reference units per language.
+licences there). ``--set questions`` takes instead the synthetic kiosk questions of the speech tests
+and of ``bench/pipeline_latency.py`` (``tests.speech_samples.SENTENCES`` and ``QUESTIONS``, spoken
+by the offline voices, 1-4 s, with the VAD's 0.2 s pre-roll and 0.1 s post-roll): the length the
+latency target is about. A configuration whose model directory is absent or not an intact
+CTranslate2 model is skipped with the reason. Each configuration is a ``WhisperConfig`` of
+``avatar_runtime.asr.whisper`` plus whether the language is detected (as a kiosk hears a stranger)
+or forced (as after a tap). Scored with ``bench.speech_scoring`` (its normalisation: NFKC, lower
+case, Traditional folded to Simplified, punctuation and spaces dropped): CER for zh/yue/ja/ko, WER
+for en, as total edits over total reference units per language.
 
 Speed: every clip is recognised ``--repeats`` times after one warm-up; reported are the wall time
 of ``transcribe`` (the ASR time after the end of the turn when nothing ran speculatively), its p95
@@ -15,7 +19,8 @@ over clips of at most 5 s, the CPU seconds of the process per call and the real-
 seconds per second of audio). The model runs on ``cpu_threads`` threads; the machine's load average
 is printed with the results, since on a shared machine wall time measures the neighbours too.
 
-Printed and written to ``bench/results/asr_real_speech.md`` and ``.json``.
+Printed and written to ``bench/results/asr_real_speech.md`` and ``.json`` (``asr_questions.*`` for the
+questions).
 """
 import argparse
 import json
@@ -34,6 +39,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 
 from avatar_runtime.asr.whisper import WhisperConfig, WhisperRecognizer  # noqa: E402
+from avatar_runtime.asr.whisper_models import model_problem  # noqa: E402
 from bench.speech_scoring import edit_distance, units  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "real_speech"
@@ -58,6 +64,10 @@ SETUPS = {
         Setup("base-beam5", "whisper-base", replace(_BASE, beam_size=5), forced=False),
         Setup("base-full-window", "whisper-base", replace(_BASE, window_padding_s=None), forced=False),
         Setup("base-1-thread", "whisper-base", replace(_BASE, cpu_threads=1), forced=False),
+        Setup("base-float32", "whisper-base", replace(_BASE, compute_type="float32"), forced=False),
+        Setup("small", "whisper-small", _BASE, forced=False),
+        Setup("small-forced", "whisper-small", _BASE, forced=True),
+        Setup("small-beam5", "whisper-small", replace(_BASE, beam_size=5), forced=False),
     )
 }
 
@@ -67,7 +77,12 @@ class Clip:
     file: str
     language: str
     transcript: str
-    seconds: float
+    samples: np.ndarray
+    rate: int
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.rate
 
 
 @dataclass
@@ -86,22 +101,37 @@ class Heard:
 
 
 def clips_load(path: Path = DATA / "manifest.json") -> list[Clip]:
-    entries = json.loads(path.read_text(encoding="utf-8"))["clips"]
-    return [Clip(e["file"], e["language"], e["transcript"], float(e["seconds"])) for e in entries]
+    clips = []
+    for entry in json.loads(path.read_text(encoding="utf-8"))["clips"]:
+        samples, rate = sf.read(DATA / entry["file"], dtype="float32", always_2d=False)
+        clips.append(Clip(entry["file"], entry["language"], entry["transcript"], samples, int(rate)))
+    return clips
 
 
-def _audio(clip: Clip) -> tuple[np.ndarray, int]:
-    samples, rate = sf.read(DATA / clip.file, dtype="float32", always_2d=False)
-    return samples, int(rate)
+def questions_load() -> list[Clip]:
+    """The synthetic kiosk questions, spoken by the offline voices, framed as the VAD hands them over."""
+    from bench.pipeline_latency import QUESTIONS
+    from tests.speech_samples import RATE, SENTENCES, speak
+
+    items = [(lang, text) for lang, texts in SENTENCES.items() for text in texts] + QUESTIONS
+    clips = []
+    for i, (language, text) in enumerate(items):
+        audio = np.concatenate([np.zeros(int(0.2 * RATE), np.float32), speak(text, language)[0],
+                                np.zeros(int(0.1 * RATE), np.float32)])
+        clips.append(Clip(f"{language}-{i:02d}", language, text, audio, RATE))
+    return clips
 
 
 def setup_run(setup: Setup, clips: list[Clip], repeats: int) -> list[Heard]:
+    problem = model_problem(Path(settings.MODELS_DIR) / setup.model)
+    if problem is not None:
+        print(f"{setup.name}: skipped, {problem}", flush=True)
+        return []
     recognizer = WhisperRecognizer(Path(settings.MODELS_DIR) / setup.model, setup.config)
-    warm, rate = _audio(clips[0])
-    recognizer.transcribe(warm, rate)  # load the model outside the timing
+    recognizer.transcribe(clips[0].samples, clips[0].rate)  # load the model outside the timing
     heard = []
     for clip in clips:
-        samples, rate = _audio(clip)
+        samples, rate = clip.samples, clip.rate
         language = clip.language if setup.forced else None
         walls, cpus = [], []
         for _ in range(repeats):
@@ -156,8 +186,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--configs", default=",".join(SETUPS), help=f"comma-separated, of {', '.join(SETUPS)}")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--set", choices=("real", "questions"), default="real")
     args = parser.parse_args()
-    clips = clips_load()
+    clips = clips_load() if args.set == "real" else questions_load()
+    out = "asr_real_speech" if args.set == "real" else "asr_questions"
     load_before = os.getloadavg()
     heard = [h for name in args.configs.split(",") for h in setup_run(SETUPS[name], clips, args.repeats)]
     rows = summarize(heard)
@@ -167,11 +199,12 @@ def main() -> None:
             f"{', '.join(f'{x:.1f}' for x in load_after)} after, on {os.cpu_count()} cores.")
     print(text + "\n\n" + note)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "asr_real_speech.json").write_text(
+    (RESULTS / f"{out}.json").write_text(
         json.dumps({"load_average": [load_before, load_after], "rows": rows, "clips": [asdict(h) for h in heard]},
                    ensure_ascii=False, indent=1), encoding="utf-8")
-    (RESULTS / "asr_real_speech.md").write_text(
-        "# Whisper on real speech (`bench/asr_real_speech.py`)\n\n" + text + "\n\n" + note + "\n", encoding="utf-8")
+    title = "real speech" if args.set == "real" else "the synthetic kiosk questions (`--set questions`)"
+    (RESULTS / f"{out}.md").write_text(
+        f"# Whisper on {title} (`bench/asr_real_speech.py`)\n\n" + text + "\n\n" + note + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
