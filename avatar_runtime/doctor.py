@@ -42,7 +42,7 @@ class DoctorConfig:
     asr_model: str = "base"  # the embedded Whisper's model, and per language ("zh:small")
     asr_model_by_language: str = ""
     asr_beam_size: int = 1
-    asr_beam_size_by_language: str = ""
+    asr_beam_size_by_language: str = "ja:5,zh:5"
     asr_threads: int = 2
     llm_backend: str = "auto"
     tts_backend: str = "auto"
