@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avatar_runtime.asr.sensevoice import REQUIRED_FILES as SENSEVOICE_FILES
+from avatar_runtime.asr.whisper_models import model_choice, parse_beam_sizes
 from avatar_runtime.models.catalog import spec_by_name
 from avatar_runtime.models.provisioning import check_model
 
@@ -38,6 +39,11 @@ class DoctorConfig:
     models_dir: Path
     asr_backend: str = "auto"
     asr_venue_vocabulary: tuple[str, ...] = ("en", "ja")  # languages prompted with the venue's words; () = off
+    asr_model: str = "base"  # the embedded Whisper's model, and per language ("zh:small")
+    asr_model_by_language: str = ""
+    asr_beam_size: int = 1
+    asr_beam_size_by_language: str = "ja:5,zh:5"
+    asr_threads: int = 2
     llm_backend: str = "auto"
     tts_backend: str = "auto"
     render_backend: str = "auto"
@@ -51,6 +57,9 @@ class DoctorConfig:
         return cls(
             models_dir=settings.MODELS_DIR, asr_backend=settings.AVATAR_ASR_BACKEND,
             asr_venue_vocabulary=tuple(settings.ASR_VENUE_VOCABULARY_LANGUAGES) if settings.ASR_VENUE_VOCABULARY else (),
+            asr_model=settings.AVATAR_ASR_MODEL, asr_model_by_language=settings.AVATAR_ASR_MODEL_BY_LANGUAGE,
+            asr_beam_size=settings.AVATAR_ASR_BEAM_SIZE, asr_beam_size_by_language=settings.AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE,
+            asr_threads=settings.AVATAR_ASR_THREADS,
             llm_backend=settings.AVATAR_LLM_BACKEND, tts_backend=settings.AVATAR_TTS_BACKEND,
             render_backend=settings.AVATAR_RENDER_BACKEND, qa_backend=settings.AVATAR_QA_BACKEND,
             llm_base_url=settings.LLM_BASE_URL,
@@ -101,8 +110,24 @@ def check_asr(cfg: DoctorConfig) -> StageReport:
     why = "AVATAR_ASR_BACKEND=whisper" if cfg.asr_backend == "whisper" else "SenseVoice not used: " + _sensevoice_gaps(missing)
     vocabulary = (f"venue vocabulary in {', '.join(cfg.asr_venue_vocabulary)}" if cfg.asr_venue_vocabulary
                   else "venue vocabulary off")
-    return StageReport("asr", "whisper", OK, f"faster-whisper base from MODELS_DIR ({why}; {vocabulary})", "sensevoice",
-                       missing)
+    choice = model_choice(cfg.asr_model, cfg.asr_model_by_language, cfg.models_dir)
+    beams, beam_notes = parse_beam_sizes(cfg.asr_beam_size_by_language)
+    reason = (f"faster-whisper {choice.describe()} from MODELS_DIR ({_decoding(cfg.asr_beam_size, beams)}, "
+              f"{cfg.asr_threads} threads; {why}; {vocabulary})")
+    notes = [*choice.notes, *beam_notes]
+    if notes:  # asked for and not used: a model that is not there runs as base, a fallback
+        return StageReport("asr", "whisper", DEGRADED, reason + "; " + "; ".join(notes), "sensevoice", missing)
+    return StageReport("asr", "whisper", OK, reason, "sensevoice", missing)
+
+
+def _decoding(beam: int, by_language: dict[str, int]) -> str:
+    """``"beam 1 (ja, zh: 5)"``."""
+    groups: dict[int, list[str]] = {}
+    for language, size in by_language.items():
+        if size != beam:
+            groups.setdefault(size, []).append(language)
+    wider = "; ".join(f"{', '.join(languages)}: {size}" for size, languages in groups.items())
+    return f"beam {beam}" + (f" ({wider})" if wider else "")
 
 
 def _sensevoice_gaps(missing: list[str]) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 
 from avatar_runtime.asr.base import Recognizer
+from avatar_runtime.asr.by_language import RecognizerByLanguage
 from avatar_runtime.asr.prompt import Vocabulary
 from avatar_runtime.audio import voiced_sound
 from avatar_runtime.doctor import DoctorConfig
@@ -47,8 +48,6 @@ _lock = threading.Lock()
 def recognizer(vocabulary: Vocabulary | None = None) -> Recognizer:
     """The process-wide speech recognizer: SenseVoice when its model is complete, else Whisper
     (prompted with ``vocabulary``, the venue's terms per language, when given)."""
-    from avatar_runtime.asr.whisper import WhisperRecognizer
-
     models_dir = Path(settings.MODELS_DIR)
     if settings.AVATAR_ASR_BACKEND in ("auto", "sensevoice"):
         from avatar_runtime.asr.sensevoice import SenseVoiceRecognizer, validate_model_dir
@@ -60,7 +59,27 @@ def recognizer(vocabulary: Vocabulary | None = None) -> Recognizer:
             if settings.AVATAR_ASR_BACKEND == "sensevoice":
                 raise
             log.info("ASR: SenseVoice unavailable (%s); using Whisper", exc)
-    return WhisperRecognizer(models_dir / "whisper-base", vocabulary=vocabulary)
+    return whisper_recognizer(models_dir, vocabulary)
+
+
+def whisper_recognizer(models_dir: Path, vocabulary: Vocabulary | None) -> Recognizer:
+    """Whisper with the models the settings choose (per language too), unusable ones replaced by base."""
+    from avatar_runtime.asr.whisper import WhisperConfig, WhisperRecognizer
+    from avatar_runtime.asr.whisper_models import model_choice, model_dir, parse_beam_sizes
+
+    choice = model_choice(settings.AVATAR_ASR_MODEL, settings.AVATAR_ASR_MODEL_BY_LANGUAGE, models_dir)
+    beam_sizes, beam_notes = parse_beam_sizes(settings.AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE)
+    for note in [*choice.notes, *beam_notes]:
+        log.warning("ASR: %s", note)
+    config = WhisperConfig(cpu_threads=settings.AVATAR_ASR_THREADS, beam_size=settings.AVATAR_ASR_BEAM_SIZE,
+                           beam_sizes=beam_sizes)
+    recognizers = {name: WhisperRecognizer(model_dir(models_dir, name), config, vocabulary=vocabulary)
+                   for name in {choice.default, *choice.by_language.values()}}
+    log.info("ASR: Whisper %s", choice.describe())
+    default = recognizers[choice.default]
+    if not choice.by_language:
+        return default
+    return RecognizerByLanguage(default, {lang: recognizers[name] for lang, name in choice.by_language.items()})
 
 
 @functools.cache
@@ -176,11 +195,14 @@ def warm_up(*, retrieve: Callable[[str, str, int], Retrieved], voice_book: Calla
 def first_recognition(rec: Recognizer) -> None:
     """Run ``rec`` once: its first pass is several times slower than the next (Whisper-base on
     2 cores: 1.1 s against 0.13 s for a short question), so it is spent here, not on the first
-    customer. A failure is logged and the worker starts anyway: each question reports its own."""
-    try:
-        rec.transcribe(voiced_sound(1.5, VAD_SAMPLE_RATE), VAD_SAMPLE_RATE)
-    except ProviderError:
-        log.warning("ASR warm-up pass failed; the first question will pay for the first pass", exc_info=True)
+    customer. A failure is logged and the worker starts anyway: each question reports its own.
+    A model per language gets its own pass."""
+    passes = [rec, *rec.by_language.values()] if isinstance(rec, RecognizerByLanguage) else [rec]
+    for each in passes:
+        try:
+            each.transcribe(voiced_sound(1.5, VAD_SAMPLE_RATE), VAD_SAMPLE_RATE)
+        except ProviderError:
+            log.warning("ASR warm-up pass failed; the first question will pay for the first pass", exc_info=True)
 
 
 async def _speak_once(synthesizer: Synthesizer, voice: Voice) -> str:

@@ -1,21 +1,29 @@
 """The embedded recogniser on recordings of real people: error rate, language ID and speed per configuration.
 
-    .venv/bin/python -m bench.asr_real_speech [--configs base,base-forced,...] [--repeats 3]
+    .venv/bin/python -m bench.asr_real_speech [--configs base,base-forced,...] [--repeats 3] [--set questions]
 
 The clips and their transcripts are listed in ``bench/data/real_speech/manifest.json`` (sources and
-licences there). Each configuration is a ``WhisperConfig`` of ``avatar_runtime.asr.whisper`` plus
-whether the language is detected (as a kiosk hears a stranger) or forced (as after a tap). Scored
-with ``bench.speech_scoring`` (its normalisation: NFKC, lower case, Traditional folded to Simplified,
-punctuation and spaces dropped): CER for zh/yue/ja/ko, WER for en, as total edits over total
-reference units per language.
+licences there). ``--set questions`` takes instead the synthetic kiosk questions of the speech tests
+and of ``bench/pipeline_latency.py`` (``tests.speech_samples.SENTENCES`` and ``QUESTIONS``, spoken
+by the offline voices, 1-4 s, with the VAD's 0.2 s pre-roll and 0.1 s post-roll): the length the
+latency target is about. A configuration whose model directory is absent or not an intact
+CTranslate2 model is skipped with the reason. Each configuration is a ``WhisperConfig`` of
+``avatar_runtime.asr.whisper`` plus whether the language is detected (as a kiosk hears a stranger)
+or forced (as after a tap). Scored with ``bench.speech_scoring`` (its normalisation: NFKC, lower
+case, Traditional folded to Simplified, punctuation and spaces dropped): CER for zh/yue/ja/ko, WER
+for en, as total edits over total reference units per language.
 
-Speed: every clip is recognised ``--repeats`` times after one warm-up; reported are the wall time
+Speed: every clip is recognised ``--repeats`` times after one warm-up, the configurations taking
+turns clip by clip (so a shared machine's load falls on them alike); reported are the wall time
 of ``transcribe`` (the ASR time after the end of the turn when nothing ran speculatively), its p95
-over clips of at most 5 s, the CPU seconds of the process per call and the real-time factor (wall
+over clips of at most 5 s and what of it is left after the end of the turn when recognition starts
+at the VAD's pause (``HEAD_START_S`` earlier, as the session's speculative recognition does), the
+CPU seconds of the process per call and the real-time factor (wall
 seconds per second of audio). The model runs on ``cpu_threads`` threads; the machine's load average
 is printed with the results, since on a shared machine wall time measures the neighbours too.
 
-Printed and written to ``bench/results/asr_real_speech.md`` and ``.json``.
+Printed and written to ``bench/results/asr_real_speech.md`` and ``.json`` (``asr_questions.*`` for the
+questions).
 """
 import argparse
 import json
@@ -34,11 +42,15 @@ django.setup()
 from django.conf import settings  # noqa: E402
 
 from avatar_runtime.asr.whisper import WhisperConfig, WhisperRecognizer  # noqa: E402
+from avatar_runtime.asr.whisper_models import model_problem  # noqa: E402
+from avatar_runtime.vad.silero import VadConfig  # noqa: E402
 from bench.speech_scoring import edit_distance, units  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "real_speech"
 RESULTS = Path(__file__).parent / "results"
 SHORT_S = 5.0  # the latency target covers questions up to this long
+# Recognition starts at the VAD's pause event, this long before the end of the turn (pipeline/endpointing.py).
+HEAD_START_S = (VadConfig().end_silence_ms - (VadConfig().pause_ms or 0)) / 1000
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,10 @@ SETUPS = {
         Setup("base-beam5", "whisper-base", replace(_BASE, beam_size=5), forced=False),
         Setup("base-full-window", "whisper-base", replace(_BASE, window_padding_s=None), forced=False),
         Setup("base-1-thread", "whisper-base", replace(_BASE, cpu_threads=1), forced=False),
+        Setup("base-float32", "whisper-base", replace(_BASE, compute_type="float32"), forced=False),
+        Setup("small", "whisper-small", _BASE, forced=False),
+        Setup("small-forced", "whisper-small", _BASE, forced=True),
+        Setup("small-beam5", "whisper-small", replace(_BASE, beam_size=5), forced=False),
     )
 }
 
@@ -67,7 +83,12 @@ class Clip:
     file: str
     language: str
     transcript: str
-    seconds: float
+    samples: np.ndarray
+    rate: int
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.rate
 
 
 @dataclass
@@ -86,36 +107,58 @@ class Heard:
 
 
 def clips_load(path: Path = DATA / "manifest.json") -> list[Clip]:
-    entries = json.loads(path.read_text(encoding="utf-8"))["clips"]
-    return [Clip(e["file"], e["language"], e["transcript"], float(e["seconds"])) for e in entries]
+    clips = []
+    for entry in json.loads(path.read_text(encoding="utf-8"))["clips"]:
+        samples, rate = sf.read(DATA / entry["file"], dtype="float32", always_2d=False)
+        clips.append(Clip(entry["file"], entry["language"], entry["transcript"], samples, int(rate)))
+    return clips
 
 
-def _audio(clip: Clip) -> tuple[np.ndarray, int]:
-    samples, rate = sf.read(DATA / clip.file, dtype="float32", always_2d=False)
-    return samples, int(rate)
+def questions_load() -> list[Clip]:
+    """The synthetic kiosk questions, spoken by the offline voices, framed as the VAD hands them over."""
+    from bench.pipeline_latency import QUESTIONS
+    from tests.speech_samples import RATE, SENTENCES, speak
+
+    items = [(lang, text) for lang, texts in SENTENCES.items() for text in texts] + QUESTIONS
+    clips = []
+    for i, (language, text) in enumerate(items):
+        audio = np.concatenate([np.zeros(int(0.2 * RATE), np.float32), speak(text, language)[0],
+                                np.zeros(int(0.1 * RATE), np.float32)])
+        clips.append(Clip(f"{language}-{i:02d}", language, text, audio, RATE))
+    return clips
 
 
-def setup_run(setup: Setup, clips: list[Clip], repeats: int) -> list[Heard]:
-    recognizer = WhisperRecognizer(Path(settings.MODELS_DIR) / setup.model, setup.config)
-    warm, rate = _audio(clips[0])
-    recognizer.transcribe(warm, rate)  # load the model outside the timing
+def setups_run(setups: list[Setup], clips: list[Clip], repeats: int) -> list[Heard]:
+    """Every clip by every configuration, the configurations taking turns clip by clip and repeat by
+    repeat, so that on a shared machine they share its load alike."""
+    recognizers = {}
+    for setup in setups:
+        problem = model_problem(Path(settings.MODELS_DIR) / setup.model)
+        if problem is not None:
+            print(f"{setup.name}: skipped, {problem}", flush=True)
+            continue
+        recognizers[setup.name] = WhisperRecognizer(Path(settings.MODELS_DIR) / setup.model, setup.config)
+        recognizers[setup.name].transcribe(clips[0].samples, clips[0].rate)  # load the model outside the timing
     heard = []
     for clip in clips:
-        samples, rate = _audio(clip)
-        language = clip.language if setup.forced else None
-        walls, cpus = [], []
+        walls: dict[str, list[float]] = {name: [] for name in recognizers}
+        cpus: dict[str, list[float]] = {name: [] for name in recognizers}
+        results = {}
         for _ in range(repeats):
-            wall, cpu = time.perf_counter(), time.process_time()
-            result = recognizer.transcribe(samples, rate, language=language)
-            walls.append(time.perf_counter() - wall)
-            cpus.append(time.process_time() - cpu)
+            for name, recognizer in recognizers.items():
+                language = clip.language if SETUPS[name].forced else None
+                wall, cpu = time.perf_counter(), time.process_time()
+                results[name] = recognizer.transcribe(clip.samples, clip.rate, language=language)
+                walls[name].append(time.perf_counter() - wall)
+                cpus[name].append(time.process_time() - cpu)
         reference = units(clip.transcript, clip.language)
-        edits = edit_distance(reference, units(result.text, clip.language))
-        heard.append(Heard(setup.name, clip.file, clip.language, result.language, clip.transcript, result.text,
-                           edits, len(reference), len(samples) / rate, walls, cpus))
-        print(f"{setup.name:18} {clip.file:42} {result.language:3} {edits}/{len(reference)} "
-              f"{np.median(walls):.2f}s {result.text!r}", flush=True)
-    return heard
+        for name, result in results.items():
+            edits = edit_distance(reference, units(result.text, clip.language))
+            heard.append(Heard(name, clip.file, clip.language, result.language, clip.transcript, result.text,
+                               edits, len(reference), clip.seconds, walls[name], cpus[name]))
+            print(f"{name:18} {clip.file:42} {result.language:3} {edits}/{len(reference)} "
+                  f"{np.median(walls[name]):.2f}s {result.text!r}", flush=True)
+    return sorted(heard, key=lambda h: list(recognizers).index(h.setup))
 
 
 def summarize(heard: list[Heard]) -> list[dict[str, object]]:
@@ -133,6 +176,8 @@ def summarize(heard: list[Heard]) -> list[dict[str, object]]:
                 "rtf": sum(np.median(h.wall_s) for h in group) / sum(h.seconds for h in group),
                 "wall_p50_s": float(np.percentile(walls, 50)),
                 "short_wall_p95_s": float(np.percentile(short, 95)) if short else None,
+                "short_after_end_p95_s": (float(np.percentile(np.maximum(0.0, np.array(short) - HEAD_START_S), 95))
+                                          if short else None),
                 "cpu_per_call_s": float(np.mean([c for h in group for c in h.cpu_s])),
             })
     return rows
@@ -144,11 +189,12 @@ def _cell(value: object, pattern: str) -> str:
 
 def table(rows: list[dict[str, object]]) -> str:
     lines = ["| configuration | language | clips | CER/WER | language ID | RTF | wall p50 (s) | wall p95, <= 5 s (s) "
-             "| CPU per call (s) |", "|---|---|---|---|---|---|---|---|---|"]
+             "| after the turn's end, speculative, p95 (s) | CPU per call (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['setup']} | {r['language']} | {r['clips']} | {_cell(r['error_rate'], '.3f')} | "
                      f"{_cell(r['language_id'], '.2f')} | {_cell(r['rtf'], '.2f')} | {_cell(r['wall_p50_s'], '.2f')} | "
-                     f"{_cell(r['short_wall_p95_s'], '.2f')} | {_cell(r['cpu_per_call_s'], '.2f')} |")
+                     f"{_cell(r['short_wall_p95_s'], '.2f')} | {_cell(r['short_after_end_p95_s'], '.2f')} | "
+                     f"{_cell(r['cpu_per_call_s'], '.2f')} |")
     return "\n".join(lines)
 
 
@@ -156,10 +202,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--configs", default=",".join(SETUPS), help=f"comma-separated, of {', '.join(SETUPS)}")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--set", choices=("real", "questions"), default="real")
     args = parser.parse_args()
-    clips = clips_load()
+    clips = clips_load() if args.set == "real" else questions_load()
+    out = "asr_real_speech" if args.set == "real" else "asr_questions"
     load_before = os.getloadavg()
-    heard = [h for name in args.configs.split(",") for h in setup_run(SETUPS[name], clips, args.repeats)]
+    heard = setups_run([SETUPS[name] for name in args.configs.split(",")], clips, args.repeats)
     rows = summarize(heard)
     load_after = os.getloadavg()
     text = table(rows)
@@ -167,11 +215,12 @@ def main() -> None:
             f"{', '.join(f'{x:.1f}' for x in load_after)} after, on {os.cpu_count()} cores.")
     print(text + "\n\n" + note)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "asr_real_speech.json").write_text(
+    (RESULTS / f"{out}.json").write_text(
         json.dumps({"load_average": [load_before, load_after], "rows": rows, "clips": [asdict(h) for h in heard]},
                    ensure_ascii=False, indent=1), encoding="utf-8")
-    (RESULTS / "asr_real_speech.md").write_text(
-        "# Whisper on real speech (`bench/asr_real_speech.py`)\n\n" + text + "\n\n" + note + "\n", encoding="utf-8")
+    title = "real speech" if args.set == "real" else "the synthetic kiosk questions (`--set questions`)"
+    (RESULTS / f"{out}.md").write_text(
+        f"# Whisper on {title} (`bench/asr_real_speech.py`)\n\n" + text + "\n\n" + note + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

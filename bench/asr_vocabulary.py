@@ -22,6 +22,8 @@ not looked at while adjusting; ``real`` is the real-speech set (``bench/data/rea
 where the vocabulary must not hurt (its clips name nothing of the venue).
 
 Printed and written to ``bench/results/asr_vocabulary.md`` and ``.json``, with the load average.
+``--beam-sizes ja:5,zh:5`` decodes those languages with that beam (``AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE``),
+written to ``asr_vocabulary_beam.md`` and ``.json``.
 """
 import argparse
 import json
@@ -47,7 +49,8 @@ import soundfile as sf  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from avatar_runtime.asr.whisper import WhisperRecognizer  # noqa: E402
+from avatar_runtime.asr.whisper import WhisperConfig, WhisperRecognizer  # noqa: E402
+from avatar_runtime.asr.whisper_models import parse_beam_sizes  # noqa: E402
 from bench.speech_scoring import edit_distance, normalize, units  # noqa: E402
 from knowledgebase.selectors import faq_search  # noqa: E402
 from knowledgebase.vocabulary import venue_terms  # noqa: E402
@@ -194,11 +197,18 @@ def table(rows: list[dict[str, object]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sets", default="tuning,held_out,real")
+    parser.add_argument("--beam-sizes", default="", help="per language, as AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE")
     args = parser.parse_args()
+    beams, ignored = parse_beam_sizes(args.beam_sizes)
+    if ignored:
+        parser.error("; ".join(ignored))
+    out = "asr_vocabulary_beam" if beams else "asr_vocabulary"
     call_command("migrate", verbosity=0)
     call_command("load_demo", stdout=StringIO())
     model_dir = Path(settings.MODELS_DIR) / "whisper-base"
-    recognizers = {False: WhisperRecognizer(model_dir), True: WhisperRecognizer(model_dir, vocabulary=venue_terms)}
+    config = WhisperConfig(beam_sizes=beams)
+    recognizers = {False: WhisperRecognizer(model_dir, config),
+                   True: WhisperRecognizer(model_dir, config, vocabulary=venue_terms)}
     warm, rate = speak("Hello.", "en")
     for rec in recognizers.values():
         rec.transcribe(warm, rate)  # model, index and vocabulary load outside the timing
@@ -222,14 +232,15 @@ def main() -> None:
     prompt_lines = "\n".join(f"- {lang}: `{text}`" for lang, text in sorted(prompts.items()))
     print(text + "\n\n" + note + "\n\nPrompts:\n" + prompt_lines)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "asr_vocabulary.json").write_text(json.dumps(
+    (RESULTS / f"{out}.json").write_text(json.dumps(
         {"load_average": [load_before, load_after], "vocabulary": vocabulary, "prompts": prompts, "rows": rows,
          "clips": [asdict(h) for h in heard]}, ensure_ascii=False, indent=1), encoding="utf-8")
-    (RESULTS / "asr_vocabulary.md").write_text(
+    beam_note = f" Beam per language: {args.beam_sizes} (greedy elsewhere)." if beams else ""
+    (RESULTS / f"{out}.md").write_text(
         "# Venue vocabulary: Whisper base with and without (`bench/asr_vocabulary.py`)\n\n"
         "Sets: `tuning` (word selection and prompt budget adjusted on it), `held_out` (not looked at while "
         "adjusting), `real` (real speech naming nothing of the venue: the vocabulary must not hurt). Questions "
-        "spoken by the offline voices, language detected.\n\n" + text + "\n\n" + note
+        "spoken by the offline voices, language detected." + beam_note + "\n\n" + text + "\n\n" + note
         + "\n\nPrompts used (the terms the model does not know, within 48 tokens):\n\n" + prompt_lines + "\n",
         encoding="utf-8")
 

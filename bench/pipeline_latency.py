@@ -193,6 +193,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--barge-ins", type=int, default=10)
     parser.add_argument("--cache", choices=["on", "asked", "off", "default"], default="default")
+    parser.add_argument("--out", type=Path, help="results file (default: results/pipeline_latency.md, or per --cache)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     settings.ANSWER_AUDIO_CACHE = False  # no cache job behind the benchmark's back while the demo loads
@@ -204,6 +205,7 @@ def main() -> None:
         cache_note = build_asked_answer_audio((QUESTIONS * 2)[:args.turns] + QUESTIONS[:4])
     settings.ANSWER_AUDIO_CACHE = args.cache in ("on", "asked")
     results = RESULTS if args.cache == "default" else RESULTS.with_name(f"pipeline_latency_cache_{args.cache}.md")
+    results = args.out or results
     load_before = os.getloadavg()
     cpu_before = time.process_time()
     table = asyncio.run(run(args.turns, args.barge_ins))
@@ -216,6 +218,9 @@ def main() -> None:
               f"{time.process_time() - cpu_before:.0f} s.\n\n")
     if args.cache != "default":
         header += f"Answer audio cache **{args.cache}**{cache_note}.\n\n"
+    header += (f"Recogniser: AVATAR_ASR_MODEL={settings.AVATAR_ASR_MODEL}, AVATAR_ASR_MODEL_BY_LANGUAGE="
+               f"{settings.AVATAR_ASR_MODEL_BY_LANGUAGE or '(none)'}, AVATAR_ASR_BEAM_SIZE={settings.AVATAR_ASR_BEAM_SIZE}, "
+               f"AVATAR_ASR_THREADS={settings.AVATAR_ASR_THREADS}.\n\n")
     results.write_text(header + table + "\n")
     print(header + table)
 

@@ -1,4 +1,5 @@
-"""faster-whisper (CTranslate2, CPU int8) as the embedded recognizer, from ``MODELS_DIR/whisper-base``.
+"""faster-whisper (CTranslate2, CPU int8) as the embedded recognizer, from a model directory of
+``MODELS_DIR`` (``whisper-base``; which model per language: ``asr/whisper_models.py``).
 
 Tuned for latency on two cores: greedy decoding, no timestamps, no Whisper-side VAD (the
 utterance already comes from our VAD), no conditioning on earlier text, and an encoder window
@@ -27,13 +28,15 @@ unprompted one (a prompt makes noise look like speech).
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from avatar_runtime.asr.base import Recognition
 from avatar_runtime.asr.language_policy import chinese_as_cantonese
 from avatar_runtime.asr.prompt import DEFAULT_MAX_TOKENS, Prompt, Vocabulary, copies_prompt, only_prompt_terms, prompt_build
+from avatar_runtime.asr.whisper_models import model_problem
 from avatar_runtime.audio import as_samples, resample, rms_dbfs
 from avatar_runtime.errors import ModelMissingError, ProviderError
 from avatar_runtime.pipeline.messages import Samples
@@ -42,7 +45,6 @@ from common.languages import KIOSK_LANGUAGES
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
-MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
 _CANTONESE_MARKERS = (
     "嘅", "喺", "咩", "冇", "唔", "哋", "咗", "嚟", "噉", "啲", "乜", "點樣", "佢", "嗰", "睇", "俾", "咁", "邊度", "係咪",
 )
@@ -58,6 +60,7 @@ class WhisperConfig:
     cpu_threads: int = 2
     compute_type: str = "int8"
     beam_size: int = 1
+    beam_sizes: Mapping[str, int] = field(default_factory=dict)  # per language, where not beam_size
     no_speech_threshold: float = 0.6  # a segment above this (and unsure) is dropped as non-speech
     log_prob_threshold: float = -1.0
     # Seconds of padding after the utterance in the encoder window; None = Whisper's full 30 s.
@@ -65,16 +68,19 @@ class WhisperConfig:
     prompt_max_tokens: int = DEFAULT_MAX_TOKENS  # the venue vocabulary's share of the decoder's input
 
 
+    def beam_for(self, language: str) -> int:
+        return self.beam_sizes.get(language, self.beam_size)
+
+
 def looks_cantonese(text: str) -> bool:
     return any(marker in text for marker in _CANTONESE_MARKERS)
 
 
 def check_model_dir(model_dir: Path) -> None:
-    missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
-    if missing:
+    problem = model_problem(model_dir)
+    if problem is not None:
         raise ModelMissingError(
-            "whisper",
-            f"{model_dir} lacks {', '.join(missing)}; run `python manage.py provision_models` (nothing downloads at run time)",
+            "whisper", f"{problem}; run `python manage.py provision_models` (nothing downloads at run time)",
         )
 
 
@@ -184,7 +190,8 @@ class WhisperRecognizer:
 
     def _decode(self, model: Any, encoder_output: Any, language: str, seconds: float,
                 venue: Prompt | None = None) -> tuple[str, float, float]:
-        """Greedy decoding without timestamps: (text, average token log-probability, no-speech probability)."""
+        """Decoding without timestamps (greedy unless the language's beam is wider): (text, average token
+        log-probability, no-speech probability)."""
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
 
@@ -197,7 +204,7 @@ class WhisperRecognizer:
         # Bounding the output by the audio's length stops a hallucination loop early.
         max_new = min(model.max_length - len(prompt), int(_MAX_TOKENS_PER_SECOND * seconds) + 16)
         result = model.model.generate(
-            encoder_output, [prompt], beam_size=self.config.beam_size, max_length=len(prompt) + max_new,
+            encoder_output, [prompt], beam_size=self.config.beam_for(language), max_length=len(prompt) + max_new,
             return_scores=True, return_no_speech_prob=True, suppress_blank=True,
             suppress_tokens=list(get_suppressed_tokens(tokenizer, (-1,))),
         )[0]

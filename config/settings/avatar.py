@@ -9,6 +9,16 @@ from config.settings.env import VAR_DIR, env_bool, env_float, env_int, env_list,
 
 MODELS_DIR = env_path("MODELS_DIR", VAR_DIR / "models")
 AVATAR_ASR_BACKEND = env_str("AVATAR_ASR_BACKEND", "auto")  # auto | sensevoice | whisper
+# The embedded Whisper: which model (base | small), and per language ("zh:small,ja:small"); a model
+# that is not in MODELS_DIR falls back to base, and doctor says so (avatar_runtime/asr/whisper_models.py).
+# Beam 5 in Japanese and Mandarin, greedy elsewhere: on real speech ja CER 0.264 -> 0.190, zh 0.129 -> 0.113
+# for a quarter more CPU per question, where the pipeline's ASR time has the most headroom
+# (bench/results/asr_models.md); greedy, 2 threads everywhere else.
+AVATAR_ASR_MODEL = env_str("AVATAR_ASR_MODEL", "base")
+AVATAR_ASR_MODEL_BY_LANGUAGE = env_str("AVATAR_ASR_MODEL_BY_LANGUAGE", "")
+AVATAR_ASR_BEAM_SIZE = env_int("AVATAR_ASR_BEAM_SIZE", 1)
+AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE = env_str("AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE", "ja:5,zh:5")
+AVATAR_ASR_THREADS = env_int("AVATAR_ASR_THREADS", 2)
 # Whisper is prompted with the venue's own words (names from the published knowledge base, per
 # language): knowledgebase/vocabulary.py, avatar_runtime/asr/prompt.py.
 ASR_VENUE_VOCABULARY = env_bool("ASR_VENUE_VOCABULARY", True)

@@ -53,3 +53,14 @@ def test_sensevoice_directory_is_chosen_when_complete(settings, tmp_path: Path) 
     settings.MODELS_DIR = tmp_path
     reports = {r["stage"]: r for r in run_doctor()}
     assert reports["asr"]["backend"] == "sensevoice"
+
+
+@pytest.mark.django_db
+def test_an_asr_model_that_is_not_there_is_replaced_by_base_and_said(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "whisper-base").symlink_to(Path(settings.MODELS_DIR) / "whisper-base")
+    settings.MODELS_DIR = tmp_path
+    settings.AVATAR_ASR_MODEL = "small"
+    asr = next(r for r in run_doctor() if r["stage"] == "asr")
+    assert (asr["backend"], asr["status"]) == ("whisper", "degraded")
+    assert "faster-whisper base from MODELS_DIR" in str(asr["reason"])
+    assert "AVATAR_ASR_MODEL=small, but" in str(asr["reason"]) and "whisper-small lacks model.bin" in str(asr["reason"])
