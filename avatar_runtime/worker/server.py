@@ -41,6 +41,7 @@ from common.log_context import session_id_var
 log = logging.getLogger(__name__)
 
 RECEIVE_RETRY_AFTER = 0.5
+SHUTDOWN_STEP_TIMEOUT = 10.0  # a step of shutdown that hangs (a stuck send, a full thread pool) is left behind
 REAP_EVERY = 1.0
 SessionFactory = Callable[[str, int | None], Awaitable[ConversationSession]]
 
@@ -230,12 +231,20 @@ class AvatarWorker:
                      len(self.runners), self.capacity)
 
     async def shutdown(self) -> None:
+        """Close every session and leave the registry; each step is bounded, so a worker always stops
+        (an entry left behind expires with its heartbeat)."""
         for session_id in list(self.runners):
-            await self._close(session_id, "worker_stopped")
+            await _bounded(self._close(session_id, "worker_stopped"), f"closing session {session_id}")
         await self._tasks.cancel_all()
-        await asyncio.to_thread(worker_remove, self.worker_id)
-        await asyncio.to_thread(health_withdraw, self.worker_id)
-        await asyncio.to_thread(metrics_withdraw, self.worker_id)
+        for withdraw in (worker_remove, health_withdraw, metrics_withdraw):
+            await _bounded(asyncio.to_thread(withdraw, self.worker_id), withdraw.__name__)
+
+
+async def _bounded(step: Awaitable[object], what: str) -> None:
+    try:
+        await asyncio.wait_for(step, SHUTDOWN_STEP_TIMEOUT)
+    except TimeoutError:
+        log.warning("worker shutdown: %s did not finish within %.0fs; going on", what, SHUTDOWN_STEP_TIMEOUT)
 
 
 def _resume_of(raw: object) -> tuple[uuid.UUID, list[HistoryTurn]] | None:

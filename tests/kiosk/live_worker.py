@@ -62,9 +62,15 @@ async def start_worker(capacity: int, **options: Any) -> tuple[AvatarWorker, asy
     return worker, task
 
 
+STOP_TIMEOUT = 60.0
+
+
 async def stop_worker(task: asyncio.Task[None]) -> None:
     task.cancel()  # its shutdown closes the sessions and leaves the registry
-    await asyncio.gather(task, return_exceptions=True)
+    done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT)
+    if not done:  # name the stuck awaits, rather than hang until the test run's own timeout
+        stacks = "\n".join(f"{t.get_name()}: {t.get_stack(limit=3)}" for t in asyncio.all_tasks() if not t.done())
+        raise AssertionError(f"the worker did not stop within {STOP_TIMEOUT:.0f}s; tasks still running:\n{stacks}")
 
 
 @contextlib.asynccontextmanager
