@@ -88,7 +88,10 @@ def _job_finished(task_name: str, args: tuple[Any, ...], future: "Future[str]", 
     if isinstance(error, BrokenProcessPool) and again:
         # The child died under the job (killed, out of memory): the job runs once more in a new one.
         log.error("background job %s%s: the jobs child process died; running it again", task_name, args)
-        _submit_job(task_name, args, again=False)
+        try:
+            _submit_job(task_name, args, again=False)
+        except RuntimeError as exc:  # this process is exiting too (its process group was stopped)
+            log.warning("background job %s%s not run again: %s", task_name, args, exc)
     elif error is not None:
         log.error("background job %s%s failed: %s", task_name, args, error, exc_info=error)
     else:
