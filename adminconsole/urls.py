@@ -33,6 +33,8 @@ urlpatterns = [
     path("faqs/<slug:key>/publish/", faq_views.faq_publish_view, name="faq_publish"),
     path("faqs/<slug:key>/unpublish/", faq_views.faq_unpublish_view, name="faq_unpublish"),
     path("faqs/<slug:key>/history/", faq_views.faq_history_view, name="faq_history"),
+    path("faqs/<slug:key>/generated/<slug:language>/<int:position>/", faq_views.faq_generated_view,
+         name="faq_generated"),
     path("faqs/<slug:key>/history/<int:revision_id>/revert/", faq_views.faq_revert_view, name="faq_revert"),
     path("voices/", voice_views.voice_list_view, name="voice_list"),
     path("voices/<str:language>/", voice_views.voice_update_view, name="voice_update"),

@@ -19,6 +19,7 @@ from common.languages import KIOSK_LANGUAGES, normalize_language
 from common.text import text_problem
 from knowledgebase.chunking import document_chunks
 from knowledgebase.document_text import document_kind, document_sections
+from knowledgebase.generated_phrasings import faq_phrasings_enqueue
 from knowledgebase.importing import MAX_FIELD, FaqRow, RowError, parse_faq_file
 from knowledgebase.indexing import index_version_bump, kb_index_refresh
 from knowledgebase.models import Document, DocumentChunk, FaqEntry, FaqRevision, FaqTranslation, Tag
@@ -153,6 +154,7 @@ def faq_import_rows(*, rows: list[FaqRow], user: Actor = None, publish: bool = F
             report.unchanged += 1
         if created or changed:
             _revision_add(entry=entry, action="import", user=user, before=before)
+            faq_phrasings_enqueue(entry=entry)
     if report.created or report.updated:
         _index_refresh_after_commit()
     return report
@@ -229,6 +231,7 @@ def faq_create(
     _tags_set(entry, tags)
     _revision_add(entry=entry, action="create", user=user)
     _index_refresh_after_commit()
+    faq_phrasings_enqueue(entry=entry)
     return entry
 
 
@@ -260,6 +263,7 @@ def _faq_apply(
     entry.save(update_fields=["status", "updated_by", "updated_at"])
     _revision_add(entry=entry, action=action, user=user, before=before)
     _index_refresh_after_commit()
+    faq_phrasings_enqueue(entry=entry)
     return entry
 
 
@@ -270,6 +274,7 @@ def _status_set(entry: FaqEntry, status: str, action: str, user: Actor) -> FaqEn
     entry.save(update_fields=["status", "updated_by", "updated_at"])
     _revision_add(entry=entry, action=action, user=entry.updated_by, before=before)
     _index_refresh_after_commit()
+    faq_phrasings_enqueue(entry=entry)  # on publishing
     return entry
 
 
