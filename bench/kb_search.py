@@ -47,6 +47,9 @@ def django_setup(workdir: Path) -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
         "REDIS_URL": "", "CELERY_BROKER_URL": "", "CELERY_TASK_ALWAYS_EAGER": "1",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(32), "LOG_LEVEL": "WARNING",
+        # Importing a domain publishes its FAQs: no model writing phrasings (they come from the cached
+        # files, kb_lodo_llm) nor speaking answers in the background while retrieval is measured.
+        "KB_GENERATED_PHRASINGS": "0", "ANSWER_AUDIO_CACHE": "0",
     })
     import django
     from django.core.management import call_command
