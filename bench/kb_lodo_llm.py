@@ -6,7 +6,8 @@
   the job's prompt and checks, from the domain's FAQ entries only, never its questions). The
   re-ranker and the decision are fitted on the other domains as in ``kb_lodo`` (without
   generated phrasings, so the comparison changes one thing); a domain without the file is
-  reported without.
+  reported without. "round-trip": only the phrasings the job keeps, those that asked as a
+  question find their own entry among the first three (``phrasings_round_trip``).
 - **close calls**: where the LODO ranking's best two are within ``KB_CLOSE_CALL_MARGIN`` and the
   decision says answerable, the local Qwen (llama.cpp, one thread) picks among the first four
   or none (``knowledgebase.close_call``), as ``faq_search`` does with a configured server.
@@ -51,6 +52,23 @@ def with_generated(domain: Domain, rows: list[dict[str, str]]) -> Domain:
     index_version_bump()
     copy.index = kb_index().index
     return copy
+
+
+def round_tripped(domain: Domain, rows: list[dict[str, str]], calibration: Any) -> list[dict[str, str]]:
+    """The rows the job would keep: those that, asked, find their own entry among the first three
+    in the domain's index without generated phrasings (``phrasings_round_trip``)."""
+    from knowledgebase.generated_phrasings import phrasings_round_trip
+    from knowledgebase.indexing import kb_encoder
+
+    encoder = kb_encoder()
+    assert encoder is not None
+    kept = []
+    for key in dict.fromkeys(row["key"] for row in rows):
+        mine = [row for row in rows if row["key"] == key]
+        passed = set(phrasings_round_trip(domain.index, encoder, calibration, key,
+                                          [(row["language"], row["text"]) for row in mine]))
+        kept += [row for row in mine if (row["language"], row["text"]) in passed]
+    return kept
 
 
 def close_called(domain: Domain, calibration: Any, model: Any, margin: float) -> tuple[list[dict[str, Any]], list[float]]:
@@ -125,6 +143,12 @@ def run_llm_steps(*, generated: bool, close_calls: bool) -> str:
                 richer.vectors = domain.vectors
                 configs["before + generated"] = evaluate(richer, production)
                 configs["LODO + generated"] = evaluate(richer, lodo)
+                checked = round_tripped(domain, rows, lodo)
+                richer = with_generated(domain, checked)
+                richer.vectors = domain.vectors
+                configs["before + generated, round-trip"] = evaluate(richer, production)
+                configs["LODO + generated, round-trip"] = evaluate(richer, lodo)
+                entry["round-trip kept"] = len(checked)
                 covered = {row["key"] for row in rows}
                 entry["generated"] = {"phrasings": len(rows), "entries with them": len(covered),
                                       "entries": len(domain.index.groups)}

@@ -4,8 +4,10 @@ edits to what it wrote.
 Publishing (or editing a published entry) queues ``knowledgebase.tasks.faq_phrasings_generate``
 for the entry after commit. The job asks the model (``knowledgebase.llm.job_model``) for each
 published translation whose text or generator changed since its last generation
-(``FaqTranslation.generated_from``), and stores what passes ``phrasing.phrasing_problem`` as the
-translation's ``generated_alternates``, unless staff changed the translation meanwhile (then the
+(``FaqTranslation.generated_from``), and stores what passes ``phrasing.phrasing_problem`` and,
+asked as a question, finds its own entry among the first three (``phrasings_round_trip``: a small
+model's off-topic lines otherwise pull other entries' customers) as the translation's
+``generated_alternates``, unless staff changed the translation meanwhile (then the
 next job does it). Running it twice changes nothing; a phrasing staff removed is not
 generated again until the translation's text changes.
 """
@@ -22,12 +24,18 @@ from audit.log import audit_record
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES
 from knowledgebase import phrasing
-from knowledgebase.indexing import index_version_bump, kb_index_refresh
+from knowledgebase.indexing import index_version_bump, kb_index, kb_index_refresh
 from knowledgebase.llm import ChatModel, job_model, job_model_name, llm_available
 from knowledgebase.models import FaqEntry, FaqTranslation
+from knowledgebase.retrieval.decision import Calibration, calibration_load
+from knowledgebase.retrieval.encoder import Encoder
+from knowledgebase.retrieval.index import SearchIndex
+from knowledgebase.retrieval.text import lexical_terms
 
 logger = logging.getLogger(__name__)
 Report = Callable[[float, str], None]
+# A generated phrasing must find its own entry among this many when asked (``phrasings_round_trip``).
+ROUND_TRIP_DEPTH = 3
 
 
 def phrasings_progress_key(entry_id: int) -> str:
@@ -53,6 +61,31 @@ def _pending(entry_id: int, generator: str) -> list[FaqTranslation]:
 
 def _texts(translation: FaqTranslation) -> list[str]:
     return [translation.question, *translation.alternates, *(g["text"] for g in translation.generated_alternates)]
+
+
+def phrasings_round_trip(index: SearchIndex, encoder: Encoder, calibration: Calibration, key: str,
+                         phrasings: list[tuple[str, str]], depth: int = ROUND_TRIP_DEPTH) -> list[tuple[str, str]]:
+    """The (language, text) phrasings that, asked as questions, find entry ``key`` among the first
+    ``depth`` in ``index``: a phrasing that leads elsewhere would pull that entry's customers here."""
+    if not phrasings:
+        return []
+    vectors = encoder.queries([text for _, text in phrasings])
+    kept = []
+    for (language, text), vector in zip(phrasings, vectors, strict=True):
+        ranking = index.rank(query_vector=vector, terms=lexical_terms(text), language=language,
+                             params=calibration.fusion, reranker=calibration.reranker)
+        if key in [index.groups[c.group] for c in ranking.candidates[:depth]]:
+            kept.append((language, text))
+    return kept
+
+
+def _round_trip(translation: FaqTranslation, generated: list[dict[str, str]]) -> list[dict[str, str]]:
+    loaded = kb_index()
+    if loaded.encoder is None or not loaded.index.dense or translation.entry.key not in loaded.index.groups:
+        return generated  # no encoder, or the entry is not indexed yet: nothing to check against
+    pairs = [(g["language"], g["text"]) for g in generated]
+    kept = phrasings_round_trip(loaded.index, loaded.encoder, calibration_load(), translation.entry.key, pairs)
+    return [{"language": language, "text": text} for language, text in kept]
 
 
 def faq_phrasings_generate(*, entry_id: int, report: Report | None = None) -> int:
@@ -98,6 +131,9 @@ def _generate_one(translation: FaqTranslation, model: ChatModel, step: Callable[
         others=[text for t in others for text in _texts(t)], progress=step,
     )
     generated = [{"language": language, "text": text} for language, texts in result.kept.items() for text in texts]
+    kept = _round_trip(translation, generated)
+    result.rejected["leads to another entry"] += len(generated) - len(kept)
+    generated = kept
     # Only onto the text it was generated from: staff's edit meanwhile wins, and queues its own job.
     updated = FaqTranslation.objects.filter(pk=translation.pk, question=translation.question,
                                             answer=translation.answer).update(

@@ -137,3 +137,18 @@ def test_search_finds_an_entry_by_a_generated_phrasing_in_a_language_it_lacks(
     after = faq_search("공항 가기 전에 짐 먼저 부칠 수 있어요?", "ko")
     assert after.results[0].key == "in-town-check-in"
     assert after.results[0].score > before.results[[h.key for h in before.results].index("in-town-check-in")].score
+
+
+@pytest.mark.django_db
+def test_a_generated_phrasing_that_leads_to_another_entry_is_dropped(e5: None) -> None:
+    from knowledgebase.generated_phrasings import phrasings_round_trip
+    from knowledgebase.indexing import kb_index
+    from knowledgebase.retrieval.decision import calibration_load
+
+    published("wifi", {"en": TranslationData("Is there free Wi-Fi?", "Free Wi-Fi 'Harbour_Free' covers the station.")})
+    published("fares", {"en": TranslationData("How much is a ticket to the airport?", "A single adult ticket is HK$115.")})
+    loaded = kb_index()
+    assert loaded.encoder is not None
+    candidates = [("ko", "가격이 어떻게 되나요?"), ("en", "can I get online for free here?")]  # "how much is it?"
+    kept = phrasings_round_trip(loaded.index, loaded.encoder, calibration_load(), "wifi", candidates, depth=1)
+    assert kept == [("en", "can I get online for free here?")]
