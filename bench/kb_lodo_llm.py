@@ -13,7 +13,7 @@
   or none (``knowledgebase.close_call``), as ``faq_search`` does with a configured server.
   Its latency is the model call alone, on this loaded machine.
 
-Writes ``bench/results/kb_search_lodo_llm.md`` and ``.json``.
+Writes ``bench/results/kb_search_lodo_generated.md`` (``_close_calls_margin<m>`` with close calls) and ``.json``.
 """
 import json
 import os
@@ -26,7 +26,7 @@ from typing import Any
 from kb_lodo import DOMAINS, Domain, breakdown, domains, evaluate, index_load, lodo_fit, report_table
 from kb_search import ROOT
 
-RESULTS = ROOT / "bench" / "results" / "kb_search_lodo_llm"
+RESULTS = ROOT / "bench" / "results"
 HELD_OUT = ("rail", "museum")
 
 
@@ -181,15 +181,17 @@ def run_llm_steps(*, generated: bool, close_calls: bool) -> str:
     for name in HELD_OUT:
         entry = results[name]
         sections.append(_table(f"{name} left out", entry["scores"], list(entry["scores"])))
-        for part in ("generated", "close calls"):
+        for part in ("generated", "round-trip kept", "close calls"):
             if part in entry:
                 sections.append(f"{part}: " + json.dumps(entry[part]))
         if "covered entries only" in entry:
             sections.append(_table(f"{name}: only questions whose entry has generated phrasings",
                                    entry["covered entries only"], list(entry["covered entries only"])))
     report = "\n\n".join(sections) + "\n"
-    RESULTS.with_suffix(".md").write_text(report)
-    RESULTS.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
+    parts = ["generated"] * generated + [f"close_calls_margin{settings.KB_CLOSE_CALL_MARGIN}"] * close_calls
+    name = f"kb_search_lodo_{'_'.join(parts)}"
+    (RESULTS / f"{name}.md").write_text(report)
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
     return report
 
 
