@@ -110,12 +110,12 @@ KB_DOCUMENT_MAX_BYTES = env_int("KB_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
 KB_SELF_CALIBRATION = env_bool("KB_SELF_CALIBRATION", False)
 # Publishing an FAQ queues a job that has a language model write more ways to ask it, in every
 # kiosk language (knowledgebase/generated_phrasings.py), when one is there: the LLM_BASE_URL server, or the
-# local Qwen GGUF served for the job. Results: bench/results/kb_search_lodo.md.
+# local Qwen GGUF served for the job. Measured: bench/results/kb_search_lodo_generated.md.
 KB_GENERATED_PHRASINGS = env_bool("KB_GENERATED_PHRASINGS", True)
 KB_PHRASINGS_JOB_MAX_RETRIES = env_int("KB_PHRASINGS_JOB_MAX_RETRIES", 3)
 # A search whose best two entries score within KB_CLOSE_CALL_MARGIN (re-ranker probability) asks
 # the LLM_BASE_URL model to pick (knowledgebase/close_call.py); with no server configured, or past
-# the timeout, retrieval's answer stands. Measured: bench/results/kb_search_lodo.md.
+# the timeout, retrieval's answer stands. Measured: bench/results/kb_search_lodo_close_calls_margin0.6.md.
 KB_CLOSE_CALLS = env_bool("KB_CLOSE_CALLS", True)
 KB_CLOSE_CALL_MARGIN = env_float("KB_CLOSE_CALL_MARGIN", 0.2)
 KB_CLOSE_CALL_TIMEOUT_S = env_float("KB_CLOSE_CALL_TIMEOUT_S", 4.0)
