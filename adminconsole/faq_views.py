@@ -16,6 +16,7 @@ from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES
 from common.roles import Role, role_required
 from knowledgebase.exporting import FORMATS, faq_export
+from knowledgebase.generated_phrasings import generated_alternate_update, phrasings_progress
 from knowledgebase.models import FaqEntry
 from knowledgebase.selectors import faq_get, faq_list
 from knowledgebase.services import (
@@ -110,8 +111,12 @@ def faq_edit_view(request: HttpRequest, key: str) -> HttpResponse:
         form = FaqEditorForm(initial=FaqEditorForm.initial_for(entry), editing=True)
     try_form = TryItForm(initial={"q": _first_question(entry)})
     outdated = {t.language: t for t in entry.translations.all() if t.outdated_since is not None}
-    return render(request, "console/faqs/edit.html", {"form": form, "entry": entry, "try_form": try_form,
-                                                      "columns": form.columns(outdated)})
+    generated = [{"language": t.language, "phrasings": list(enumerate(t.generated_alternates))}
+                 for t in entry.translations.all() if t.generated_alternates]
+    return render(request, "console/faqs/edit.html", {
+        "form": form, "entry": entry, "try_form": try_form, "columns": form.columns(outdated),
+        "generated": generated, "generation": phrasings_progress(entry.pk),
+    })
 
 
 def _saved_message(entry: FaqEntry) -> str:
@@ -124,6 +129,25 @@ def _saved_message(entry: FaqEntry) -> str:
     if entry.status == FaqEntry.Status.ARCHIVED:
         return _("Saved. It is archived: no kiosk uses it.")
     return _("Saved as a draft: kiosks don't use it until it is published. Try it with “Include drafts” to test it.")
+
+
+@role_required(Role.STAFF)
+@require_POST
+def faq_generated_view(request: HttpRequest, key: str, language: str, position: int) -> HttpResponse:
+    """Edit (``text``) or remove (``remove``) one phrasing a language model generated for a translation."""
+    entry = faq_get(key=key)
+    translation = next((t for t in entry.translations.all() if t.language == language), None)
+    if translation is None:
+        messages.error(request, _("That translation no longer exists."))
+        return redirect("console:faq_edit", key=entry.key)
+    text = None if "remove" in request.POST else request.POST.get("text", "")
+    try:
+        generated_alternate_update(translation=translation, position=position, text=text, user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Generated phrasing removed.") if text is None else _("Generated phrasing saved."))
+    return redirect("console:faq_edit", key=entry.key)
 
 
 def _first_question(entry: FaqEntry) -> str:

@@ -48,6 +48,8 @@ urlpatterns = [
     path("documents/<int:document_id>/", document_views.document_detail_view, name="document_detail"),
     path("documents/<int:document_id>/reindex/", document_views.document_reindex_view, name="document_reindex"),
     path("documents/<int:document_id>/delete/", document_views.document_delete_view, name="document_delete"),
+    path("faqs/<slug:key>/generated/<slug:language>/<int:position>/", faq_views.faq_generated_view,
+         name="faq_generated"),
     path("voices/", voice_views.voice_list_view, name="voice_list"),
     path("voices/<str:language>/", voice_views.voice_update_view, name="voice_update"),
     path("voices/<str:language>/answer-audio/", voice_views.voice_cache_rebuild_view, name="voice_cache_rebuild"),

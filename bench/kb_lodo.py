@@ -169,14 +169,14 @@ def _cell(m: dict[str, Any]) -> str:
     return f"{f(m['hit@1'])} / {f(m['hit@3'])} / {f(m['oos rejected'])} / {f(m['in-scope rejected'])}"
 
 
-def report_table(title: str, rows: dict[str, dict[str, dict[str, Any]]]) -> str:
+def report_table(title: str, rows: dict[str, dict[str, dict[str, Any]]], configs: tuple[str, ...] = CONFIGS) -> str:
     """``rows[config][language]`` -> one table, languages down, configurations across."""
-    languages = [language for language in (*LANGUAGES, "overall") if language in rows[CONFIGS[0]]]
+    languages = [language for language in (*LANGUAGES, "overall") if language in rows[configs[0]]]
     lines = [f"### {title}", "", "cells: hit@1 / hit@3 / out-of-scope rejected / in-scope rejected", "",
-             "| language | n (oos) | " + " | ".join(CONFIGS) + " |", "|---" * (len(CONFIGS) + 2) + "|"]
+             "| language | n (oos) | " + " | ".join(configs) + " |", "|---" * (len(configs) + 2) + "|"]
     for language in languages:
-        m = rows[CONFIGS[0]][language]
-        lines.append(f"| {language} | {m['n']} ({m['n_oos']}) | " + " | ".join(_cell(rows[c][language]) for c in CONFIGS)
+        m = rows[configs[0]][language]
+        lines.append(f"| {language} | {m['n']} ({m['n_oos']}) | " + " | ".join(_cell(rows[c][language]) for c in configs)
                      + " |")
     return "\n".join(lines)
 

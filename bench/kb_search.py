@@ -4,6 +4,9 @@
     python bench/kb_search.py --no-pad      # demo FAQs only
     python bench/kb_search.py --calibrate   # refit knowledgebase/retrieval/calibration.json
     python bench/kb_search.py --lodo        # leave-one-domain-out over bench/data/kb_domains (kb_lodo.py)
+    python bench/kb_search.py --lodo --generated      # ... with and without the cached generated phrasings
+    python bench/kb_search.py --lodo --close-calls    # ... close calls settled by the local Qwen
+    python bench/kb_search.py --document    # a 20+ page venue guide, uploaded and chunked (kb_document.py)
 
 Uses a throwaway SQLite database in a temporary directory, imports the demo FAQs through the
 normal import service and searches through ``faq_search``. The held-out paraphrases are
@@ -44,6 +47,9 @@ def django_setup(workdir: Path) -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
         "REDIS_URL": "", "CELERY_BROKER_URL": "", "CELERY_TASK_ALWAYS_EAGER": "1",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(32), "LOG_LEVEL": "WARNING",
+        # Importing a domain publishes its FAQs: no model writing phrasings (they come from the cached
+        # files, kb_lodo_llm) nor speaking answers in the background while retrieval is measured.
+        "KB_GENERATED_PHRASINGS": "0", "ANSWER_AUDIO_CACHE": "0",
     })
     import django
     from django.core.management import call_command
@@ -370,6 +376,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calibrate", action="store_true", help="refit calibration.json, then benchmark")
     parser.add_argument("--lodo", action="store_true", help="leave-one-domain-out over bench/data/kb_domains (kb_lodo)")
+    parser.add_argument("--generated", action="store_true",
+                        help="with --lodo: also with the cached generated phrasings (bench/kb_generate.py)")
+    parser.add_argument("--close-calls", action="store_true",
+                        help="with --lodo: also with close calls settled by the local Qwen (slow)")
+    parser.add_argument("--document", action="store_true", help="a long venue guide, uploaded and chunked (kb_document)")
     parser.add_argument("--no-pad", action="store_true", help=f"skip the {PADDED_SIZE}-entry run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as workdir:
@@ -379,9 +390,19 @@ def main() -> None:
         from knowledgebase.indexing import kb_index
 
         if args.lodo:
+            if args.generated or args.close_calls:
+                from kb_lodo_llm import run_llm_steps
+
+                print(run_llm_steps(generated=args.generated, close_calls=args.close_calls))
+                return
             from kb_lodo import run_lodo
 
             print(run_lodo())
+            return
+        if args.document:
+            from kb_document import run_document
+
+            print(run_document())
             return
         call_command("import_faqs", str(DEMO_FAQS), "--publish", stdout=open(os.devnull, "w"))  # noqa: SIM115
         if args.calibrate:

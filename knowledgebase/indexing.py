@@ -4,7 +4,7 @@ Every process (web, avatar worker, Celery) holds its own ``SearchIndex``. A chan
 knowledge base stores a new random *index version* in the Django cache (Redis in
 production, so every process sees it); each search compares it with the version its index
 was built from and rebuilds when they differ. Embeddings live in the database
-(``FaqTranslation.embeddings``, float32 rows: question, alternates, answer, summary), so a rebuild
+(``FaqTranslation.embeddings``, float32 rows: question, alternates, answer, summary, generated phrasings), so a rebuild
 only embeds what changed: ``kb_index_refresh`` (a Celery task after each change) fills them
 in, and a search embeds the few that are still missing itself. The refresh also computes the
 knowledge base's own answerable threshold (``self_calibration``), stored in the cache under a
@@ -144,11 +144,15 @@ def _vectors(blob: bytes | memoryview | None, model: str, count: int, encoder: E
 
 def _translation_item(row: dict[str, object], encoder: Encoder | None) -> IndexItem:
     alternates = tuple(str(a) for a in row["alternates"] or ())  # type: ignore[attr-defined]
+    generated = tuple((str(g["language"]), str(g["text"])) for g in row["generated_alternates"] or ())  # type: ignore[attr-defined]
     blob = row["embeddings"]
     assert blob is None or isinstance(blob, bytes | memoryview)
-    vectors = _vectors(blob, str(row["embedding_model"]), len(alternates) + 3, encoder)  # question, alternates, answer, summary
+    # question, alternates, answer, summary, then the generated phrasings
+    own = len(alternates) + 3
+    vectors = _vectors(blob, str(row["embedding_model"]), own + len(generated), encoder)
     return IndexItem("faq", str(row["entry__key"]), str(row["language"]), str(row["question"]), str(row["answer"]),
-                     alternates, vectors)
+                     alternates, None if vectors is None else vectors[:own], generated=generated,
+                     generated_vectors=None if vectors is None else vectors[own:])
 
 
 def _chunk_item(row: dict[str, object], encoder: Encoder | None) -> IndexItem:
@@ -161,7 +165,8 @@ def _chunk_item(row: dict[str, object], encoder: Encoder | None) -> IndexItem:
     )
 
 
-_TRANSLATION_FIELDS = ("id", "entry__key", "language", "question", "answer", "alternates", "embeddings", "embedding_model")
+_TRANSLATION_FIELDS = ("id", "entry__key", "language", "question", "answer", "alternates", "generated_alternates",
+                       "embeddings", "embedding_model")
 _CHUNK_FIELDS = ("id", "document_id", "document__title", "document__language", "position", "heading", "language", "text",
                  "embeddings", "embedding_model")
 
@@ -195,10 +200,10 @@ def embeddings_fill(*, published_only: bool = False, recompute: bool = False, li
         item = _chunk_item(row, encoder)
         if recompute or item.vectors is None:
             todo.append((row, item))
-    if limit is not None and sum(len(item.vector_texts()) for _, item in todo) > limit:
+    if limit is not None and sum(len(item.vector_texts()) + len(item.generated) for _, item in todo) > limit:
         return 0
     for row, item in todo:
-        vectors = _memo.passages(encoder, item.vector_texts(), fresh=recompute)
+        vectors = _memo.passages(encoder, [*item.vector_texts(), *item.generated_texts()], fresh=recompute)
         if item.kind == "faq":
             _store(FaqTranslation, int(str(row["id"])), {"question": item.question, "answer": item.answer}, vectors, encoder)
         else:

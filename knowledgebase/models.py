@@ -58,8 +58,15 @@ class FaqTranslation(models.Model):
     language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES)
     question = models.TextField()
     answer = models.TextField()
-    alternates = models.JSONField(default=list, blank=True)
-    # float32 vectors (question first, then each alternate, the answer, then all phrasings as one text), as raw bytes:
+    alternates = models.JSONField(default=list, blank=True)  # written by staff
+    # Written by a language model from this translation (``knowledgebase.phrasing``), in any kiosk
+    # language: [{"language": "ko", "text": "..."}]; staff may edit or remove them.
+    generated_alternates = models.JSONField(default=list, blank=True)
+    # Which text and generator they came from (``phrasing.source_digest``): the job does not run
+    # again for the same one, so a phrasing staff removed stays removed.
+    generated_from = models.CharField(max_length=64, blank=True)
+    # float32 vectors (question first, then each alternate, the answer, then all phrasings as one text,
+    # then the generated phrasings), as raw bytes:
     # works on SQLite and PostgreSQL alike; ``embedding_model`` says which encoder produced them.
     embeddings = models.BinaryField(null=True, blank=True)
     embedding_model = models.CharField(max_length=64, blank=True)

@@ -1,21 +1,28 @@
 """Reads of the knowledge base: hybrid search for the avatar and the console, and the FAQ
 list behind the API."""
+import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
+from avatar_runtime.errors import ProviderError
 from common.errors import MAX_ID, ApplicationError, NotFound
 from common.languages import KIOSK_LANGUAGES, normalize_language
 from common.text import search_fold
+from knowledgebase.close_call import MAX_TOKENS as CLOSE_CALL_TOKENS
+from knowledgebase.close_call import Choice, close_call_choice, close_call_messages, is_close
 from knowledgebase.indexing import kb_index
+from knowledgebase.llm import ChatModel, configured_model
 from knowledgebase.models import Document, FaqEntry, FaqRevision, FaqTranslation
 from knowledgebase.retrieval.decision import Mode, calibration_load
 from knowledgebase.retrieval.index import Candidate, SearchIndex
 from knowledgebase.retrieval.languages import guess_language
 from knowledgebase.retrieval.text import lexical_terms
 
+logger = logging.getLogger(__name__)
 MAX_K = 50
 MAX_QUERY_CHARS = 1000
 _DOCUMENT_KEY = re.compile(r"doc:(\d+)#\d+")  # how search names a document chunk (``indexing._chunk_item``)
@@ -50,6 +57,11 @@ class SearchResult:
     mode: Mode = "hybrid"
     confidence: float = 0.0
     elapsed_ms: float = 0.0
+    # A close call the language model settled (``close_call``): "" when none was asked, else
+    # "kept" (it chose retrieval's first), "picked" (another), "none" (no entry answers),
+    # "failed" (no usable reply in time: retrieval's answer stands); ``llm_ms`` its time.
+    close_call: str = ""
+    llm_ms: float = 0.0
 
 
 def faq_search(query: str, language: str | None = None, k: int = 5, *, include_drafts: bool = False) -> SearchResult:
@@ -78,7 +90,31 @@ def faq_search(query: str, language: str | None = None, k: int = 5, *, include_d
     # the knowledge base's own threshold when it could be computed (``self_calibration``)
     threshold = loaded.self_calibration.threshold if mode == "hybrid" and loaded.self_calibration else decision.threshold
     answerable = bool(hits) and confidence >= threshold
-    return SearchResult(answerable, hits, mode, confidence, (time.perf_counter() - started) * 1000)
+    result = SearchResult(answerable, hits, mode, confidence)
+    model = configured_model() if settings.KB_CLOSE_CALLS else None
+    if model is not None and answerable and is_close([hit.score for hit in hits], settings.KB_CLOSE_CALL_MARGIN):
+        result = _close_call(text, result, model)
+    return replace(result, elapsed_ms=(time.perf_counter() - started) * 1000)
+
+
+def _close_call(question: str, result: SearchResult, model: ChatModel) -> SearchResult:
+    """``result`` as the model settles its close call (unchanged when the model fails)."""
+    choices = [Choice(hit.key, hit.question, hit.answer) for hit in result.results]
+    started = time.perf_counter()
+    try:
+        reply = model.chat(close_call_messages(question, choices), max_tokens=CLOSE_CALL_TOKENS, temperature=0.0,
+                           timeout=settings.KB_CLOSE_CALL_TIMEOUT_S)
+    except ProviderError as exc:
+        logger.warning("knowledge base: close call not settled: %s", exc)
+        reply = ""
+    llm_ms = (time.perf_counter() - started) * 1000
+    choice = close_call_choice(reply, len(choices))
+    if choice is None:
+        return replace(result, close_call="failed", llm_ms=llm_ms)
+    if choice < 0:
+        return replace(result, answerable=False, close_call="none", llm_ms=llm_ms)
+    hits = [result.results[choice], *(hit for i, hit in enumerate(result.results) if i != choice)]
+    return replace(result, results=hits, close_call="kept" if choice == 0 else "picked", llm_ms=llm_ms)
 
 
 def document_id_from_key(key: str) -> int | None:

@@ -16,6 +16,7 @@ from audit.log import audit_record
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, normalize_language
 from common.text import text_problem
+from knowledgebase.generated_phrasings import faq_phrasings_enqueue
 from knowledgebase.importing import MAX_FIELD, FaqRow, RowError, parse_faq_file
 from knowledgebase.indexing import index_version_bump, kb_index_refresh
 from knowledgebase.models import FaqEntry, FaqRevision, FaqTranslation, Tag
@@ -192,6 +193,7 @@ def faq_import_rows(*, rows: list[FaqRow], user: Actor = None, publish: bool = F
             report.unchanged += 1
         if created or changed:
             _revision_add(entry=entry, action="import", user=user, before=before)
+            faq_phrasings_enqueue(entry=entry)
     if report.created or report.updated:
         index_refresh_after_commit()
     return report
@@ -268,6 +270,7 @@ def faq_create(
     _tags_set(entry, tags)
     _revision_add(entry=entry, action="create", user=user)
     index_refresh_after_commit()
+    faq_phrasings_enqueue(entry=entry)
     return entry
 
 
@@ -298,6 +301,7 @@ def _faq_apply(
     entry.save(update_fields=["status", "updated_by", "updated_at"])
     _revision_add(entry=entry, action=action, user=user, before=before)
     index_refresh_after_commit()
+    faq_phrasings_enqueue(entry=entry)
     return entry
 
 
@@ -308,6 +312,7 @@ def _status_set(entry: FaqEntry, status: str, action: str, user: Actor) -> FaqEn
     entry.save(update_fields=["status", "updated_by", "updated_at"])
     _revision_add(entry=entry, action=action, user=entry.updated_by, before=before)
     index_refresh_after_commit()
+    faq_phrasings_enqueue(entry=entry)  # on publishing
     return entry
 
 

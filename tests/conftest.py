@@ -20,6 +20,8 @@ def pytest_configure() -> None:
     # Every FAQ edit would otherwise speak the whole knowledge base inline: the answer audio cache
     # is on only in the tests about it (tests/avatars/test_answer_audio.py).
     settings.ANSWER_AUDIO_CACHE = False
+    # Likewise every publish would start the local Qwen: on only in tests/knowledgebase/test_phrasings*.py.
+    settings.KB_GENERATED_PHRASINGS = False
 
 
 @pytest.fixture(autouse=True)

@@ -55,6 +55,11 @@ class Translation:
     answer: str
 
 
+def gives_orders(text: str) -> bool:
+    """Whether ``text`` plainly gives orders to a language model (to ignore its rules, to take a role ...)."""
+    return bool(_INJECTION.search(folded(text)))
+
+
 def passage_translations(passage: Passage) -> dict[str, tuple[str, str]]:
     """Every (question, answer) the passage has, its own language included, without injected texts."""
     texts = dict(passage.translations)
@@ -62,7 +67,7 @@ def passage_translations(passage: Passage) -> dict[str, tuple[str, str]]:
         texts.setdefault(passage.language, (passage.question, passage.answer))
     clean = {}
     for lang, qa in texts.items():
-        if any(_INJECTION.search(folded(text)) for text in qa):
+        if any(map(gives_orders, qa)):
             logger.warning("knowledge-base entry %s (%s) gives orders to the model; not used", passage.key, lang)
         elif qa[1].strip():
             clean[lang] = qa

@@ -1,7 +1,7 @@
 """Django core: apps, middleware, templates, static/media, i18n, REST framework."""
 from django.utils.translation import gettext_lazy as _
 
-from config.settings.env import BASE_DIR, VAR_DIR, env_bool, env_int, env_list, env_path, env_str, local_secret_key
+from config.settings.env import BASE_DIR, VAR_DIR, env_bool, env_float, env_int, env_list, env_path, env_str, local_secret_key
 
 DJANGO_ENV = env_str("DJANGO_ENV", "local")  # "local" or "production"
 PRODUCTION = DJANGO_ENV == "production"
@@ -108,6 +108,19 @@ KB_DOCUMENT_MAX_BYTES = env_int("KB_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
 # refresh on 2 cores). Off: on the held-out domains it changed nothing measurable
 # (bench/results/kb_search_lodo.md), and the fixed calibration applies.
 KB_SELF_CALIBRATION = env_bool("KB_SELF_CALIBRATION", False)
+# Publishing an FAQ queues a job that has a language model write more ways to ask it, in every
+# kiosk language (knowledgebase/generated_phrasings.py), when one is there: the LLM_BASE_URL server, or the
+# local Qwen GGUF served for the job. Measured: bench/results/kb_search_lodo_generated.md.
+# Off by default: with the local 0.5B model they lowered held-out hit@1 (0.933 -> 0.906) and each
+# published entry runs the model for minutes on a CPU kiosk host; on with a larger LLM_BASE_URL model.
+KB_GENERATED_PHRASINGS = env_bool("KB_GENERATED_PHRASINGS", False)
+KB_PHRASINGS_JOB_MAX_RETRIES = env_int("KB_PHRASINGS_JOB_MAX_RETRIES", 3)
+# A search whose best two entries score within KB_CLOSE_CALL_MARGIN (re-ranker probability) asks
+# the LLM_BASE_URL model to pick (knowledgebase/close_call.py); with no server configured, or past
+# the timeout, retrieval's answer stands. Measured: bench/results/kb_search_lodo_close_calls_margin0.6.md.
+KB_CLOSE_CALLS = env_bool("KB_CLOSE_CALLS", True)
+KB_CLOSE_CALL_MARGIN = env_float("KB_CLOSE_CALL_MARGIN", 0.2)
+KB_CLOSE_CALL_TIMEOUT_S = env_float("KB_CLOSE_CALL_TIMEOUT_S", 4.0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

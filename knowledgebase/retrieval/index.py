@@ -60,6 +60,13 @@ class IndexItem:
     alternates: tuple[str, ...] = ()
     vectors: Vectors | None = None  # raw embeddings in ``vector_texts`` order, or None
     heading: str = ""  # for a chunk: its section heading, embedded with it (a title is too vague to)
+    # An FAQ translation's generated phrasings (``knowledgebase.phrasing``): (language, text), in any
+    # kiosk language, each its own phrasing row in its own language; ``generated_vectors`` in that order.
+    generated: tuple[tuple[str, str], ...] = ()
+    generated_vectors: Vectors | None = None
+
+    def generated_texts(self) -> list[str]:
+        return [text for _, text in self.generated]
 
     def vector_texts(self) -> list[str]:
         """The texts embedded for this item, in the stored order: for an FAQ translation its
@@ -140,7 +147,7 @@ class SearchIndex:
         return self.centroids is not None and len(self.matrix) > 0
 
     def _build_lexical(self) -> None:
-        asks = [lexical_terms(" ".join((item.question, *item.alternates))) for item in self.items]
+        asks = [lexical_terms(" ".join((item.question, *item.alternates, *item.generated_texts()))) for item in self.items]
         answers = [lexical_terms(item.answer) for item in self.items]
         self.asks = Bm25(asks)
         self.answers = Bm25(answers)
@@ -151,7 +158,8 @@ class SearchIndex:
     def _build_dense(self) -> None:
         rows: list[Vectors] = []
         languages: list[str] = []
-        self.language_codes = {language: code for code, language in enumerate(sorted({i.language for i in self.items}))}
+        every = {i.language for i in self.items} | {language for i in self.items for language, _ in i.generated}
+        self.language_codes = {language: code for code, language in enumerate(sorted(every))}
         row_item: list[int] = []
         row_passage: list[bool] = []
         summaries: list[Vectors] = []
@@ -171,6 +179,11 @@ class SearchIndex:
             languages += [item.language] * count
             row_item += [index] * count
             row_passage += [item.kind == "doc"] * (count - 1) + [True]  # the last row is the answer
+            if item.generated and item.generated_vectors is not None and len(item.generated_vectors):
+                rows.append(item.generated_vectors)  # phrasings, each in its own language
+                languages += [language for language, _ in item.generated]
+                row_item += [index] * len(item.generated)
+                row_passage += [False] * len(item.generated)
         dim = rows[0].shape[1] if rows else 0
         matrix = np.concatenate(rows) if rows else np.zeros((0, dim), dtype=np.float32)
         self.matrix = self.centroids.center_passages(matrix, languages) if self.centroids else matrix
