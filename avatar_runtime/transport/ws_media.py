@@ -35,9 +35,9 @@ def pcm16_samples(data: bytes) -> Samples:
     return (np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0).astype(np.float32)
 
 
-def frame_payload(frame: VideoFrame) -> dict[str, object]:
+def frame_payload(frame: VideoFrame, quality: int = JPEG_QUALITY) -> dict[str, object]:
     """A frame as the channel-layer message body sent from worker to web."""
-    return {"pts": frame.pts, "video": encode_jpeg(frame.image), "audio": pcm16_bytes(frame.audio),
+    return {"pts": frame.pts, "video": encode_jpeg(frame.image, quality), "audio": pcm16_bytes(frame.audio),
             "sample_rate": frame.sample_rate}
 
 
