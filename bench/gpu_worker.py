@@ -257,6 +257,29 @@ def main() -> None:
             print_row(result)
     server.stop()
     report.save(load_average_end=os.getloadavg())
+    report.path.with_suffix(".md").write_text(markdown(report.data))
+
+
+def markdown(d: dict[str, Any]) -> str:
+    """The report as the tables of the closing note."""
+    lines = [f"GPU: {d['gpu']}, torch {d['torch']}, {d['cpu_cores']} CPU cores, {d.get('weights')}; "
+             f"load average {d['load_average'][0]:.1f} at start, {d.get('load_average_end', [0])[0]:.1f} at end", "",
+             "| start | models s | compile + capture s | compile cache |", "|---|---:|---:|---|"]
+    for name in ("startup_cold", "startup_warm"):
+        s = d.get(name, {})
+        lines.append(f"| {name.removeprefix('startup_')} | {s.get('models_seconds', 0):.1f} | {s.get('seconds', 0):.1f} | "
+                     f"{s.get('compile_cache', s.get('error', '?'))} |")
+    lines += ["", "| sessions | JPEG q | frames on time | replaced | first frame p50 / p95 ms | rendered fps | "
+              "CPU cores/session render / compose / encode / other | process CPU cores | GPU busy % | GPU peak MiB | pass |",
+              "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"]
+    for r in d.get("trials", []):
+        c = r["cpu_cores_per_session"]
+        lines.append(f"| {r['sessions']} | {r['jpeg_quality']} | {100 * r['on_time_fraction']:.2f} % | {r['replaced']} | "
+                     f"{r['first_frame_p50_ms'] or 0:.0f} / {r['first_frame_p95_ms'] or 0:.0f} | {r['rendered_fps']:.0f} | "
+                     f"{c['render']:.3f} / {c['compose']:.3f} / {c['encode']:.3f} / {c['other']:.3f} | "
+                     f"{r['process_cpu_cores']:.2f} | {r['gpu_busy_percent'] or 0:.0f} | {r['gpu_peak_mib'] or 0:.0f} | "
+                     f"{'yes' if r['passed'] else 'no'} |")
+    return "\n".join(lines) + "\n"
 
 
 def print_row(r: dict[str, Any]) -> None:
