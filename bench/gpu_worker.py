@@ -15,6 +15,7 @@ process, which then stores the artefacts beside the weights) and warm (this proc
 """
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import resource
@@ -216,6 +217,9 @@ def main() -> None:
     parser.add_argument("--cold-timeout", type=float, default=330.0)
     parser.add_argument("--compare-quality", type=int, default=0, help="also run --compare-sessions at this JPEG quality")
     parser.add_argument("--compare-sessions", type=int, default=16)
+    parser.add_argument("--compare-batch-seconds", type=float, default=0.0,
+                        help="also run --compare-sessions with the server's batch cap at this many seconds")
+    parser.add_argument("--skip-cold", action="store_true", help="no cold-start child (this process compiles)")
     parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.startup_child:
@@ -229,8 +233,9 @@ def main() -> None:
     gpu = torch.cuda.get_device_name().replace(" ", "_").lower() if cuda else "cpu_tiny"
     report = Report(args.out / f"gpu_worker_{gpu}.json", time.monotonic(), budget=1e9)
     report.save(gpu=gpu, torch=torch.__version__, cpu_cores=os.cpu_count(), load_average=os.getloadavg())
-    report.save(startup_cold=measure_startup(args, args.cold_timeout))
-    print("cold start", report.data["startup_cold"], flush=True)
+    if not args.skip_cold:
+        report.save(startup_cold=measure_startup(args, args.cold_timeout))
+        print("cold start", report.data["startup_cold"], flush=True)
 
     started = time.perf_counter()
     models, weights = make_models(args.tiny, args.models_dir)
@@ -255,6 +260,15 @@ def main() -> None:
             trials.append(result)
             report.save(trials=trials)
             print_row(result)
+    if args.compare_batch_seconds:
+        for cap in (server.settings.max_batch_seconds, args.compare_batch_seconds):  # baseline, then the change
+            server.settings = dataclasses.replace(server.settings, max_batch_seconds=cap)
+            result = asyncio.run(trial(server, avatar, args.compare_sessions, args.trial_seconds))
+            result.update(passed=passed(result), max_batch_seconds=cap)
+            trials.append(result)
+            report.save(trials=trials)
+            print(f"batch cap {cap * 1000:.0f} ms:", end=" ")
+            print_row(result)
     server.stop()
     report.save(load_average_end=os.getloadavg())
     report.path.with_suffix(".md").write_text(markdown(report.data))
@@ -269,12 +283,14 @@ def markdown(d: dict[str, Any]) -> str:
         s = d.get(name, {})
         lines.append(f"| {name.removeprefix('startup_')} | {s.get('models_seconds', 0):.1f} | {s.get('seconds', 0):.1f} | "
                      f"{s.get('compile_cache', s.get('error', '?'))} |")
-    lines += ["", "| sessions | JPEG q | frames on time | replaced | first frame p50 / p95 ms | rendered fps | "
+    lines += ["", "| sessions | JPEG q | batch cap ms | frames on time | replaced | first frame p50 / p95 ms | rendered fps | "
               "CPU cores/session render / compose / encode / other | process CPU cores | GPU busy % | GPU peak MiB | pass |",
-              "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"]
+              "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"]
     for r in d.get("trials", []):
         c = r["cpu_cores_per_session"]
-        lines.append(f"| {r['sessions']} | {r['jpeg_quality']} | {100 * r['on_time_fraction']:.2f} % | {r['replaced']} | "
+        cap = 1000 * r.get("max_batch_seconds", 0.05)
+        lines.append(f"| {r['sessions']} | {r['jpeg_quality']} | {cap:.0f} | "
+                     f"{100 * r['on_time_fraction']:.2f} % | {r['replaced']} | "
                      f"{r['first_frame_p50_ms'] or 0:.0f} / {r['first_frame_p95_ms'] or 0:.0f} | {r['rendered_fps']:.0f} | "
                      f"{c['render']:.3f} / {c['compose']:.3f} / {c['encode']:.3f} / {c['other']:.3f} | "
                      f"{r['process_cpu_cores']:.2f} | {r['gpu_busy_percent'] or 0:.0f} | {r['gpu_peak_mib'] or 0:.0f} | "
