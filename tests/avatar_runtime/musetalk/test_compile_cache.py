@@ -101,3 +101,12 @@ def test_doctor_says_whether_artefacts_fit_this_gpu_and_torch(tmp_path: Path) ->
     write_entry(cache, FIELDS)
     line, ready = musetalk_compile_state(tmp_path, host=H100)
     assert ready and "ready" in line and "NVIDIA H100 80GB HBM3" in line and cache_key(FIELDS) in line
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU the command builds for minutes")
+def test_musetalk_build_refuses_to_build_without_a_gpu() -> None:
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="needs a CUDA GPU"):
+        call_command("musetalk_build", "--random-weights")
