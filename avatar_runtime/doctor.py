@@ -197,6 +197,19 @@ def _cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def musetalk_compile_state(models_dir: Path, host: dict[str, str] | None = None) -> tuple[str, bool]:
+    """The compiled-artefact cache for ``host`` (default: this GPU and torch): a report line, and whether it is ready."""
+    import torch
+
+    from avatar_runtime.render.musetalk.compile_cache import READY, CompileCache, host_fields
+
+    state = CompileCache.beside_weights(models_dir).host_state(host or host_fields(torch.device("cuda")))
+    if state.status == READY:
+        return f"compiled artefacts ready ({state.detail})", True
+    return (f"compiled artefacts {state.status} ({state.detail}): each worker start compiles for minutes "
+            "and then stores them"), False
+
+
 def check_render(cfg: DoctorConfig) -> StageReport:
     missing = _missing_files(cfg.models_dir, MUSETALK_FILES)
     gpu = _cuda_available()
@@ -206,8 +219,10 @@ def check_render(cfg: DoctorConfig) -> StageReport:
         parser = (cfg.models_dir / "face-parse-bisent/79999_iter.pth").exists()
         reason = "MuseTalk 1.5 weights present, CUDA GPU available" + (
             "" if parser else "; no face-parse-bisent/79999_iter.pth: blend masks use a feathered lower-face ellipse")
-        return StageReport("render", "musetalk", OK, reason, "musetalk",
-                           [] if parser else ["MODELS_DIR/face-parse-bisent/79999_iter.pth"])
+        compiled, ready = musetalk_compile_state(cfg.models_dir)
+        return StageReport("render", "musetalk", OK if ready else DEGRADED, f"{reason}; {compiled}", "musetalk",
+                           ([] if parser else ["MODELS_DIR/face-parse-bisent/79999_iter.pth"])
+                           + ([] if ready else ["python manage.py musetalk_build"]))
     if not has_module("cv2") or not has_module("dlib"):
         return StageReport("render", "portrait", BROKEN, "opencv or dlib (dlib-bin) is not installed", "musetalk", missing)
     return StageReport("render", "portrait", OK, "CPU portrait renderer driven by the audio", "musetalk", missing)

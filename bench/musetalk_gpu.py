@@ -26,22 +26,14 @@ from skimage import data
 from torch.utils.flop_counter import FlopCounterMode
 
 from avatar_runtime.render.musetalk.compose import upload_avatar
-from avatar_runtime.render.musetalk.config import MUSETALK_V15, SCALING_FACTOR, WINDOW_ROWS
+from avatar_runtime.render.musetalk.config import RELEASE_CONFIGS, SCALING_FACTOR, WINDOW_ROWS
 from avatar_runtime.render.musetalk.engine import BATCH_SIZES, EngineSettings
 from avatar_runtime.render.musetalk.prepare import PreparedAvatar, PrepareSettings, idle_clip, prepare_avatar
 from avatar_runtime.render.musetalk.renderer import MuseTalkRenderer, SessionSettings
 from avatar_runtime.render.musetalk.server import MuseTalkServer, ServerSettings
 from avatar_runtime.render.musetalk.weights import MuseTalkModels, build_models
 
-REAL = {
-    "unet": dict(MUSETALK_V15.unet),
-    "vae": {"block_out_channels": [128, 256, 512, 512], "down_block_types": ["DownEncoderBlock2D"] * 4,
-            "up_block_types": ["UpDecoderBlock2D"] * 4, "layers_per_block": 2, "latent_channels": 4,
-            "norm_num_groups": 32, "sample_size": 256},
-    "whisper": {"d_model": 384, "encoder_layers": 4, "encoder_attention_heads": 6, "encoder_ffn_dim": 1536,
-                "decoder_layers": 4, "decoder_attention_heads": 6, "decoder_ffn_dim": 1536, "num_mel_bins": 80,
-                "max_source_positions": 1500},
-}
+REAL = RELEASE_CONFIGS
 TINY = {
     "unet": {**REAL["unet"], "cross_attention_dim": 32, "block_out_channels": [32, 64], "layers_per_block": 1,
              "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"],

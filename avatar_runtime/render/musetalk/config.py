@@ -64,3 +64,15 @@ MUSETALK_V15 = ArchitectureSpec(
     whisper={"d_model": 384, "encoder_layers": 4, "num_mel_bins": 80, "max_source_positions": SEGMENT_ROWS},
     audio={"feature_size": 80, "sampling_rate": SAMPLE_RATE, "hop_length": 160, "n_fft": 400, "chunk_length": SEGMENT_SECONDS},
 )
+
+# Full configs of the release's architecture, for building it at random weights where the weights are
+# absent (benchmarks, and compile-cache builds: compiled kernels do not depend on weight values).
+RELEASE_CONFIGS: Mapping[str, Mapping[str, Any]] = {
+    "unet": dict(MUSETALK_V15.unet),
+    "vae": {"block_out_channels": [128, 256, 512, 512], "down_block_types": ["DownEncoderBlock2D"] * 4,
+            "up_block_types": ["UpDecoderBlock2D"] * 4, "layers_per_block": 2, "latent_channels": 4,
+            "norm_num_groups": 32, "sample_size": 256},
+    "whisper": {"d_model": 384, "encoder_layers": 4, "encoder_attention_heads": 6, "encoder_ffn_dim": 1536,
+                "decoder_layers": 4, "decoder_attention_heads": 6, "decoder_ffn_dim": 1536, "num_mel_bins": 80,
+                "max_source_positions": SEGMENT_ROWS},
+}

@@ -45,6 +45,7 @@ class SessionStats:
     first_frame: list[float] = field(default_factory=list)  # from an idle avatar: first speech frame shown - first audio
     replaced: int = 0  # renders given up for the base frame
     underruns: int = 0  # speech audio arrived too late to continue on the next slot (a gap in the speech)
+    compose_cpu_seconds: float = 0.0  # pasting rendered faces into the base frames
 
 
 @dataclass
@@ -214,9 +215,11 @@ class MuseTalkRenderer:
         image = self._frames[index]
         crop = None if entry is None or entry.job is None else await self._result(entry.job, slot)
         if crop is not None:
+            cpu = time.thread_time()
             x1, y1, x2, y2 = (int(v) for v in self.avatar.crops[index])
             image = image.copy()
             image[y1:y2, x1:x2] = crop[: y2 - y1, : x2 - x1]
+            self.stats.compose_cpu_seconds += time.thread_time() - cpu
         if entry is None or entry.utterance is None:
             return VideoFrame(image=image, pts=slot / FPS, audio=_SILENT_FRAME, sample_rate=SAMPLE_RATE, speaking=False)
         if entry.frame == 0 and self._first_push is not None and entry.utterance is self._utterance:

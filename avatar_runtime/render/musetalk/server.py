@@ -19,6 +19,7 @@ import numpy.typing as npt
 import torch
 
 from avatar_runtime.render.musetalk.audio_features import Utterance
+from avatar_runtime.render.musetalk.compile_cache import READY, CompileCache
 from avatar_runtime.render.musetalk.compose import DeviceAvatar, composite, upload_avatar
 from avatar_runtime.render.musetalk.config import WINDOW_ROWS
 from avatar_runtime.render.musetalk.engine import EngineSettings, FrameEngine
@@ -46,6 +47,7 @@ class ServerStats:
     fades: int = 0
     encoded_segments: int = 0
     busy_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the thread that ran the batches (host-side cost of rendering)
     batch_sizes: Counter[int] = field(default_factory=Counter)
 
 
@@ -62,17 +64,33 @@ class MuseTalkServer:
         self._users: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self.startup: dict[str, object] = {}  # how start() went: seconds, compile cache status
 
     @property
     def tokens(self) -> int:
         """Audio tokens per frame: 10 feature rows x every hidden state."""
         return WINDOW_ROWS * self.models.audio.hidden_states
 
-    def start(self) -> None:
-        """Capture the CUDA graphs (GPU) and start the inference thread."""
+    def start(self, compile_cache: CompileCache | None = None) -> None:
+        """Compile and capture the CUDA graphs (GPU), then start the inference thread.
+
+        With ``compile_cache``, compiled kernels are loaded from it first, and saved to it when its
+        entry for this GPU and configuration was missing, stale or unreadable.
+        """
         if self._thread is not None:
             raise RuntimeError("server already started")
+        started = time.perf_counter()
+        cache = None
+        if compile_cache is not None and self.engine.compiled:
+            fields = self.engine.cache_fields()
+            cache = compile_cache.load(fields)
         self.engine.capture(self.tokens)
+        seconds = time.perf_counter() - started
+        if compile_cache is not None and cache is not None and cache.status != READY:
+            compile_cache.save(fields, seconds)
+        self.startup = {"seconds": seconds, "compile_cache": cache.status if cache else "unused",
+                        "cache_key": cache.key if cache else None}
+        log.info("musetalk server ready in %.1f s (compile cache %s)", seconds, self.startup["compile_cache"])
         self._thread = threading.Thread(target=self._run, name="musetalk-inference", daemon=True)
         self._thread.start()
 
@@ -115,7 +133,7 @@ class MuseTalkServer:
 
     def process(self, jobs: list[FrameJob]) -> None:
         """Render one batch and resolve its jobs (the inference thread's step; tests call it directly)."""
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             crops = self._render(jobs)
         except Exception as exc:
@@ -129,6 +147,7 @@ class MuseTalkServer:
             job.fade_from = None  # the source face is no longer needed
             _resolve(job, crop)
         self.stats.busy_seconds += time.perf_counter() - started
+        self.stats.cpu_seconds += time.thread_time() - cpu
 
     @torch.inference_mode()
     def _render(self, jobs: list[FrameJob]) -> list[npt.NDArray[np.uint8] | None]:

@@ -1,0 +1,313 @@
+"""The whole GPU worker under N kiosk sessions: render, per-session composition and video encoding.
+
+One real ``MuseTalkServer`` (random weights unless MODELS_DIR holds the official ones: the output
+says which) serves N ``MuseTalkRenderer`` sessions. Each session speaks answers as a streaming TTS
+delivers them and consumes its frames the way the worker's WebSocket media path does
+(``session_runner``: JPEG + PCM16 in a thread), so rendering, the paste of the
+face into the base frame and encoding all run in this process. Per N it reports frames on time at
+the client (payload ready within one frame period of its slot, and not a base frame standing in for
+a late render), first speaking frame after an answer's first audio (payload ready), CPU per session
+by stage, GPU busy share and memory. Start-up is measured cold (empty compile caches, a child
+process, which then stores the artefacts beside the weights) and warm (this process, loading them).
+
+    PYTHONPATH=. python bench/gpu_worker.py --out bench/results                  # CUDA machine
+    PYTHONPATH=. python bench/gpu_worker.py --tiny --out /tmp/bench               # CPU smoke test
+"""
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from avatar_runtime.pipeline.messages import VideoFrame
+from avatar_runtime.render.musetalk.compile_cache import CompileCache
+from avatar_runtime.render.musetalk.config import RELEASE_CONFIGS
+from avatar_runtime.render.musetalk.engine import EngineSettings
+from avatar_runtime.render.musetalk.prepare import PreparedAvatar, PrepareSettings, prepare_avatar
+from avatar_runtime.render.musetalk.renderer import MuseTalkRenderer
+from avatar_runtime.render.musetalk.server import MuseTalkServer, ServerSettings
+from avatar_runtime.render.musetalk.weights import MuseTalkModels, build_models, load_models, locate_weights
+from avatar_runtime.transport.ws_media import JPEG_QUALITY, encode_jpeg, pcm16_bytes
+from bench.musetalk_gpu import TINY, Report, base_clip, speech
+
+FRAME_PERIOD = 0.04
+
+
+def make_models(tiny: bool, models_dir: Path | None) -> tuple[MuseTalkModels, str]:
+    cuda = torch.cuda.is_available() and not tiny
+    device, dtype = ("cuda", torch.bfloat16) if cuda else ("cpu", None)
+    if models_dir is not None and not tiny:
+        try:
+            locate_weights(models_dir)
+            return load_models(models_dir, device=device, dtype=dtype), "official MuseTalk 1.5 weights"
+        except Exception as exc:  # noqa: BLE001 - any missing or unfit weights: say so and go on at random
+            print(f"official weights not used ({exc})", flush=True)
+    configs = TINY if tiny else RELEASE_CONFIGS
+    models = build_models(unet_config=configs["unet"], vae_config=configs["vae"], whisper_config=configs["whisper"],
+                          device=device, dtype=dtype)
+    return models, "RANDOM weights (tiny configs)" if tiny else "RANDOM weights (release architecture)"
+
+
+def start_server(models: MuseTalkModels, tiny: bool, cache_dir: Path) -> MuseTalkServer:
+    settings = ServerSettings(engine=EngineSettings(batch_sizes=(1, 2, 4, 8)) if tiny else EngineSettings())
+    server = MuseTalkServer(models, settings)
+    server.start(CompileCache(cache_dir))
+    return server
+
+
+def startup_child(args: argparse.Namespace) -> None:
+    """A fresh process (own Inductor cache dir, set by the parent): load models, start, print the timings."""
+    started = time.perf_counter()
+    models, _ = make_models(args.tiny, args.models_dir)
+    loaded = time.perf_counter() - started
+    server = start_server(models, args.tiny, args.cache_dir)
+    server.stop()
+    print("STARTUP " + json.dumps({"models_seconds": loaded, **server.startup}), flush=True)
+
+
+def measure_startup(args: argparse.Namespace, timeout: float) -> dict[str, Any]:
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": tempfile.mkdtemp(prefix="inductor-cold-"),
+           "TRITON_CACHE_DIR": tempfile.mkdtemp(prefix="triton-cold-")}
+    command = [sys.executable, __file__, "--startup-child", "--cache-dir", str(args.cache_dir)]
+    command += ["--tiny"] if args.tiny else []
+    command += ["--models-dir", str(args.models_dir)] if args.models_dir else []
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"not ready within {timeout:.0f} s"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("STARTUP ")]
+    if not lines:
+        return {"error": f"exit {done.returncode}: {done.stderr[-2000:]}"}
+    return {**json.loads(lines[-1][len("STARTUP "):]), "process_seconds": time.perf_counter() - started}
+
+
+class GpuSampler:
+    """GPU utilisation (NVML through torch) sampled every ``every`` s in a thread; empty on the CPU."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                self.samples.append(float(torch.cuda.utilization()))
+            except Exception:  # noqa: BLE001 - no NVML: no samples, reported as such
+                return
+
+    def __enter__(self) -> "GpuSampler":
+        if torch.cuda.is_available():
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+
+
+def pct(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q) * 1000) if values else None
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def trial(server: MuseTalkServer, avatar: PreparedAvatar, sessions: int, seconds: float,
+                quality: int = JPEG_QUALITY) -> dict[str, Any]:
+    """``sessions`` kiosks answering questions back to back (3 s answers, 0.5 s apart) for ``seconds``."""
+    renderers = [MuseTalkRenderer(server, avatar, session_id=f"s{i}") for i in range(sessions)]
+    end = time.monotonic() + seconds
+    delivery: list[float] = []  # payload ready - slot time
+    first: list[float] = []  # first speaking payload ready - the answer's first audio
+    encode_cpu = [0.0]
+    first_audio: dict[int, float | None] = dict.fromkeys(range(sessions))
+
+    def encode(frame: VideoFrame) -> dict[str, object]:
+        cpu = time.thread_time()
+        payload = {"pts": frame.pts, "video": encode_jpeg(frame.image, quality), "audio": pcm16_bytes(frame.audio),
+                   "sample_rate": frame.sample_rate}  # as the worker's session runner sends it
+        encode_cpu[0] += time.thread_time() - cpu  # float += under the GIL: threads may race, a rare lost add
+        return payload
+
+    async def consume(index: int, renderer: MuseTalkRenderer) -> None:
+        async for frame in renderer.frames():
+            await asyncio.to_thread(encode, frame)
+            now = time.monotonic()
+            delivery.append(now - renderer.slot_time(round(frame.pts * renderer.fps)))
+            pushed = first_audio[index]
+            if frame.speaking and pushed is not None:
+                first.append(now - pushed)
+                first_audio[index] = None
+            if now > end:
+                return
+
+    async def produce(index: int, renderer: MuseTalkRenderer) -> None:
+        await asyncio.sleep(index * 1.0 / sessions)
+        answer = 0
+        while time.monotonic() < end - 1.0:
+            audio = speech(3.0, seed=index * 100 + answer)
+            burst, step = 6400, 3200  # a streaming TTS: 0.4 s at once, then 0.2 s every 0.2 s
+            first_audio[index] = time.monotonic()
+            renderer.push_audio(audio[:burst], 16000)
+            for start in range(burst, len(audio), step):
+                await asyncio.sleep(0.2)
+                renderer.push_audio(audio[start: start + step], 16000)
+            renderer.flush()
+            answer += 1
+            await asyncio.sleep(0.5)
+
+    stats_before = (server.stats.rendered, server.stats.cpu_seconds, server.stats.busy_seconds)
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    cpu_before, wall_before = cpu_seconds(), time.monotonic()
+    with GpuSampler() as gpu:
+        await asyncio.gather(*(consume(i, r) for i, r in enumerate(renderers)),
+                             *(produce(i, r) for i, r in enumerate(renderers)))
+    wall = time.monotonic() - wall_before
+    process_cpu = cpu_seconds() - cpu_before
+    for renderer in renderers:
+        await renderer.close()
+    replaced = sum(r.stats.replaced for r in renderers)
+    on_time = sum(1 for lag in delivery if lag <= FRAME_PERIOD)  # a replaced render is shown >= max_wait late
+    render_cpu = server.stats.cpu_seconds - stats_before[1]
+    compose_cpu = sum(r.stats.compose_cpu_seconds for r in renderers)
+    per_session = {"render": render_cpu, "compose": compose_cpu, "encode": encode_cpu[0],
+                   "other": process_cpu - render_cpu - compose_cpu - encode_cpu[0]}
+    return {
+        "sessions": sessions, "jpeg_quality": quality, "frames": len(delivery),
+        "on_time_fraction": on_time / max(1, len(delivery)), "replaced": replaced,
+        "delivery_lag_p95_ms": pct(delivery, 95), "delivery_lag_max_ms": pct(delivery, 100),
+        "first_frame_p50_ms": pct(first, 50), "first_frame_p95_ms": pct(first, 95), "answers": len(first),
+        "rendered_fps": (server.stats.rendered - stats_before[0]) / wall,
+        "cpu_cores_per_session": {k: v / wall / sessions for k, v in per_session.items()},
+        "process_cpu_cores": process_cpu / wall,
+        "server_busy_fraction": (server.stats.busy_seconds - stats_before[2]) / wall,
+        "gpu_busy_percent": float(np.mean(gpu.samples)) if gpu.samples else None,
+        "gpu_peak_mib": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
+        "rss_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def passed(result: dict[str, Any]) -> bool:
+    """The issue's bar: >= 99.5 % of frames on time, first frame <= 100 ms p95."""
+    return result["on_time_fraction"] >= 0.995 and (result["first_frame_p95_ms"] or 1e9) <= 100
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument("--tiny", action="store_true", help="tiny configs on the CPU (smoke test)")
+    parser.add_argument("--sessions", default="8,12,16,20")
+    parser.add_argument("--trial-seconds", type=float, default=10.0)
+    parser.add_argument("--models-dir", type=Path, help="official weights here are used; else random weights")
+    parser.add_argument("--cache-dir", type=Path, help="compile cache (default: a fresh temporary directory)")
+    parser.add_argument("--cold-timeout", type=float, default=330.0)
+    parser.add_argument("--compare-quality", type=int, default=0, help="also run --compare-sessions at this JPEG quality")
+    parser.add_argument("--compare-sessions", type=int, default=16)
+    parser.add_argument("--compare-batch-seconds", type=float, default=0.0,
+                        help="also run --compare-sessions with the server's batch cap at this many seconds")
+    parser.add_argument("--skip-cold", action="store_true", help="no cold-start child (this process compiles)")
+    parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.startup_child:
+        startup_child(args)
+        return
+    args.cache_dir = args.cache_dir or Path(tempfile.mkdtemp(prefix="musetalk-compiled-"))
+    # This process is the warm start: only the compile cache beside the weights, none of Inductor's own.
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-warm-")
+    os.environ["TRITON_CACHE_DIR"] = tempfile.mkdtemp(prefix="triton-warm-")
+    cuda = torch.cuda.is_available() and not args.tiny
+    gpu = torch.cuda.get_device_name().replace(" ", "_").lower() if cuda else "cpu_tiny"
+    report = Report(args.out / f"gpu_worker_{gpu}.json", time.monotonic(), budget=1e9)
+    report.save(gpu=gpu, torch=torch.__version__, cpu_cores=os.cpu_count(), load_average=os.getloadavg())
+    if not args.skip_cold:
+        report.save(startup_cold=measure_startup(args, args.cold_timeout))
+        print("cold start", report.data["startup_cold"], flush=True)
+
+    started = time.perf_counter()
+    models, weights = make_models(args.tiny, args.models_dir)
+    loaded = time.perf_counter() - started
+    server = start_server(models, args.tiny, args.cache_dir)
+    report.save(weights=weights, startup_warm={"models_seconds": loaded, **server.startup,
+                                               "graph_ms": {b: c * 1000 for b, c in server.engine.costs.items()}})
+    print("warm start", report.data["startup_warm"], flush=True)
+    avatar = prepare_avatar(base_clip(args.tiny), models, settings=PrepareSettings(batch=8))
+    trials = []
+    counts = [int(n) for n in args.sessions.split(",")]
+    for sessions in counts:
+        result = asyncio.run(trial(server, avatar, sessions, args.trial_seconds))
+        result["passed"] = passed(result)
+        trials.append(result)
+        report.save(trials=trials)
+        print_row(result)
+    if args.compare_quality:
+        for quality in (JPEG_QUALITY, args.compare_quality):  # the baseline again, then the change, same warm process
+            result = asyncio.run(trial(server, avatar, args.compare_sessions, args.trial_seconds, quality))
+            result["passed"] = passed(result)
+            trials.append(result)
+            report.save(trials=trials)
+            print_row(result)
+    if args.compare_batch_seconds:
+        for cap in (server.settings.max_batch_seconds, args.compare_batch_seconds):  # baseline, then the change
+            server.settings = dataclasses.replace(server.settings, max_batch_seconds=cap)
+            result = asyncio.run(trial(server, avatar, args.compare_sessions, args.trial_seconds))
+            result.update(passed=passed(result), max_batch_seconds=cap)
+            trials.append(result)
+            report.save(trials=trials)
+            print(f"batch cap {cap * 1000:.0f} ms:", end=" ")
+            print_row(result)
+    server.stop()
+    report.save(load_average_end=os.getloadavg())
+    report.path.with_suffix(".md").write_text(markdown(report.data))
+
+
+def markdown(d: dict[str, Any]) -> str:
+    """The report as the tables of the closing note."""
+    lines = [f"GPU: {d['gpu']}, torch {d['torch']}, {d['cpu_cores']} CPU cores, {d.get('weights')}; "
+             f"load average {d['load_average'][0]:.1f} at start, {d.get('load_average_end', [0])[0]:.1f} at end", "",
+             "| start | models s | compile + capture s | compile cache |", "|---|---:|---:|---|"]
+    for name in ("startup_cold", "startup_warm"):
+        s = d.get(name, {})
+        lines.append(f"| {name.removeprefix('startup_')} | {s.get('models_seconds', 0):.1f} | {s.get('seconds', 0):.1f} | "
+                     f"{s.get('compile_cache', s.get('error', '?'))} |")
+    lines += ["", "| sessions | JPEG q | batch cap ms | frames on time | replaced | first frame p50 / p95 ms | rendered fps | "
+              "CPU cores/session render / compose / encode / other | process CPU cores | GPU busy % | GPU peak MiB | pass |",
+              "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"]
+    for r in d.get("trials", []):
+        c = r["cpu_cores_per_session"]
+        cap = 1000 * r.get("max_batch_seconds", 0.05)
+        lines.append(f"| {r['sessions']} | {r['jpeg_quality']} | {cap:.0f} | "
+                     f"{100 * r['on_time_fraction']:.2f} % | {r['replaced']} | "
+                     f"{r['first_frame_p50_ms'] or 0:.0f} / {r['first_frame_p95_ms'] or 0:.0f} | {r['rendered_fps']:.0f} | "
+                     f"{c['render']:.3f} / {c['compose']:.3f} / {c['encode']:.3f} / {c['other']:.3f} | "
+                     f"{r['process_cpu_cores']:.2f} | {r['gpu_busy_percent'] or 0:.0f} | {r['gpu_peak_mib'] or 0:.0f} | "
+                     f"{'yes' if r['passed'] else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+def print_row(r: dict[str, Any]) -> None:
+    cpu = r["cpu_cores_per_session"]
+    print(f"N={r['sessions']:3d} q{r['jpeg_quality']}: on time {100 * r['on_time_fraction']:.2f} % of {r['frames']}, "
+          f"replaced {r['replaced']}, first frame p50/p95 {r['first_frame_p50_ms'] or 0:.0f}/"
+          f"{r['first_frame_p95_ms'] or 0:.0f} ms, "
+          f"{r['rendered_fps']:.0f} fps, CPU/session render {cpu['render']:.3f} compose {cpu['compose']:.3f} "
+          f"encode {cpu['encode']:.3f} other {cpu['other']:.3f} cores, GPU busy {r['gpu_busy_percent']}, "
+          f"peak {r['gpu_peak_mib']} MiB -> {'PASS' if r['passed'] else 'fail'}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
