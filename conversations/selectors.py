@@ -1,7 +1,10 @@
 """Reads for conversation records."""
 import uuid
+from datetime import timedelta
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from conversations.models import HANDOFF_PENDING, HandoffRequest, Turn
 
@@ -35,5 +38,8 @@ def handoff_get(*, handoff_id: int) -> HandoffRequest | None:
 
 
 def handoff_pending_for_kiosk(*, kiosk_id: int) -> HandoffRequest | None:
-    """The kiosk's latest request staff still have to act on (a page that reconnects picks it up)."""
-    return handoff_pending_list().filter(kiosk_id=kiosk_id).order_by("-created_at", "-id").first()
+    """The kiosk's latest request staff still have to act on (a page that reconnects picks it up);
+    one accepted longer than ``HANDOFF_ACCEPTED_SHOWN_MINUTES`` ago and never resolved no longer counts."""
+    shown_since = timezone.now() - timedelta(minutes=settings.HANDOFF_ACCEPTED_SHOWN_MINUTES)
+    stale = Q(status=HandoffRequest.Status.ACCEPTED, accepted_at__lt=shown_since)
+    return handoff_pending_list().filter(kiosk_id=kiosk_id).exclude(stale).order_by("-created_at", "-id").first()

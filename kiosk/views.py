@@ -22,6 +22,7 @@ def kiosk_page(request: HttpRequest) -> HttpResponse:
     return render(request, "kiosk/page.html", {
         "kiosk": kiosk, "languages": languages, "default_language": kiosk.default_language,
         "greetings": kiosk.greetings, "ui_strings": kiosk_ui_strings(list(kiosk.languages)),
+        "handoff_shown_minutes": settings.HANDOFF_ACCEPTED_SHOWN_MINUTES,
     })
 
 

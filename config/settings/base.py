@@ -143,7 +143,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The kiosk languages appear in several APIs: one schema enum for all of them.
-    "ENUM_NAME_OVERRIDES": {"LanguageEnum": "common.languages.KIOSK_LANGUAGES"},
+    # FAQ status (draft, published, archived) and the draft/published choice of creating one are two enums.
+    "ENUM_NAME_OVERRIDES": {
+        "LanguageEnum": "common.languages.KIOSK_LANGUAGES",
+        "FaqStatusEnum": "knowledgebase.models.FaqEntry.Status",
+        "PublishStatusEnum": "knowledgebase.models.PUBLISH_CHOICES",
+    },
     # /api/docs/ works offline and under the Content-Security-Policy: Swagger UI from the sidecar package.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

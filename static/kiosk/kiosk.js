@@ -63,6 +63,11 @@
     restingNotice();
     // An honest "nobody can come" stays long enough to read, then the screen is the next customer's.
     if (handoffKey === "staff_unavailable") handoffClearTimer = setTimeout(() => { handoffKey = null; restingNotice(); }, 30000);
+    // Accepted but never marked resolved: after the server's HANDOFF_ACCEPTED_SHOWN_MINUTES (default
+    // 10) the next customer must not be told that staff are on the way.
+    if (handoffKey === "staff_coming") {
+      handoffClearTimer = setTimeout(() => { handoffKey = null; restingNotice(); }, window.KIOSK.handoffShownMinutes * 60000);
+    }
   }
 
   function send(message) {

@@ -52,6 +52,11 @@ def test_a_call_for_staff_reaches_the_desk_live_and_the_kiosk_hears_it_was_accep
         expect(kiosk.locator("#notice")).to_contain_text("A staff member is on the way")
         kiosk.screenshot(path=str(ARTIFACTS / "kiosk-handoff-accepted.png"))
 
+        # Staff arrived: resolved clears the kiosk's notice (and leaves the shared kiosk clean for the next test).
+        console.locator(".handoff[data-status='accepted'] .handoff-resolve").click()
+        wait_for_event(kiosk, "handoff_resolved", 30_000)
+        expect(kiosk.locator("#notice")).not_to_contain_text("on the way")
+
         # Read straight from the server's database: a manage.py process costs seconds on a busy machine.
         database = Path(kiosk_server.env["KIOSK_VAR_DIR"]) / "kiosk.sqlite3"
         with closing(sqlite3.connect(database)) as db:

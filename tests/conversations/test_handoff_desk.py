@@ -16,7 +16,7 @@ from conversations.handoff_desk import (
     handoff_resolve,
 )
 from conversations.models import HandoffRequest
-from conversations.selectors import handoff_open_count, handoff_pending_list
+from conversations.selectors import handoff_open_count, handoff_pending_for_kiosk, handoff_pending_list
 from kiosk.models import Kiosk, Venue
 
 pytestmark = [pytest.mark.django_db]
@@ -84,3 +84,14 @@ def test_an_accepted_request_is_never_missed(handoff: HandoffRequest, staff: Abs
     handoff_accept(handoff_id=handoff.pk, user=staff)
     assert not handoff_miss_if_unanswered(handoff_id=handoff.pk, now=handoff.created_at + timedelta(hours=1))
     assert HandoffRequest.objects.get(pk=handoff.pk).status == Status.ACCEPTED
+
+
+def test_an_accepted_call_nobody_resolved_stops_being_the_kiosks_after_the_shown_window(
+        handoff: HandoffRequest, staff: AbstractBaseUser, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.HANDOFF_ACCEPTED_SHOWN_MINUTES = 10
+    handoff_accept(handoff_id=handoff.pk, user=staff)
+    assert handoff_pending_for_kiosk(kiosk_id=handoff.kiosk_id) == handoff  # a page that reconnects is told
+    HandoffRequest.objects.filter(pk=handoff.pk).update(accepted_at=handoff.created_at - timedelta(minutes=11))
+    # Staff never pressed Resolved: the next customer is not told that someone is on the way.
+    assert handoff_pending_for_kiosk(kiosk_id=handoff.kiosk_id) is None
+    assert handoff in handoff_pending_list()  # the desk still lists it for staff to close
