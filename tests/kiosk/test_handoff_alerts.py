@@ -69,6 +69,7 @@ def call_for_staff(venue: Venue) -> HandoffRequest:
     return services.handoff_request_create(conversation_id=public_id)
 
 
+@pytest.mark.usefixtures("celery_eager")  # the alert job runs here, also where a broker is configured
 def test_a_new_call_sends_the_venues_email_and_a_signed_webhook_once_committed(
         receiver: Receiver, django_capture_on_commit_callbacks: Any) -> None:
     venue = Venue.objects.create(name="Harbour Point Mall", handoff_emails="desk@example.com, duty@example.com",
