@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from avatar_runtime.llm.prompt import fence_tag
+from avatar_runtime.llm.prompt import fence_tag, quoted_line
 
 CANDIDATES = 4  # entries shown to the model
 MAX_TOKENS = 4
@@ -42,7 +42,7 @@ def is_close(scores: Sequence[float], margin: float) -> bool:
 
 
 def _line(text: str, limit: int) -> str:
-    flat = re.sub(r"<{2,}|>{2,}", lambda run: run[0][0], " ".join(text.split()))
+    flat = quoted_line(text)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

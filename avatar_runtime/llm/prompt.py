@@ -48,7 +48,7 @@ Entries:
 _MARKER_LIKE = re.compile(r"<{2,}|>{2,}")
 
 
-def _quoted(text: str) -> str:
+def quoted_line(text: str) -> str:
     """Entry text as one line with nothing in it that looks like a fence marker."""
     return _MARKER_LIKE.sub(lambda run: run[0][0], " ".join(text.split()))
 
@@ -58,7 +58,7 @@ def format_entries(passages: list[Passage], language: str) -> str:
     for passage in passages:
         translation = closest_translation(passage, language)
         if translation is not None:
-            lines.append(f"[{passage.key}] Q: {_quoted(translation.question)} A: {_quoted(translation.answer)}")
+            lines.append(f"[{passage.key}] Q: {quoted_line(translation.question)} A: {quoted_line(translation.answer)}")
     return "\n".join(lines) or "(no entries)"
 
 
