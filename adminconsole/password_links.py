@@ -28,7 +28,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import ngettext
 
-from audit.log import audit_record
+from audit.log import audit_client_ip, audit_record
 from common.errors import ApplicationError
 from common.ratelimit import throttle_key, window_hit, window_throttle
 
@@ -88,11 +88,14 @@ def _forgot_address_key(address: str) -> str:
 
 
 def password_forgot_request(*, email: str, address: str, base_url: str) -> None:
-    """A "forgot password" request from ``address``: mails a reset link to each active user with ``email``.
+    """A "forgot password" request from ``address``, answered alike whoever ``email`` belongs to.
 
-    Says nothing of whether such a user exists: the caller answers the same either way. Raises a
-    429 :class:`ApplicationError` when ``address`` asked too often (whatever ``email`` is).
+    Raises a 429 :class:`ApplicationError` when ``address`` asked too often (whatever ``email`` is);
+    otherwise queues :func:`password_forgot_mail`, so that neither the answer nor its timing
+    (the user lookup, the mail server) says whether the address has an account.
     """
+    from adminconsole.tasks import password_forgot_mail_task  # the task calls back into this module
+
     key = _forgot_address_key(address)
     throttle = window_throttle(key, limit=settings.PASSWORD_RESET_MAX_PER_ADDRESS)
     if throttle.locked:
@@ -102,23 +105,30 @@ def password_forgot_request(*, email: str, address: str, base_url: str) -> None:
         ) % {"minutes": minutes}
         raise ApplicationError("password_reset_rate_limited", message, status=429, extra={"retry_after": throttle.retry_after})
     window_hit(key, window=_window())
-    users = list(User.objects.filter(email__iexact=email.strip(), is_active=True).exclude(email=""))
+    password_forgot_mail_task.delay(email.strip(), address, base_url)
+
+
+def password_forgot_mail(*, email: str, address: str, base_url: str) -> int:
+    """Mails a reset link to each active user with ``email``; returns how many were mailed."""
+    users = list(User.objects.filter(email__iexact=email, is_active=True).exclude(email=""))
     if not users:
-        return
+        return 0
     # Per address typed: nobody can fill a colleague's inbox with reset mails.
-    if (
-        window_hit(throttle_key("password-forgot-email", email.strip().lower()), window=_window())
-        > settings.PASSWORD_RESET_MAX_PER_EMAIL
-    ):
+    mailbox_key = throttle_key("password-forgot-email", email.lower())
+    if window_hit(mailbox_key, window=_window()) > settings.PASSWORD_RESET_MAX_PER_EMAIL:
         log.info("password reset not mailed: too many requests for that address in this window")
-        return
+        return 0
+    mailed = 0
     for user in users:
         try:
             password_link_mail(user=user, kind=LinkKind.RESET, base_url=base_url)
-        except Exception:  # the requester must not learn that this address has an account
+        except Exception:  # logged; the requester is never told
             log.exception("password reset mail to user %s failed", user.pk)
             continue
-        audit_record(actor=None, action="user.password_reset_requested", target=user)
+        with audit_client_ip(address or None):  # the requester's address, also when a worker runs this
+            audit_record(actor=None, action="user.password_reset_requested", target=user)
+        mailed += 1
+    return mailed
 
 
 def password_link_throttled(*, address: str) -> bool:

@@ -1,6 +1,7 @@
 """Users and passwords: admins invite, (de)activate and send password links; everyone changes their own
 password; mailed links work once, expire and are throttled; "forgot password" never tells who has an account."""
 
+import ipaddress
 import re
 import uuid
 from collections.abc import Callable
@@ -123,7 +124,8 @@ def test_deactivating_a_user_voids_their_links(anonymous: Client) -> None:
     assert "This link does not work" in anonymous.get(link).content.decode()
 
 
-def test_forgot_password_answers_alike_for_unknown_addresses(anonymous: Client, make_user) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("celery_eager")
+def test_forgot_password_answers_alike_for_unknown_addresses(anonymous: Client, address: str, make_user) -> None:  # type: ignore[no-untyped-def]
     user = make_user("ana", Role.STAFF)
     user.email = "ana@example.com"
     user.save()
@@ -135,10 +137,12 @@ def test_forgot_password_answers_alike_for_unknown_addresses(anonymous: Client, 
     assert known.headers["Location"] == "/console/password/forgot/sent/"
     assert [m.to for m in mail.outbox] == [["ana@example.com"]]
     assert list(AuditEntry.objects.values_list("action", "target_id")) == [("user.password_reset_requested", str(user.pk))]
+    assert ipaddress.ip_address(AuditEntry.objects.get().ip or "") == ipaddress.ip_address(address)
     assert _set_password(anonymous, _mailed_link(mail.outbox[0])).status_code == 302
     assert Client().login(username="ana", password=NEW_PASSWORD)
 
 
+@pytest.mark.usefixtures("celery_eager")
 def test_forgot_password_is_throttled_per_client_and_per_mailbox(settings, address: str) -> None:  # type: ignore[no-untyped-def]
     settings.PASSWORD_RESET_MAX_PER_ADDRESS = 2
     settings.PASSWORD_RESET_MAX_PER_EMAIL = 1
