@@ -3,6 +3,7 @@ password; mailed links work once, expire and are throttled; "forgot password" ne
 
 import ipaddress
 import re
+import socket
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -233,3 +234,19 @@ def test_the_password_forms_need_their_csrf_token(login: Callable[..., Client], 
     assert admin.post("/console/users/invite/", {"username": "z", "email": "z@example.com", "role": "staff"}).status_code == 403
     assert admin.post("/console/password/change/", {}).status_code == 403
     assert not mail.outbox
+
+
+def test_an_invitation_whose_mail_fails_says_so_and_can_be_sent_again(login: Callable[..., Client], settings: Any) -> None:
+    with socket.socket() as sock:  # a port nothing listens on: the SMTP connection is refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
+    admin = login(Role.ADMIN)
+    answer = admin.post("/console/users/invite/", {"username": "noor", "email": "noor@example.com", "role": "staff"}, follow=True)
+    assert "The mail could not be sent" in answer.content.decode()
+    noor = User.objects.get(username="noor")
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == ["user.invite"]  # no link went out
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    admin.post(f"/console/users/{noor.pk}/password-link/")
+    assert [m.to for m in mail.outbox] == [["noor@example.com"]] and "You are invited" in str(mail.outbox[0].subject)
