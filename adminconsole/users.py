@@ -72,6 +72,7 @@ def user_update(*, user: User, role: Role | None, active: bool, actor: Actor) ->
     # Every change of role or activation waits for the one before it, so two admins demoting each
     # other at the same moment cannot both see the other still there.
     Group.objects.select_for_update().get(name=Role.ADMIN.group_name)
+    user.refresh_from_db(fields=["is_active"])
     before = _snapshot(user)
     user.groups.remove(*Group.objects.filter(name__in=ROLE_GROUPS))
     if role is not None:
