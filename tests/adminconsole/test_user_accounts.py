@@ -128,15 +128,15 @@ def test_deactivating_a_user_voids_their_links(anonymous: Client) -> None:
 @pytest.mark.usefixtures("celery_eager")
 def test_forgot_password_answers_alike_for_unknown_addresses(anonymous: Client, address: str, make_user) -> None:  # type: ignore[no-untyped-def]
     user = make_user("ana", Role.STAFF)
-    user.email = "ana@example.com"
+    user.email = f"ana-{uuid.uuid4().hex[:8]}@example.com"  # mails per mailbox are counted in the shared cache
     user.save()
     page = anonymous.get("/console/login/").content.decode()
     assert 'href="/console/password/forgot/"' in page
-    known = anonymous.post("/console/password/forgot/", {"email": "ANA@example.com"})
+    known = anonymous.post("/console/password/forgot/", {"email": user.email.upper()})
     unknown = anonymous.post("/console/password/forgot/", {"email": "nobody@example.com"})
     assert (known.status_code, known.headers["Location"]) == (unknown.status_code, unknown.headers["Location"])
     assert known.headers["Location"] == "/console/password/forgot/sent/"
-    assert [m.to for m in mail.outbox] == [["ana@example.com"]]
+    assert [m.to for m in mail.outbox] == [[user.email]]
     assert list(AuditEntry.objects.values_list("action", "target_id")) == [("user.password_reset_requested", str(user.pk))]
     assert ipaddress.ip_address(AuditEntry.objects.get().ip or "") == ipaddress.ip_address(address)
     assert _set_password(anonymous, _mailed_link(mail.outbox[0])).status_code == 302
