@@ -35,6 +35,7 @@ BACKEND_NAMES = {
     "musetalk": "MuseTalk", "syncnet": "SyncNet",
 }
 ONLINE_VOICES = {"edge"}
+CONVERSATION_ORDER = ("vad", "aec", "asr", "retrieval", "llm", "tts", "render", "qa")
 
 
 def backend_name(backend: str) -> str:
@@ -167,10 +168,19 @@ def check_in_words(check: Check) -> Check:
             "level": LEVELS.get(state, "bad"), "since_at": since_at}
 
 
+def _check_order(check: Check) -> tuple[int, int, str]:
+    """Problems first (red, then amber), then in the order of a conversation."""
+    component = str(check["component"])
+    stage = "tts" if component.startswith("tts:") else component
+    position = CONVERSATION_ORDER.index(stage) if stage in CONVERSATION_ORDER else len(CONVERSATION_ORDER)
+    return -_RANK[str(check["level"])], position, component
+
+
 def worker_in_words(worker: Check) -> Check:
     """A worker's report with each check in words, its ``level`` and a one-line ``summary``."""
     raw = worker.get("backends")
     checks = [check_in_words(check) for check in raw if isinstance(check, dict)] if isinstance(raw, list) else []
+    checks.sort(key=_check_order)
     problems = sum(1 for check in checks if check["level"] != "ok")
     if worker.get("stale"):
         level, summary = "bad", _("Stopped reporting: it is gone or stuck. Kiosks it served move to another worker.")

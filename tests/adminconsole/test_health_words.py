@@ -65,3 +65,12 @@ def test_a_worker_takes_its_worst_colour_and_a_stale_one_is_red() -> None:
     assert stale["level"] == "bad"
     assert overall_level([worker]) == "warn" and overall_level([worker, stale]) == "bad"
     assert overall_level([stale]) == "bad" and overall_level([]) == "bad"
+
+
+def test_problems_come_first_then_the_order_of_a_conversation() -> None:
+    reports = [("qa", "healthy"), ("tts:ko", "degraded"), ("asr", "healthy"), ("vad", "healthy"), ("render", "down"),
+               ("tts:en", "healthy"), ("llm", "healthy")]
+    worker = worker_in_words({"worker_id": "a", "stale": False, "backends": [
+        {"component": component, "state": state, "backend": "x", "reason": ""} for component, state in reports]})
+    assert [check["component"] for check in worker["backends"]] == [  # type: ignore[union-attr]
+        "render", "tts:ko", "vad", "asr", "llm", "tts:en", "qa"]
