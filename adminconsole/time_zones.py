@@ -20,7 +20,8 @@ class ConsoleTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(reverse("console:home")):
+        # Only signed-in users see times (the login page needs no database: no venue is read for it).
+        if not request.path.startswith(reverse("console:home")) or not request.user.is_authenticated:
             return self.get_response(request)
         with timezone.override(console_time_zone()):
             return self.get_response(request)
