@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 
 from adminconsole.dashboard_selectors import PERCENTILES, PERIODS, DashboardData, dashboard_data
 from adminconsole.svg_charts import bar_rows, column_chart
+from adminconsole.time_zones import venue_zone
 from adminconsole.transcript_views import console_view, role_context
 from common.languages import LANGUAGE_NAMES
 from common.roles import Role, has_role
@@ -37,10 +38,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     except ValueError:
         days = 30
     days = days if days in PERIODS else 30
-    kiosks = list(Kiosk.objects.order_by("name"))
-    kiosk_id = next((k.pk for k in kiosks if str(k.pk) == request.GET.get("kiosk")), None)
-    data = dashboard_data(days=days, kiosk_id=kiosk_id)
-    return render(request, "console/dashboard/index.html", {
-        "data": data, "charts": _charts(data), "days": days, "periods": PERIODS, "kiosks": kiosks,
-        "kiosk_id": kiosk_id, "percentiles": PERCENTILES, "language_names": LANGUAGE_NAMES, **role_context(request),
-    })
+    kiosks = list(Kiosk.objects.select_related("venue").order_by("name"))
+    kiosk = next((k for k in kiosks if str(k.pk) == request.GET.get("kiosk")), None)
+    with venue_zone(kiosk.venue if kiosk else None):  # one kiosk's days are its venue's days
+        data = dashboard_data(days=days, kiosk_id=kiosk.pk if kiosk else None)
+        return render(request, "console/dashboard/index.html", {
+            "data": data, "charts": _charts(data), "days": days, "periods": PERIODS, "kiosks": kiosks,
+            "kiosk_id": kiosk.pk if kiosk else None, "percentiles": PERCENTILES, "language_names": LANGUAGE_NAMES,
+            **role_context(request),
+        })

@@ -3,6 +3,8 @@ chosen), and the translations that need updating since another language's answer
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -45,7 +47,7 @@ def faq_restore_view(request: HttpRequest, key: str, revision_id: int) -> HttpRe
     if request.method == "POST" and form.is_valid():
         faq_revert(entry=entry, revision=revision, user=request.user, choice=form.choice())
         messages.success(request, _("Restored the version of %(when)s.") % {
-            "when": f"{revision.created_at:%Y-%m-%d %H:%M:%S}"})
+            "when": date_format(timezone.localtime(revision.created_at), "Y-m-d H:i:s T")})
         return redirect("console:faq_edit", key=entry.key)
     planned = restore_plan(current, revision.snapshot, form.choice())
     return render(request, "console/faqs/restore.html", {

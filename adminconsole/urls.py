@@ -16,6 +16,7 @@ from adminconsole import (
     speech_views,
     transcript_views,
     user_views,
+    venue_views,
     views,
     voice_views,
 )
@@ -72,6 +73,8 @@ urlpatterns = [
     path("kiosks/<int:kiosk_id>/pairing/", kiosk_views.kiosk_pairing_view, name="kiosk_pairing"),
     path("kiosks/<int:kiosk_id>/unpair/", kiosk_views.kiosk_unpair_view, name="kiosk_unpair"),
     path("kiosks/<int:kiosk_id>/delete/", kiosk_views.kiosk_delete_view, name="kiosk_delete"),
+    path("venues/", venue_views.venue_list_view, name="venue_list"),
+    path("venues/<int:venue_id>/", venue_views.venue_edit_view, name="venue_edit"),
     path("users/", user_views.user_list_view, name="user_list"),
     path("users/invite/", user_views.user_invite_view, name="user_invite"),
     path("users/<int:user_id>/", user_views.user_update_view, name="user_update"),
