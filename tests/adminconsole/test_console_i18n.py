@@ -12,33 +12,51 @@ LANGUAGES = ("zh-hans", "zh-hant", "ja", "ko")
 
 # page (URL name) -> a label of that page, as each language's staff read it
 PAGES: dict[str, tuple[str, dict[str, str]]] = {
-    "console:home": ("Overview", {"zh-hans": "概览", "zh-hant": "概覽", "ja": "概要", "ko": "개요"}),
+    "console:home": ("Overview", {
+        "zh-hans": "概览", "zh-hant": "概覽",
+        "ja": "概要", "ko": "개요"}),
     "console:faq_list": ("Translations to update", {
-        "zh-hans": "待更新的译文", "zh-hant": "待更新的譯文", "ja": "更新が必要な翻訳", "ko": "업데이트할 번역"}),
-    "console:faq_create": ("Create draft", {"zh-hans": "创建草稿", "zh-hant": "建立草稿", "ja": "下書きを作成", "ko": "초안 만들기"}),
+        "zh-hans": "待更新的译文", "zh-hant": "待更新的譯文",
+        "ja": "更新が必要な翻訳", "ko": "업데이트할 번역"}),
+    "console:faq_create": ("Create draft", {
+        "zh-hans": "创建草稿", "zh-hant": "建立草稿",
+        "ja": "下書きを作成", "ko": "초안 만들기"}),
     "console:faq_import": ("Import FAQs", {
-        "zh-hans": "导入常见问题", "zh-hant": "匯入常見問題", "ja": "FAQ をインポート", "ko": "FAQ 가져오기"}),
+        "zh-hans": "导入常见问题", "zh-hant": "匯入常見問題",
+        "ja": "FAQ をインポート", "ko": "FAQ 가져오기"}),
     "console:faq_outdated": ("Every translation is up to date.", {
-        "zh-hans": "所有译文都是最新的。", "zh-hant": "所有譯文都是最新的。", "ja": "すべての翻訳が最新です。",
-        "ko": "모든 번역이 최신입니다."}),
+        "zh-hans": "所有译文都是最新的。", "zh-hant": "所有譯文都是最新的。",
+        "ja": "すべての翻訳が最新です。", "ko": "모든 번역이 최신입니다."}),
     "console:document_list": ("Upload a document", {
-        "zh-hans": "上传文档", "zh-hant": "上傳文件", "ja": "ドキュメントをアップロード", "ko": "문서 업로드"}),
+        "zh-hans": "上传文档", "zh-hant": "上傳文件",
+        "ja": "ドキュメントをアップロード", "ko": "문서 업로드"}),
     "console:handoff_desk": ("Nobody is waiting for staff.", {
-        "zh-hans": "没有顾客在等待工作人员。", "zh-hant": "沒有顧客在等待職員。", "ja": "スタッフを待っているお客様はいません。",
-        "ko": "직원을 기다리는 고객이 없습니다."}),
+        "zh-hans": "没有顾客在等待工作人员。", "zh-hant": "沒有顧客在等待職員。",
+        "ja": "スタッフを待っているお客様はいません。", "ko": "직원을 기다리는 고객이 없습니다."}),
     "console:transcript_list": ("No conversation matches these filters.", {
-        "zh-hans": "没有符合筛选条件的对话。", "zh-hant": "沒有符合篩選條件的對話。", "ja": "条件に合う会話はありません。",
-        "ko": "필터에 맞는 대화가 없습니다."}),
+        "zh-hans": "没有符合筛选条件的对话。", "zh-hant": "沒有符合篩選條件的對話。",
+        "ja": "条件に合う会話はありません。", "ko": "필터에 맞는 대화가 없습니다."}),
     "console:transcript_access_log": ("No access recorded yet.", {
-        "zh-hans": "尚无访问记录。", "zh-hant": "尚無存取記錄。", "ja": "閲覧の記録はまだありません。", "ko": "아직 열람 기록이 없습니다."}),
+        "zh-hans": "尚无访问记录。", "zh-hant": "尚無存取記錄。",
+        "ja": "閲覧の記録はまだありません。", "ko": "아직 열람 기록이 없습니다."}),
     "console:dashboard": ("Conversations per language", {
-        "zh-hans": "各语言对话数", "zh-hant": "各語言對話數", "ja": "言語別の会話数", "ko": "언어별 대화 수"}),
-    "console:qa_overview": ("Group by", {"zh-hans": "分组方式", "zh-hant": "分組方式", "ja": "グループ化", "ko": "그룹 기준"}),
-    "console:qa_flags": ("No flags.", {"zh-hans": "没有警报。", "zh-hant": "沒有警示。", "ja": "警告はありません。", "ko": "경고가 없습니다."}),
+        "zh-hans": "各语言对话数", "zh-hant": "各語言對話數",
+        "ja": "言語別の会話数", "ko": "언어별 대화 수"}),
+    "console:qa_overview": ("Group by", {
+        "zh-hans": "分组方式", "zh-hant": "分組方式",
+        "ja": "グループ化", "ko": "그룹 기준"}),
+    "console:qa_flags": ("No flags.", {
+        "zh-hans": "没有警报。", "zh-hant": "沒有警示。",
+        "ja": "警告はありません。", "ko": "경고가 없습니다."}),
     "console:avatar_list": ("Upload a portrait", {
-        "zh-hans": "上传人像", "zh-hant": "上傳人像", "ja": "顔写真をアップロード", "ko": "인물 사진 업로드"}),
-    "console:kiosk_create": ("New kiosk", {"zh-hans": "新建终端", "zh-hant": "新增終端", "ja": "新しいキオスク", "ko": "새 키오스크"}),
-    "console:audit_list": ("All actions", {"zh-hans": "全部操作", "zh-hant": "全部操作", "ja": "すべての操作", "ko": "모든 작업"}),
+        "zh-hans": "上传人像", "zh-hant": "上傳人像",
+        "ja": "顔写真をアップロード", "ko": "인물 사진 업로드"}),
+    "console:kiosk_create": ("New kiosk", {
+        "zh-hans": "新建终端", "zh-hant": "新增終端",
+        "ja": "新しいキオスク", "ko": "새 키오스크"}),
+    "console:audit_list": ("All actions", {
+        "zh-hans": "全部操作", "zh-hant": "全部操作",
+        "ja": "すべての操作", "ko": "모든 작업"}),
 }
 # On every page: the navigation's "Hand-off desk" and the header's role badge ("Admin").
 NAV_DESK = {"zh-hans": "转人工工作台", "zh-hant": "轉接職員工作台", "ja": "スタッフ呼び出し対応", "ko": "직원 호출 데스크"}
@@ -93,7 +111,8 @@ def test_form_labels_and_choices_follow_the_language(admin: Client) -> None:
 def test_the_switch_names_each_language_in_itself(admin: Client) -> None:
     html = in_language(admin, "ko").get(reverse("console:home")).content.decode()
     switch = html.split('id="language-switch"')[1].split("</form>")[0]
-    for code, name in [("en", "English"), ("zh-hans", "中文(简体)"), ("zh-hant", "中文(繁體)"), ("ja", "日本語"), ("ko", "한국어")]:
+    names = {"en": "English", "zh-hans": "中文(简体)", "zh-hant": "中文(繁體)", "ja": "日本語", "ko": "한국어"}
+    for code, name in names.items():
         assert f'value="{code}" lang="{code}"' in switch and f">{name}</option>" in switch
     assert 'value="ko" lang="ko" selected' in switch
     assert 'name="csrfmiddlewaretoken"' in switch and 'name="next" value="/console/"' in switch
