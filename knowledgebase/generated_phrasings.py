@@ -20,6 +20,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import gettext
 
 from audit.log import audit_record
 from common.errors import ApplicationError
@@ -172,7 +173,7 @@ def generated_alternate_update(*, translation: FaqTranslation, position: int, te
     translation = FaqTranslation.objects.select_for_update().get(pk=translation.pk)
     current = list(translation.generated_alternates)
     if not 0 <= position < len(current):
-        raise ApplicationError("generated_not_found", "That generated phrasing no longer exists.", status=404)
+        raise ApplicationError("generated_not_found", gettext("That generated phrasing no longer exists."), status=404)
     before = list(current)
     if text is None:
         del current[position]

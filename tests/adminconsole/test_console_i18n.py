@@ -7,6 +7,8 @@ from django.test import Client
 from django.urls import reverse
 
 from common.roles import Role
+from knowledgebase.models import FaqEntry
+from knowledgebase.services import TranslationData, faq_create
 
 LANGUAGES = ("zh-hans", "zh-hant", "ja", "ko")
 
@@ -151,3 +153,22 @@ def test_an_unknown_language_or_an_outside_next_is_refused(login: Callable[..., 
     assert response.status_code == 302 and "evil.example" not in response["Location"]
     html = client.get(reverse("console:faq_list")).content.decode()  # not a console language: English stays
     assert '<html lang="en">' in html and "Translations to update" in html
+
+
+def _editor_post(key: str, translations: dict[str, tuple[str, str]]) -> dict[str, str]:
+    data = {"key": key, "tags": ""}
+    for code in ("zh", "yue", "en", "ja", "ko"):
+        question, answer = translations.get(code, ("", ""))
+        data.update({f"{code}-question": question, f"{code}-answer": answer, f"{code}-alternates": ""})
+    return data
+
+
+def test_the_knowledge_base_refusals_reach_the_editor_translated(login: Callable[..., Client], celery_eager: None) -> None:
+    faq_create(key="hours", translations={"en": TranslationData("When do you open?", "10 a.m. to 10 p.m.")})
+    staff = login(Role.STAFF)
+    taken = in_language(staff, "ja").post(reverse("console:faq_create"), _editor_post("hours", {"en": ("Open?", "At 10.")}))
+    assert taken.status_code == 200 and "キー「hours」の FAQ はすでにあります。" in taken.content.decode()
+    unanswered = in_language(staff, "ko").post(reverse("console:faq_edit", args=["hours"]), _editor_post("hours", {
+        "en": ("When do you open?", "At 10."), "ko": ("언제 열어요?", "")}))
+    assert unanswered.status_code == 200 and "질문과 답변을 모두 입력해야 합니다" in unanswered.content.decode()
+    assert FaqEntry.objects.get(key="hours").translations.get(language="en").answer == "10 a.m. to 10 p.m."
