@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 
 from adminconsole.nav import nav_items_for
-from common.languages import UI_LANGUAGE_NATIVE_NAMES
+from common.languages import LANGUAGE_LABELS, UI_LANGUAGE_NATIVE_NAMES
 from common.roles import request_role
 from conversations.selectors import handoff_open_count
 
@@ -37,6 +37,12 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key) if hasattr(mapping, "get") else mapping[key]
     except (KeyError, IndexError, TypeError):
         return None
+
+
+@register.filter
+def language_label(code: str) -> str:
+    """``{{ "yue"|language_label }}``: a kiosk language's name in the reader's language (the code if unknown)."""
+    return str(LANGUAGE_LABELS.get(code, code))
 
 
 @register.simple_tag(takes_context=True)

@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from common.roles import Role
+from knowledgebase.document_services import document_create
 from knowledgebase.models import FaqEntry
 from knowledgebase.services import TranslationData, faq_create
 
@@ -172,3 +173,11 @@ def test_the_knowledge_base_refusals_reach_the_editor_translated(login: Callable
         "en": ("When do you open?", "At 10."), "ko": ("언제 열어요?", "")}))
     assert unanswered.status_code == 200 and "질문과 답변을 모두 입력해야 합니다" in unanswered.content.decode()
     assert FaqEntry.objects.get(key="hours").translations.get(language="en").answer == "10 a.m. to 10 p.m."
+
+
+def test_language_codes_are_shown_as_names_in_the_readers_language(admin: Client) -> None:
+    document = document_create(content=b"# Lockers\n\nOn B1.\n", filename="guide.md", language="yue")
+    listing = in_language(admin, "ja").get(reverse("console:document_list")).content.decode()
+    assert "<td>広東語</td>" in listing
+    detail = in_language(admin, "zh-hans").get(reverse("console:document_detail", args=[document.pk])).content.decode()
+    assert "<dd>粤语</dd>" in detail
