@@ -1,11 +1,17 @@
 """The console in Chinese (simplified and traditional), Japanese and Korean, and its language switch."""
+import io
 from collections.abc import Callable
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
+from avatars.models import Avatar
+from avatars.services import avatar_progress_key
 from common.roles import Role
 from knowledgebase.document_services import document_create
 from knowledgebase.models import FaqEntry
@@ -181,3 +187,18 @@ def test_language_codes_are_shown_as_names_in_the_readers_language(admin: Client
     assert "<td>広東語</td>" in listing
     detail = in_language(admin, "zh-hans").get(reverse("console:document_detail", args=[document.pk])).content.decode()
     assert "<dd>粤语</dd>" in detail
+
+
+def test_the_avatar_preparation_stage_is_shown_in_the_readers_language(admin: Client) -> None:
+    photo = io.BytesIO()
+    Image.new("RGB", (64, 80), "tan").save(photo, format="PNG")
+    avatar = Avatar.objects.create(name="Mei", status=Avatar.Status.PREPARING)
+    avatar.source.save("mei.png", ContentFile(photo.getvalue()))
+    cache.set(avatar_progress_key(avatar.pk), {"fraction": 0.2, "stage": "detecting the face"})
+    try:
+        progress = in_language(admin, "ko").get(reverse("console:avatar_progress", args=[avatar.pk])).json()
+        assert progress["stage"] == "얼굴을 감지하는 중" and progress["fraction"] == 0.2
+        detail = in_language(admin, "zh-hant").get(reverse("console:avatar_detail", args=[avatar.pk])).content.decode()
+        assert "20% · 正在偵測臉部" in detail
+    finally:
+        cache.delete(avatar_progress_key(avatar.pk))
