@@ -125,6 +125,8 @@ def test_the_switch_names_each_language_in_itself(admin: Client) -> None:
         assert f'value="{code}" lang="{code}"' in switch and f">{name}</option>" in switch
     assert 'value="ko" lang="ko" selected' in switch
     assert 'name="csrfmiddlewaretoken"' in switch and 'name="next" value="/console/"' in switch
+    # Without scripts an input submits it; not a <button>, so a page's own submit button stays the first one.
+    assert '<input type="submit" value="언어 변경"' in switch and "<button" not in switch
 
 
 def test_set_language_switches_the_next_page_and_remembers_it(login: Callable[..., Client]) -> None:
