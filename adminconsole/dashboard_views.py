@@ -20,7 +20,7 @@ def _charts(data: DashboardData) -> dict[str, object]:
     return {
         "per_day": column_chart(labels, [[d.conversations for d in data.days], [d.handoffs for d in data.days]],
                                 label_every=every, width=1150),
-        "per_language": bar_rows([LANGUAGE_LABELS.get(code, code) for code in languages],
+        "per_language": bar_rows([str(LANGUAGE_LABELS.get(code, code)) for code in languages],
                                  [[data.languages[code] for code in languages]], width=540),
         "latency": bar_rows([latency.stage for latency in data.latencies],
                             [[latency.percentiles[p] for latency in data.latencies] for p in PERCENTILES], width=1150),

@@ -47,7 +47,7 @@ class KioskForm(forms.Form):
         self.fields["avatar"].queryset = Avatar.objects.filter(status=Avatar.Status.READY).order_by("name")  # type: ignore[attr-defined]
         for code in KIOSK_LANGUAGES:
             self.fields[f"greeting_{code}"] = forms.CharField(
-                label=LANGUAGE_LABELS[code], max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+                label=str(LANGUAGE_LABELS[code]), max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     @staticmethod
     def initial_for(kiosk: Kiosk) -> dict[str, object]:
