@@ -9,7 +9,7 @@ from adminconsole.dashboard_selectors import PERCENTILES, PERIODS, DashboardData
 from adminconsole.svg_charts import bar_rows, column_chart
 from adminconsole.time_zones import venue_zone
 from adminconsole.transcript_views import console_view, role_context
-from common.languages import LANGUAGE_NAMES
+from common.languages import LANGUAGE_LABELS
 from common.roles import Role, has_role
 from kiosk.models import Kiosk
 
@@ -21,7 +21,7 @@ def _charts(data: DashboardData) -> dict[str, object]:
     return {
         "per_day": column_chart(labels, [[d.conversations for d in data.days], [d.handoffs for d in data.days]],
                                 label_every=every, width=1150),
-        "per_language": bar_rows([LANGUAGE_NAMES.get(code, code) for code in languages],
+        "per_language": bar_rows([str(LANGUAGE_LABELS.get(code, code)) for code in languages],
                                  [[data.languages[code] for code in languages]], width=540),
         "latency": bar_rows([latency.stage for latency in data.latencies],
                             [[latency.percentiles[p] for latency in data.latencies] for p in PERCENTILES], width=1150),
@@ -44,6 +44,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         data = dashboard_data(days=days, kiosk_id=kiosk.pk if kiosk else None)
         return render(request, "console/dashboard/index.html", {
             "data": data, "charts": _charts(data), "days": days, "periods": PERIODS, "kiosks": kiosks,
-            "kiosk_id": kiosk.pk if kiosk else None, "percentiles": PERCENTILES, "language_names": LANGUAGE_NAMES,
+            "kiosk_id": kiosk.pk if kiosk else None, "percentiles": PERCENTILES, "language_names": LANGUAGE_LABELS,
             **role_context(request),
         })

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from adminconsole.time_zones import venue_zone
 from avatars.models import Avatar
 from common.errors import ApplicationError
-from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES, LANGUAGE_NAMES
+from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES, LANGUAGE_LABELS
 from common.roles import Role, role_required
 from kiosk.fleet import (
     KioskData,
@@ -48,7 +48,7 @@ class KioskForm(forms.Form):
         self.fields["avatar"].queryset = Avatar.objects.filter(status=Avatar.Status.READY).order_by("name")  # type: ignore[attr-defined]
         for code in KIOSK_LANGUAGES:
             self.fields[f"greeting_{code}"] = forms.CharField(
-                label=LANGUAGE_NAMES[code], max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+                label=str(LANGUAGE_LABELS[code]), max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     @staticmethod
     def initial_for(kiosk: Kiosk) -> dict[str, object]:

@@ -24,6 +24,15 @@ document.addEventListener("submit", async (event) => {
   }
 });
 
+// Menus marked data-autosubmit (the header's language switch) post their form when changed; the
+// form's own button, there for browsers without scripts, is then not needed.
+for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+  const form = select.form;
+  if (!form) continue;
+  for (const button of form.querySelectorAll("[data-autosubmit-button]")) button.hidden = true;
+  select.addEventListener("change", () => form.requestSubmit());
+}
+
 // Play buttons: <button class="play" data-audio="ID"> plays the <audio id=ID>. With data-src, the
 // source is rebuilt first from the button's form (data-prefix: a voice form's fields, as the
 // speech endpoint names them), so a preview speaks the voice as it is set now, saved or not.
