@@ -11,7 +11,6 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -22,7 +21,6 @@ from audit.log import audit_record
 from avatar_runtime.audio import resample
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.factory import VoiceBook, VoiceChoice
-from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import Synthesizer, Voice
 from avatar_runtime.tts.edge_catalogue import edge_catalogue
 from avatar_runtime.tts.edge_catalogue import speaks as edge_speaks
@@ -30,6 +28,7 @@ from avatar_runtime.tts.espeak_voice import espeak_listing
 from avatar_runtime.tts.espeak_voice import voices_for_language as espeak_voices_for_language
 from avatar_runtime.tts.kokoro_voice import kokoro_style_names
 from avatar_runtime.tts.registry import OFFLINE_VOICES, TTS_RETRY_AFTER_S, FallbackSynthesizer, espeak_voice_for
+from avatar_runtime.tts.utterance import utterance_synthesize
 from avatars.models import VoiceSetting
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_NAMES
@@ -227,13 +226,14 @@ def speech_synthesize(*, text: str, language: str, data: VoiceData | None = None
     synthesizer, voice = book.synthesizer(language)
     failures = _listen_for_fallbacks(synthesizer)
     try:
-        chunks, spoken = asyncio.run(_collect(synthesizer, text, voice))
+        utterance = asyncio.run(utterance_synthesize(synthesizer, text, voice))
     except ProviderError as exc:
         raise ApplicationError("speech_failed", _("No voice could speak this: %(error)s") % {"error": exc},
                                status=503) from exc
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    samples = resample(utterance.samples, utterance.sample_rate, WAV_RATE)
     buffer = io.BytesIO()
     sf.write(buffer, samples, WAV_RATE, format="WAV", subtype="PCM_16")
+    spoken = utterance.voice
     reason = "" if spoken == choice.primary else _fallback_reason(choice.primary, voice, failures)
     return SpokenAudio(buffer.getvalue(), spoken.backend, spoken.name, len(samples) / WAV_RATE, reason)
 
@@ -254,15 +254,3 @@ def _fallback_reason(wanted: Voice, first: Voice, failures: list[ProviderError])
     if failures:
         return _("%(voice)s failed: %(error)s") % {**names, "error": failures[0]}
     return _("%(voice)s failed moments ago and is retried every %(seconds)d s.") % {**names, "seconds": TTS_RETRY_AFTER_S}
-
-
-async def _collect(synthesizer: Synthesizer, text: str, voice: Voice) -> tuple[list[Samples], Voice]:
-    """All of the speech at one rate (a fallback that took over mid-way may speak at another), and
-    the voice that spoke most of it."""
-    chunks: list[Samples] = []
-    spoken: dict[Voice, int] = {}
-    async for chunk in synthesizer.synthesize(text, voice):
-        chunks.append(resample(chunk.samples, chunk.sample_rate, WAV_RATE))
-        speaker = chunk.voice or voice
-        spoken[speaker] = spoken.get(speaker, 0) + len(chunks[-1])
-    return chunks, max(spoken, key=spoken.__getitem__, default=voice)
