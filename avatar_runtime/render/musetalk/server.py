@@ -24,7 +24,7 @@ from avatar_runtime.render.musetalk.compose import DeviceAvatar, composite, uplo
 from avatar_runtime.render.musetalk.config import WINDOW_ROWS
 from avatar_runtime.render.musetalk.engine import EngineSettings, FrameEngine
 from avatar_runtime.render.musetalk.prepare import PreparedAvatar
-from avatar_runtime.render.musetalk.scheduler import EdfQueue, FrameJob, JobKind, batch_limit
+from avatar_runtime.render.musetalk.scheduler import EdfQueue, FrameJob, JobKind, batch_limit, choose_batch
 from avatar_runtime.render.musetalk.weights import MuseTalkModels
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,14 @@ log = logging.getLogger(__name__)
 class ServerSettings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     horizon: float = 1.0  # render at most this far ahead of a frame's slot
-    overhead: float = 0.005  # seconds a batch spends beyond its graph (audio encoding, blending, copies)
-    max_batch_seconds: float = 0.05  # no batch longer than this: bounds how long an urgent frame waits
+    overhead: float = 0.005  # first guess of what a batch spends beyond its graph (audio encoding, blending, copies)
+    # None: batch sizes follow the queued deadlines and the arrival rate (``choose_batch``), with each
+    # size's measured batch time; a number: the former fixed cap, no batch slower than this.
+    max_batch_seconds: float | None = None
+    headroom: float = 1.2  # render at least this many times the rate frames arrive at
+    margin: float = 0.01  # finish a frame this long before its slot
+    urgent_batch: int = 4  # a newly urgent frame (first of an answer) is planned into a batch this small
+    idle_batch: int = 8  # batches of idle work (answers rendered ahead) stay this small: live work waits little
     poll: float = 0.05  # how often the idle thread checks for shutdown
 
 
@@ -47,6 +53,8 @@ class ServerStats:
     fades: int = 0
     encoded_segments: int = 0
     busy_seconds: float = 0.0
+    idle_seconds: float = 0.0  # of busy_seconds: batches of idle work (answers rendered ahead)
+    idle_rendered: int = 0
     cpu_seconds: float = 0.0  # CPU time of the thread that ran the batches (host-side cost of rendering)
     batch_sizes: Counter[int] = field(default_factory=Counter)
 
@@ -64,6 +72,8 @@ class MuseTalkServer:
         self._users: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._batch_seconds: dict[int, float] = {}  # measured wall seconds per batch, by padded size
+        self._busy_until = 0.0  # when the batch in flight should be done (clock time)
         self.startup: dict[str, object] = {}  # how start() went: seconds, compile cache status
 
     @property
@@ -85,6 +95,7 @@ class MuseTalkServer:
             fields = self.engine.cache_fields()
             cache = compile_cache.load(fields)
         self.engine.capture(self.tokens)
+        self._batch_seconds = {size: cost + self.settings.overhead for size, cost in self.engine.costs.items()}
         seconds = time.perf_counter() - started
         if compile_cache is not None and cache is not None and cache.status != READY:
             compile_cache.save(fields, seconds)
@@ -123,17 +134,39 @@ class MuseTalkServer:
 
     def _run(self) -> None:
         while not self.queue.closed:
-            jobs = self.queue.take(self.batch_limit, self.settings.poll)
+            jobs = self.queue.take(self.batch_limit, self.settings.poll, self.settings.idle_batch)
             if jobs:
                 self.process(jobs)
 
+    @property
+    def batch_seconds(self) -> dict[int, float]:
+        """Wall seconds a batch of each captured size takes (measured; empty on the CPU)."""
+        return dict(self._batch_seconds)
+
     def batch_limit(self, earliest_deadline: float) -> int:
-        slack = earliest_deadline - self.clock() - self.settings.overhead
-        return batch_limit(self.engine.costs, slack, self.settings.max_batch_seconds, self.engine.max_batch)
+        now, cap = self.clock(), self.settings.max_batch_seconds
+        if cap is not None:
+            slack = earliest_deadline - now - self.settings.overhead
+            return batch_limit(self.engine.costs, slack, cap, self.engine.max_batch)
+        deadlines = self.queue.render_deadlines(4 * self.engine.max_batch)
+        return choose_batch(deadlines, now, self._batch_seconds, rate=self.queue.arrival_rate(),
+                            headroom=self.settings.headroom, margin=self.settings.margin, fallback=self.engine.max_batch)
+
+    def first_frame_delay(self) -> float | None:
+        """Seconds from now until a frame submitted now could be rendered: the batch in flight, then
+        a small one, plus the margin. None without measured batch times (CPU)."""
+        small = [cost for size, cost in self._batch_seconds.items() if size >= self.settings.urgent_batch]
+        if not small:
+            return None
+        in_flight = max(0.0, self._busy_until - self.clock())
+        return in_flight + min(small) + self.settings.margin
 
     def process(self, jobs: list[FrameJob]) -> None:
         """Render one batch and resolve its jobs (the inference thread's step; tests call it directly)."""
         started, cpu = time.perf_counter(), time.thread_time()
+        renders = sum(job.kind is JobKind.RENDER for job in jobs)
+        size = self.engine.batch_size(renders) if renders else 0
+        self._busy_until = self.clock() + self._batch_seconds.get(size, 0.0)
         try:
             crops = self._render(jobs)
         except Exception as exc:
@@ -146,7 +179,13 @@ class MuseTalkServer:
             job.done_at = done
             job.fade_from = None  # the source face is no longer needed
             _resolve(job, crop)
-        self.stats.busy_seconds += time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        if size in self._batch_seconds:  # an exponential average: follows load on the host
+            self._batch_seconds[size] = 0.9 * self._batch_seconds[size] + 0.1 * seconds
+        self.stats.busy_seconds += seconds
+        if jobs[0].idle:
+            self.stats.idle_seconds += seconds
+            self.stats.idle_rendered += renders
         self.stats.cpu_seconds += time.thread_time() - cpu
 
     @torch.inference_mode()
@@ -165,11 +204,20 @@ class MuseTalkServer:
             self.stats.batch_sizes[padded] += 1
         self.stats.fades += len(jobs) - len(renders)
 
-        crops: dict[int, npt.NDArray[np.uint8]] = {}
+        # Every group's crops go to the host in one wait: pinned, non-blocking copies, then one sync.
+        cuda = self.models.device.type == "cuda"
+        copies = []
         for avatar, positions, frames, weights in groups:
             shown = [jobs[i].face if jobs[i].kind is JobKind.RENDER else _fade_source(jobs[i]) for i in positions]
-            out = composite(avatar, frames, torch.stack([f for f in shown if f is not None]), weights).cpu().numpy()
-            crops.update(zip(positions, out, strict=True))
+            out = composite(avatar, frames, torch.stack([f for f in shown if f is not None]), weights)
+            host = torch.empty(out.shape, dtype=out.dtype, pin_memory=cuda)
+            host.copy_(out, non_blocking=cuda)
+            copies.append((positions, host))
+        if cuda:
+            torch.cuda.current_stream().synchronize()
+        crops: dict[int, npt.NDArray[np.uint8]] = {}
+        for positions, host in copies:
+            crops.update(zip(positions, host.numpy(), strict=True))
         return [crops.get(i) for i in range(len(jobs))]
 
     def _composite_groups(self, jobs: list[FrameJob]) -> list[tuple[DeviceAvatar, list[int], torch.Tensor, torch.Tensor]]:
@@ -184,7 +232,7 @@ class MuseTalkServer:
         device = self.models.device
         for key, items in positions.items():
             avatar = self._avatars.get(key)
-            if avatar is None:  # every session showing it has closed
+            if avatar is None:  # every session showing it has closed (or no session shows it: an idle job's avatar)
                 continue
             frames = torch.tensor([jobs[i].frame for i in items]).to(device, non_blocking=True)
             weights = torch.tensor([jobs[i].fade_weight for i in items]).to(device, non_blocking=True)
