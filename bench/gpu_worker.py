@@ -64,6 +64,7 @@ class Variant:
     jpeg_quality: int = JPEG_QUALITY
     headroom: float = ServerSettings.headroom  # derived batches render this many times the arrival rate
     switch_interval: float | None = None  # the interpreter's GIL switch interval during the trial (default 5 ms)
+    pipeline: bool = True  # the server prepares the next batch while the GPU renders one
 
 
 VARIANTS = {
@@ -72,7 +73,11 @@ VARIANTS = {
     "derived": Variant(start_delay=0.06),  # deadline-derived batches, the former fixed start delay
     "default": Variant(),
     "h105": Variant(headroom=1.05),
+    "h2": Variant(headroom=2.0),
     "h105sw": Variant(headroom=1.05, switch_interval=0.001),
+    "cap75-serial": Variant(max_batch_seconds=0.075, start_delay=0.06, pipeline=False),
+    "cap50-serial": Variant(max_batch_seconds=0.05, start_delay=0.06, pipeline=False),
+    "serial": Variant(pipeline=False),
     "q60": Variant(jpeg_quality=60),
     "cached50": Variant(cached_share=0.5),
     "cached80": Variant(cached_share=0.8),
@@ -189,7 +194,7 @@ async def trial(server: MuseTalkServer, avatar: PreparedAvatar, sessions: int, s
     ``variant.cached_share`` of the answers come from ``cached`` (frames rendered ahead, replayed)."""
     quality = variant.jpeg_quality
     server.settings = dataclasses.replace(server.settings, max_batch_seconds=variant.max_batch_seconds,
-                                          headroom=variant.headroom)
+                                          headroom=variant.headroom, pipeline=variant.pipeline)
     settings = SessionSettings(start_delay=variant.start_delay)
     renderers = [MuseTalkRenderer(server, avatar, session_id=f"s{i}", settings=settings) for i in range(sessions)]
     served = {"live": 0, "cached": 0}
@@ -267,7 +272,7 @@ async def trial(server: MuseTalkServer, avatar: PreparedAvatar, sessions: int, s
         "cached_share": variant.cached_share, "answers_live": served["live"], "answers_cached": served["cached"],
         "gpu_seconds_per_answer": busy / max(1, served["live"] + served["cached"]),
         "mean_batch": (server.stats.rendered - stats_before[0]) / max(1, batches),
-        "headroom": variant.headroom, "switch_interval": variant.switch_interval,
+        "headroom": variant.headroom, "switch_interval": variant.switch_interval, "pipeline": variant.pipeline,
         "batch_ms": {size: 1000 * t for size, t in server.batch_seconds.items()},
         "on_time_fraction": on_time / max(1, len(delivery)), "replaced": replaced,
         "delivery_lag_p95_ms": pct(delivery, 95), "delivery_lag_max_ms": pct(delivery, 100),

@@ -6,6 +6,7 @@ faces in one UNet + VAE batch (padded to a fixed size, a CUDA graph replay on th
 them per avatar on the device and hands each crop back through the job's future. No thread per
 session: more sessions make bigger batches, not more contention for the GIL.
 """
+import gc
 import logging
 import threading
 import time
@@ -38,10 +39,14 @@ class ServerSettings:
     # None: batch sizes follow the queued deadlines and the arrival rate (``choose_batch``), with each
     # size's measured batch time; a number: the former fixed cap, no batch slower than this.
     max_batch_seconds: float | None = None
-    headroom: float = 1.2  # render at least this many times the rate frames arrive at
+    # Render at least this many times the rate frames arrive at: frames come in bursts (a TTS chunk
+    # is 5 frames a session), and a server near saturation queues them past their slots.
+    headroom: float = 1.5
     margin: float = 0.01  # finish a frame this long before its slot
     urgent_batch: int = 4  # a newly urgent frame (first of an answer) is planned into a batch this small
     idle_batch: int = 8  # batches of idle work (answers rendered ahead) stay this small: live work waits little
+    pipeline: bool = True  # prepare the next batch on the host while the GPU renders this one
+    freeze_gc: bool = True  # at start, exempt every object made so far from collection (no long GC pauses)
     poll: float = 0.05  # how often the idle thread checks for shutdown
 
 
@@ -73,7 +78,8 @@ class MuseTalkServer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._batch_seconds: dict[int, float] = {}  # measured wall seconds per batch, by padded size
-        self._busy_until = 0.0  # when the batch in flight should be done (clock time)
+        self._busy_until = 0.0  # when the batches in flight should be done (clock time)
+        self._last_finish = 0.0  # perf_counter when the last batch was handed out
         self.startup: dict[str, object] = {}  # how start() went: seconds, compile cache status
 
     @property
@@ -102,6 +108,9 @@ class MuseTalkServer:
         self.startup = {"seconds": seconds, "compile_cache": cache.status if cache else "unused",
                         "cache_key": cache.key if cache else None}
         log.info("musetalk server ready in %.1f s (compile cache %s)", seconds, self.startup["compile_cache"])
+        if self.settings.freeze_gc:
+            gc.collect()
+            gc.freeze()  # the models' and libraries' objects: later collections need not walk them
         self._thread = threading.Thread(target=self._run, name="musetalk-inference", daemon=True)
         self._thread.start()
 
@@ -133,10 +142,20 @@ class MuseTalkServer:
         self.queue.push(job)
 
     def _run(self) -> None:
+        """Take, launch, then finish the batch launched before: with ``pipeline`` the host prepares
+        (and afterwards hands out) one batch while the GPU renders the other."""
+        pending: _Launched | None = None
         while not self.queue.closed:
-            jobs = self.queue.take(self.batch_limit, self.settings.poll, self.settings.idle_batch)
-            if jobs:
-                self.process(jobs)
+            jobs = self.queue.take(self.batch_limit, 0.0 if pending else self.settings.poll, self.settings.idle_batch)
+            launched = self._launch(jobs) if jobs else None
+            if pending is not None:
+                self._finish(pending)
+            pending = launched
+            if pending is not None and not self.settings.pipeline:
+                self._finish(pending)
+                pending = None
+        if pending is not None:
+            self._finish(pending)
 
     @property
     def batch_seconds(self) -> dict[int, float]:
@@ -144,12 +163,12 @@ class MuseTalkServer:
         return dict(self._batch_seconds)
 
     def batch_limit(self, earliest_deadline: float) -> int:
-        now, cap = self.clock(), self.settings.max_batch_seconds
+        start, cap = max(self.clock(), self._busy_until), self.settings.max_batch_seconds  # after what is in flight
         if cap is not None:
-            slack = earliest_deadline - now - self.settings.overhead
+            slack = earliest_deadline - start - self.settings.overhead
             return batch_limit(self.engine.costs, slack, cap, self.engine.max_batch)
         deadlines = self.queue.render_deadlines(4 * self.engine.max_batch)
-        return choose_batch(deadlines, now, self._batch_seconds, rate=self.queue.arrival_rate(),
+        return choose_batch(deadlines, start, self._batch_seconds, rate=self.queue.arrival_rate(),
                             headroom=self.settings.headroom, margin=self.settings.margin, fallback=self.engine.max_batch)
 
     def first_frame_delay(self) -> float | None:
@@ -163,33 +182,58 @@ class MuseTalkServer:
 
     def process(self, jobs: list[FrameJob]) -> None:
         """Render one batch and resolve its jobs (the inference thread's step; tests call it directly)."""
+        self._finish(self._launch(jobs))
+
+    def _launch(self, jobs: list[FrameJob]) -> "_Launched":
+        """Queue the batch's device work and its copies to the host; no wait."""
         started, cpu = time.perf_counter(), time.thread_time()
         renders = sum(job.kind is JobKind.RENDER for job in jobs)
         size = self.engine.batch_size(renders) if renders else 0
-        self._busy_until = self.clock() + self._batch_seconds.get(size, 0.0)
+        self._busy_until = max(self.clock(), self._busy_until) + self._batch_seconds.get(size, 0.0)
+        launched = _Launched(jobs, size, renders, started)
         try:
-            crops = self._render(jobs)
+            launched.copies = self._render(jobs)
+        except Exception as exc:  # noqa: BLE001 - resolved as the batch's failure in _finish
+            launched.error = exc
+        launched.cpu = time.thread_time() - cpu
+        return launched
+
+    def _finish(self, batch: "_Launched") -> None:
+        """Wait for the batch's copies to the host, then resolve its jobs."""
+        cpu = time.thread_time()
+        jobs = batch.jobs
+        try:
+            if batch.error is not None:
+                raise batch.error
+            if batch.copies is not None and batch.copies.event is not None:
+                batch.copies.event.synchronize()
         except Exception as exc:
             log.exception("musetalk batch of %d frames failed (sessions %s)", len(jobs), sorted({j.session for j in jobs}))
             for job in jobs:
                 _resolve(job, exc=exc)
             return
+        crops = batch.copies.crops(len(jobs)) if batch.copies is not None else [None] * len(jobs)
         done = self.clock()
         for job, crop in zip(jobs, crops, strict=True):
             job.done_at = done
             job.fade_from = None  # the source face is no longer needed
             _resolve(job, crop)
-        seconds = time.perf_counter() - started
-        if size in self._batch_seconds:  # an exponential average: follows load on the host
-            self._batch_seconds[size] = 0.9 * self._batch_seconds[size] + 0.1 * seconds
+        finished = time.perf_counter()
+        seconds = finished - max(batch.started, self._last_finish)  # pipelined: from the previous batch's end
+        self._last_finish = finished
+        if batch.size in self._batch_seconds:
+            # An exponential average that follows load on the host; one stall (a page-in, a
+            # collection) counts at most 1.5 times the estimate, so it cannot rule a size out for good.
+            current = self._batch_seconds[batch.size]
+            self._batch_seconds[batch.size] = 0.9 * current + 0.1 * min(seconds, 1.5 * current)
         self.stats.busy_seconds += seconds
         if jobs[0].idle:
             self.stats.idle_seconds += seconds
-            self.stats.idle_rendered += renders
-        self.stats.cpu_seconds += time.thread_time() - cpu
+            self.stats.idle_rendered += batch.renders
+        self.stats.cpu_seconds += batch.cpu + time.thread_time() - cpu
 
     @torch.inference_mode()
-    def _render(self, jobs: list[FrameJob]) -> list[npt.NDArray[np.uint8] | None]:
+    def _render(self, jobs: list[FrameJob]) -> "_HostCopies":
         renders = [j for j in jobs if j.kind is JobKind.RENDER]
         # Index tensors go to the device before the heavy work is queued, so no copy waits behind it.
         groups = self._composite_groups(jobs)
@@ -204,21 +248,19 @@ class MuseTalkServer:
             self.stats.batch_sizes[padded] += 1
         self.stats.fades += len(jobs) - len(renders)
 
-        # Every group's crops go to the host in one wait: pinned, non-blocking copies, then one sync.
+        # Every group's crops go to the host in one wait: pinned, non-blocking copies, then one event.
         cuda = self.models.device.type == "cuda"
-        copies = []
+        copies = _HostCopies()
         for avatar, positions, frames, weights in groups:
             shown = [jobs[i].face if jobs[i].kind is JobKind.RENDER else _fade_source(jobs[i]) for i in positions]
             out = composite(avatar, frames, torch.stack([f for f in shown if f is not None]), weights)
             host = torch.empty(out.shape, dtype=out.dtype, pin_memory=cuda)
             host.copy_(out, non_blocking=cuda)
-            copies.append((positions, host))
+            copies.groups.append((positions, host))
         if cuda:
-            torch.cuda.current_stream().synchronize()
-        crops: dict[int, npt.NDArray[np.uint8]] = {}
-        for positions, host in copies:
-            crops.update(zip(positions, host.numpy(), strict=True))
-        return [crops.get(i) for i in range(len(jobs))]
+            copies.event = torch.cuda.Event()
+            copies.event.record()
+        return copies
 
     def _composite_groups(self, jobs: list[FrameJob]) -> list[tuple[DeviceAvatar, list[int], torch.Tensor, torch.Tensor]]:
         """Per avatar: the positions of the jobs that show a face, their base frames and mask weights."""
@@ -265,6 +307,31 @@ class MuseTalkServer:
             ordered.append(windows[key][position[key]])
             position[key] += 1
         return torch.stack(ordered).to(self.models.dtype)
+
+
+@dataclass
+class _HostCopies:
+    """A batch's crops on their way to the host: read them once ``event`` has completed."""
+
+    groups: list[tuple[list[int], torch.Tensor]] = field(default_factory=list)
+    event: torch.cuda.Event | None = None  # None on the CPU: the copies are done
+
+    def crops(self, count: int) -> list[npt.NDArray[np.uint8] | None]:
+        found: dict[int, npt.NDArray[np.uint8]] = {}
+        for positions, host in self.groups:
+            found.update(zip(positions, host.numpy(), strict=True))
+        return [found.get(i) for i in range(count)]
+
+
+@dataclass
+class _Launched:
+    jobs: list[FrameJob]
+    size: int  # padded render rows (0: fades only)
+    renders: int
+    started: float  # perf_counter at launch
+    copies: _HostCopies | None = None
+    error: Exception | None = None
+    cpu: float = 0.0  # thread CPU seconds of the launch
 
 
 def _fade_source(job: FrameJob) -> torch.Tensor | None:
