@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,3 +184,18 @@ class Prerenderer:
         finally:
             self.server.detach(avatar.key)
         return PrerenderedAnswer(base_frames, [None if c is None else _encode(c, self.quality) for c in crops])
+
+
+def prerender_answers(prerenderer: Prerenderer, avatars: Sequence[PreparedAvatar],
+                      answers: Iterable[tuple[str, Callable[[], Samples]]]) -> tuple[int, int]:
+    """Bring the store in line with the answer audio cache, in idle GPU time: render every cached
+    answer (key, loader of its 16 kHz audio) missing for an avatar, and drop the frames of audio
+    the cache no longer holds. Returns (answers rendered, audio entries dropped)."""
+    keys, made = set(), 0
+    for key, load in answers:
+        keys.add(key)
+        missing = [a for a in avatars if prerenderer.store.load(a.key, key) is None]
+        if missing:
+            samples = load()
+            made += sum(prerenderer.ensure(avatar, key, samples) for avatar in missing)
+    return made, prerenderer.store.retain(keys)

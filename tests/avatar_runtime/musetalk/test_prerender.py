@@ -12,6 +12,7 @@ from avatar_runtime.render.musetalk.prerender import (
     PrerenderedAnswer,
     Prerenderer,
     PrerenderStore,
+    prerender_answers,
     renderer_config,
 )
 from avatar_runtime.render.musetalk.renderer import MuseTalkRenderer, SessionSettings
@@ -110,6 +111,25 @@ async def test_idle_render_then_replay_costs_no_gpu_and_yields_to_barge_in(
     assert np.array_equal(speaking[1].image[y1:y2, x1:x2], crop[: y2 - y1, : x2 - x1])
     assert played == pytest.approx(6 * 0.04)
     assert not any(f.speaking for f in after)
+
+
+@pytest.mark.slow
+def test_the_store_follows_the_answer_audio_cache(server: MuseTalkServer, avatar: PreparedAvatar, tmp_path: Path) -> None:
+    store = PrerenderStore(tmp_path, renderer_config(server.models), max_bytes=10**8)
+    prerenderer = Prerenderer(server, store)
+    first, second = hashlib.sha256(b"first").hexdigest(), hashlib.sha256(b"second").hexdigest()
+    loads: list[str] = []
+
+    def loader(key: str, seed: int):  # type: ignore[no-untyped-def]
+        def load() -> np.ndarray:
+            loads.append(key)
+            return speech(0.2, seed=seed)
+        return load
+
+    assert prerender_answers(prerenderer, [avatar], [(first, loader(first, 1)), (second, loader(second, 2))]) == (2, 0)
+    assert prerender_answers(prerenderer, [avatar], [(first, loader(first, 1))]) == (0, 1)  # second left the cache
+    assert loads == [first, second]  # stored frames are not rendered (nor their audio read) again
+    assert store.load(avatar.key, first) is not None and store.load(avatar.key, second) is None
 
 
 async def _take(renderer: MuseTalkRenderer, count: int):  # type: ignore[no-untyped-def]
