@@ -58,26 +58,25 @@ ANSWER_SECONDS = 3.0
 class Variant:
     """One way to run the worker: the server's batch cap, the first frame's start delay, cached answers."""
 
-    max_batch_seconds: float | None = None  # None: batches derived from deadlines (the default)
-    start_delay: float | None = None  # None: from the server's expected render time (the default)
+    max_batch_seconds: float | None = ServerSettings.max_batch_seconds  # None: batches derived from deadlines
+    start_delay: float | None = SessionSettings.start_delay  # None: from the server's expected render time
     cached_share: float = 0.0  # share of answers served from the answer audio cache (rendered ahead)
     jpeg_quality: int = JPEG_QUALITY
     headroom: float = ServerSettings.headroom  # derived batches render this many times the arrival rate
     switch_interval: float | None = None  # the interpreter's GIL switch interval during the trial (default 5 ms)
-    pipeline: bool = True  # the server prepares the next batch while the GPU renders one
+    pipeline: bool = ServerSettings.pipeline  # the server prepares the next batch while the GPU renders one
 
 
 VARIANTS = {
-    "cap50": Variant(max_batch_seconds=0.05, start_delay=0.06),  # the former default
-    "cap75": Variant(max_batch_seconds=0.075, start_delay=0.06),
-    "derived": Variant(start_delay=0.06),  # deadline-derived batches, the former fixed start delay
-    "default": Variant(),
-    "h105": Variant(headroom=1.05),
-    "h2": Variant(headroom=2.0),
-    "h105sw": Variant(headroom=1.05, switch_interval=0.001),
-    "cap75-serial": Variant(max_batch_seconds=0.075, start_delay=0.06, pipeline=False),
-    "cap50-serial": Variant(max_batch_seconds=0.05, start_delay=0.06, pipeline=False),
-    "serial": Variant(pipeline=False),
+    "default": Variant(),  # 75 ms cap, 60 ms start delay, serial thread
+    "cap50": Variant(max_batch_seconds=0.05),  # the default before issue #25
+    "pipelined": Variant(pipeline=True),
+    "derived": Variant(max_batch_seconds=None),  # deadline-derived batches
+    "expected": Variant(max_batch_seconds=None, start_delay=None),  # ... and the expected-render start delay
+    "expected-pipelined": Variant(max_batch_seconds=None, start_delay=None, pipeline=True),
+    "h105": Variant(max_batch_seconds=None, start_delay=None, headroom=1.05),
+    "h2": Variant(max_batch_seconds=None, start_delay=None, headroom=2.0),
+    "sw1": Variant(switch_interval=0.001),
     "q60": Variant(jpeg_quality=60),
     "cached50": Variant(cached_share=0.5),
     "cached80": Variant(cached_share=0.8),

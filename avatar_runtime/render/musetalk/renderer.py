@@ -35,9 +35,9 @@ _SILENT_FRAME.flags.writeable = False
 @dataclass(frozen=True)
 class SessionSettings:
     # The first speech frame is shown this long after its audio is complete; None: as soon as the
-    # server expects to have rendered it (the batch in flight, then a small one), 0.06 s where it
-    # cannot tell (no measured batch times, the CPU).
-    start_delay: float | None = None
+    # server expects to have rendered it (the batch in flight, then a small one; 0.06 s where it
+    # cannot tell, the CPU), which with the 75 ms cap left too little time (H100, issue #25).
+    start_delay: float | None = DEFAULT_START_DELAY
     min_lead: float = 0.03  # a continuing frame keeps the next slot only if it is at least this far off
     max_wait: float = 0.2  # past its slot, a render is given up for the base frame
     silence_dbfs: float = -50.0  # frame windows quieter than this skip the model

@@ -36,16 +36,21 @@ class ServerSettings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     horizon: float = 1.0  # render at most this far ahead of a frame's slot
     overhead: float = 0.005  # first guess of what a batch spends beyond its graph (audio encoding, blending, copies)
-    # None: batch sizes follow the queued deadlines and the arrival rate (``choose_batch``), with each
-    # size's measured batch time; a number: the former fixed cap, no batch slower than this.
-    max_batch_seconds: float | None = None
+    # A number: no batch slower than this (graph time); 75 ms lets batches of 32 run, which 16
+    # sessions need on an H100 (bench/results/gpu_worker_nvidia_h100_80gb_hbm3*.md). None: batch
+    # sizes follow the queued deadlines and the arrival rate (``choose_batch``) with each size's
+    # measured batch time; it lost to the 75 ms cap at 16 sessions (batches of 32 are the only ones
+    # that keep up there), so it is not the default.
+    max_batch_seconds: float | None = 0.075
     # Render at least this many times the rate frames arrive at: frames come in bursts (a TTS chunk
     # is 5 frames a session), and a server near saturation queues them past their slots.
     headroom: float = 1.5
     margin: float = 0.01  # finish a frame this long before its slot
     urgent_batch: int = 4  # a newly urgent frame (first of an answer) is planned into a batch this small
     idle_batch: int = 8  # batches of idle work (answers rendered ahead) stay this small: live work waits little
-    pipeline: bool = True  # prepare the next batch on the host while the GPU renders this one
+    # Prepare the next batch on the host while the GPU renders this one (hides the 4-20 ms of host
+    # work per batch measured on an H100); off until measured on a GPU: the device was not lent again.
+    pipeline: bool = False
     freeze_gc: bool = True  # at start, exempt every object made so far from collection (no long GC pauses)
     poll: float = 0.05  # how often the idle thread checks for shutdown
 
