@@ -20,7 +20,13 @@ from avatar_runtime.text.sentences import split_text
 from avatar_runtime.tts.answer_cache import CachedSynthesizer, CachedVoices, speech_key
 from avatar_runtime.tts.base import Voice, voice_key
 from avatar_runtime.tts.registry import FallbackSynthesizer, voice_breakers_reset
-from avatars.answer_audio import DjangoSpeechCache, answer_audio_status, answer_audio_wanted
+from avatars.answer_audio import (
+    DjangoSpeechCache,
+    answer_audio_sources,
+    answer_audio_status,
+    answer_audio_store,
+    answer_audio_wanted,
+)
 from avatars.models import AnswerAudio, AnswerAudioState
 from avatars.voices import VoiceData, voice_book_from_settings, voice_setting_update
 from knowledgebase.models import FaqEntry
@@ -199,3 +205,16 @@ async def test_a_job_that_cannot_reach_edge_keeps_the_fallback_and_reports_the_e
     fallback_row = await AnswerAudio.objects.aget(text=SENTENCES[1], backend="espeak")
     assert synthesizer.from_cache and np.array_equal(audio, decoded(fallback_row))
     assert speakers == {"espeak:en-us+f3"}  # the fallback's cached audio, credited to the fallback
+
+
+def test_the_sources_of_pre_rendered_answers_follow_the_stored_audio() -> None:
+    voice = Voice("en", "espeak", "en-us")
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(24000) / 24000)).astype(np.float32)
+    kept = answer_audio_store(voice=voice, text="Kept.", samples=tone, sample_rate=24000)
+    gone = answer_audio_store(voice=voice, text="Edited away.", samples=tone, sample_rate=24000)
+    gone.delete()
+    sources = dict(answer_audio_sources(16000))
+    assert set(sources) == {kept.key}
+    samples = sources[kept.key]()
+    assert len(samples) == pytest.approx(16000, abs=20)  # one second, at the renderer's rate
+    assert np.max(np.abs(samples)) == pytest.approx(0.3, abs=0.02)
