@@ -22,15 +22,27 @@ CPU seconds of the process per call and the real-time factor (wall
 seconds per second of audio). The model runs on ``cpu_threads`` threads; the machine's load average
 is printed with the results, since on a shared machine wall time measures the neighbours too.
 
+Rows compare only when measured on the same audio on the same kind of machine: CTranslate2 picks
+its int8 kernels by CPU (forcing AVX or no SIMD with ``CT2_FORCE_CPU_ISA`` changes Whisper's scores
+and some texts), as does onnxruntime, which runs the offline voices; and a synthetic question whose
+language scores are close is then heard in another language (ko-16 "화장실이 어디에 있어요?": ja 0.56,
+ko 0.43 on an AMD EPYC with AVX-512; -80 dBFS of noise or 10 % less gain turns it to ko). So the
+results record the machine (CPU, instruction sets, library versions) and each clip's ``audio_sha256``:
+a before/after whose hashes or machine differ measured different inputs, not a change of the recogniser.
+
 Printed and written to ``bench/results/asr_real_speech.md`` and ``.json`` (``asr_questions.*`` for the
 questions).
 """
 import argparse
+import hashlib
 import json
 import os
+import platform
+import subprocess
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import django
 import numpy as np
@@ -112,6 +124,32 @@ class Heard:
     wall_s: list[float]
     cpu_s: list[float]
     answered_in: dict[str, str]  # kiosk default language -> the language a fresh session answers this turn in
+    audio_sha256: str  # of the samples recognised: equal hashes, equal inputs
+
+
+def audio_sha256(samples: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(samples, dtype=np.float32).tobytes()).hexdigest()
+
+
+def machine() -> dict[str, Any]:
+    """What the results depend on besides the code: the CPU and the versions of the numeric libraries."""
+    import ctranslate2
+    import onnxruntime
+
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    fields = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in cpuinfo.splitlines())}
+    isa = sorted(set(fields.get("flags", "").split()) & {"avx", "avx2", "avx512f", "avx512_vnni", "avx512_bf16",
+                                                          "avx_vnni", "amx_int8"})
+    try:
+        espeak = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        espeak = "absent"
+    return {
+        "cpu": fields.get("model name") or platform.processor(),
+        "isa": isa,
+        "ctranslate2": ctranslate2.__version__, "onnxruntime": onnxruntime.__version__, "numpy": np.__version__,
+        "espeak_ng": espeak.split(" Data at")[0],
+    }
 
 
 def clips_load(path: Path = DATA / "manifest.json") -> list[Clip]:
@@ -164,7 +202,8 @@ def setups_run(setups: list[Setup], clips: list[Clip], repeats: int) -> list[Hea
             edits = edit_distance(reference, units(result.text, clip.language))
             heard.append(Heard(name, clip.file, clip.language, clip.split, result.language, result.cantonese_as_zh,
                                clip.transcript, result.text, edits, len(reference), clip.seconds, walls[name], cpus[name],
-                               {d: LanguagePolicy(d).observe(result) for d in POLICY_DEFAULTS}))
+                               {d: LanguagePolicy(d).observe(result) for d in POLICY_DEFAULTS},
+                               audio_sha256(clip.samples)))
             print(f"{name:18} {clip.file:42} {result.language:3} {edits}/{len(reference)} "
                   f"{np.median(walls[name]):.2f}s {result.text!r}", flush=True)
     return sorted(heard, key=lambda h: list(recognizers).index(h.setup))
@@ -252,10 +291,13 @@ def main() -> None:
     text = table(rows) + cantonese_table(canto)
     note = (f"Load average (1, 5, 15 min) {', '.join(f'{x:.1f}' for x in load_before)} before, "
             f"{', '.join(f'{x:.1f}' for x in load_after)} after, on {os.cpu_count()} cores.")
+    box = machine()
+    note += (f"\nMachine: {box['cpu']} ({', '.join(box['isa'])}), CTranslate2 {box['ctranslate2']}, onnxruntime "
+             f"{box['onnxruntime']}, {box['espeak_ng']}; each clip's audio SHA-256 is in the .json.")
     print(text + "\n\n" + note)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{out}.json").write_text(
-        json.dumps({"load_average": [load_before, load_after], "rows": rows, "cantonese": canto,
+        json.dumps({"load_average": [load_before, load_after], "machine": box, "rows": rows, "cantonese": canto,
                     "clips": [asdict(h) for h in heard]}, ensure_ascii=False, indent=1), encoding="utf-8")
     title = "real speech" if args.set == "real" else "the synthetic kiosk questions (`--set questions`)"
     (RESULTS / f"{out}.md").write_text(

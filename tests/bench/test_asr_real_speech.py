@@ -6,9 +6,21 @@ from collections import Counter
 import pytest
 import soundfile as sf
 
-from bench.asr_real_speech import DATA, POLICY_DEFAULTS, SETUPS, Heard, cantonese_rows, clips_load, setups_run, summarize
+from bench.asr_real_speech import (
+    DATA,
+    POLICY_DEFAULTS,
+    SETUPS,
+    Heard,
+    audio_sha256,
+    cantonese_rows,
+    clips_load,
+    machine,
+    setups_run,
+    summarize,
+)
 from bench.speech_scoring import missing_words
 from common.languages import KIOSK_LANGUAGES
+from tests.speech_samples import noise
 
 MANIFEST_KEYS = {"file", "language", "split", "transcript", "seconds", "sha256", "source", "licence", "speaker"}
 
@@ -69,7 +81,7 @@ def test_whisper_base_hears_a_real_mandarin_sentence_within_20_percent_cer_with_
 def _heard(file: str, language: str, split: str, detected: str, edits: int, answered_yue: bool) -> Heard:
     answered = {default: ("yue" if answered_yue and default == "yue" else "zh") for default in POLICY_DEFAULTS}
     return Heard("base", file, language, split, detected, detected == "zh", "参考", "参考", edits, 10, 2.0, [0.2], [0.1],
-                 answered)
+                 answered, "0" * 64)
 
 
 def test_results_are_reported_per_split_and_cantonese_identification_is_counted() -> None:
@@ -86,3 +98,13 @@ def test_results_are_reported_per_split_and_cantonese_identification_is_counted(
     canto = {r["split"]: r for r in cantonese_rows(heard)}
     assert canto["tuning"]["heard_as_yue"] == 0 and canto["held_out"]["heard_as_yue"] == 1
     assert canto["tuning"]["answered_yue_default_yue"] == 1 and canto["tuning"]["answered_yue_default_zh"] == 0
+
+
+def test_results_name_the_machine_and_the_audio_they_were_measured_on() -> None:
+    # Whisper base took synthetic ko-16 for Korean on one machine and for Japanese on another with the
+    # same code: a before/after is only about the recogniser when machine and audio hashes agree.
+    box = machine()
+    assert box["cpu"] and box["ctranslate2"] and box["onnxruntime"]
+    clip = clips_load()[0]
+    assert audio_sha256(clip.samples) == audio_sha256(clip.samples.copy())
+    assert audio_sha256(clip.samples) != audio_sha256(clip.samples + noise(len(clip.samples), -80.0))
