@@ -91,8 +91,9 @@ def main(tuning: bool) -> None:
                     unrelated.append((a, b, scorer.score_media(images, shifted(audio, 0, len(images)), 25, 16000)))
 
         # timing of the whole path on a ~10 s mp4 (two utterances back to back)
-        images = clips["en-museum"][0] + clips["en-help"][0][: 250 - len(clips["en-museum"][0])]
-        audio = np.concatenate([clips["en-museum"][1], clips["en-help"][1]])[: len(images) * SPF]
+        first, second = (clips[name] for name in list(clips)[:2])
+        images = first[0] + second[0][: 250 - len(first[0])]
+        audio = np.concatenate([first[1], second[1]])[: len(images) * SPF]
         path = write_clip(tmp / "ten.mp4", images, audio, 25, 16000)
         walls, cpus = [], []
         for _ in range(3):
