@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from avatar_runtime.pipeline.messages import Samples, VideoFrame
+from avatar_runtime.render.base import Renderer
 from avatar_runtime.render.musetalk.audio_features import Utterance
 from avatar_runtime.render.musetalk.config import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from avatar_runtime.render.musetalk.prepare import PreparedAvatar
@@ -82,7 +83,9 @@ class _Resampler:
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
 
 
-class MuseTalkRenderer:
+class MuseTalkRenderer(Renderer):
+    """Keeps ``Renderer.set_state``'s default: its idle frames are the avatar's own video loop."""
+
     name = "musetalk"
     fps = FPS
     sample_rate = SAMPLE_RATE
