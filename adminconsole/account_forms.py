@@ -54,6 +54,11 @@ class PasswordForgotForm(forms.Form):
     )
 
 
+def _role_choices() -> list[tuple[str, str]]:
+    """Called each time the form is built, so the labels are in the reader's language."""
+    return [(role.group_name, role.label) for role in Role]
+
+
 class UserInviteForm(forms.Form):
     username = UsernameField(
         label=gettext_lazy("Username"),
@@ -66,7 +71,7 @@ class UserInviteForm(forms.Form):
         max_length=254,
         help_text=gettext_lazy("The link to choose a password is mailed here."),
     )
-    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=[(role.group_name, role.label) for role in Role])
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=_role_choices)
 
     def role_(self) -> Role:
         return next(role for role in Role if role.group_name == self.cleaned_data["role"])

@@ -204,3 +204,16 @@ def test_the_avatar_preparation_stage_is_shown_in_the_readers_language(admin: Cl
         assert "20% · 正在偵測臉部" in detail
     finally:
         cache.delete(avatar_progress_key(avatar.pk))
+
+
+def test_the_invite_forms_role_choices_are_in_the_readers_language() -> None:
+    from django.utils import translation
+
+    from adminconsole.account_forms import UserInviteForm
+
+    with translation.override("ja"):
+        labels = [label for _value, label in UserInviteForm().fields["role"].choices]
+    with translation.override("en"):
+        english = [label for _value, label in UserInviteForm().fields["role"].choices]
+    assert english == ["Staff", "Supervisor", "Admin"]
+    assert labels != english and all(label for label in labels)
