@@ -7,7 +7,7 @@ site's Content-Security-Policy blocks (no 'unsafe-eval'), so every browser test 
 import time
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Error, Page
 
 POLL_MS = 50
 
@@ -15,11 +15,19 @@ POLL_MS = 50
 def wait_until(page: Page, expression: str, arg: Any = None, timeout: float = 30_000) -> Any:
     """Poll ``expression`` (an expression, or a function of ``arg``) until it is truthy; return its value.
 
-    ``timeout`` is in milliseconds, as in Playwright's own waits."""
+    ``timeout`` is in milliseconds, as in Playwright's own waits. An expression that throws counts
+    as not yet true: right after a navigation the page's own scripts may not have run (on a busy
+    machine ``window.kioskMetrics`` was still undefined when the kiosk page's DOM was ready), or the
+    page may be replacing its document; the last error is reported if the time runs out."""
     deadline = time.monotonic() + timeout / 1000
+    error: Error | None = None
     while True:
-        value = page.evaluate(expression, arg)
+        try:
+            value = page.evaluate(expression, arg)
+        except Error as exc:
+            value, error = None, exc
         if value:
             return value
-        assert time.monotonic() < deadline, f"timed out after {timeout / 1000:.0f} s waiting for {expression}"
+        assert time.monotonic() < deadline, (
+            f"timed out after {timeout / 1000:.0f} s waiting for {expression}" + (f" (last error: {error})" if error else ""))
         page.wait_for_timeout(POLL_MS)
