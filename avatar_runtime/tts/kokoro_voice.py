@@ -28,7 +28,7 @@ from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
 from avatar_runtime.tts.kokoro_phonemes import LANGUAGES, phonemize
-from avatar_runtime.tts.pacing import Pace, paced_pieces, speech_ahead
+from avatar_runtime.tts.pacing import PACED_LANGUAGES, Pace, paced_pieces, speech_ahead
 from avatar_runtime.tts.phrasing import text_pieces
 from avatar_runtime.tts.streaming import stream_in_thread
 
@@ -128,7 +128,7 @@ class KokoroSynthesizer:
             known = ", ".join(sorted(model.styles))
             raise ProviderError(self.name, f"unknown voice {voice.name!r}; have {known}", retryable=False)
         ahead = speech_ahead.get()  # in a turn: pieces sized to the speech queued ahead of the listener
-        pace = Pace(ahead) if ahead is not None else None
+        pace = Pace(ahead) if ahead is not None and voice.language in PACED_LANGUAGES else None
         async for chunk in stream_in_thread(lambda: self._pieces(model, text, voice, pace), SAMPLE_RATE):
             yield chunk
 

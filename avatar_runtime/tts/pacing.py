@@ -1,7 +1,8 @@
 """How long the next piece of an answer may be, so that the listener never waits for it.
 
 Kokoro computes a whole piece before any of it plays, in a time that grows with the piece's
-speech (about 0.5 CPU s per second of speech here, ``bench/results/tts_streaming.md``). A piece
+speech (0.45-0.55 CPU s per second of speech on this machine's cores when quiet, 0.7-1.0 under a
+load of 20; ``bench/results/tts_streaming.md``). A piece
 is therefore cut so that its computation ends before the speech already queued ahead of the
 listener runs out: with nothing queued (an answer's first words) the piece is a short phrase,
 so the first audio comes soon; later pieces grow with what is queued, up to whole clauses, which
@@ -21,6 +22,11 @@ from dataclasses import dataclass, field
 
 from avatar_runtime.tts.phrasing import clauses, phrase_cuts, word_cuts
 
+# Where pacing is used in a turn. Measured on 3 demo answers each (bench/results/tts_streaming.md),
+# against ``phrasing.text_pieces``: Japanese longest silence 636 -> 67 ms for CER 0.171 -> 0.197;
+# Korean 4586 -> 584 ms and CER 0.365 -> 0.325. Mandarin paced was worse on every count (silence
+# 1.3 s, CER 0.088 -> 0.211: its cuts between Hanzi words are heard badly), so it keeps text_pieces.
+PACED_LANGUAGES = frozenset({"ja", "ko"})
 FIRST_PIECE_S = 0.6  # seconds of speech in a piece computed while nothing is queued
 SAFETY = 0.7  # a piece may take this share of the time the queued speech lasts
 _MIN_HEAD = 3  # characters (spaces aside) a piece needs

@@ -10,7 +10,7 @@ import pytest
 from avatar_runtime.text.sentences import split_text
 from avatar_runtime.tts.kokoro_phonemes import mandarin_words
 from avatar_runtime.tts.kokoro_voice import SAMPLE_RATE, KokoroModel, KokoroSynthesizer
-from avatar_runtime.tts.pacing import Pace, SynthesisSpeed, paced_pieces, speech_ahead
+from avatar_runtime.tts.pacing import PACED_LANGUAGES, Pace, SynthesisSpeed, paced_pieces, speech_ahead
 from avatar_runtime.tts.phrasing import phrase_cuts, word_cuts
 from avatar_runtime.tts.registry import OFFLINE_VOICES
 from avatar_runtime.tts.streaming import MAX_CHUNK_S
@@ -108,7 +108,7 @@ def play(pieces: Iterator[np.ndarray], model: ScriptedModel, queued: list[float]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("language", ["ja", "ko", "zh"])
+@pytest.mark.parametrize("language", sorted(PACED_LANGUAGES))
 def test_an_answer_faster_than_real_time_plays_without_a_silence_over_the_budget(language: str, models_dir: Path) -> None:
     # Kokoro on a quiet core computes about 0.5 s per second of speech (bench/results/tts_streaming.md).
     synthesizer = KokoroSynthesizer(models_dir)
