@@ -31,8 +31,9 @@ FIRST_PIECE_S = 0.6  # seconds of speech in a piece computed while nothing is qu
 SAFETY = 0.7  # a piece may take this share of the time the queued speech lasts
 _MIN_HEAD = 3  # characters (spaces aside) a piece needs
 _MIN_TAIL = 4  # a shorter rest of the clause is not left on its own
-# Characters of text per second of speech, per language (Kokoro at rate 1; the demo answers).
-CHARS_PER_S = {"ja": 6.5, "ko": 5.0, "zh": 4.5, "yue": 4.5, "en": 14.0}
+# Characters of text (spaces and punctuation aside) per second of speech, per language: Kokoro at
+# rate 1 on the benchmark's demo answers (ja 6.0, ko 3.9, zh 4.2); en is Piper's order of magnitude.
+CHARS_PER_S = {"ja": 6.0, "ko": 4.0, "zh": 4.2, "yue": 4.2, "en": 14.0}
 
 # Seconds of speech queued ahead of the listener, for the sentence being synthesised (set by the turn).
 speech_ahead: ContextVar[Callable[[], float] | None] = ContextVar("speech_ahead", default=None)

@@ -3,7 +3,9 @@
 Piper and Kokoro compute a whole piece before any of it can play, and their time grows with
 the piece's length, so an answer is cut at sentence ends and commas, and its first clause once
 more after its first phrase: "The restrooms | are on every floor", "トイレは | 各階の…",
-"화장실은 | 각 층…". The customer hears the first phrase while the rest is computed.
+"화장실은 | 각 층…", "洗手间 | 在二楼". The customer hears the first phrase while the rest is computed.
+``phrase_cuts`` and ``word_cuts`` say where a clause may be cut; ``pacing`` uses them to size a
+slow voice's pieces to the speech queued ahead of the listener.
 """
 import re
 
