@@ -89,7 +89,7 @@ def avatar_detail_view(request: HttpRequest, avatar_id: int) -> HttpResponse:
     avatar = get_object_or_404(Avatar, pk=avatar_id)
     mouth = avatar.mouth_box or [0, 0, 0, 0]
     return render(request, "console/avatars/detail.html", {
-        "avatar": avatar, "boxes": _boxes(avatar), "progress": avatar_progress(avatar.pk),
+        "avatar": avatar, "boxes": _boxes(avatar), "progress": _progress(avatar.pk),
         "mouth_form": MouthForm(initial=dict(zip(("x1", "y1", "x2", "y2"), mouth, strict=True))),
         "kiosks": Kiosk.objects.order_by("name").select_related("avatar"),
         "busy": avatar.status in (Avatar.Status.UPLOADED, Avatar.Status.PREPARING),
@@ -97,11 +97,17 @@ def avatar_detail_view(request: HttpRequest, avatar_id: int) -> HttpResponse:
     })
 
 
+def _progress(avatar_id: int) -> dict[str, object]:
+    """The preparation's progress, its stage (written by the job in English) in the reader's language."""
+    progress = avatar_progress(avatar_id)
+    return {**progress, "stage": _(str(progress["stage"]))}
+
+
 @role_required(Role.ADMIN)
 @require_GET
 def avatar_progress_view(request: HttpRequest, avatar_id: int) -> JsonResponse:
     avatar = get_object_or_404(Avatar, pk=avatar_id)
-    return JsonResponse({**avatar_progress(avatar.pk), "status": avatar.status, "error": avatar.preparation_error})
+    return JsonResponse({**_progress(avatar.pk), "status": avatar.status, "error": avatar.preparation_error})
 
 
 @role_required(Role.ADMIN)

@@ -7,8 +7,9 @@ from django.views.decorators.http import require_GET
 
 from adminconsole.dashboard_selectors import PERCENTILES, PERIODS, DashboardData, dashboard_data
 from adminconsole.svg_charts import bar_rows, column_chart
+from adminconsole.time_zones import venue_zone
 from adminconsole.transcript_views import console_view, role_context
-from common.languages import LANGUAGE_NAMES
+from common.languages import LANGUAGE_LABELS
 from common.roles import Role, has_role
 from kiosk.models import Kiosk
 
@@ -20,7 +21,7 @@ def _charts(data: DashboardData) -> dict[str, object]:
     return {
         "per_day": column_chart(labels, [[d.conversations for d in data.days], [d.handoffs for d in data.days]],
                                 label_every=every, width=1150),
-        "per_language": bar_rows([LANGUAGE_NAMES.get(code, code) for code in languages],
+        "per_language": bar_rows([str(LANGUAGE_LABELS.get(code, code)) for code in languages],
                                  [[data.languages[code] for code in languages]], width=540),
         "latency": bar_rows([latency.stage for latency in data.latencies],
                             [[latency.percentiles[p] for latency in data.latencies] for p in PERCENTILES], width=1150),
@@ -37,10 +38,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     except ValueError:
         days = 30
     days = days if days in PERIODS else 30
-    kiosks = list(Kiosk.objects.order_by("name"))
-    kiosk_id = next((k.pk for k in kiosks if str(k.pk) == request.GET.get("kiosk")), None)
-    data = dashboard_data(days=days, kiosk_id=kiosk_id)
-    return render(request, "console/dashboard/index.html", {
-        "data": data, "charts": _charts(data), "days": days, "periods": PERIODS, "kiosks": kiosks,
-        "kiosk_id": kiosk_id, "percentiles": PERCENTILES, "language_names": LANGUAGE_NAMES, **role_context(request),
-    })
+    kiosks = list(Kiosk.objects.select_related("venue").order_by("name"))
+    kiosk = next((k for k in kiosks if str(k.pk) == request.GET.get("kiosk")), None)
+    with venue_zone(kiosk.venue if kiosk else None):  # one kiosk's days are its venue's days
+        data = dashboard_data(days=days, kiosk_id=kiosk.pk if kiosk else None)
+        return render(request, "console/dashboard/index.html", {
+            "data": data, "charts": _charts(data), "days": days, "periods": PERIODS, "kiosks": kiosks,
+            "kiosk_id": kiosk.pk if kiosk else None, "percentiles": PERCENTILES, "language_names": LANGUAGE_LABELS,
+            **role_context(request),
+        })

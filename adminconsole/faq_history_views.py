@@ -3,13 +3,15 @@ chosen), and the translations that need updating since another language's answer
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from adminconsole.faq_diff import snapshot_diff
 from adminconsole.faq_forms import RestoreForm
 from adminconsole.paging import paginate
-from common.languages import KIOSK_LANGUAGES, LANGUAGE_NAMES
+from common.languages import KIOSK_LANGUAGES, LANGUAGE_LABELS
 from common.roles import Role, role_required
 from knowledgebase.restore_plan import restore_options, restore_plan
 from knowledgebase.selectors import faq_get, faq_outdated_list, faq_revision_get, faq_revision_list
@@ -45,12 +47,12 @@ def faq_restore_view(request: HttpRequest, key: str, revision_id: int) -> HttpRe
     if request.method == "POST" and form.is_valid():
         faq_revert(entry=entry, revision=revision, user=request.user, choice=form.choice())
         messages.success(request, _("Restored the version of %(when)s.") % {
-            "when": f"{revision.created_at:%Y-%m-%d %H:%M:%S}"})
+            "when": date_format(timezone.localtime(revision.created_at), "Y-m-d H:i:s T")})
         return redirect("console:faq_edit", key=entry.key)
     planned = restore_plan(current, revision.snapshot, form.choice())
     return render(request, "console/faqs/restore.html", {
         "entry": entry, "revision": revision, "form": form, "diff": snapshot_diff(current, planned),
-        "others": [LANGUAGE_NAMES.get(code, code) for code in options["others"]],
+        "others": [LANGUAGE_LABELS.get(code, code) for code in options["others"]],
     }, status=400 if request.method == "POST" else 200)
 
 
@@ -59,7 +61,7 @@ def faq_restore_view(request: HttpRequest, key: str, revision_id: int) -> HttpRe
 def faq_outdated_view(request: HttpRequest) -> HttpResponse:
     """Translations to check: another language's answer changed after they were last edited."""
     listing = paginate(request, faq_outdated_list(), per_page=OUTDATED_PAGE_SIZE)
-    return render(request, "console/faqs/outdated.html", {"listing": listing, "names": LANGUAGE_NAMES})
+    return render(request, "console/faqs/outdated.html", {"listing": listing, "names": LANGUAGE_LABELS})
 
 
 @role_required(Role.STAFF)
@@ -70,5 +72,5 @@ def faq_translation_confirm_view(request: HttpRequest, key: str, language: str) 
     if language in KIOSK_LANGUAGES:
         faq_translation_confirm(entry=entry, language=language, user=request.user)
         messages.success(request, _("The %(language)s translation of “%(key)s” is marked up to date.") % {
-            "language": LANGUAGE_NAMES[language], "key": entry.key})
+            "language": LANGUAGE_LABELS[language], "key": entry.key})
     return redirect("console:faq_edit", key=entry.key)

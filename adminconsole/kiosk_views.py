@@ -12,9 +12,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from adminconsole.time_zones import venue_zone
 from avatars.models import Avatar
 from common.errors import ApplicationError
-from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES, LANGUAGE_NAMES
+from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES, LANGUAGE_LABELS
 from common.roles import Role, role_required
 from kiosk.fleet import (
     KioskData,
@@ -47,7 +48,7 @@ class KioskForm(forms.Form):
         self.fields["avatar"].queryset = Avatar.objects.filter(status=Avatar.Status.READY).order_by("name")  # type: ignore[attr-defined]
         for code in KIOSK_LANGUAGES:
             self.fields[f"greeting_{code}"] = forms.CharField(
-                label=LANGUAGE_NAMES[code], max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+                label=str(LANGUAGE_LABELS[code]), max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     @staticmethod
     def initial_for(kiosk: Kiosk) -> dict[str, object]:
@@ -112,8 +113,9 @@ def kiosk_edit_view(request: HttpRequest, kiosk_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Kiosk saved."))
             return redirect("console:kiosk_edit", kiosk_id=kiosk.pk)
-    return render(request, "console/kiosks/edit.html", {"form": form, "kiosk": kiosk, "state": kiosk_state(kiosk)},
-                  status=400 if request.method == "POST" else 200)
+    with venue_zone(kiosk.venue):
+        return render(request, "console/kiosks/edit.html", {"form": form, "kiosk": kiosk, "state": kiosk_state(kiosk)},
+                      status=400 if request.method == "POST" else 200)
 
 
 @role_required(Role.ADMIN)
@@ -125,8 +127,9 @@ def kiosk_pairing_view(request: HttpRequest, kiosk_id: int) -> HttpResponse:
     ttl = timedelta(hours=hours) if hours else PAIRING_TTL
     code = kiosk_pairing_issue(kiosk=kiosk, user=request.user, ttl=ttl)
     link = request.build_absolute_uri(reverse("kiosk:pair") + f"?code={code}")
-    response = render(request, "console/kiosks/pairing.html", {"kiosk": kiosk, "code": code, "link": link,
-                                                               "expires_at": kiosk.pairing_expires_at})
+    with venue_zone(kiosk.venue):
+        response = render(request, "console/kiosks/pairing.html", {"kiosk": kiosk, "code": code, "link": link,
+                                                                   "expires_at": kiosk.pairing_expires_at})
     response["Cache-Control"] = "no-store"
     return response
 

@@ -31,6 +31,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("console:health", _("Backend health"), Role.STAFF, "health"),
     NavItem("console:avatar_list", _("Avatars"), Role.ADMIN, "avatars"),
     NavItem("console:kiosk_list", _("Kiosks"), Role.ADMIN, "kiosks"),
+    NavItem("console:venue_list", _("Venues"), Role.ADMIN, "venues"),
     NavItem("console:user_list", _("Users"), Role.ADMIN, "users"),
     NavItem("console:audit_list", _("Audit log"), Role.ADMIN, "audit"),
     NavItem("console:transcript_access_log", _("Transcript access log"), Role.ADMIN, "transcripts/access-log"),

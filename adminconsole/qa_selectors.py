@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from avatars.models import Avatar
 from common.errors import ApplicationError, NotFound, PermissionDenied
@@ -73,7 +74,7 @@ def qa_overview(*, group_by: str = "avatar", scorer: str | None = None, days: in
     if group_by not in GROUPS:
         raise ApplicationError("qa_bad_group", f"Group by one of: {', '.join(GROUPS)}.")
     if not 1 <= days <= MAX_DAYS:
-        raise ApplicationError("qa_bad_days", f"Choose between 1 and {MAX_DAYS} days.")
+        raise ApplicationError("qa_bad_days", _("Choose between 1 and %(max)d days.") % {"max": MAX_DAYS})
     until = now or timezone.now()
     since = until - datetime.timedelta(days=days)
     scorers = sorted(set(TurnQaScore.objects.filter(error_code="").values_list("scorer", flat=True)))
@@ -124,7 +125,7 @@ def qa_flag_list(*, status: str = "open") -> QuerySet[QaFlag]:
         return flags.filter(acknowledged_at__isnull=False)
     if status == "all":
         return flags
-    raise ApplicationError("qa_bad_status", "Show open, acknowledged or all flags.")
+    raise ApplicationError("qa_bad_status", _("Show open, acknowledged or all flags."))
 
 
 def access_turn_answer_clip(user: AbstractBaseUser | AnonymousUser, turn_id: int) -> Turn:

@@ -100,6 +100,12 @@ class TurnSerializer(serializers.Serializer):
     answerable = serializers.BooleanField(source="turn.answerable", allow_null=True)
     interrupted = serializers.BooleanField(source="turn.interrupted")
     heard_text = serializers.CharField(source="turn.heard_text")
+    voice = serializers.CharField(source="turn.voice", help_text="The language's voice as the answer began "
+                                                                 "(backend:name): the configured one unless this host "
+                                                                 "cannot use it; empty for the customer's turns.")
+    spoken_voice = serializers.CharField(source="turn.spoken_voice",
+                                         help_text="The voice that actually spoke the answer (backend:name): the "
+                                                   "fallback's when the configured voice failed; empty if unknown.")
     timings = serializers.DictField(source="turn.timings", child=serializers.FloatField(),
                                     help_text="Stage -> milliseconds.")
     unanswered = serializers.BooleanField(help_text="A customer question the avatar declined.")

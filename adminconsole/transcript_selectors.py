@@ -14,11 +14,13 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.files import FieldFile
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from common.errors import ApplicationError, NotFound, PermissionDenied
 from common.roles import Role, has_role
+from common.timezones import zone
 from conversations.models import Conversation, Turn
 from knowledgebase.importing import escape_formula
 from lipsync.models import TurnQaScore
@@ -60,7 +62,7 @@ def conversation_list(*, filters: TranscriptFilters) -> QuerySet[Conversation]:
 
     One query per page whatever the page size (plus one count for the paginator).
     """
-    conversations: QuerySet[Conversation] = Conversation.objects.select_related("kiosk").annotate(
+    conversations: QuerySet[Conversation] = Conversation.objects.select_related("kiosk__venue").annotate(
         turn_count=Count("turns"),
         answered_count=Count("turns", filter=Q(turns__role=Turn.Role.AVATAR, turns__answerable=True)),
         declined_count=Count("turns", filter=Q(turns__role=Turn.Role.AVATAR, turns__answerable=False)),
@@ -157,12 +159,15 @@ EXPORT_COLUMNS = ("conversation", "started_at", "kiosk", "turn", "role", "langua
 
 def _export_rows(filters: TranscriptFilters) -> Iterator[list[str]]:
     ids = conversation_list(filters=filters).values("id")
-    turns = (Turn.objects.filter(conversation_id__in=Subquery(ids)).select_related("conversation__kiosk")
+    turns = (Turn.objects.filter(conversation_id__in=Subquery(ids)).select_related("conversation__kiosk__venue")
              .order_by("-conversation__started_at", "conversation_id", "index"))
     for turn in turns.iterator(chunk_size=500):
         conversation = turn.conversation
         retrieved = ";".join(f"{hit.get('key')}:{hit.get('score')}" for hit in turn.retrieved if isinstance(hit, dict))
-        yield [str(conversation.public_id), conversation.started_at.isoformat(),
+        started = conversation.started_at
+        if conversation.kiosk is not None:  # the venue's local time, with its offset; UTC when the kiosk is gone
+            started = timezone.localtime(started, zone(conversation.kiosk.venue.time_zone))
+        yield [str(conversation.public_id), started.isoformat(),
                conversation.kiosk.name if conversation.kiosk else "", str(turn.index), turn.role, turn.language,
                turn.text, turn.heard_text if turn.interrupted else "",
                "" if turn.asr_confidence is None else f"{turn.asr_confidence:.3f}",

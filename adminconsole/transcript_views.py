@@ -21,6 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from adminconsole.time_zones import venue_zone
 from adminconsole.transcript_selectors import (
     OUTCOMES,
     TranscriptFilters,
@@ -72,8 +73,8 @@ _YES_NO = [("", _("Any")), ("yes", _("Yes")), ("no", _("No"))]
 
 
 class TranscriptFilterForm(forms.Form):
-    kiosk = forms.ModelChoiceField(queryset=Kiosk.objects.order_by("name"), required=False, label=_("Kiosk"),
-                                   empty_label=_("All kiosks"))
+    kiosk = forms.ModelChoiceField(queryset=Kiosk.objects.select_related("venue").order_by("name"), required=False,
+                                   label=_("Kiosk"), empty_label=_("All kiosks"))
     date_from = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
     language = forms.ChoiceField(choices=[("", _("All languages")), *LANGUAGE_CHOICES], required=False,
@@ -119,12 +120,14 @@ def transcript_list(request: HttpRequest) -> HttpResponse:
     access_transcripts(request.user)
     form = TranscriptFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound and form.is_valid() else TranscriptFilters()
-    page = Paginator(conversation_list(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "console/transcripts/list.html", {
-        "form": form, "page": page, "query": query.urlencode(), "outcomes": OUTCOMES, **role_context(request),
-    })
+    kiosk = form.cleaned_data.get("kiosk") if form.is_bound and form.is_valid() else None
+    with venue_zone(kiosk.venue if kiosk else None):  # one kiosk's dates are its venue's days
+        page = Paginator(conversation_list(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(request, "console/transcripts/list.html", {
+            "form": form, "page": page, "query": query.urlencode(), "outcomes": OUTCOMES, **role_context(request),
+        })
 
 
 @require_GET
@@ -134,8 +137,9 @@ def transcript_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     turns = conversation_turns(conversation=conversation)
     transcript_access_record(user=request.user, action=TranscriptAccess.Action.VIEW, conversation_id=public_id,
                              detail={"channel": "console"})
-    return render(request, "console/transcripts/detail.html",
-                  {"conversation": conversation, "turns": turns, **role_context(request)})
+    with venue_zone(conversation.kiosk.venue if conversation.kiosk else None):
+        return render(request, "console/transcripts/detail.html",
+                      {"conversation": conversation, "turns": turns, **role_context(request)})
 
 
 @require_GET

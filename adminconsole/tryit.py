@@ -8,6 +8,8 @@ included, what the kiosks would do once those drafts are published.
 import asyncio
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from avatar_runtime.factory import answerer
 from avatar_runtime.llm.base import Retrieved, closing
 from common.errors import ApplicationError
@@ -48,9 +50,9 @@ def faq_try(*, query: str, language: str, include_drafts: bool = False) -> TryRe
     if language not in KIOSK_LANGUAGES:
         raise ApplicationError("invalid_language", f"Unknown language {language!r}.")
     if not text:
-        raise ApplicationError("query_empty", "Type a question to try.")
+        raise ApplicationError("query_empty", _("Type a question to try."))
     if len(text) > MAX_QUERY_CHARS:
-        raise ApplicationError("query_too_long", f"Questions are limited to {MAX_QUERY_CHARS} characters.")
+        raise ApplicationError("query_too_long", _("Questions are limited to %(count)d characters.") % {"count": MAX_QUERY_CHARS})
     retrieved = retrieve(text, language, TRY_K, include_drafts=include_drafts)
     answer, answered_by = asyncio.run(_answer(text, language, retrieved))
     keys = [p.key for p in retrieved.passages]

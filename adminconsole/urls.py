@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from adminconsole import (
+    account_views,
     audit_views,
     avatar_views,
     dashboard_views,
@@ -15,6 +16,7 @@ from adminconsole import (
     speech_views,
     transcript_views,
     user_views,
+    venue_views,
     views,
     voice_views,
 )
@@ -26,6 +28,10 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="console/login.html",
                                                     authentication_form=ThrottledAuthenticationForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/forgot/", account_views.password_forgot_view, name="password_forgot"),
+    path("password/forgot/sent/", account_views.password_forgot_sent_view, name="password_forgot_sent"),
+    path("password/set/<uidb64>/<token>/", account_views.PasswordSetView.as_view(), name="password_set"),
+    path("password/change/", account_views.PasswordChangeView.as_view(), name="password_change"),
     path("audit/", audit_views.audit_list_view, name="audit_list"),
     path("handoffs/", handoff_views.handoff_desk_view, name="handoff_desk"),
     path("handoffs/<int:handoff_id>/<slug:action>/", handoff_views.handoff_action_view, name="handoff_action"),
@@ -67,8 +73,12 @@ urlpatterns = [
     path("kiosks/<int:kiosk_id>/pairing/", kiosk_views.kiosk_pairing_view, name="kiosk_pairing"),
     path("kiosks/<int:kiosk_id>/unpair/", kiosk_views.kiosk_unpair_view, name="kiosk_unpair"),
     path("kiosks/<int:kiosk_id>/delete/", kiosk_views.kiosk_delete_view, name="kiosk_delete"),
+    path("venues/", venue_views.venue_list_view, name="venue_list"),
+    path("venues/<int:venue_id>/", venue_views.venue_edit_view, name="venue_edit"),
     path("users/", user_views.user_list_view, name="user_list"),
+    path("users/invite/", user_views.user_invite_view, name="user_invite"),
     path("users/<int:user_id>/", user_views.user_update_view, name="user_update"),
+    path("users/<int:user_id>/password-link/", user_views.user_password_link_view, name="user_password_link"),
     path("speech.wav", speech_views.speech_view, name="speech"),
     path("health/", health_views.health_view, name="health"),
     # transcripts, access log and dashboard (supervisors and admins)

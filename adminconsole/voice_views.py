@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from avatar_runtime.tts.edge_catalogue import edge_catalogue
 from avatar_runtime.tts.registry import OFFLINE_VOICES
 from avatars.answer_audio import LanguageCacheStatus, answer_audio_enqueue, answer_audio_status
 from avatars.models import VoiceSetting
@@ -44,8 +45,14 @@ class VoiceForm(forms.Form):
         kwargs.setdefault("prefix", language)
         super().__init__(*args, **kwargs)
         self.language = language
-        for name in ("voice_name", "fallback_voice_name"):
-            self.fields[name].widget.attrs["list"] = f"voices-{language}"
+        # Each voice field suggests the voices of the backend chosen beside it (console.js
+        # switches the list when the backend changes): only voices for this language.
+        for backend_field, name_field in (("backend", "voice_name"), ("fallback_backend", "fallback_voice_name")):
+            backend = (self.data.get(self.add_prefix(backend_field)) if self.is_bound
+                       else self.initial.get(backend_field)) or ""
+            self.fields[name_field].widget.attrs["list"] = f"voices-{language}-{backend}"
+            self.fields[backend_field].widget.attrs.update({
+                "data-list-for": f"id_{self.add_prefix(name_field)}", "data-list-prefix": f"voices-{language}-"})
 
     def data_(self) -> VoiceData:
         d = self.cleaned_data
@@ -62,10 +69,9 @@ def _initial(language: str, row: VoiceSetting | None) -> dict[str, object]:
 
 
 def _card(language: str, form: VoiceForm, cache: LanguageCacheStatus | None = None) -> dict[str, Any]:
-    known = {backend: voice_names(backend, language) or [] for backend in _OFFLINE_BACKENDS}
-    suggestions = sorted({name for names in known.values() for name in names if not name.startswith("+")})
+    known = {backend: voice_names(backend, language) for backend in VOICE_BACKENDS}
     return {"language": language, "name": LANGUAGE_NAMES[language], "form": form, "sample": SAMPLE_SENTENCES[language],
-            "suggestions": suggestions[:200], "known": known, "cache": cache}
+            "known": known, "cache": cache}
 
 
 def _cards(rows: dict[str, VoiceSetting | None], bound: VoiceForm | None = None) -> list[dict[str, Any]]:
@@ -78,7 +84,7 @@ def _cards(rows: dict[str, VoiceSetting | None], bound: VoiceForm | None = None)
 @role_required(Role.STAFF)
 @require_GET
 def voice_list_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/voices/list.html", {"cards": _cards(voice_settings())})
+    return render(request, "console/voices/list.html", {"cards": _cards(voice_settings()), "edge": edge_catalogue()})
 
 
 @role_required(Role.STAFF)
@@ -97,7 +103,8 @@ def voice_update_view(request: HttpRequest, language: str) -> HttpResponse:
         else:
             messages.success(request, _("%(language)s voice saved.") % {"language": LANGUAGE_NAMES[language]})
             return redirect(f"{reverse('console:voice_list')}#voice-{language}")
-    return render(request, "console/voices/list.html", {"cards": _cards(voice_settings(), form)}, status=400)
+    return render(request, "console/voices/list.html", {"cards": _cards(voice_settings(), form), "edge": edge_catalogue()},
+                  status=400)
 
 
 @role_required(Role.STAFF)

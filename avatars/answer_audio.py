@@ -11,13 +11,15 @@ still plays cached answers in the production voice; sentences a voice could not 
 missing, with the error kept for the console, and the job is retried.
 
 ``DjangoSpeechCache`` is the runtime's ``SpeechCache`` over this store (``kiosk.session_factory``
-hands it to the session).
+hands it to the session). ``answer_audio_sources`` lists the stored audio for the MuseTalk frames
+rendered ahead (``avatar_runtime.render.musetalk.prerender.prerender_answers``), which follow it.
 """
 import asyncio
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -246,6 +248,19 @@ def answer_audio_status() -> list[LanguageCacheStatus]:
             progress=progress if isinstance(progress, dict) and progress.get("stage") != "done" else None,
         ))
     return rows
+
+
+def _read(name: str, sample_rate: int) -> Samples:
+    with default_storage.open(name, "rb") as handle:
+        samples, rate = sf.read(io.BytesIO(handle.read()), dtype="float32", always_2d=False)
+    return resample(np.asarray(samples, np.float32), int(rate), sample_rate)
+
+
+def answer_audio_sources(sample_rate: int) -> Iterator[tuple[str, Callable[[], Samples]]]:
+    """Every stored answer audio's key, most recently played first, with a loader of its samples at
+    ``sample_rate`` (read only when called: frames already rendered need no audio)."""
+    for row in AnswerAudio.objects.only("key", "file").order_by("-last_used_at").iterator():
+        yield row.key, partial(_read, row.file.name, sample_rate)
 
 
 class DjangoSpeechCache:

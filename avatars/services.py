@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext_noop
 from PIL import Image as PILImage
 
 from audit.log import audit_record
@@ -44,7 +45,7 @@ def avatar_progress_key(avatar_id: int) -> str:
 
 def avatar_progress(avatar_id: int) -> dict[str, object]:
     value = cache.get(avatar_progress_key(avatar_id))
-    return dict(value) if isinstance(value, dict) else {"fraction": 0.0, "stage": "queued"}
+    return dict(value) if isinstance(value, dict) else {"fraction": 0.0, "stage": gettext_noop("queued")}
 
 
 def _report(avatar_id: int) -> Callable[[float, str], None]:
@@ -91,7 +92,7 @@ def _still(avatar: Avatar, report: Callable[[float, str], None]) -> tuple[bytes,
     if avatar.source:
         with avatar.source.open("rb") as handle:
             return handle.read(), False
-    report(0.05, "choosing a frame of the video")
+    report(0.05, gettext_noop("choosing a frame of the video"))
     with avatar.video.open("rb") as handle:
         data = handle.read()
     return _png(best_frame(data, probe_video(data).seconds).image), True
@@ -110,11 +111,11 @@ def avatar_prepare(*, avatar_id: int) -> Avatar:
     cache_dir = Path(settings.MEDIA_ROOT) / "avatar-cache"
     try:
         still, new_still = _still(avatar, report)
-        report(0.2, "detecting the face")
+        report(0.2, gettext_noop("detecting the face"))
         portrait = prepare_portrait(still, overrides=overrides, cache_dir=cache_dir)
-        report(0.4, "rendering the preview clip")
+        report(0.4, gettext_noop("rendering the preview clip"))
         clip = avatar_preview_render(portrait=portrait, language=avatar_preview_language(avatar))
-        report(0.6, "portrait ready")
+        report(0.6, gettext_noop("portrait ready"))
         models_dir = Path(settings.MODELS_DIR)
         if _musetalk_available(models_dir):
             from avatar_runtime.render.musetalk.prepare import load_source, prepare_avatar
@@ -127,10 +128,10 @@ def avatar_prepare(*, avatar_id: int) -> Avatar:
                            progress=lambda fraction, stage: report(0.6 + 0.4 * fraction, f"MuseTalk: {stage}"))
     except (PortraitError, ApplicationError) as exc:
         Avatar.objects.filter(pk=avatar_id).update(status=Avatar.Status.FAILED, preparation_error=exc.message)
-        report(1.0, "failed")
+        report(1.0, gettext_noop("failed"))
         raise
     _prepared_save(avatar, portrait.rig, still if new_still else None, clip)
-    report(1.0, "ready")
+    report(1.0, gettext_noop("ready"))
     log.info("avatar %s prepared (mouth confidence %.2f)", avatar_id, portrait.rig.mouth_confidence)
     return Avatar.objects.get(pk=avatar_id)
 

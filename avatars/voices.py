@@ -7,25 +7,28 @@ exactly like the kiosk would, including the fall back to an offline voice when t
 """
 import asyncio
 import io
-import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.log import audit_record
 from avatar_runtime.audio import resample
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.factory import VoiceBook, VoiceChoice
-from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import Synthesizer, Voice
-from avatar_runtime.tts.espeak_voice import installed_voices
+from avatar_runtime.tts.edge_catalogue import edge_catalogue
+from avatar_runtime.tts.edge_catalogue import speaks as edge_speaks
+from avatar_runtime.tts.espeak_voice import espeak_listing
+from avatar_runtime.tts.espeak_voice import voices_for_language as espeak_voices_for_language
 from avatar_runtime.tts.kokoro_voice import kokoro_style_names
-from avatar_runtime.tts.registry import OFFLINE_VOICES, FallbackSynthesizer, espeak_voice_for
+from avatar_runtime.tts.registry import OFFLINE_VOICES, TTS_RETRY_AFTER_S, FallbackSynthesizer, espeak_voice_for
+from avatar_runtime.tts.utterance import utterance_synthesize
 from avatars.models import VoiceSetting
 from common.errors import ApplicationError
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_NAMES
@@ -42,9 +45,8 @@ SAMPLE_SENTENCES = {
     "ja": "こんにちは、ようこそ。お手洗いは二階のエレベーターの隣です。",
     "ko": "안녕하세요, 어서 오세요. 화장실은 이층 엘리베이터 옆에 있습니다.",
 }
-# edge-tts voices are named by locale ("zh-HK-HiuMaanNeural"); the service's list needs the internet.
-_EDGE_LOCALES = {"zh": r"zh-CN|zh-TW", "yue": r"zh-HK|yue-CN", "en": r"en-[A-Z]{2}", "ja": r"ja-JP", "ko": r"ko-KR"}
 _KOKORO_LANGUAGES = ("ja", "ko", "zh", "yue")
+_KOKORO_NATIVE = {"ja": "j", "zh": "z", "yue": "z"}  # Kokoro's style prefixes: j Japanese, z Mandarin
 
 
 @dataclass(frozen=True)
@@ -63,42 +65,67 @@ class SpokenAudio:
     spoken_by: str  # the backend that actually spoke (the fallback when the primary failed)
     voice: str
     seconds: float
+    # Why the voice asked for did not speak (it failed, or cannot run on this host); "" when it did.
+    fallback_reason: str = ""
 
 
-def voice_names(backend: str, language: str) -> list[str] | None:
-    """The voices ``backend`` has for ``language`` on this host; None when it cannot be listed (edge)."""
+def voice_names(backend: str, language: str) -> list[str]:
+    """The voices ``backend`` has for ``language``: Edge's from the committed snapshot of its list,
+    the offline backends' from what is installed on this host."""
+    if backend == "edge":
+        return [voice.name for voice in edge_catalogue().for_language(language)]
     if backend == "piper":
         folder = Path(settings.MODELS_DIR) / "piper"
         prefix = "en_" if language == "en" else f"{language}_"
         return sorted(p.stem for p in folder.glob(f"{prefix}*.onnx")) if folder.is_dir() else []
     if backend == "kokoro":
-        return kokoro_style_names(Path(settings.MODELS_DIR)) if language in _KOKORO_LANGUAGES else []
+        if language not in _KOKORO_LANGUAGES:
+            return []
+        # Any style speaks any of these languages (the phonemes are the language's); its own first.
+        native = _KOKORO_NATIVE.get(language, "")
+        return sorted(kokoro_style_names(Path(settings.MODELS_DIR)), key=lambda name: (not name.startswith(native), name))
     if backend == "espeak":
         try:
-            return sorted(installed_voices())
-        except (OSError, ValueError):
+            return espeak_voices_for_language(language)
+        except (OSError, ValueError, subprocess.SubprocessError):
             return []
-    return None
+    return []
 
 
 def voice_check(*, backend: str, name: str, language: str) -> None:
     """Raise ``voice_unknown`` unless ``backend`` has a voice ``name`` that can speak ``language``."""
     if backend not in VOICE_BACKENDS:
-        raise ApplicationError("voice_backend_unknown",
-                               f"Unknown voice backend {backend!r}; use one of {', '.join(VOICE_BACKENDS)}.")
+        raise ApplicationError("voice_backend_unknown", _("Unknown voice backend %(backend)s; use one of %(backends)s.")
+                               % {"backend": backend, "backends": ", ".join(VOICE_BACKENDS)})
     if backend == "edge":
-        if not re.fullmatch(rf"(?:{_EDGE_LOCALES[language]})-[A-Za-z]+Neural", name):
-            raise ApplicationError("voice_unknown", f"{name!r} is not an edge-tts voice for {LANGUAGE_NAMES[language]} "
-                                                    "(e.g. zh-HK-HiuMaanNeural).")
+        _edge_check(name, language)
         return
     if backend == "espeak":
         base, plus, variant = name.lower().partition("+")
-        known = set(voice_names("espeak", language) or ())
-        if base in known and (not plus or f"+{variant}" in known):
+        try:
+            variants = espeak_listing()[1]
+        except (OSError, ValueError, subprocess.SubprocessError):
+            variants = frozenset()
+        if base in voice_names("espeak", language) and (not plus or f"+{variant}" in variants):
             return
-    elif name in (voice_names(backend, language) or []):
+    elif name in voice_names(backend, language):
         return
-    raise ApplicationError("voice_unknown", f"The {backend} backend has no voice {name!r} for {LANGUAGE_NAMES[language]}.")
+    raise ApplicationError("voice_unknown", _("The %(backend)s backend has no voice %(name)s for %(language)s on this "
+                                              "host.") % {"backend": backend, "name": repr(name),
+                                                           "language": LANGUAGE_NAMES[language]})
+
+
+def _edge_check(name: str, language: str) -> None:
+    catalogue = edge_catalogue()
+    voice = catalogue.get(name)
+    if voice is None:
+        raise ApplicationError("voice_unknown", _("%(name)s is not in Edge's voice list (snapshot of %(date)s); pick one "
+                                                  "of the suggested voices, e.g. %(example)s.")
+                               % {"name": repr(name), "date": catalogue.snapshot_date,
+                                  "example": next(iter(voice_names("edge", language)), "")})
+    if not edge_speaks(voice.locale, language):
+        raise ApplicationError("voice_unknown", _("%(name)s is an Edge voice for %(locale)s, not for %(language)s.")
+                               % {"name": name, "locale": voice.locale, "language": LANGUAGE_NAMES[language]})
 
 
 def voice_settings() -> dict[str, VoiceSetting | None]:
@@ -108,7 +135,7 @@ def voice_settings() -> dict[str, VoiceSetting | None]:
 
 def _clean(language: str, data: VoiceData) -> VoiceData:
     if language not in KIOSK_LANGUAGES:
-        raise ApplicationError("invalid_language", f"Unknown language {language!r}.")
+        raise ApplicationError("invalid_language", _("Unknown language %(language)s.") % {"language": repr(language)})
     errors: dict[str, str] = {}
     for field, backend, name in (("voice_name", data.backend, data.voice_name),
                                  ("fallback_voice_name", data.fallback_backend, data.fallback_voice_name)):
@@ -119,11 +146,12 @@ def _clean(language: str, data: VoiceData) -> VoiceData:
         except ApplicationError as exc:
             errors[field] = exc.message
     if data.fallback_backend == "edge":
-        errors["fallback_backend"] = "The fallback must be an offline voice (piper, kokoro or espeak)."
+        errors["fallback_backend"] = _("The fallback must be an offline voice (piper, kokoro or espeak).")
     if not RATE_RANGE[0] <= data.rate <= RATE_RANGE[1]:
-        errors["rate"] = f"Rate must be between {RATE_RANGE[0]} and {RATE_RANGE[1]}."
+        errors["rate"] = _("Rate must be between %(low)s and %(high)s.") % {"low": RATE_RANGE[0], "high": RATE_RANGE[1]}
     if not PITCH_RANGE[0] <= data.pitch <= PITCH_RANGE[1]:
-        errors["pitch"] = f"Pitch must be between {PITCH_RANGE[0]:g} and {PITCH_RANGE[1]:g} semitones."
+        errors["pitch"] = _("Pitch must be between %(low)g and %(high)g semitones.") % {"low": PITCH_RANGE[0],
+                                                                                        "high": PITCH_RANGE[1]}
     if errors:
         raise ApplicationError("voice_invalid", " ".join(errors.values()), extra={"errors": errors})
     return VoiceData(data.backend, data.voice_name.strip(), data.rate, data.pitch, data.fallback_backend,
@@ -185,31 +213,44 @@ def speech_synthesize(*, text: str, language: str, data: VoiceData | None = None
     when previewing); a 16-bit mono WAV. Blocking: call from a worker thread, not an event loop."""
     text = text.strip()
     if language not in KIOSK_LANGUAGES:
-        raise ApplicationError("invalid_language", f"Unknown language {language!r}.")
+        raise ApplicationError("invalid_language", _("Unknown language %(language)s.") % {"language": repr(language)})
     if not text:
-        raise ApplicationError("speech_empty", "There is nothing to say.")
+        raise ApplicationError("speech_empty", _("There is nothing to say."))
     if len(text) > MAX_SPOKEN_CHARS:
-        raise ApplicationError("speech_too_long", f"Previews are limited to {MAX_SPOKEN_CHARS} characters.")
+        raise ApplicationError("speech_too_long",
+                               _("Previews are limited to %(count)d characters.") % {"count": MAX_SPOKEN_CHARS})
     if data is not None:
         _clean(language, data)
-    book = VoiceBook({language: voice_choice(language, data)}, Path(settings.MODELS_DIR))
+    choice = voice_choice(language, data)
+    book = VoiceBook({language: choice}, Path(settings.MODELS_DIR))
     synthesizer, voice = book.synthesizer(language)
+    failures = _listen_for_fallbacks(synthesizer)
     try:
-        chunks, rate = asyncio.run(_collect(synthesizer, text, voice))
+        utterance = asyncio.run(utterance_synthesize(synthesizer, text, voice))
     except ProviderError as exc:
-        raise ApplicationError("speech_failed", f"No voice could speak this: {exc}", status=503) from exc
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        raise ApplicationError("speech_failed", _("No voice could speak this: %(error)s") % {"error": exc},
+                               status=503) from exc
+    samples = resample(utterance.samples, utterance.sample_rate, WAV_RATE)
     buffer = io.BytesIO()
-    sf.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
-    spoken_by = getattr(synthesizer, "spoken_by", "") or synthesizer.name
-    if isinstance(synthesizer, FallbackSynthesizer) and spoken_by != synthesizer.primary.name:
-        voice = synthesizer.fallback_voice  # the provider failed: the offline voice spoke it
-    return SpokenAudio(buffer.getvalue(), spoken_by, voice.name, len(samples) / rate if rate else 0.0)
+    sf.write(buffer, samples, WAV_RATE, format="WAV", subtype="PCM_16")
+    spoken = utterance.voice
+    reason = "" if spoken == choice.primary else _fallback_reason(choice.primary, voice, failures)
+    return SpokenAudio(buffer.getvalue(), spoken.backend, spoken.name, len(samples) / WAV_RATE, reason)
 
 
-async def _collect(synthesizer: Synthesizer, text: str, voice: Voice) -> tuple[list[Samples], int]:
-    """All of the speech, at one rate (a fallback that took over mid-way may speak at another)."""
-    chunks: list[Samples] = []
-    async for chunk in synthesizer.synthesize(text, voice):
-        chunks.append(resample(chunk.samples, chunk.sample_rate, WAV_RATE))
-    return chunks, WAV_RATE
+def _listen_for_fallbacks(synthesizer: Synthesizer) -> list[ProviderError]:
+    """Collect the errors that make each voice of the chain hand over to the next."""
+    failures: list[ProviderError] = []
+    while isinstance(synthesizer, FallbackSynthesizer):
+        synthesizer.on_fallback = failures.append
+        synthesizer = synthesizer.fallback
+    return failures
+
+
+def _fallback_reason(wanted: Voice, first: Voice, failures: list[ProviderError]) -> str:
+    names = {"voice": f"{wanted.backend}/{wanted.name}"}
+    if first != wanted:
+        return _("%(voice)s is not used on this host (its backend is missing or turned off by AVATAR_TTS_BACKEND).") % names
+    if failures:
+        return _("%(voice)s failed: %(error)s") % {**names, "error": failures[0]}
+    return _("%(voice)s failed moments ago and is retried every %(seconds)d s.") % {**names, "seconds": TTS_RETRY_AFTER_S}

@@ -19,7 +19,8 @@ throwaway SQLite database loaded by ``load_demo``). Reported per set and languag
 The sets: ``tuning`` is what the word selection and the prompt budget were adjusted on (the rules
 in ``knowledgebase/vocabulary.py`` and ``asr/prompt.py``); ``held_out`` was written before and
 not looked at while adjusting; ``real`` is the real-speech set (``bench/data/real_speech``),
-where the vocabulary must not hurt (its clips name nothing of the venue).
+where the vocabulary must not hurt (its clips name nothing of the venue), reported as ``real-tuning``
+and ``real-held_out`` after the manifest's split.
 
 Printed and written to ``bench/results/asr_vocabulary.md`` and ``.json``, with the load average.
 ``--beam-sizes ja:5,zh:5`` decodes those languages with that beam (``AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE``),
@@ -156,9 +157,9 @@ def run_real(recognizers: dict[bool, WhisperRecognizer]) -> list[Heard]:
         samples, rate = sf.read(REAL / clip["file"], dtype="float32", always_2d=False)
         question = Question(clip["language"], "", clip["transcript"], "", "")
         for vocabulary in (False, True):
-            h = _hear("real", recognizers[vocabulary], samples, int(rate), question, vocabulary)
+            h = _hear(f"real-{clip['split']}", recognizers[vocabulary], samples, int(rate), question, vocabulary)
             heard.append(h)
-            print(f"real     {h.language} {'vocab' if vocabulary else 'plain'} {h.asr_s:.2f}s "
+            print(f"{h.set:8} {h.language} {'vocab' if vocabulary else 'plain'} {h.asr_s:.2f}s "
                   f"{h.edits}/{h.reference_units} {h.transcript!r}", flush=True)
     return heard
 

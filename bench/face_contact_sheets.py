@@ -1,7 +1,8 @@
 """Contact sheets of the CPU portrait renderer, for eyes rather than numbers.
 
-For each sentence (espeak-ng, one per language), the mouth region of every 2nd frame; and the
-whole face over 6 s of idle (every 3rd frame), so head motion, blinks and breathing show.
+For each sentence (espeak-ng, one per language), the mouth region of every 2nd frame; the whole
+face over 6 s of idle (every 3rd frame), so head motion, blinks and breathing show; and 2 s each
+of idle, listening and thinking (every 3rd frame, one row per state).
 Written as PNGs under ``docs/face/`` with a suffix (``before``/``after`` a change).
 
     python bench/face_contact_sheets.py after
@@ -29,6 +30,9 @@ from avatar_runtime.render.portrait.renderer import PortraitRenderer
 SENTENCES = {
     "en": ("en", "Maybe you should move the blue boat to the beach."),
     "zh": ("cmn", "欢迎光临博物馆，二楼有咖啡。"),
+    "yue": ("yue", "洗手間喺二樓，電梯喺左邊。"),
+    "ja": ("ja", "チケット売り場は入口の右側です。"),
+    "ko": ("ko", "매표소는 입구 오른쪽에 있습니다."),
 }
 OUT = Path(__file__).resolve().parents[1] / "docs" / "face"
 COLUMNS = 10
@@ -79,6 +83,19 @@ def idle_sheet(avatar: PortraitAvatar) -> np.ndarray:
     return grid(tiles)
 
 
+def states_sheet(avatar: PortraitAvatar) -> np.ndarray:
+    """One renderer told idle, then listening, then thinking: 2 s of each, a row per state."""
+    rig = avatar.rig
+    rows, cols = rig.to_output(rig.face).expand(1.5, 1.5).slices()
+    renderer = PortraitRenderer(avatar, clock=VirtualClock(), seed=0)
+    tiles = []
+    for state in ("idle", "listening", "thinking"):
+        renderer.set_state(state)
+        frames = [renderer.render_next() for _ in range(51)]
+        tiles += [cv2.resize(f.image[rows, cols], (96, 96), interpolation=cv2.INTER_AREA) for f in frames[::3]]
+    return grid(tiles, columns=17)
+
+
 def main() -> None:
     from skimage import data
 
@@ -90,6 +107,7 @@ def main() -> None:
     for lang, (voice, text) in SENTENCES.items():
         save(f"mouth_{lang}_{suffix}.png", mouth_sheet(avatar, speak(voice, text)))
     save(f"idle_{suffix}.png", idle_sheet(avatar))
+    save(f"states_{suffix}.png", states_sheet(avatar))
 
 
 if __name__ == "__main__":

@@ -10,12 +10,19 @@ a late render), first speaking frame after an answer's first audio (payload read
 by stage, GPU busy share and memory. Start-up is measured cold (empty compile caches, a child
 process, which then stores the artefacts beside the weights) and warm (this process, loading them).
 
+``--variants`` runs scheduling variants one after another in the same warm process (``N:name``, see
+``VARIANTS``), e.g. the former fixed batch cap against the deadline-derived batches. A ``cachedNN``
+variant serves NN % of the answers from the answer audio cache: their frames are rendered ahead
+(``prerender``, in idle GPU time before the trial) and replayed, and the report gives the GPU time
+the live sessions took per answer, to compare with the same variant without cached answers.
+
     PYTHONPATH=. python bench/gpu_worker.py --out bench/results                  # CUDA machine
     PYTHONPATH=. python bench/gpu_worker.py --tiny --out /tmp/bench               # CPU smoke test
 """
 import argparse
 import asyncio
 import dataclasses
+import hashlib
 import json
 import os
 import resource
@@ -24,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +43,44 @@ from avatar_runtime.render.musetalk.compile_cache import CompileCache
 from avatar_runtime.render.musetalk.config import RELEASE_CONFIGS
 from avatar_runtime.render.musetalk.engine import EngineSettings
 from avatar_runtime.render.musetalk.prepare import PreparedAvatar, PrepareSettings, prepare_avatar
-from avatar_runtime.render.musetalk.renderer import MuseTalkRenderer
+from avatar_runtime.render.musetalk.prerender import PrerenderedAnswer, Prerenderer, PrerenderStore, renderer_config
+from avatar_runtime.render.musetalk.renderer import MuseTalkRenderer, SessionSettings
 from avatar_runtime.render.musetalk.server import MuseTalkServer, ServerSettings
 from avatar_runtime.render.musetalk.weights import MuseTalkModels, build_models, load_models, locate_weights
 from avatar_runtime.transport.ws_media import JPEG_QUALITY, encode_jpeg, pcm16_bytes
 from bench.musetalk_gpu import TINY, Report, base_clip, speech
 
 FRAME_PERIOD = 0.04
+ANSWER_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to run the worker: the server's batch cap, the first frame's start delay, cached answers."""
+
+    max_batch_seconds: float | None = ServerSettings.max_batch_seconds  # None: batches derived from deadlines
+    start_delay: float | None = SessionSettings.start_delay  # None: from the server's expected render time
+    cached_share: float = 0.0  # share of answers served from the answer audio cache (rendered ahead)
+    jpeg_quality: int = JPEG_QUALITY
+    headroom: float = ServerSettings.headroom  # derived batches render this many times the arrival rate
+    switch_interval: float | None = None  # the interpreter's GIL switch interval during the trial (default 5 ms)
+    pipeline: bool = ServerSettings.pipeline  # the server prepares the next batch while the GPU renders one
+
+
+VARIANTS = {
+    "default": Variant(),  # 75 ms cap, 60 ms start delay, serial thread
+    "cap50": Variant(max_batch_seconds=0.05),  # the default before issue #25
+    "pipelined": Variant(pipeline=True),
+    "derived": Variant(max_batch_seconds=None),  # deadline-derived batches
+    "expected": Variant(max_batch_seconds=None, start_delay=None),  # ... and the expected-render start delay
+    "expected-pipelined": Variant(max_batch_seconds=None, start_delay=None, pipeline=True),
+    "h105": Variant(max_batch_seconds=None, start_delay=None, headroom=1.05),
+    "h2": Variant(max_batch_seconds=None, start_delay=None, headroom=2.0),
+    "sw1": Variant(switch_interval=0.001),
+    "q60": Variant(jpeg_quality=60),
+    "cached50": Variant(cached_share=0.5),
+    "cached80": Variant(cached_share=0.8),
+}
 
 
 def make_models(tiny: bool, models_dir: Path | None) -> tuple[MuseTalkModels, str]:
@@ -59,8 +98,9 @@ def make_models(tiny: bool, models_dir: Path | None) -> tuple[MuseTalkModels, st
     return models, "RANDOM weights (tiny configs)" if tiny else "RANDOM weights (release architecture)"
 
 
-def start_server(models: MuseTalkModels, tiny: bool, cache_dir: Path) -> MuseTalkServer:
-    settings = ServerSettings(engine=EngineSettings(batch_sizes=(1, 2, 4, 8)) if tiny else EngineSettings())
+def start_server(models: MuseTalkModels, tiny: bool, cache_dir: Path, compile: bool = True) -> MuseTalkServer:
+    engine = EngineSettings(batch_sizes=(1, 2, 4, 8)) if tiny else EngineSettings(compile=compile)
+    settings = ServerSettings(engine=engine)
     server = MuseTalkServer(models, settings)
     server.start(CompileCache(cache_dir))
     return server
@@ -126,10 +166,37 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def cached_answers(count: int) -> list[tuple[str, np.ndarray]]:
+    """The answer audio cache's stand-in: ``count`` answers, each under its content address."""
+    answers = []
+    for i in range(count):
+        audio = speech(ANSWER_SECONDS, seed=10_000 + i)
+        answers.append((hashlib.sha256(audio.tobytes()).hexdigest(), audio))
+    return answers
+
+
+def prerender(server: MuseTalkServer, avatar: PreparedAvatar, store: PrerenderStore,
+              answers: list[tuple[str, np.ndarray]]) -> dict[str, Any]:
+    """Render every cached answer ahead through the idle queue; GPU seconds and disk it took."""
+    before = (server.stats.idle_seconds, server.stats.idle_rendered)
+    started = time.perf_counter()
+    made = sum(Prerenderer(server, store).ensure(avatar, key, audio) for key, audio in answers)
+    return {"answers": len(answers), "rendered_answers": made, "wall_seconds": time.perf_counter() - started,
+            "gpu_seconds": server.stats.idle_seconds - before[0], "frames": server.stats.idle_rendered - before[1],
+            "store_bytes": store.size()}
+
+
 async def trial(server: MuseTalkServer, avatar: PreparedAvatar, sessions: int, seconds: float,
-                quality: int = JPEG_QUALITY) -> dict[str, Any]:
-    """``sessions`` kiosks answering questions back to back (3 s answers, 0.5 s apart) for ``seconds``."""
-    renderers = [MuseTalkRenderer(server, avatar, session_id=f"s{i}") for i in range(sessions)]
+                variant: Variant = Variant(),
+                cached: list[tuple[str, PrerenderedAnswer, np.ndarray]] | None = None) -> dict[str, Any]:
+    """``sessions`` kiosks answering questions back to back (3 s answers, 0.5 s apart) for ``seconds``;
+    ``variant.cached_share`` of the answers come from ``cached`` (frames rendered ahead, replayed)."""
+    quality = variant.jpeg_quality
+    server.settings = dataclasses.replace(server.settings, max_batch_seconds=variant.max_batch_seconds,
+                                          headroom=variant.headroom, pipeline=variant.pipeline)
+    settings = SessionSettings(start_delay=variant.start_delay)
+    renderers = [MuseTalkRenderer(server, avatar, session_id=f"s{i}", settings=settings) for i in range(sessions)]
+    served = {"live": 0, "cached": 0}
     end = time.monotonic() + seconds
     delivery: list[float] = []  # payload ready - slot time
     first: list[float] = []  # first speaking payload ready - the answer's first audio
@@ -158,19 +225,28 @@ async def trial(server: MuseTalkServer, avatar: PreparedAvatar, sessions: int, s
     async def produce(index: int, renderer: MuseTalkRenderer) -> None:
         await asyncio.sleep(index * 1.0 / sessions)
         answer = 0
+        rng = np.random.default_rng(index)
         while time.monotonic() < end - 1.0:
-            audio = speech(3.0, seed=index * 100 + answer)
-            burst, step = 6400, 3200  # a streaming TTS: 0.4 s at once, then 0.2 s every 0.2 s
-            first_audio[index] = time.monotonic()
-            renderer.push_audio(audio[:burst], 16000)
-            for start in range(burst, len(audio), step):
-                await asyncio.sleep(0.2)
-                renderer.push_audio(audio[start: start + step], 16000)
-            renderer.flush()
+            if cached and rng.random() < variant.cached_share:
+                _, frames, audio = cached[int(rng.integers(len(cached)))]
+                first_audio[index] = time.monotonic()
+                renderer.play_prerendered(frames, audio)  # the cached answer's audio arrives whole
+                served["cached"] += 1
+                await asyncio.sleep(ANSWER_SECONDS)
+            else:
+                audio = speech(ANSWER_SECONDS, seed=index * 100 + answer)
+                burst, step = 6400, 3200  # a streaming TTS: 0.4 s at once, then 0.2 s every 0.2 s
+                first_audio[index] = time.monotonic()
+                renderer.push_audio(audio[:burst], 16000)
+                for start in range(burst, len(audio), step):
+                    await asyncio.sleep(0.2)
+                    renderer.push_audio(audio[start: start + step], 16000)
+                renderer.flush()
+                served["live"] += 1
             answer += 1
             await asyncio.sleep(0.5)
 
-    stats_before = (server.stats.rendered, server.stats.cpu_seconds, server.stats.busy_seconds)
+    stats_before = (server.stats.rendered, server.stats.cpu_seconds, server.stats.busy_seconds, server.stats.batches)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     cpu_before, wall_before = cpu_seconds(), time.monotonic()
@@ -184,11 +260,19 @@ async def trial(server: MuseTalkServer, avatar: PreparedAvatar, sessions: int, s
     replaced = sum(r.stats.replaced for r in renderers)
     on_time = sum(1 for lag in delivery if lag <= FRAME_PERIOD)  # a replaced render is shown >= max_wait late
     render_cpu = server.stats.cpu_seconds - stats_before[1]
-    compose_cpu = sum(r.stats.compose_cpu_seconds for r in renderers)
+    compose_cpu = sum(r.stats.compose_cpu_seconds + r.stats.replay_cpu_seconds for r in renderers)
     per_session = {"render": render_cpu, "compose": compose_cpu, "encode": encode_cpu[0],
                    "other": process_cpu - render_cpu - compose_cpu - encode_cpu[0]}
+    busy = server.stats.busy_seconds - stats_before[2]
+    batches = server.stats.batches - stats_before[3]
     return {
         "sessions": sessions, "jpeg_quality": quality, "frames": len(delivery),
+        "max_batch_seconds": variant.max_batch_seconds, "start_delay": variant.start_delay,
+        "cached_share": variant.cached_share, "answers_live": served["live"], "answers_cached": served["cached"],
+        "gpu_seconds_per_answer": busy / max(1, served["live"] + served["cached"]),
+        "mean_batch": (server.stats.rendered - stats_before[0]) / max(1, batches),
+        "headroom": variant.headroom, "switch_interval": variant.switch_interval, "pipeline": variant.pipeline,
+        "batch_ms": {size: 1000 * t for size, t in server.batch_seconds.items()},
         "on_time_fraction": on_time / max(1, len(delivery)), "replaced": replaced,
         "delivery_lag_p95_ms": pct(delivery, 95), "delivery_lag_max_ms": pct(delivery, 100),
         "first_frame_p50_ms": pct(first, 50), "first_frame_p95_ms": pct(first, 95), "answers": len(first),
@@ -216,11 +300,13 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, help="official weights here are used; else random weights")
     parser.add_argument("--cache-dir", type=Path, help="compile cache (default: a fresh temporary directory)")
     parser.add_argument("--cold-timeout", type=float, default=330.0)
-    parser.add_argument("--compare-quality", type=int, default=0, help="also run --compare-sessions at this JPEG quality")
-    parser.add_argument("--compare-sessions", type=int, default=16)
-    parser.add_argument("--compare-batch-seconds", type=float, default=0.0,
-                        help="also run --compare-sessions with the server's batch cap at this many seconds")
+    parser.add_argument("--variants", default="", help="then these, in order: N:name (names: VARIANTS), comma-separated")
+    parser.add_argument("--cached-answers", type=int, default=8, help="answers in the cache that cached variants use")
+    parser.add_argument("--what", default="", help="suffix of the result files' names")
     parser.add_argument("--skip-cold", action="store_true", help="no cold-start child (this process compiles)")
+    parser.add_argument("--warm-child", action="store_true",
+                        help="after this process compiled and saved the cache, time a child process loading it")
+    parser.add_argument("--no-compile", action="store_true", help="CUDA graphs of the eager models (a quick smoke run)")
     parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.startup_child:
@@ -232,7 +318,8 @@ def main() -> None:
     os.environ["TRITON_CACHE_DIR"] = tempfile.mkdtemp(prefix="triton-warm-")
     cuda = torch.cuda.is_available() and not args.tiny
     gpu = torch.cuda.get_device_name().replace(" ", "_").lower() if cuda else "cpu_tiny"
-    report = Report(args.out / f"gpu_worker_{gpu}.json", time.monotonic(), budget=1e9)
+    name = f"gpu_worker_{gpu}_{args.what}" if args.what else f"gpu_worker_{gpu}"
+    report = Report(args.out / f"{name}.json", time.monotonic(), budget=1e9)
     report.save(gpu=gpu, torch=torch.__version__, cpu_cores=os.cpu_count(), load_average=os.getloadavg())
     if not args.skip_cold:
         report.save(startup_cold=measure_startup(args, args.cold_timeout))
@@ -241,35 +328,36 @@ def main() -> None:
     started = time.perf_counter()
     models, weights = make_models(args.tiny, args.models_dir)
     loaded = time.perf_counter() - started
-    server = start_server(models, args.tiny, args.cache_dir)
+    server = start_server(models, args.tiny, args.cache_dir, compile=not args.no_compile)
     report.save(weights=weights, startup_warm={"models_seconds": loaded, **server.startup,
                                                "graph_ms": {b: c * 1000 for b, c in server.engine.costs.items()}})
     print("warm start", report.data["startup_warm"], flush=True)
+    if args.warm_child:
+        report.save(startup_warm_child=measure_startup(args, args.cold_timeout))
+        print("warm child", report.data["startup_warm_child"], flush=True)
     avatar = prepare_avatar(base_clip(args.tiny), models, settings=PrepareSettings(batch=8))
+    plan = [(int(n), "default") for n in args.sessions.split(",") if n]
+    plan += [(int(n), variant) for n, variant in (item.split(":") for item in args.variants.split(",") if item)]
+    cached: list[tuple[str, PrerenderedAnswer, np.ndarray]] = []
+    if any(VARIANTS[variant].cached_share for _, variant in plan):
+        store = PrerenderStore(Path(tempfile.mkdtemp(prefix="prerendered-")), renderer_config(models), max_bytes=2**30)
+        answers = cached_answers(args.cached_answers)
+        report.save(prerender=prerender(server, avatar, store, answers))
+        print("prerender", report.data["prerender"], flush=True)
+        cached = [(key, frames, audio) for key, audio in answers if (frames := store.load(avatar.key, key)) is not None]
     trials = []
-    counts = [int(n) for n in args.sessions.split(",")]
-    for sessions in counts:
-        result = asyncio.run(trial(server, avatar, sessions, args.trial_seconds))
-        result["passed"] = passed(result)
+    for sessions, variant in plan:
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(VARIANTS[variant].switch_interval or interval)
+        try:
+            result = asyncio.run(trial(server, avatar, sessions, args.trial_seconds, VARIANTS[variant], cached))
+        finally:
+            sys.setswitchinterval(interval)
+        result.update(passed=passed(result), variant=variant)
         trials.append(result)
         report.save(trials=trials)
+        print(f"{variant}:", end=" ")
         print_row(result)
-    if args.compare_quality:
-        for quality in (JPEG_QUALITY, args.compare_quality):  # the baseline again, then the change, same warm process
-            result = asyncio.run(trial(server, avatar, args.compare_sessions, args.trial_seconds, quality))
-            result["passed"] = passed(result)
-            trials.append(result)
-            report.save(trials=trials)
-            print_row(result)
-    if args.compare_batch_seconds:
-        for cap in (server.settings.max_batch_seconds, args.compare_batch_seconds):  # baseline, then the change
-            server.settings = dataclasses.replace(server.settings, max_batch_seconds=cap)
-            result = asyncio.run(trial(server, avatar, args.compare_sessions, args.trial_seconds))
-            result.update(passed=passed(result), max_batch_seconds=cap)
-            trials.append(result)
-            report.save(trials=trials)
-            print(f"batch cap {cap * 1000:.0f} ms:", end=" ")
-            print_row(result)
     server.stop()
     report.save(load_average_end=os.getloadavg())
     report.path.with_suffix(".md").write_text(markdown(report.data))
@@ -280,19 +368,29 @@ def markdown(d: dict[str, Any]) -> str:
     lines = [f"GPU: {d['gpu']}, torch {d['torch']}, {d['cpu_cores']} CPU cores, {d.get('weights')}; "
              f"load average {d['load_average'][0]:.1f} at start, {d.get('load_average_end', [0])[0]:.1f} at end", "",
              "| start | models s | compile + capture s | compile cache |", "|---|---:|---:|---|"]
-    for name in ("startup_cold", "startup_warm"):
-        s = d.get(name, {})
+    for name in ("startup_cold", "startup_warm", "startup_warm_child"):
+        if name not in d:
+            continue
+        s = d[name]
         lines.append(f"| {name.removeprefix('startup_')} | {s.get('models_seconds', 0):.1f} | {s.get('seconds', 0):.1f} | "
                      f"{s.get('compile_cache', s.get('error', '?'))} |")
-    lines += ["", "| sessions | JPEG q | batch cap ms | frames on time | replaced | first frame p50 / p95 ms | rendered fps | "
+    if "prerender" in d:
+        pre = d["prerender"]
+        lines += ["", f"Pre-rendered answers: {pre['answers']} answers ({pre['frames']} frames) rendered ahead in "
+                  f"{pre['gpu_seconds']:.2f} s of idle GPU time ({pre['wall_seconds']:.1f} s wall), "
+                  f"{pre['store_bytes'] / 2**20:.1f} MiB on disk."]
+    lines += ["", "| variant | sessions | JPEG q | batch cap ms | start delay ms | cached share | frames on time | replaced | "
+              "first frame p50 / p95 ms | rendered fps | mean batch | server s/answer | "
               "CPU cores/session render / compose / encode / other | process CPU cores | GPU busy % | GPU peak MiB | pass |",
-              "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"]
+              "|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"]
     for r in d.get("trials", []):
         c = r["cpu_cores_per_session"]
-        cap = 1000 * r.get("max_batch_seconds", 0.05)
-        lines.append(f"| {r['sessions']} | {r['jpeg_quality']} | {cap:.0f} | "
-                     f"{100 * r['on_time_fraction']:.2f} % | {r['replaced']} | "
+        cap = "derived" if r.get("max_batch_seconds") is None else f"{1000 * r['max_batch_seconds']:.0f}"
+        start = "expected" if r.get("start_delay") is None else f"{1000 * r['start_delay']:.0f}"
+        lines.append(f"| {r.get('variant', 'default')} | {r['sessions']} | {r['jpeg_quality']} | {cap} | {start} | "
+                     f"{r.get('cached_share', 0):.1f} | {100 * r['on_time_fraction']:.2f} % | {r['replaced']} | "
                      f"{r['first_frame_p50_ms'] or 0:.0f} / {r['first_frame_p95_ms'] or 0:.0f} | {r['rendered_fps']:.0f} | "
+                     f"{r.get('mean_batch', 0):.1f} | {r.get('gpu_seconds_per_answer', 0):.3f} | "
                      f"{c['render']:.3f} / {c['compose']:.3f} / {c['encode']:.3f} / {c['other']:.3f} | "
                      f"{r['process_cpu_cores']:.2f} | {r['gpu_busy_percent'] or 0:.0f} | {r['gpu_peak_mib'] or 0:.0f} | "
                      f"{'yes' if r['passed'] else 'no'} |")

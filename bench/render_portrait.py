@@ -92,6 +92,15 @@ def main() -> None:
         if not frame.speaking:
             break
     ms = np.array(costs) * 1000
+    by_state = {}  # between answers: the face's own motion, with the listening and thinking looks
+    for state in ("idle", "listening", "thinking"):
+        offline.set_state(state)
+        spent = []
+        for _ in range(100):
+            c0 = time.thread_time()
+            offline.render_next()
+            spent.append(time.thread_time() - c0)
+        by_state[state] = np.array(spent[25:]) * 1000  # once the state has blended in
     speech_s = len(audio) / 16000
     lines = [
         "# CPU portrait renderer", "",
@@ -105,11 +114,15 @@ def main() -> None:
         "| frames | p50 ms | p95 ms | max ms | frames/s on one core |", "|---|---|---|---|---|",
         f"| {len(ms)} | {np.percentile(ms, 50):.2f} | {np.percentile(ms, 95):.2f} | {ms.max():.2f} | "
         f"{1000 / ms.mean():.0f} |", "",
+        "Between answers (75 frames each, after 1 s to blend in):", "",
+        "| state | p50 ms | p95 ms | CPU s per rendered s at 25 fps |", "|---|---|---|---|",
+        *[f"| {state} | {np.percentile(v, 50):.2f} | {np.percentile(v, 95):.2f} | {v.mean() * 25 / 1000:.3f} |"
+          for state, v in by_state.items()], "",
         "## One-off costs", "",
         "| step | seconds |", "|---|---|",
         f"| prepare (decode, face/mouth/eyes detection) | {prepare_s:.2f} |",
         f"| renderer init (mouth region grid, teeth band, 10 blink levels) | {init_s:.2f} |", "",
-        f"Machine: {os.cpu_count()} cores (shared with other work).",
+        f"Machine: {os.cpu_count()} cores (shared with other work), load average {os.getloadavg()[0]:.1f} at the end.",
     ]
     report = "\n".join(lines) + "\n"
     print(report)

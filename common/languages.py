@@ -5,7 +5,11 @@ Internally a language is SenseVoice's code: ``zh`` Mandarin, ``yue`` Cantonese, 
 """
 from typing import Final
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 KIOSK_LANGUAGES: Final = ("zh", "yue", "en", "ja", "ko")
+# English names: the language model's prompts name the answer language with these.
 LANGUAGE_NAMES: Final = {
     "zh": "Mandarin",
     "yue": "Cantonese",
@@ -13,9 +17,21 @@ LANGUAGE_NAMES: Final = {
     "ja": "Japanese",
     "ko": "Korean",
 }
-LANGUAGE_CHOICES: Final = [(code, LANGUAGE_NAMES[code]) for code in KIOSK_LANGUAGES]
+# The names people read (console forms, lists, charts), in the reader's UI language.
+LANGUAGE_LABELS: Final[dict[str, Promise]] = {
+    "zh": _("Mandarin"),
+    "yue": _("Cantonese"),
+    "en": _("English"),
+    "ja": _("Japanese"),
+    "ko": _("Korean"),
+}
+LANGUAGE_CHOICES: Final = [(code, LANGUAGE_LABELS[code]) for code in KIOSK_LANGUAGES]
 # How each language names itself: the kiosk's language buttons.
 NATIVE_NAMES: Final = {"zh": "普通话", "yue": "廣東話", "en": "English", "ja": "日本語", "ko": "한국어"}
+# The console's own languages (settings.LANGUAGES codes), each named in itself for the switch.
+UI_LANGUAGE_NATIVE_NAMES: Final = {
+    "en": "English", "zh-hans": "中文(简体)", "zh-hant": "中文(繁體)", "ja": "日本語", "ko": "한국어",
+}
 _UI_LOCALE: Final = {"zh": "zh-hans", "yue": "zh-hant", "en": "en", "ja": "ja", "ko": "ko"}
 _BCP47: Final = {"zh": "zh-CN", "yue": "zh-HK", "en": "en-US", "ja": "ja-JP", "ko": "ko-KR"}
 

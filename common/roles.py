@@ -13,6 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy
 
 from common import errors
 
@@ -31,7 +32,11 @@ class Role(IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.title()
+        """The role's name in the reader's language."""
+        return str(_LABELS[self])
+
+
+_LABELS = {Role.STAFF: gettext_lazy("Staff"), Role.SUPERVISOR: gettext_lazy("Supervisor"), Role.ADMIN: gettext_lazy("Admin")}
 
 
 def roles_ensure_groups() -> None:

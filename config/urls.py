@@ -11,6 +11,7 @@ handler404 = "common.api.not_found"
 urlpatterns = [
     path("", include("kiosk.urls")),
     path("console/", include("adminconsole.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the console's language switch (POST, CSRF)
     path("api/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file (?script), so the page needs no inline script.

@@ -50,7 +50,11 @@ class Turn(models.Model):
     retrieved = models.JSONField(default=list, blank=True)  # [{"key": ..., "score": ...}]
     answerable = models.BooleanField(null=True, blank=True)
     answer_backend = models.CharField(max_length=32, blank=True)
+    # The language's voice as the answer began ("backend:name"): the configured one, unless this host cannot use it.
     voice = models.CharField(max_length=100, blank=True)
+    # The voice that actually spoke the answer: the fallback's when the configured one failed
+    # (the one that spoke most of it when the fallback took over part-way); lip-sync QA uses it.
+    spoken_voice = models.CharField(max_length=100, blank=True)
     complete = models.BooleanField(default=False)  # false while the avatar is still speaking it
     interrupted = models.BooleanField(default=False)
     heard_text = models.TextField(blank=True)  # what the customer actually heard before a barge-in

@@ -19,8 +19,8 @@ from conversations.redaction import redact_text
 from conversations.signals import answer_clip_saved, handoff_requested
 
 TURN_FIELDS = {
-    "text", "language", "asr_confidence", "retrieved", "answerable", "answer_backend", "voice", "complete",
-    "interrupted", "heard_text", "timings",
+    "text", "language", "asr_confidence", "retrieved", "answerable", "answer_backend", "voice", "spoken_voice",
+    "complete", "interrupted", "heard_text", "timings",
 }
 REDACTED_FIELDS = ("text", "heard_text")  # free text only; FAQ keys, scores and timings stay as they are
 

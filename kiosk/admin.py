@@ -1,5 +1,5 @@
-"""Django admin (admins only): venues, for their hand-off alerts (e-mail, webhook), which the console
-does not edit yet."""
+"""Django admin (admins only): venues, which the console's Venues page also edits (time zone,
+hand-off alerts by e-mail and webhook)."""
 from django.contrib import admin
 
 from kiosk.models import Venue
@@ -7,5 +7,5 @@ from kiosk.models import Venue
 
 @admin.register(Venue)
 class VenueAdmin(admin.ModelAdmin):
-    list_display = ("name", "address", "handoff_emails", "handoff_webhook_url")
-    fields = ("name", "address", "handoff_emails", "handoff_webhook_url", "handoff_webhook_secret")
+    list_display = ("name", "address", "time_zone", "handoff_emails", "handoff_webhook_url")
+    fields = ("name", "address", "time_zone", "handoff_emails", "handoff_webhook_url", "handoff_webhook_secret")

@@ -93,7 +93,8 @@ def _demo_users(passwords: dict[str, str]) -> dict[str, str]:
 
 @transaction.atomic
 def demo_load(*, passwords: dict[str, str], faq_file: Path = DEMO_FAQS) -> DemoResult:
-    venue, _ = Venue.objects.get_or_create(name=VENUE_NAME, defaults={"address": "1 Harbour Road, Hong Kong"})
+    venue, _ = Venue.objects.get_or_create(
+        name=VENUE_NAME, defaults={"address": "1 Harbour Road, Hong Kong", "time_zone": "Asia/Hong_Kong"})
     report = faq_import_file(content=faq_file.read_bytes(), filename=faq_file.name, publish=True)
     avatar = _demo_avatar()
     if avatar.status != Avatar.Status.READY:

@@ -3,6 +3,7 @@ from django.db import models
 
 from avatars.models import Avatar
 from common.languages import KIOSK_LANGUAGES, LANGUAGE_CHOICES
+from common.timezones import default_time_zone, validate_time_zone
 
 MICROPHONE_PROBLEMS = ("denied", "missing", "failed")
 
@@ -15,6 +16,9 @@ class Venue(models.Model):
     name = models.CharField(max_length=200)
     address = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The console shows this venue's times (its conversations, hand-offs, kiosks) in its local time.
+    time_zone = models.CharField(max_length=64, default=default_time_zone, validators=[validate_time_zone],
+                                 help_text="An IANA time zone name, such as Asia/Hong_Kong.")
     # Alerts for a customer's call for staff besides the console's desk (kiosk/handoff_alerts.py).
     handoff_emails = models.CharField(max_length=500, blank=True, help_text="Comma-separated addresses.")
     handoff_webhook_url = models.URLField(blank=True)

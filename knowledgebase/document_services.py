@@ -8,6 +8,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.log import audit_record
 from common.errors import ApplicationError
@@ -25,7 +26,8 @@ MAX_DOCUMENT_CHUNKS = 5000  # about 2.5 million characters: embedding more would
 def _chunks(kind: DocumentKind, content: bytes, declared: str | None) -> list[Chunk]:
     chunks = document_chunks(document_sections(kind, content), declared_language=declared)
     if len(chunks) > MAX_DOCUMENT_CHUNKS:
-        raise ApplicationError("document_too_large", f"The document has more than {MAX_DOCUMENT_CHUNKS} passages; split it.",
+        raise ApplicationError("document_too_large",
+                               _("The document has more than %(count)d passages; split it.") % {"count": MAX_DOCUMENT_CHUNKS},
                                status=413)
     return chunks
 
@@ -57,8 +59,8 @@ def document_create(
     """
     limit = int(settings.KB_DOCUMENT_MAX_BYTES)
     if len(content) > limit:
-        raise ApplicationError("document_too_large", f"Documents are limited to {_megabytes(limit)}; this one is "
-                               f"{_megabytes(len(content))}.", status=413)
+        raise ApplicationError("document_too_large", _("Documents are limited to %(limit)s; this one is %(size)s.") % {
+            "limit": _megabytes(limit), "size": _megabytes(len(content))}, status=413)
     declared = normalize_language(language) if language else None
     if language and declared is None:
         raise ApplicationError("invalid_language", f"Unknown language {language!r}; use one of {', '.join(KIOSK_LANGUAGES)}.")
@@ -69,7 +71,7 @@ def document_create(
         if problem := text_problem(text):
             raise ApplicationError("document_invalid", f"The {field_name} has {problem}.")
     if not content.strip():
-        raise ApplicationError("document_empty", "The file is empty.")
+        raise ApplicationError("document_empty", _("The file is empty."))
     kind = document_kind(name, content)
     chunks = _chunks(kind, content, declared)
     main_language = declared or Counter(chunk.language for chunk in chunks).most_common(1)[0][0]
@@ -106,7 +108,7 @@ def document_reindex(*, document: Document, user: Actor = None) -> int:
     and have them embedded afresh; returns the number of chunks. Raises ``ApplicationError``
     ``document_file_missing`` when the uploaded file is gone, or as ``document_create`` for the text."""
     if not document.file or not document.file.storage.exists(document.file.name):
-        raise ApplicationError("document_file_missing", "The uploaded file is no longer stored; upload it again.")
+        raise ApplicationError("document_file_missing", _("The uploaded file is no longer stored; upload it again."))
     with document.file.open("rb") as handle:
         content = handle.read()
     chunks = _chunks(document_kind(document.filename or document.file.name, content), content, document.language)

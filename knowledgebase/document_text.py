@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Literal
 
+from django.utils.translation import gettext as _
+
 from common.errors import ApplicationError
 from common.text import text_problem
 
@@ -36,8 +38,8 @@ def document_kind(filename: str, content: bytes) -> DocumentKind:
     kind = EXTENSIONS.get(PurePath(filename).suffix.lower())
     if kind is None:
         raise ApplicationError("document_unsupported_type",
-                               f"{PurePath(filename).suffix or 'A file without extension'} is not supported; upload a "
-                               "PDF (.pdf), Markdown (.md) or plain text (.txt) file.")
+                               _("%(type)s is not supported; upload a PDF (.pdf), Markdown (.md) or plain text (.txt) file.")
+                               % {"type": PurePath(filename).suffix or _("A file without extension")})
     if (kind == "pdf") != content.lstrip()[:5].startswith(b"%PDF-"):
         raise ApplicationError("document_unsupported_type",
                                f"{filename!r} does not look like a {'PDF' if kind == 'pdf' else 'text'} file.")
@@ -50,7 +52,7 @@ def document_sections(kind: DocumentKind, content: bytes) -> list[Section]:
     _refuse_unstorable(text)
     sections = _markdown_sections(text) if kind == "markdown" else _plain_sections(text)
     if not any(section.paragraphs for section in sections):
-        raise ApplicationError("document_empty", "The document contains no text to search (a scanned PDF needs OCR first).")
+        raise ApplicationError("document_empty", _("The document contains no text to search (a scanned PDF needs OCR first)."))
     return sections
 
 
@@ -70,7 +72,8 @@ def _decoded(content: bytes) -> str:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ApplicationError("document_unreadable",
-                               f"The file is not UTF-8 text (byte {exc.start}); save it as UTF-8 and upload it again.") from exc
+                               _("The file is not UTF-8 text (byte %(byte)d); save it as UTF-8 and upload it again.")
+                               % {"byte": exc.start}) from exc
 
 
 def _pdf_text(content: bytes) -> str:
@@ -80,7 +83,7 @@ def _pdf_text(content: bytes) -> str:
     try:
         reader = PdfReader(io.BytesIO(content))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise ApplicationError("document_unreadable", "The PDF is password-protected; upload an unprotected copy.")
+            raise ApplicationError("document_unreadable", _("The PDF is password-protected; upload an unprotected copy."))
         # A page break ends a paragraph.
         return "\n\n".join(page.extract_text() or "" for page in reader.pages)
     except ApplicationError:
@@ -88,7 +91,7 @@ def _pdf_text(content: bytes) -> str:
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         # pypdf reports a damaged file through several exception types.
         logger.info("knowledge base: unreadable PDF (%s)", type(exc).__name__)
-        raise ApplicationError("document_unreadable", "The PDF could not be read (damaged or not a PDF).") from exc
+        raise ApplicationError("document_unreadable", _("The PDF could not be read (damaged or not a PDF).")) from exc
 
 
 _BLANK = re.compile(r"\n\s*\n")

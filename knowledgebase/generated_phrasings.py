@@ -20,6 +20,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from audit.log import audit_record
 from common.errors import ApplicationError
@@ -155,7 +156,7 @@ def faq_phrasings_enqueue(*, entry: FaqEntry) -> None:
     entry_id = entry.pk
 
     def send() -> None:
-        cache.set(phrasings_progress_key(entry_id), {"fraction": 0.0, "stage": "queued"}, timeout=3600)
+        cache.set(phrasings_progress_key(entry_id), {"fraction": 0.0, "stage": gettext_noop("queued")}, timeout=3600)
         try:
             enqueue(faq_phrasings_generate_task, entry_id)
         except Exception as exc:  # noqa: BLE001 - the broker is down: the next publish queues it again
@@ -172,7 +173,7 @@ def generated_alternate_update(*, translation: FaqTranslation, position: int, te
     translation = FaqTranslation.objects.select_for_update().get(pk=translation.pk)
     current = list(translation.generated_alternates)
     if not 0 <= position < len(current):
-        raise ApplicationError("generated_not_found", "That generated phrasing no longer exists.", status=404)
+        raise ApplicationError("generated_not_found", gettext("That generated phrasing no longer exists."), status=404)
     before = list(current)
     if text is None:
         del current[position]

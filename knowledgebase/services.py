@@ -10,6 +10,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from kombu.exceptions import OperationalError
 
 from audit.log import audit_record
@@ -208,12 +210,13 @@ def faq_import_file(
     if parsed.errors and not skip_bad:
         raise ApplicationError(
             "import_invalid",
-            f"{len(parsed.errors)} bad row(s); nothing was imported.",
+            ngettext("%(count)d bad row; nothing was imported.", "%(count)d bad rows; nothing was imported.",
+                     len(parsed.errors)) % {"count": len(parsed.errors)},
             extra={"errors": [e.as_dict() for e in parsed.errors]},
         )
     if not parsed.rows:
         raise ApplicationError(
-            "import_empty", "The file has no importable rows.", extra={"errors": [e.as_dict() for e in parsed.errors]}
+            "import_empty", _("The file has no importable rows."), extra={"errors": [e.as_dict() for e in parsed.errors]}
         )
     report = faq_import_rows(rows=parsed.rows, user=user, publish=publish)
     report.skipped = parsed.errors
@@ -228,20 +231,20 @@ def _clean_translations(translations: Mapping[str, TranslationData]) -> dict[str
         question, answer = data.question.strip(), data.answer.strip()
         alternates = tuple(dict.fromkeys(a.strip() for a in data.alternates if a.strip()))
         if language is None:
-            errors[raw_language] = f"not one of {', '.join(KIOSK_LANGUAGES)}"
+            errors[raw_language] = _("not one of %(languages)s") % {"languages": ", ".join(KIOSK_LANGUAGES)}
         elif not question or not answer:
-            errors[language] = "question and answer are required"
+            errors[language] = _("question and answer are required")
         elif max(len(t) for t in (question, answer, *alternates)) > MAX_FIELD:
-            errors[language] = f"texts are limited to {MAX_FIELD} characters"
+            errors[language] = _("texts are limited to %(count)d characters") % {"count": MAX_FIELD}
         elif problem := next(filter(None, map(text_problem, (question, answer, *alternates))), None):
             errors[language] = f"the text has {problem}"
         elif len(alternates) > MAX_ALTERNATES:
-            errors[language] = f"at most {MAX_ALTERNATES} alternate phrasings"
+            errors[language] = _("at most %(count)d alternate phrasings") % {"count": MAX_ALTERNATES}
         else:
             cleaned[language] = TranslationData(question, answer, alternates)
     if errors or not cleaned:
-        raise ApplicationError("faq_invalid", "Every FAQ needs at least one valid translation.",
-                               extra={"errors": errors or {"translations": "at least one is required"}})
+        raise ApplicationError("faq_invalid", _("Every FAQ needs at least one valid translation."),
+                               extra={"errors": errors or {"translations": _("at least one is required")}})
     return cleaned
 
 
@@ -258,11 +261,12 @@ def faq_create(
     """A new entry with its translations (a draft unless ``status`` says otherwise)."""
     user = user_or_none(user)
     if slugify(key) != key.lower() or not key or len(key) > 100:
-        raise ApplicationError("faq_invalid", f"Key {key!r} must be a slug (letters, digits, '-' or '_').")
+        raise ApplicationError("faq_invalid", _("Key “%(key)s” must be a slug (letters, digits, '-' or '_').") % {"key": key})
     if status not in (FaqEntry.Status.DRAFT, FaqEntry.Status.PUBLISHED):
         raise ApplicationError("faq_invalid", f"Unknown status {status!r}.")
     if FaqEntry.objects.filter(key=key.lower()).exists():
-        raise ApplicationError("faq_exists", f"An FAQ entry with key {key.lower()!r} already exists.", status=409)
+        raise ApplicationError("faq_exists", _("An FAQ entry with key “%(key)s” already exists.") % {"key": key.lower()},
+                               status=409)
     cleaned = _clean_translations(translations)
     entry = FaqEntry.objects.create(key=key.lower(), status=status, created_by=user, updated_by=user)
     for language, data in cleaned.items():
@@ -358,7 +362,7 @@ def faq_revert(
     """Restore one of the entry's revisions as ``choice`` says: by default its wording in every
     language it has, keeping the entry's status, tags and other translations."""
     if revision.entry_id != entry.pk:
-        raise ApplicationError("revision_mismatch", "That revision belongs to another entry.")
+        raise ApplicationError("revision_mismatch", _("That revision belongs to another entry."))
     planned = restore_plan(faq_snapshot(entry), revision.snapshot, choice)
     translations = {
         language: TranslationData(t["question"], t["answer"], tuple(t.get("alternates") or ()))

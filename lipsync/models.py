@@ -15,7 +15,9 @@ class TurnQaScore(models.Model):
 
     ``offset_frames > 0``: the audio is later than the lips (``avatar_runtime.qa.base``). The avatar,
     voice and language are copied from the turn at scoring time, so summaries stay right after
-    a kiosk switches avatars.
+    a kiosk switches avatars. The voice is the one that spoke (``Turn.spoken_voice``), not the one
+    configured, which a fallback may have stood in for; turns saved before voices were recorded
+    give their configured voice.
     """
 
     turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="qa_scores")

@@ -120,7 +120,7 @@ def turn_qa_record(*, turn: Turn, scorer: str, result: SyncScore | None = None,
     """Store a score (or an error ``(code, message)``) once per turn and scorer; a new score updates the flags."""
     kiosk = turn.conversation.kiosk
     fields: dict[str, object] = {
-        "avatar_id": kiosk.avatar_id if kiosk else None, "voice": turn.voice, "language": turn.language,
+        "avatar_id": kiosk.avatar_id if kiosk else None, "voice": turn.spoken_voice or turn.voice, "language": turn.language,
         "scored_at": timezone.now(),
     }
     if result is not None:

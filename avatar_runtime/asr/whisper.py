@@ -14,9 +14,14 @@ them before the argmax, and the utterance is then decoded in that language.
 
 Cantonese: Whisper base has no ``yue`` token; it hears Cantonese as ``zh``. Models that have one
 (large-v3) report it and we map it to ``yue``. In addition, text written with characters that
-only written Cantonese uses (嘅 喺 咩 冇 ...) is taken as Cantonese whatever the model said. A ``zh``
-without such characters from a model without ``yue`` is marked ``cantonese_as_zh``: the language
-policy then keeps a session that is in Cantonese in Cantonese (``asr/language_policy.py``).
+only written Cantonese uses (嘅 喺 咩 冇 ...) is taken as Cantonese whatever the model said. And a
+model without ``yue`` that hears ``zh`` but gives Vietnamese an unusual share beside it
+(``sounds_cantonese``) heard Cantonese: Cantonese read aloud comes back in standard written Chinese,
+without those characters, but its tones pull a little of the probability to the tonal language
+Whisper base knows nearest. Any other ``zh`` from a model without ``yue`` is marked
+``cantonese_as_zh``: the language policy then keeps a session that is in Cantonese in Cantonese
+(``asr/language_policy.py``). Both rules decide after decoding, so they change the language reported,
+never the text.
 
 Venue vocabulary: with a ``vocabulary`` (the venue's terms per language, from the knowledge base),
 the decoding of the detected language is prompted with that language's terms (``asr/prompt.py``), so
@@ -53,6 +58,11 @@ _MIN_SECONDS = 0.15
 _FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s window in 10 ms mel frames
 _MIN_REPEATED = 4  # characters: a shorter "phrase" repeated is more likely real speech ("no no")
 _MAX_TOKENS_PER_SECOND = 20  # Korean and Cantonese run to ~15 tokens per second of speech
+# Vietnamese's probability over Mandarin's above which a "zh" from Whisper base is Cantonese. Chosen on
+# the tuning clips of bench/data/real_speech: Mandarin read by real speakers at most 0.00022 (synthetic
+# Mandarin questions at most 0.00005), Cantonese read by a real speaker 0.00112; 0.0005 sits between
+# them, about a factor 2 from each (bench/results/asr_real_speech.md).
+_CANTONESE_VI_SHARE = 0.0005
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,14 @@ class WhisperConfig:
 
 def looks_cantonese(text: str) -> bool:
     return any(marker in text for marker in _CANTONESE_MARKERS)
+
+
+def sounds_cantonese(detected: list[tuple[str, float]]) -> bool:
+    """Whisper's language probabilities (``("<|zh|>", p)`` pairs, all languages) of a model without
+    ``yue`` for speech it takes for Chinese: whether Vietnamese's share beside Mandarin says Cantonese."""
+    by_code = {token.strip("<|>"): prob for token, prob in detected}
+    zh = by_code.get("zh", 0.0)
+    return zh > 0.0 and by_code.get("vi", 0.0) / zh >= _CANTONESE_VI_SHARE
 
 
 def check_model_dir(model_dir: Path) -> None:
@@ -134,8 +152,10 @@ class WhisperRecognizer:
         features = model.feature_extractor(audio)
         encoder_output = model.encode(pad_or_trim(features, self._window_frames(len(audio))))
         probabilities: dict[str, float] = {}
+        detected: list[tuple[str, float]] = []
         if forced is None:
-            probabilities = _kiosk_probabilities(model.model.detect_language(encoder_output)[0])
+            detected = model.model.detect_language(encoder_output)[0]
+            probabilities = _kiosk_probabilities(detected)
             language = max(probabilities, key=probabilities.__getitem__)
         else:
             language = forced
@@ -149,7 +169,7 @@ class WhisperRecognizer:
         if not text or (no_speech > self.config.no_speech_threshold and avg_logprob < self.config.log_prob_threshold):
             return Recognition(text="", language=language, confidence=0.0, language_probabilities=probabilities)
         undivided = forced is None and language == "zh" and not has_language_token(model, "yue")
-        if forced is None and language == "zh" and looks_cantonese(text):
+        if forced is None and language == "zh" and (looks_cantonese(text) or (undivided and sounds_cantonese(detected))):
             language = "yue"
             probabilities = chinese_as_cantonese(probabilities)
             undivided = False

@@ -28,13 +28,16 @@ class Playback:
         self.played = 0  # samples sent to the kiosk
         self.finished_synthesis = False
         self.first_frame_at: float | None = None  # session clock time the first speaking frame left
+        self.voice_samples: dict[str, int] = {}  # samples synthesised per voice ("backend:name")
 
     def add_sentence(self, text: str) -> None:
         self.sentences.append(SpokenSentence(text, self.total, 0))
 
-    def add_audio(self, samples: Samples) -> None:
+    def add_audio(self, samples: Samples, voice: str = "") -> None:
         self._chunks.append(samples)
         self.total += len(samples)
+        if voice:
+            self.voice_samples[voice] = self.voice_samples.get(voice, 0) + len(samples)
         if self.sentences:
             self.sentences[-1].length += len(samples)
 
@@ -77,6 +80,11 @@ class Playback:
             else:
                 break
         return " ".join(parts)
+
+    def spoken_voice(self) -> str:
+        """The voice that spoke the answer: the one that spoke most of it when a fallback took over
+        part-way (a lip-sync score is about the clip as a whole); "" before any audio."""
+        return max(self.voice_samples, key=self.voice_samples.__getitem__, default="")
 
     def full_text(self) -> str:
         return " ".join(s.text for s in self.sentences)

@@ -197,6 +197,7 @@ class ConversationSession:
     def _set_state(self, state: State) -> None:
         if state != self.state or state == State.IDLE:
             self.state = state
+            self.backends.renderer.set_state(state.value)
             self._emit({"type": "state", "state": state.value})
 
     # ----- VAD and barge-in ------------------------------------------------------------

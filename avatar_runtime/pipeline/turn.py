@@ -28,7 +28,7 @@ from avatar_runtime.pipeline.playback import Playback
 from avatar_runtime.pipeline.recording import AnswerRecorder
 from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig
 from avatar_runtime.pipeline.transcript import TranscriptWriter
-from avatar_runtime.tts.base import Synthesizer, Voice
+from avatar_runtime.tts.base import Synthesizer, Voice, voice_key
 from avatar_runtime.tts.pacing import speech_ahead
 from avatar_runtime.vad.base import VAD_SAMPLE_RATE
 from common.log_context import turn_bind
@@ -143,7 +143,7 @@ async def _answer(ctx: TurnContext, question: str, language: str, retrieved: Ret
     ctx.writer.put("turn_append", ctx.conversation_id, turn_id, "avatar", {
         "language": language, "answerable": retrieved.answerable, "complete": False,
         "retrieved": [{"key": p.key, "score": round(p.score, 4)} for p in retrieved.passages],
-        "answer_backend": answerer_name, "voice": f"{voice.backend}:{voice.name}",
+        "answer_backend": answerer_name, "voice": voice_key(voice),
     })
     answer_began = session.clock.now()
     recorder = session.start_answer_recording()
@@ -171,6 +171,7 @@ async def _answer(ctx: TurnContext, question: str, language: str, retrieved: Ret
         ctx.writer.put("turn_update", turn_id, {
             "text": playback.full_text(), "heard_text": playback.heard_text() if interrupted else playback.full_text(),
             "interrupted": interrupted, "complete": True, "timings": _ms(ctx.timings_s),
+            "spoken_voice": playback.spoken_voice(),
         })
         if recorder is not None:
             session.attach_answer_clip(turn_id, recorder)
@@ -198,7 +199,7 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, syn
                     audio = without_leading_silence(audio, renderer.sample_rate)
                     if not len(audio):
                         continue
-                playback.add_audio(audio)
+                playback.add_audio(audio, voice_key(chunk.voice or voice))
                 if not session.paused:
                     renderer.push_audio(audio, renderer.sample_rate)
                 if ctx.first_audio_at is None:

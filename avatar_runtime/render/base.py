@@ -13,6 +13,10 @@ from avatar_runtime.pipeline.messages import Samples, VideoFrame
 RENDER_FPS = 25
 RENDER_SAMPLE_RATE = 16000
 
+# What the conversation is doing, as the session tells the renderer (``set_state``): nobody there,
+# the customer speaking (listening), end of turn until the first answer audio (thinking), answering.
+AVATAR_STATES = ("idle", "listening", "thinking", "speaking")
+
 
 class Renderer(Protocol):
     name: str
@@ -36,6 +40,11 @@ class Renderer(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+    def set_state(self, state: str) -> None:
+        """A hint for the face, one of ``AVATAR_STATES`` (attention while listening, a thinking look).
+        Speech still drives the mouth; a renderer that draws no expressions ignores it."""
+        return None
 
 
 @runtime_checkable

@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -117,16 +117,16 @@ class CachedSynthesizer:
 
     async def synthesize(self, text: str, voice: Voice) -> AsyncIterator[SpeechChunk]:
         found = await self._lookup(voice, text)
-        speech = found.speech
+        speech, speaker = found.speech, voice
         fallback = self.inner.fallback_voice if isinstance(self.inner, FallbackSynthesizer) else None
         if speech is None and fallback is not None and _primary_down(self.inner):
-            speech = (await self._lookup(fallback, text)).speech
+            speech, speaker = (await self._lookup(fallback, text)).speech, fallback
         if speech is not None:
             self.counters.hits += 1
             self.from_cache = True
             self.spoken_by = "cache"
             for chunk in chunks_of(speech.samples, speech.sample_rate):
-                yield chunk
+                yield replace(chunk, voice=speaker)  # the voice whose audio was cached
             return
         self.counters.misses += 1
         self.from_cache = False

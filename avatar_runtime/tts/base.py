@@ -19,6 +19,14 @@ class Voice:
 class SpeechChunk:
     samples: Samples
     sample_rate: int
+    # The voice that spoke it; None: the voice the synthesizer was asked for. A fallback chain
+    # names its fallback's chunks, so the transcript and QA know who actually spoke.
+    voice: Voice | None = None
+
+
+def voice_key(voice: Voice) -> str:
+    """How transcripts and lip-sync QA name a voice: ``backend:name``."""
+    return f"{voice.backend}:{voice.name}"
 
 
 class Synthesizer(Protocol):

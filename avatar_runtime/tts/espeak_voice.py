@@ -13,6 +13,7 @@ import re
 import struct
 import subprocess
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import cache
 
 from pypinyin import Style, lazy_pinyin
@@ -54,22 +55,50 @@ def japanese_to_kana(text: str) -> str:
     return str(pyopenjtalk.g2p(text, kana=True))
 
 
+# The espeak-ng languages (primary subtag of a voice's language) each kiosk language is spoken in.
+ESPEAK_LANGUAGES = {"zh": "cmn", "yue": "yue", "en": "en", "ja": "ja", "ko": "ko"}
+
+
+@dataclass(frozen=True)
+class EspeakVoice:
+    language: str  # espeak-ng's language tag, lower case ("cmn-latn-pinyin", "en-us")
+    file: str  # the voice file's name, lower case, also accepted by -v ("yue-latn-jyutping")
+
+
 @cache
+def espeak_listing() -> tuple[tuple[EspeakVoice, ...], frozenset[str]]:
+    """espeak-ng's voices and its ``+variant`` names (``+f3``), as ``espeak-ng --voices`` lists them."""
+    voices: list[EspeakVoice] = []
+    variants: set[str] = set()
+    for option in ("--voices", "--voices=variant"):
+        listing = subprocess.run([ESPEAK_BINARY, option], capture_output=True, text=True, check=True, timeout=10).stdout
+        for line in listing.splitlines()[1:]:
+            columns = line.split()  # priority, language, age/gender, name, file, other languages
+            if len(columns) < 5:
+                continue
+            file = columns[4].rsplit("/", 1)[-1].lower()
+            if option == "--voices":
+                voices.append(EspeakVoice(columns[1].lower(), file))
+            else:
+                variants.add("+" + file)
+    return tuple(voices), frozenset(variants)
+
+
 def installed_voices() -> frozenset[str]:
     """espeak-ng's voice names and ``+variant`` names, lower case (``cmn-latn-pinyin``, ``+f3``).
 
     Checked up front because espeak-ng reading stdin silently speaks an unknown voice as English.
     """
-    names: set[str] = set()
-    for option, prefix in (("--voices", ""), ("--voices=variant", "+")):
-        listing = subprocess.run([ESPEAK_BINARY, option], capture_output=True, text=True, check=True, timeout=10).stdout
-        for line in listing.splitlines()[1:]:
-            columns = line.split()  # priority, language, age/gender, name, file, ...
-            if len(columns) >= 5:
-                if not prefix:
-                    names.add(columns[1].lower())
-                names.add(prefix + columns[4].rsplit("/", 1)[-1].lower())
-    return frozenset(names)
+    voices, variants = espeak_listing()
+    return frozenset({name for voice in voices for name in (voice.language, voice.file)} | variants)
+
+
+def voices_for_language(language: str) -> list[str]:
+    """The espeak-ng voice names that speak the kiosk ``language`` (``cmn``, ``cmn-latn-pinyin`` for zh)."""
+    wanted = ESPEAK_LANGUAGES.get(language)
+    voices, _variants = espeak_listing()
+    return sorted({name for voice in voices if voice.language.split("-")[0] == wanted
+                   for name in (voice.language, voice.file)})
 
 
 def check_voice(voice: Voice) -> None:

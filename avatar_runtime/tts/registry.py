@@ -6,6 +6,7 @@ backend module, so asking for a synthesizer twice never loads a model twice.
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 
 from avatar_runtime.errors import ProviderError
@@ -95,7 +96,8 @@ class FallbackSynthesizer:
     circuit breaker: while it is down, sentences go straight to the fallback, and one sentence
     every ``retry_after`` seconds probes the primary again. ``spoken_by`` names the synthesizer
     that spoke the last sentence and ``on_fallback`` hears every switch, so the pipeline can
-    surface it; ``reset`` (a new answer) tries the primary again.
+    surface it; ``reset`` (a new answer) tries the primary again. Every chunk names the voice
+    that spoke it (``SpeechChunk.voice``), the fallback's too.
     """
 
     name = "fallback"
@@ -133,7 +135,7 @@ class FallbackSynthesizer:
                 try:
                     async for chunk in self.primary.synthesize(text, voice):
                         produced = True
-                        yield chunk
+                        yield chunk if chunk.voice is not None else replace(chunk, voice=voice)
                     self._record(None)
                     self.spoken_by = self.primary.name
                     return
@@ -146,7 +148,7 @@ class FallbackSynthesizer:
                     self._switch(error)
                     break
         async for chunk in self.fallback.synthesize(text, self.fallback_voice):
-            yield chunk
+            yield chunk if chunk.voice is not None else replace(chunk, voice=self.fallback_voice)
         self.spoken_by = getattr(self.fallback, "spoken_by", "") or self.fallback.name
 
     def _record(self, error: ProviderError | None) -> None:

@@ -12,7 +12,6 @@ import numpy as np
 from avatar_runtime.audio import resample
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import Synthesizer, Voice
-from avatar_runtime.tts.registry import FallbackSynthesizer
 
 
 @dataclass(frozen=True)
@@ -33,26 +32,25 @@ class Utterance:
         return self.synthesis_s / self.seconds if self.seconds else float("inf")
 
 
-def speaking_voice(synthesizer: Synthesizer, voice: Voice) -> Voice:
-    """The voice of the chain that spoke the last text (a fallback's once its primary failed)."""
-    while isinstance(synthesizer, FallbackSynthesizer) and synthesizer.spoken_by != synthesizer.primary.name:
-        voice = synthesizer.fallback_voice
-        synthesizer = synthesizer.fallback
-    return voice
-
-
 async def utterance_synthesize(synthesizer: Synthesizer, text: str, voice: Voice) -> Utterance:
-    """All of ``text`` spoken by ``synthesizer`` as ``voice``; raises ``ProviderError`` when no voice could."""
+    """All of ``text`` spoken by ``synthesizer`` as ``voice``; raises ``ProviderError`` when no voice could.
+
+    The voice is the one the chunks name (``SpeechChunk.voice``): a fallback's once its primary
+    failed, the one that spoke most of the text when a fallback took over part-way.
+    """
     started = time.perf_counter()
     first_audio: float | None = None
     pieces: list[Samples] = []
+    spoken: dict[Voice, int] = {}
     rate = 0
     async for chunk in synthesizer.synthesize(text, voice):
         if first_audio is None:
             first_audio = time.perf_counter() - started
         rate = rate or chunk.sample_rate  # a fallback that took over mid-way may speak at another rate
         pieces.append(resample(chunk.samples, chunk.sample_rate, rate))
+        speaker = chunk.voice or voice
+        spoken[speaker] = spoken.get(speaker, 0) + len(pieces[-1])
     synthesis = time.perf_counter() - started
     samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-    return Utterance(samples, rate or 16000, speaking_voice(synthesizer, voice),
+    return Utterance(samples, rate or 16000, max(spoken, key=spoken.__getitem__, default=voice),
                      synthesis if first_audio is None else first_audio, synthesis)

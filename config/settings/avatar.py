@@ -22,9 +22,10 @@ AVATAR_ASR_THREADS = env_int("AVATAR_ASR_THREADS", 2)
 # Whisper is prompted with the venue's own words (names from the published knowledge base, per
 # language): knowledgebase/vocabulary.py, avatar_runtime/asr/prompt.py.
 ASR_VENUE_VOCABULARY = env_bool("ASR_VENUE_VOCABULARY", True)
-# Languages prompted: where bench/asr_vocabulary.py found it helps (en, ja); in zh and ko it made
-# Whisper base loop on the prompt's names and raised the error rate (bench/results/asr_vocabulary.md).
-ASR_VENUE_VOCABULARY_LANGUAGES = env_list("ASR_VENUE_VOCABULARY_LANGUAGES", ["en", "ja"])
+# Languages prompted: where bench/asr_vocabulary.py's tuning questions get more right FAQs with it
+# (en, ja, zh) without real speech's error rate rising much; in ko the answers don't change
+# (bench/results/asr_models.md, "Venue vocabulary").
+ASR_VENUE_VOCABULARY_LANGUAGES = env_list("ASR_VENUE_VOCABULARY_LANGUAGES", ["en", "ja", "zh"])
 AVATAR_LLM_BACKEND = env_str("AVATAR_LLM_BACKEND", "auto")  # auto | qwen | extractive
 AVATAR_TTS_BACKEND = env_str("AVATAR_TTS_BACKEND", "auto")  # auto | edge | offline
 AVATAR_RENDER_BACKEND = env_str("AVATAR_RENDER_BACKEND", "auto")  # auto | musetalk | portrait

@@ -23,6 +23,15 @@ PAIRING_MAX_FAILURES_PER_ADDRESS = env_int("PAIRING_MAX_FAILURES_PER_ADDRESS", 5
 PAIRING_MAX_FAILURES = env_int("PAIRING_MAX_FAILURES", 30)
 PAIRING_FAILURE_WINDOW_SECONDS = env_int("PAIRING_FAILURE_WINDOW_SECONDS", 900)
 PAIRING_CODE_MAX_FAILURES = env_int("PAIRING_CODE_MAX_FAILURES", 10)
+# Links that set a console password (an admin's invitation or reset, "forgot password") work once and
+# expire after PASSWORD_RESET_TIMEOUT seconds (adminconsole.password_links). "Forgot password" requests
+# per client address, and mails per e-mail address, per window; and invalid links opened per client
+# address per window, before that page answers 429.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 24 * 3600)
+PASSWORD_RESET_MAX_PER_ADDRESS = env_int("PASSWORD_RESET_MAX_PER_ADDRESS", 5)
+PASSWORD_RESET_MAX_PER_EMAIL = env_int("PASSWORD_RESET_MAX_PER_EMAIL", 3)
+PASSWORD_LINK_MAX_FAILURES_PER_ADDRESS = env_int("PASSWORD_LINK_MAX_FAILURES_PER_ADDRESS", 10)
+PASSWORD_RESET_WINDOW_SECONDS = env_int("PASSWORD_RESET_WINDOW_SECONDS", 900)
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

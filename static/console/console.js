@@ -24,11 +24,51 @@ document.addEventListener("submit", async (event) => {
   }
 });
 
+// Menus marked data-autosubmit (the header's language switch) post their form when changed; the
+// form's own button, there for browsers without scripts, is then not needed.
+for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+  const form = select.form;
+  if (!form) continue;
+  for (const button of form.querySelectorAll("[data-autosubmit-button]")) button.hidden = true;
+  select.addEventListener("change", () => form.requestSubmit());
+}
+
 // Play buttons: <button class="play" data-audio="ID"> plays the <audio id=ID>. With data-src, the
 // source is rebuilt first from the button's form (data-prefix: a voice form's fields, as the
 // speech endpoint names them), so a preview speaks the voice as it is set now, saved or not.
+// With data-status (a voice preview), the speech is fetched first so that nothing fails silently:
+// the status element says who spoke, that a fallback stood in and why, or the error itself.
 const VOICE_PARAMS = {backend: "backend", voice_name: "voice", rate: "rate", pitch: "pitch",
                       fallback_backend: "fallback_backend", fallback_voice_name: "fallback_voice"};
+
+function previewStatus(status, kind, text) {
+  status.className = `preview-status small ${kind}`;
+  status.textContent = text;
+}
+
+async function previewVoice(audio, src, status) {
+  const say = (name) => status.dataset[name] || "";
+  previewStatus(status, "muted", say("msgLoading"));
+  let response;
+  try {
+    response = await fetch(src, {credentials: "same-origin"});
+  } catch (error) {
+    previewStatus(status, "error", `${say("msgFailed")} ${error}`);
+    return;
+  }
+  if (!response.ok) {
+    previewStatus(status, "error", `${say("msgFailed")} ${(await response.text()).trim() || response.status}`);
+    return;
+  }
+  if (audio.src.startsWith("blob:")) URL.revokeObjectURL(audio.src);
+  audio.src = URL.createObjectURL(await response.blob());
+  const spokenBy = response.headers.get("X-Spoken-By") || "";
+  const fallback = response.headers.get("X-Voice-Fallback");
+  if (fallback) previewStatus(status, "warn", `${say("msgFallback")} ${spokenBy}. ${decodeURIComponent(fallback)}`);
+  else previewStatus(status, "ok", `${say("msgSpoken")} ${spokenBy}.`);
+  audio.play().catch(() => {});
+}
+
 document.addEventListener("click", (event) => {
   const button = event.target instanceof Element ? event.target.closest("button.play") : null;
   if (!button) return;
@@ -43,10 +83,24 @@ document.addEventListener("click", (event) => {
         if (name.startsWith(`${prefix}-`) && param && typeof value === "string") src.searchParams.set(param, value);
       }
     }
+    const status = document.getElementById(button.dataset.status || "");
+    if (status) {
+      previewVoice(audio, src.toString(), status);
+      return;
+    }
     audio.src = src.toString();
   }
   audio.currentTime = 0;
   audio.play().catch(() => {});
+});
+
+// A voice form's backend select (data-list-for: its voice field) switches the voice suggestions
+// to that backend's (the <datalist> data-list-prefix + backend).
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (!(select instanceof HTMLSelectElement) || !select.dataset.listFor) return;
+  const input = document.getElementById(select.dataset.listFor);
+  if (input) input.setAttribute("list", `${select.dataset.listPrefix || ""}${select.value}`);
 });
 
 // Progress bars: <div data-progress-url=...> polls JSON {fraction, stage, status} until done.

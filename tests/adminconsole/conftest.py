@@ -48,6 +48,8 @@ class Exchange:
     interrupted: bool = False
     retrieved: list[dict[str, Any]] = field(default_factory=lambda: [{"key": "lost-and-found", "score": 0.83}])
     timings: dict[str, float] = field(default_factory=lambda: {"asr": 180.0, "retrieval": 35.0, "end_to_end": 900.0})
+    voice: str = ""  # configured, "backend:name"
+    spoken_voice: str = ""  # the voice that spoke the answer
 
 
 @pytest.fixture
@@ -69,7 +71,7 @@ def make_conversation(db: None) -> Callable[..., Conversation]:
                 "retrieved": exchange.retrieved if exchange.answerable else [], "complete": True,
                 "interrupted": exchange.interrupted,
                 "heard_text": exchange.answer[:10] + "…" if exchange.interrupted else exchange.answer,
-                "timings": exchange.timings})
+                "timings": exchange.timings, "voice": exchange.voice, "spoken_voice": exchange.spoken_voice})
             if audio is not None:
                 services.turn_clip_attach(turn_id=answer, kind="answer", content=audio, filename="answer.wav")
         if handoff:

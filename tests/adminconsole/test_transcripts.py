@@ -1,6 +1,7 @@
 """Transcript screens: roles, filters, the conversation view, clips, CSV export and the access log."""
 import csv
 import io
+import re
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -248,3 +249,22 @@ def test_the_transcript_screens_speak_chinese(supervisor: Client, kiosk: Kiosk,
     make_conversation(kiosk, [Exchange("洗手间在哪里？", language="zh", answerable=False)])
     html = supervisor.get(reverse("console:transcript_list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "对话记录" in html and "未能回答" in html and "1 次对话" in html and "数据看板" in html
+
+
+def test_the_conversation_says_which_voice_spoke_each_answer(
+    supervisor: Client, kiosk: Kiosk, make_conversation: MakeConversation
+) -> None:
+    conversation = make_conversation(kiosk, [
+        Exchange("Where is the lost and found?", voice="edge:en-US-AvaNeural", spoken_voice="edge:en-US-AvaNeural"),
+        Exchange("Is there wifi?", voice="edge:en-US-AvaNeural", spoken_voice="piper:en_US-joe-medium"),
+    ])
+    html = supervisor.get(reverse("console:transcript_detail", args=[conversation.public_id])).content.decode()
+    spoke = re.findall(r'data-spoken-voice="([^"]+)"', html)
+    assert spoke == ["edge:en-US-AvaNeural", "piper:en_US-joe-medium"]
+    assert html.count("Fallback voice") == 1 and "The configured voice edge:en-US-AvaNeural did not speak it." in html
+    data = supervisor.get(reverse("api-transcript-detail", args=[conversation.public_id])).json()
+    answers = [(t["voice"], t["spoken_voice"]) for t in data["turns"] if t["role"] == Turn.Role.AVATAR]
+    assert answers == [("edge:en-US-AvaNeural", "edge:en-US-AvaNeural"),
+                       ("edge:en-US-AvaNeural", "piper:en_US-joe-medium")]
+    customer = next(t for t in data["turns"] if t["role"] == Turn.Role.CUSTOMER)
+    assert (customer["voice"], customer["spoken_voice"]) == ("", "")

@@ -105,3 +105,80 @@ def test_the_screen_shows_the_answer_audio_cache_and_rebuilds_it(  # type: ignor
                        page, re.S)
     assert cached and int(cached.group(1)) == int(missing.group(1)) == AnswerAudio.objects.count()
     assert login(None, username="nobody").post("/console/voices/en/answer-audio/").status_code in (302, 403)
+
+
+def test_a_made_up_edge_voice_is_refused_with_a_form_error(login: Callable[..., Client]) -> None:
+    staff = login(Role.STAFF)
+    made_up = staff.post("/console/voices/zh/", voice_form("zh", backend="edge", voice_name="zh-CN-NobodyNeural"))
+    assert made_up.status_code == 400
+    page = made_up.content.decode()
+    assert "is not in Edge&#x27;s voice list" in page and 'class="errorlist' in page
+    other_language = staff.post("/console/voices/yue/", voice_form("yue", backend="edge", voice_name="zh-CN-YunxiNeural"))
+    assert "is an Edge voice for zh-CN, not for Cantonese" in other_language.content.decode()
+    english_espeak_for_mandarin = staff.post("/console/voices/zh/", voice_form("zh", backend="espeak", voice_name="en-us"))
+    assert english_espeak_for_mandarin.status_code == 400
+    assert not VoiceSetting.objects.exists() and not AuditEntry.objects.filter(action="voice.update").exists()
+
+
+def test_each_voice_field_suggests_only_its_backends_voices_for_the_language(login: Callable[..., Client]) -> None:
+    VoiceSetting.objects.create(language="zh", backend="edge", voice_name="zh-CN-XiaoxiaoNeural",
+                                fallback_backend="espeak", fallback_voice_name="cmn-latn-pinyin+f3")
+    page = login(Role.STAFF).get("/console/voices/").content.decode()
+
+    def suggestions(list_id: str) -> set[str]:
+        found = re.search(rf'<datalist id="{list_id}">(.*?)</datalist>', page, re.S)
+        assert found, list_id
+        return set(re.findall(r'<option value="([^"]+)">', found.group(1)))
+
+    assert {"zh-CN-XiaoxiaoNeural", "zh-TW-HsiaoChenNeural"} <= suggestions("voices-zh-edge")
+    assert not any(name.startswith(("zh-HK", "ja-", "en-")) for name in suggestions("voices-zh-edge"))
+    assert suggestions("voices-yue-edge") == {"zh-HK-HiuGaaiNeural", "zh-HK-HiuMaanNeural", "zh-HK-WanLungNeural"}
+    assert suggestions("voices-ja-edge") == {"ja-JP-KeitaNeural", "ja-JP-NanamiNeural"}
+    assert suggestions("voices-ja-espeak") == {"ja"} and suggestions("voices-ko-espeak") == {"ko"}
+    assert suggestions("voices-zh-espeak") == {"cmn", "cmn-latn-pinyin"}
+    # The saved voice's field points at its backend's list; the backend select switches it (console.js).
+    assert re.search(r'<input[^>]*name="zh-voice_name"[^>]*list="voices-zh-edge"', page)
+    assert re.search(r'<input[^>]*name="zh-fallback_voice_name"[^>]*list="voices-zh-espeak"', page)
+    assert re.search(r'<select[^>]*name="zh-backend"[^>]*data-list-for="id_zh-voice_name"', page)
+    assert "Edge voices are checked against a copy of Edge's voice list taken on 2026-12-06" in page
+
+
+def test_preview_errors_come_back_with_their_message(login: Callable[..., Client], settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from avatar_runtime.tts import espeak_voice
+
+    staff = login(Role.STAFF)
+    unknown = staff.get("/console/speech.wav", {"language": "zh", "text": "你好。", "backend": "edge",
+                                                "voice": "zh-CN-NobodyNeural"})
+    assert unknown.status_code == 400 and unknown["Content-Type"].startswith("text/plain")
+    assert "is not in Edge's voice list" in unknown.content.decode()
+    espeak_voice.installed_voices()  # known before the binary goes missing: only synthesis fails
+    monkeypatch.setattr(espeak_voice, "ESPEAK_BINARY", "/nonexistent/espeak-ng")
+    failed = staff.get("/console/speech.wav", {"language": "yue", "text": "你好。", "backend": "espeak",
+                                               "voice": "yue+m1", "fallback_backend": "espeak", "fallback_voice": "yue"})
+    assert failed.status_code == 503 and "No voice could speak this" in failed.content.decode()
+
+
+def test_preview_says_when_a_fallback_spoke_and_why(login: Callable[..., Client], settings) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import unquote
+
+    from avatar_runtime.tts.registry import voice_breakers_reset
+    from tests.avatar_runtime.speech.edge_servers import refused_url
+
+    settings.EDGE_TTS_URL = refused_url()  # Edge's service is down
+    voice_breakers_reset()
+    staff = login(Role.STAFF)
+    edge = {"language": "yue", "text": "你好。", "backend": "edge", "voice": "zh-HK-HiuMaanNeural",
+            "fallback_backend": "espeak", "fallback_voice": "yue+m1"}
+    try:
+        down = staff.get("/console/speech.wav", edge)
+        assert down.status_code == 200 and down["X-Spoken-By"] == "espeak/yue+m1"
+        assert unquote(down["X-Voice-Fallback"]).startswith("edge/zh-HK-HiuMaanNeural failed: ")
+        again = staff.get("/console/speech.wav", {**edge, "text": "早晨。"})  # the breaker keeps it off Edge for now
+        assert "failed moments ago and is retried every 30 s" in unquote(again["X-Voice-Fallback"])
+    finally:
+        voice_breakers_reset()
+    settings.AVATAR_TTS_BACKEND = "offline"
+    off = staff.get("/console/speech.wav", edge)
+    assert "is not used on this host" in unquote(off["X-Voice-Fallback"])
+    spoke = staff.get("/console/speech.wav", {**edge, "backend": "espeak", "voice": "yue"})
+    assert spoke["X-Spoken-By"] == "espeak/yue" and "X-Voice-Fallback" not in spoke

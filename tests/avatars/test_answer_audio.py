@@ -18,9 +18,15 @@ from avatar_runtime.health import health_registry
 from avatar_runtime.llm.phrases import PHRASES, phrase
 from avatar_runtime.text.sentences import split_text
 from avatar_runtime.tts.answer_cache import CachedSynthesizer, CachedVoices, speech_key
-from avatar_runtime.tts.base import Voice
+from avatar_runtime.tts.base import Voice, voice_key
 from avatar_runtime.tts.registry import FallbackSynthesizer, voice_breakers_reset
-from avatars.answer_audio import DjangoSpeechCache, answer_audio_status, answer_audio_wanted
+from avatars.answer_audio import (
+    DjangoSpeechCache,
+    answer_audio_sources,
+    answer_audio_status,
+    answer_audio_store,
+    answer_audio_wanted,
+)
 from avatars.models import AnswerAudio, AnswerAudioState
 from avatars.voices import VoiceData, voice_book_from_settings, voice_setting_update
 from knowledgebase.models import FaqEntry
@@ -61,11 +67,17 @@ def decoded(row: AnswerAudio) -> np.ndarray:
 
 
 async def spoken(voices: CachedVoices, text: str) -> tuple[np.ndarray, CachedSynthesizer]:
+    audio, synthesizer, _speakers = await spoken_by(voices, text)
+    return audio, synthesizer
+
+
+async def spoken_by(voices: CachedVoices, text: str) -> tuple[np.ndarray, CachedSynthesizer, set[str]]:
+    """The audio, the synthesizer, and the voices its chunks name as their speakers (``backend:name``)."""
     synthesizer, voice = await sync_to_async(voices.synthesizer)("en")
     assert isinstance(synthesizer, CachedSynthesizer)
     chunks = [chunk async for chunk in synthesizer.synthesize(text, voice)]
     assert chunks and all(c.sample_rate == chunks[0].sample_rate for c in chunks)
-    return np.concatenate([c.samples for c in chunks]), synthesizer
+    return np.concatenate([c.samples for c in chunks]), synthesizer, {voice_key(c.voice or voice) for c in chunks}
 
 
 async def cached_voices() -> CachedVoices:
@@ -163,13 +175,15 @@ async def test_while_edge_is_down_cached_answers_still_play_in_the_edge_voice(se
                                                                              for s in SENTENCES}
     settings.EDGE_TTS_URL = refused_url()  # the outage
     voices = await cached_voices()
-    audio, synthesizer = await spoken(voices, SENTENCES[0])
+    audio, synthesizer, speakers = await spoken_by(voices, SENTENCES[0])
     edge_row = next(r for r in stored if r.backend == "edge" and r.text == SENTENCES[0])
     assert synthesizer.from_cache and np.array_equal(audio, decoded(edge_row))  # Edge's audio, not espeak's
+    assert speakers == {"edge:en-US-JennyNeural"}  # cached audio knows whose voice it is
     assert health_registry.get("tts:en") is None  # nothing tried to reach Edge
-    _live, synthesizer = await spoken(voices, "A sentence nobody cached.")
+    _live, synthesizer, speakers = await spoken_by(voices, "A sentence nobody cached.")
     assert not synthesizer.from_cache and isinstance(synthesizer.inner, FallbackSynthesizer)
     assert synthesizer.inner.spoken_by == "espeak"  # Edge really is down for what is not cached
+    assert speakers == {"espeak:en-us+f3"}
 
 
 async def test_a_job_that_cannot_reach_edge_keeps_the_fallback_and_reports_the_error(settings: Any) -> None:
@@ -187,6 +201,20 @@ async def test_a_job_that_cannot_reach_edge_keeps_the_fallback_and_reports_the_e
     _audio, synthesizer = await spoken(voices, SENTENCES[0])
     assert not synthesizer.from_cache and synthesizer.spoken_by == "espeak"
     # ...which opens Edge's breaker: from then on the fallback voice's cached audio plays.
-    audio, synthesizer = await spoken(voices, SENTENCES[1])
+    audio, synthesizer, speakers = await spoken_by(voices, SENTENCES[1])
     fallback_row = await AnswerAudio.objects.aget(text=SENTENCES[1], backend="espeak")
     assert synthesizer.from_cache and np.array_equal(audio, decoded(fallback_row))
+    assert speakers == {"espeak:en-us+f3"}  # the fallback's cached audio, credited to the fallback
+
+
+def test_the_sources_of_pre_rendered_answers_follow_the_stored_audio() -> None:
+    voice = Voice("en", "espeak", "en-us")
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(24000) / 24000)).astype(np.float32)
+    kept = answer_audio_store(voice=voice, text="Kept.", samples=tone, sample_rate=24000)
+    gone = answer_audio_store(voice=voice, text="Edited away.", samples=tone, sample_rate=24000)
+    gone.delete()
+    sources = dict(answer_audio_sources(16000))
+    assert set(sources) == {kept.key}
+    samples = sources[kept.key]()
+    assert len(samples) == pytest.approx(16000, abs=20)  # one second, at the renderer's rate
+    assert np.max(np.abs(samples)) == pytest.approx(0.3, abs=0.02)

@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from avatar_runtime.audio import without_leading_silence
 from avatar_runtime.pipeline.session import State
 from avatar_runtime.tts.answer_cache import CachedVoices, speech_key
+from avatar_runtime.tts.base import voice_key
 from avatars.answer_audio import DjangoSpeechCache, answer_audio_refresh
 from avatars.models import AnswerAudio
 from avatars.voices import voice_book_from_settings
@@ -80,3 +81,5 @@ async def test_an_answer_from_the_cache_barged_into_keeps_its_position_and_heard
     assert abs(len(first.heard_text.rstrip("…")) - len(expected)) <= 2
     assert first.text.startswith(first.heard_text.rstrip("…"))
     assert second.retrieved[0]["key"] == "taxi-stand" and not second.interrupted
+    # Audio from the cache is credited to the voice whose audio it is (Edge is off here: Piper's).
+    assert first.spoken_voice == second.spoken_voice == "piper:en_US-joe-medium" == voice_key(voice)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,11 +113,14 @@ def _demo_site(var: Path, env: dict[str, str]) -> str:
     return code.group(1)
 
 
-@pytest.fixture(scope="session")
-def kiosk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+@contextmanager
+def live_kiosk_server(tmp_path_factory: pytest.TempPathFactory, name: str = "kiosk",
+                      extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """A daphne server with the embedded worker over its own copy of the demo site; ``extra_env``
+    adds to (or overrides) the settings every browser test's server runs with."""
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (scripts/test.sh installs it)")
-    var = tmp_path_factory.mktemp("kiosk-var")
+    var = tmp_path_factory.mktemp(f"{name}-var")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update({"KIOSK_VAR_DIR": str(var), "MODELS_DIR": os.environ.get("MODELS_DIR", str(ROOT / "var" / "models")),
@@ -131,6 +135,7 @@ def kiosk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
                 "AVATAR_SESSION_IDLE_SECONDS": str(IDLE_SECONDS),
                 "KIOSK_STAFF_PASSWORD": "staff-browser-pass-1", "KIOSK_SUPERVISOR_PASSWORD": "super-browser-pass-1",
                 "KIOSK_ADMIN_PASSWORD": "admin-browser-pass-1"})
+    env.update(extra_env or {})
     code = _demo_site(var, env)
     server = LiveServer(f"http://127.0.0.1:{port}", env, code,
                         {"staff": "staff-browser-pass-1", "supervisor": "super-browser-pass-1"},
@@ -141,7 +146,14 @@ def kiosk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
     finally:
         server.stop()
         ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "daphne.log").write_text((var / "daphne.log").read_text())
+        log_name = "daphne.log" if name == "kiosk" else f"daphne-{name}.log"
+        (ARTIFACTS / log_name).write_text((var / "daphne.log").read_text())
+
+
+@pytest.fixture(scope="session")
+def kiosk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_kiosk_server(tmp_path_factory) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -51,14 +51,15 @@ def avatar_turn(db: None) -> TurnFactory:
     kiosks: dict[str, Kiosk] = {}
 
     def factory(*, avatar: str = "Astronaut", voice: str = "offline:en_US-amy", language: str = "en",
-                clip: bytes | None = None) -> Turn:
+                clip: bytes | None = None, spoken_voice: str = "") -> Turn:
         kiosk = kiosks.get(avatar)
         if kiosk is None:
             face = Avatar.objects.create(name=avatar, source="avatars/face.png", status=Avatar.Status.READY)
             kiosk = kiosks[avatar] = Kiosk.objects.create(name=f"Kiosk {avatar}", venue=venue, avatar=face)
         conversation = Conversation.objects.create(public_id=uuid.uuid4(), kiosk=kiosk, languages=[language])
         turn = Turn.objects.create(conversation=conversation, public_id=uuid.uuid4(), index=1, role=Turn.Role.AVATAR,
-                                   text="Tickets are sold at the entrance.", language=language, voice=voice, complete=True)
+                                   text="Tickets are sold at the entrance.", language=language, voice=voice,
+                                   spoken_voice=spoken_voice, complete=True)
         if clip is not None:
             turn.answer_clip.save("answer.mp4", ContentFile(clip), save=True)
         return turn

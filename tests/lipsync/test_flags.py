@@ -98,3 +98,17 @@ def test_transcripts_selectors(avatar_turn: TurnFactory) -> None:
     assert set(turns_with_qa_below()) == {bad, lse}  # each scorer's own threshold
     assert set(turns_with_qa_below(0.95)) == {good, bad}  # syncnet's 2.0 is not under 0.95
     assert set(turns_with_qa_below(5, scorer="syncnet")) == {lse}
+
+
+def test_scores_are_credited_to_the_voice_that_spoke_not_the_configured_one(avatar_turn: TurnFactory) -> None:
+    from adminconsole.qa_selectors import qa_summary_rows
+
+    for confidence in (0.3, 0.2, 0.1):  # Edge was down: the offline fallback spoke these answers, badly synced
+        score = record(avatar_turn, confidence, voice="edge:en-US-AriaNeural", spoken_voice="espeak:en-us")
+        assert score.voice == "espeak:en-us"
+    record(avatar_turn, 0.9, voice="edge:en-US-AriaNeural", spoken_voice="edge:en-US-AriaNeural")
+    assert qa_rolling_summary(subject="voice", key="espeak:en-us", scorer="embedded").count == 3
+    assert qa_rolling_summary(subject="voice", key="edge:en-US-AriaNeural", scorer="embedded").count == 1
+    assert set(QaFlag.objects.filter(subject="voice").values_list("subject_key", flat=True)) == {"espeak:en-us"}
+    voices = {row.summary.key: row.summary.count for row in qa_summary_rows(scorer="embedded") if row.summary.subject == "voice"}
+    assert voices == {"espeak:en-us": 3, "edge:en-US-AriaNeural": 1}

@@ -25,7 +25,7 @@ from avatar_runtime.render.musetalk.weights import MuseTalkModels
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZES = (1, 2, 4, 8, 16, 32)  # 64 (116-125 ms) never fits the server's 50 ms batch cap
+BATCH_SIZES = (1, 2, 4, 8, 16, 32)  # 64 (116-125 ms) never fits the server's 75 ms batch cap
 ENCODE_BATCH_SIZES = (1, 2, 4, 8, 16, 32)
 
 

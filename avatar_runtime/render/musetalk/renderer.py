@@ -18,21 +18,27 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from avatar_runtime.pipeline.messages import Samples, VideoFrame
+from avatar_runtime.render.base import Renderer
 from avatar_runtime.render.musetalk.audio_features import Utterance
 from avatar_runtime.render.musetalk.config import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from avatar_runtime.render.musetalk.prepare import PreparedAvatar
+from avatar_runtime.render.musetalk.prerender import PrerenderedAnswer
 from avatar_runtime.render.musetalk.scheduler import FrameJob, JobKind
 from avatar_runtime.render.musetalk.server import MuseTalkServer
 
 log = logging.getLogger(__name__)
 
+DEFAULT_START_DELAY = 0.06  # seconds; where the server has no measured batch times
 _SILENT_FRAME = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
 _SILENT_FRAME.flags.writeable = False
 
 
 @dataclass(frozen=True)
 class SessionSettings:
-    start_delay: float = 0.06  # first speech frame shown this long after its audio is complete
+    # The first speech frame is shown this long after its audio is complete; None: as soon as the
+    # server expects to have rendered it (the batch in flight, then a small one; 0.06 s where it
+    # cannot tell, the CPU), which with the 75 ms cap left too little time (H100, issue #25).
+    start_delay: float | None = DEFAULT_START_DELAY
     min_lead: float = 0.03  # a continuing frame keeps the next slot only if it is at least this far off
     max_wait: float = 0.2  # past its slot, a render is given up for the base frame
     silence_dbfs: float = -50.0  # frame windows quieter than this skip the model
@@ -46,6 +52,7 @@ class SessionStats:
     replaced: int = 0  # renders given up for the base frame
     underruns: int = 0  # speech audio arrived too late to continue on the next slot (a gap in the speech)
     compose_cpu_seconds: float = 0.0  # pasting rendered faces into the base frames
+    replay_cpu_seconds: float = 0.0  # decoding pre-rendered crops
 
 
 @dataclass
@@ -53,6 +60,7 @@ class _Slot:
     utterance: Utterance | None  # None: a fade after speech, silent
     frame: int  # index in the utterance
     job: FrameJob | None
+    replay: PrerenderedAnswer | None = None  # frames rendered ahead: crop and base frame from here
 
 
 class _Resampler:
@@ -75,7 +83,9 @@ class _Resampler:
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
 
 
-class MuseTalkRenderer:
+class MuseTalkRenderer(Renderer):
+    """Keeps ``Renderer.set_state``'s default: its idle frames are the avatar's own video loop."""
+
     name = "musetalk"
     fps = FPS
     sample_rate = SAMPLE_RATE
@@ -132,6 +142,27 @@ class MuseTalkRenderer:
         self._assign()
         self._fade_out(self._last_render, self._since_render)
 
+    def play_prerendered(self, answer: PrerenderedAnswer, samples: Samples) -> None:
+        """Speak a whole cached answer (16 kHz) with its frames rendered ahead: no GPU work.
+
+        Its slots follow whatever is queued (or start ``min_lead`` from now); ``clear_buffer`` drops
+        them like live ones. The answer's frames show the base frames they were rendered on.
+        """
+        self.flush()
+        utterance = Utterance()
+        utterance.append(np.asarray(samples, dtype=np.float32))
+        utterance.flush()
+        if utterance.ready_frames() != len(answer):
+            raise ValueError(f"{len(answer)} pre-rendered frames for {utterance.ready_frames()} frames of audio")
+        idle = self._last_slot < self._slot_after(0.0)
+        self._utterance, self._assigned, self._played, self._resampler = utterance, len(answer), 0, None
+        self._first_push = self._clock() if idle else None
+        first = max(self._last_slot + 1, self._slot_after(self.settings.min_lead))
+        for frame in range(len(answer)):
+            self._slots[first + frame] = _Slot(utterance, frame, None, answer)
+        self._last_slot = first + len(answer) - 1
+        self._last_render, self._last_shown, self._since_render = None, None, 0
+
     def clear_buffer(self) -> float:
         """Drop queued speech at once; the mouth fades closed from the last face shown."""
         played = 0.0
@@ -161,11 +192,17 @@ class MuseTalkRenderer:
         for frame in range(self._assigned, ready):
             slot = self._last_slot + 1
             if frame == 0 or self.slot_time(slot) < self._clock() + self.settings.min_lead:
-                slot = max(slot, self._slot_after(self.settings.start_delay))
+                slot = max(slot, self._slot_after(self._start_delay()))
                 self.stats.underruns += int(frame > 0)
             self._slots[slot] = _Slot(utterance, frame, self._job(utterance, frame, slot))
             self._last_slot = slot
         self._assigned = max(self._assigned, ready)
+
+    def _start_delay(self) -> float:
+        if self.settings.start_delay is not None:
+            return self.settings.start_delay
+        expected = self.server.first_frame_delay()
+        return DEFAULT_START_DELAY if expected is None else expected
 
     def _job(self, utterance: Utterance, frame: int, slot: int) -> FrameJob | None:
         if utterance.window_dbfs(frame) < self.settings.silence_dbfs:
@@ -210,10 +247,16 @@ class MuseTalkRenderer:
             yield frame
 
     async def _frame_for(self, slot: int) -> VideoFrame:
-        index = self.avatar.frame_index(slot)
         entry = self._slots.pop(slot, None)
+        if entry is not None and entry.replay is not None:
+            cpu = time.thread_time()
+            index = int(entry.replay.base_frames[entry.frame])
+            crop = entry.replay.crop(entry.frame)
+            self.stats.replay_cpu_seconds += time.thread_time() - cpu
+        else:
+            index = self.avatar.frame_index(slot)
+            crop = None if entry is None or entry.job is None else await self._result(entry.job, slot)
         image = self._frames[index]
-        crop = None if entry is None or entry.job is None else await self._result(entry.job, slot)
         if crop is not None:
             cpu = time.thread_time()
             x1, y1, x2, y2 = (int(v) for v in self.avatar.crops[index])

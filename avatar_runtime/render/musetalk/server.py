@@ -6,6 +6,7 @@ faces in one UNet + VAE batch (padded to a fixed size, a CUDA graph replay on th
 them per avatar on the device and hands each crop back through the job's future. No thread per
 session: more sessions make bigger batches, not more contention for the GIL.
 """
+import gc
 import logging
 import threading
 import time
@@ -24,7 +25,7 @@ from avatar_runtime.render.musetalk.compose import DeviceAvatar, composite, uplo
 from avatar_runtime.render.musetalk.config import WINDOW_ROWS
 from avatar_runtime.render.musetalk.engine import EngineSettings, FrameEngine
 from avatar_runtime.render.musetalk.prepare import PreparedAvatar
-from avatar_runtime.render.musetalk.scheduler import EdfQueue, FrameJob, JobKind, batch_limit
+from avatar_runtime.render.musetalk.scheduler import EdfQueue, FrameJob, JobKind, batch_limit, choose_batch
 from avatar_runtime.render.musetalk.weights import MuseTalkModels
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,23 @@ log = logging.getLogger(__name__)
 class ServerSettings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     horizon: float = 1.0  # render at most this far ahead of a frame's slot
-    overhead: float = 0.005  # seconds a batch spends beyond its graph (audio encoding, blending, copies)
-    max_batch_seconds: float = 0.05  # no batch longer than this: bounds how long an urgent frame waits
+    overhead: float = 0.005  # first guess of what a batch spends beyond its graph (audio encoding, blending, copies)
+    # A number: no batch slower than this (graph time); 75 ms lets batches of 32 run, which 16
+    # sessions need on an H100 (bench/results/gpu_worker_nvidia_h100_80gb_hbm3*.md). None: batch
+    # sizes follow the queued deadlines and the arrival rate (``choose_batch``) with each size's
+    # measured batch time; it lost to the 75 ms cap at 16 sessions (batches of 32 are the only ones
+    # that keep up there), so it is not the default.
+    max_batch_seconds: float | None = 0.075
+    # Render at least this many times the rate frames arrive at: frames come in bursts (a TTS chunk
+    # is 5 frames a session), and a server near saturation queues them past their slots.
+    headroom: float = 1.5
+    margin: float = 0.01  # finish a frame this long before its slot
+    urgent_batch: int = 4  # a newly urgent frame (first of an answer) is planned into a batch this small
+    idle_batch: int = 8  # batches of idle work (answers rendered ahead) stay this small: live work waits little
+    # Prepare the next batch on the host while the GPU renders this one (hides the 4-20 ms of host
+    # work per batch measured on an H100); off until measured on a GPU: the device was not lent again.
+    pipeline: bool = False
+    freeze_gc: bool = True  # at start, exempt every object made so far from collection (no long GC pauses)
     poll: float = 0.05  # how often the idle thread checks for shutdown
 
 
@@ -47,6 +63,8 @@ class ServerStats:
     fades: int = 0
     encoded_segments: int = 0
     busy_seconds: float = 0.0
+    idle_seconds: float = 0.0  # of busy_seconds: batches of idle work (answers rendered ahead)
+    idle_rendered: int = 0
     cpu_seconds: float = 0.0  # CPU time of the thread that ran the batches (host-side cost of rendering)
     batch_sizes: Counter[int] = field(default_factory=Counter)
 
@@ -64,6 +82,9 @@ class MuseTalkServer:
         self._users: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._batch_seconds: dict[int, float] = {}  # measured wall seconds per batch, by padded size
+        self._busy_until = 0.0  # when the batches in flight should be done (clock time)
+        self._last_finish = 0.0  # perf_counter when the last batch was handed out
         self.startup: dict[str, object] = {}  # how start() went: seconds, compile cache status
 
     @property
@@ -85,12 +106,16 @@ class MuseTalkServer:
             fields = self.engine.cache_fields()
             cache = compile_cache.load(fields)
         self.engine.capture(self.tokens)
+        self._batch_seconds = {size: cost + self.settings.overhead for size, cost in self.engine.costs.items()}
         seconds = time.perf_counter() - started
         if compile_cache is not None and cache is not None and cache.status != READY:
             compile_cache.save(fields, seconds)
         self.startup = {"seconds": seconds, "compile_cache": cache.status if cache else "unused",
                         "cache_key": cache.key if cache else None}
         log.info("musetalk server ready in %.1f s (compile cache %s)", seconds, self.startup["compile_cache"])
+        if self.settings.freeze_gc:
+            gc.collect()
+            gc.freeze()  # the models' and libraries' objects: later collections need not walk them
         self._thread = threading.Thread(target=self._run, name="musetalk-inference", daemon=True)
         self._thread.start()
 
@@ -122,35 +147,98 @@ class MuseTalkServer:
         self.queue.push(job)
 
     def _run(self) -> None:
+        """Take, launch, then finish the batch launched before: with ``pipeline`` the host prepares
+        (and afterwards hands out) one batch while the GPU renders the other."""
+        pending: _Launched | None = None
         while not self.queue.closed:
-            jobs = self.queue.take(self.batch_limit, self.settings.poll)
-            if jobs:
-                self.process(jobs)
+            jobs = self.queue.take(self.batch_limit, 0.0 if pending else self.settings.poll, self.settings.idle_batch)
+            launched = self._launch(jobs) if jobs else None
+            if pending is not None:
+                self._finish(pending)
+            pending = launched
+            if pending is not None and not self.settings.pipeline:
+                self._finish(pending)
+                pending = None
+        if pending is not None:
+            self._finish(pending)
+
+    @property
+    def batch_seconds(self) -> dict[int, float]:
+        """Wall seconds a batch of each captured size takes (measured; empty on the CPU)."""
+        return dict(self._batch_seconds)
 
     def batch_limit(self, earliest_deadline: float) -> int:
-        slack = earliest_deadline - self.clock() - self.settings.overhead
-        return batch_limit(self.engine.costs, slack, self.settings.max_batch_seconds, self.engine.max_batch)
+        start, cap = max(self.clock(), self._busy_until), self.settings.max_batch_seconds  # after what is in flight
+        if cap is not None:
+            slack = earliest_deadline - start - self.settings.overhead
+            return batch_limit(self.engine.costs, slack, cap, self.engine.max_batch)
+        deadlines = self.queue.render_deadlines(4 * self.engine.max_batch)
+        return choose_batch(deadlines, start, self._batch_seconds, rate=self.queue.arrival_rate(),
+                            headroom=self.settings.headroom, margin=self.settings.margin, fallback=self.engine.max_batch)
+
+    def first_frame_delay(self) -> float | None:
+        """Seconds from now until a frame submitted now could be rendered: the batch in flight, then
+        a small one, plus the margin. None without measured batch times (CPU)."""
+        small = [cost for size, cost in self._batch_seconds.items() if size >= self.settings.urgent_batch]
+        if not small:
+            return None
+        in_flight = max(0.0, self._busy_until - self.clock())
+        return in_flight + min(small) + self.settings.margin
 
     def process(self, jobs: list[FrameJob]) -> None:
         """Render one batch and resolve its jobs (the inference thread's step; tests call it directly)."""
+        self._finish(self._launch(jobs))
+
+    def _launch(self, jobs: list[FrameJob]) -> "_Launched":
+        """Queue the batch's device work and its copies to the host; no wait."""
         started, cpu = time.perf_counter(), time.thread_time()
+        renders = sum(job.kind is JobKind.RENDER for job in jobs)
+        size = self.engine.batch_size(renders) if renders else 0
+        self._busy_until = max(self.clock(), self._busy_until) + self._batch_seconds.get(size, 0.0)
+        launched = _Launched(jobs, size, renders, started)
         try:
-            crops = self._render(jobs)
+            launched.copies = self._render(jobs)
+        except Exception as exc:  # noqa: BLE001 - resolved as the batch's failure in _finish
+            launched.error = exc
+        launched.cpu = time.thread_time() - cpu
+        return launched
+
+    def _finish(self, batch: "_Launched") -> None:
+        """Wait for the batch's copies to the host, then resolve its jobs."""
+        cpu = time.thread_time()
+        jobs = batch.jobs
+        try:
+            if batch.error is not None:
+                raise batch.error
+            if batch.copies is not None and batch.copies.event is not None:
+                batch.copies.event.synchronize()
         except Exception as exc:
             log.exception("musetalk batch of %d frames failed (sessions %s)", len(jobs), sorted({j.session for j in jobs}))
             for job in jobs:
                 _resolve(job, exc=exc)
             return
+        crops = batch.copies.crops(len(jobs)) if batch.copies is not None else [None] * len(jobs)
         done = self.clock()
         for job, crop in zip(jobs, crops, strict=True):
             job.done_at = done
             job.fade_from = None  # the source face is no longer needed
             _resolve(job, crop)
-        self.stats.busy_seconds += time.perf_counter() - started
-        self.stats.cpu_seconds += time.thread_time() - cpu
+        finished = time.perf_counter()
+        seconds = finished - max(batch.started, self._last_finish)  # pipelined: from the previous batch's end
+        self._last_finish = finished
+        if batch.size in self._batch_seconds:
+            # An exponential average that follows load on the host; one stall (a page-in, a
+            # collection) counts at most 1.5 times the estimate, so it cannot rule a size out for good.
+            current = self._batch_seconds[batch.size]
+            self._batch_seconds[batch.size] = 0.9 * current + 0.1 * min(seconds, 1.5 * current)
+        self.stats.busy_seconds += seconds
+        if jobs[0].idle:
+            self.stats.idle_seconds += seconds
+            self.stats.idle_rendered += batch.renders
+        self.stats.cpu_seconds += batch.cpu + time.thread_time() - cpu
 
     @torch.inference_mode()
-    def _render(self, jobs: list[FrameJob]) -> list[npt.NDArray[np.uint8] | None]:
+    def _render(self, jobs: list[FrameJob]) -> "_HostCopies":
         renders = [j for j in jobs if j.kind is JobKind.RENDER]
         # Index tensors go to the device before the heavy work is queued, so no copy waits behind it.
         groups = self._composite_groups(jobs)
@@ -165,12 +253,19 @@ class MuseTalkServer:
             self.stats.batch_sizes[padded] += 1
         self.stats.fades += len(jobs) - len(renders)
 
-        crops: dict[int, npt.NDArray[np.uint8]] = {}
+        # Every group's crops go to the host in one wait: pinned, non-blocking copies, then one event.
+        cuda = self.models.device.type == "cuda"
+        copies = _HostCopies()
         for avatar, positions, frames, weights in groups:
             shown = [jobs[i].face if jobs[i].kind is JobKind.RENDER else _fade_source(jobs[i]) for i in positions]
-            out = composite(avatar, frames, torch.stack([f for f in shown if f is not None]), weights).cpu().numpy()
-            crops.update(zip(positions, out, strict=True))
-        return [crops.get(i) for i in range(len(jobs))]
+            out = composite(avatar, frames, torch.stack([f for f in shown if f is not None]), weights)
+            host = torch.empty(out.shape, dtype=out.dtype, pin_memory=cuda)
+            host.copy_(out, non_blocking=cuda)
+            copies.groups.append((positions, host))
+        if cuda:
+            copies.event = torch.cuda.Event()
+            copies.event.record()
+        return copies
 
     def _composite_groups(self, jobs: list[FrameJob]) -> list[tuple[DeviceAvatar, list[int], torch.Tensor, torch.Tensor]]:
         """Per avatar: the positions of the jobs that show a face, their base frames and mask weights."""
@@ -184,7 +279,7 @@ class MuseTalkServer:
         device = self.models.device
         for key, items in positions.items():
             avatar = self._avatars.get(key)
-            if avatar is None:  # every session showing it has closed
+            if avatar is None:  # every session showing it has closed (or no session shows it: an idle job's avatar)
                 continue
             frames = torch.tensor([jobs[i].frame for i in items]).to(device, non_blocking=True)
             weights = torch.tensor([jobs[i].fade_weight for i in items]).to(device, non_blocking=True)
@@ -217,6 +312,31 @@ class MuseTalkServer:
             ordered.append(windows[key][position[key]])
             position[key] += 1
         return torch.stack(ordered).to(self.models.dtype)
+
+
+@dataclass
+class _HostCopies:
+    """A batch's crops on their way to the host: read them once ``event`` has completed."""
+
+    groups: list[tuple[list[int], torch.Tensor]] = field(default_factory=list)
+    event: torch.cuda.Event | None = None  # None on the CPU: the copies are done
+
+    def crops(self, count: int) -> list[npt.NDArray[np.uint8] | None]:
+        found: dict[int, npt.NDArray[np.uint8]] = {}
+        for positions, host in self.groups:
+            found.update(zip(positions, host.numpy(), strict=True))
+        return [found.get(i) for i in range(count)]
+
+
+@dataclass
+class _Launched:
+    jobs: list[FrameJob]
+    size: int  # padded render rows (0: fades only)
+    renders: int
+    started: float  # perf_counter at launch
+    copies: _HostCopies | None = None
+    error: Exception | None = None
+    cpu: float = 0.0  # thread CPU seconds of the launch
 
 
 def _fade_source(job: FrameJob) -> torch.Tensor | None:

@@ -1,5 +1,7 @@
 """What the face does in each frame: the mouth shape (from :mod:`.visemes`), blinks, breathing and
-head motion, so that the face is never frozen, speaking or not.
+head motion, so that the face is never frozen, speaking or not; and the conversation's state
+(``set_state``): attention with a slow nod while the customer speaks, a thinking look (eyes up and
+aside, brows raised a little) until the answer starts. States blend in and out.
 """
 import math
 import random
@@ -10,6 +12,9 @@ from avatar_runtime.render.portrait.visemes import MouthShape
 BLINK_INTERVAL_S = (3.0, 6.0)
 BLINK_CLOSE_S, BLINK_HOLD_S, BLINK_OPEN_S = 0.05, 0.03, 0.07
 BREATH_HZ = 0.23  # ~14 breaths a minute, at rest
+NOD_HZ = 0.45  # a listener's slow nod
+STATE_EASE_S = 0.25  # time constant of blending into and out of listening and thinking
+THINK_GAZE = (0.22, -0.18)  # eyes up and aside, in eye widths / heights
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,8 @@ class Pose:
     dx: float = 0.0
     dy: float = 0.0
     angle: float = 0.0
+    gaze: tuple[float, float] = (0.0, 0.0)  # iris shift in eye widths (x) and heights (y, < 0 up)
+    brow: float = 0.0  # 0 rest .. 1 raised
 
 
 class IdleMotion:
@@ -36,6 +43,20 @@ class IdleMotion:
         self._shift = 0.012 * face_width  # pixels; a couple at our face sizes
         self._tilt = 0.8  # degrees
         self._breath = 0.006 * face_width  # the head rises and sinks a little with each breath
+        self._nod = 0.012 * face_width
+        self._state = "idle"
+        self._listen = self._think = 0.0  # blended weights of the two expressions
+        self._last_t: float | None = None
+
+    def set_state(self, state: str) -> None:
+        self._state = state
+
+    def _blend(self, t: float) -> None:
+        dt = 0.0 if self._last_t is None else max(t - self._last_t, 0.0)
+        self._last_t = t
+        rate = 1 - math.exp(-dt / STATE_EASE_S)
+        self._listen += rate * (float(self._state == "listening") - self._listen)
+        self._think += rate * (float(self._state == "thinking") - self._think)
 
     def _wave(self, axis: int, t: float) -> float:
         return sum(math.sin(2 * math.pi * f * t + p) for f, p in self._waves[axis]) / 3
@@ -54,11 +75,17 @@ class IdleMotion:
 
     def pose(self, t: float, mouth: MouthShape, energy: float) -> Pose:
         """``energy``: a slow average of recent jaw opening; speech adds a slight nod."""
+        self._blend(t)
+        listen, think = self._listen, self._think
         breath = self._breath * math.sin(2 * math.pi * BREATH_HZ * t)
+        # attention: the head comes up a little and nods slowly (down-strokes only, as a listener does)
+        nod = listen * self._nod * (max(0.0, math.sin(2 * math.pi * NOD_HZ * t)) ** 2 - 0.4)
         return Pose(
             mouth=mouth,
             blink=self.blink(t),
             dx=self._shift * self._wave(0, t),
-            dy=self._shift * (0.7 * self._wave(1, t) + 1.5 * energy) - breath,
+            dy=self._shift * (0.7 * self._wave(1, t) + 1.5 * energy) - breath + nod,
             angle=self._tilt * self._wave(2, t),
+            gaze=(THINK_GAZE[0] * think, THINK_GAZE[1] * think),
+            brow=think,
         )

@@ -15,7 +15,7 @@ from scipy.signal import resample_poly
 
 from avatar_runtime.capacity.stage_cpu import StageCpu
 from avatar_runtime.pipeline.messages import Image, Samples, VideoFrame
-from avatar_runtime.render.base import RENDER_FPS, RENDER_SAMPLE_RATE
+from avatar_runtime.render.base import RENDER_FPS, RENDER_SAMPLE_RATE, Renderer
 from avatar_runtime.render.portrait.animator import IdleMotion, Pose
 from avatar_runtime.render.portrait.clock import Clock, LoopClock
 from avatar_runtime.render.portrait.mouth import MouthGeometry
@@ -50,7 +50,7 @@ def build_warper(avatar: PortraitAvatar) -> FaceWarper:
     return FaceWarper(frame_base(avatar), geometry, (rig.to_output(rig.left_eye), rig.to_output(rig.right_eye)))
 
 
-class PortraitRenderer:
+class PortraitRenderer(Renderer):
     """Talking portrait at ``fps``, paced by ``clock`` (real time by default).
 
     ``seed`` fixes the blink timing and head sway (tests, reproducible clips). ``video_every``
@@ -109,6 +109,10 @@ class PortraitRenderer:
 
     def flush(self) -> None:
         self._flushed = True
+
+    def set_state(self, state: str) -> None:
+        """Listening: attention and a slow nod; thinking: eyes up and aside, brows raised (``animator``)."""
+        self._motion.set_state(state)
 
     def clear_buffer(self) -> float:
         played = self._played / self.sample_rate

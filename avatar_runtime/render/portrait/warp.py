@@ -2,7 +2,8 @@
 
 Mouth: jaw, width and lip closure, drawn per frame by :mod:`.mouth`.
 
-Eyes: a blink stretches the upper eyelid's skin down over the eye (``BLINK_LEVELS`` steps).
+Eyes: a blink stretches the upper eyelid's skin down over the eye (``BLINK_LEVELS`` steps); a
+gaze shifts what lies inside the eye (the iris) and a raised brow lifts the skin above it.
 
 Head: a small rotation and translation, applied with a soft mask so the head moves and the
 shoulders stay. This one is computed per frame (it is continuous), on the head's box only.
@@ -52,6 +53,7 @@ class FaceWarper:
         self._mouth = MouthWarp(base, geometry)
         self._eyes = [(region, self._blink_levels(eye, region)) for eye in eyes
                       for region in [self._region(eye.expand(1.6, 2.6), width, height)]]
+        self._looks = [self._look_init(eye, self._region(eye.expand(1.8, 5.0), width, height)) for eye in eyes]
         self._head_region = self._region(face.expand(3.0, 3.2), width, height)
         self._head_init(face)
 
@@ -79,6 +81,28 @@ class FaceWarper:
             layers.append(_layer(xs, (ys - closure * travel * across * stretch).astype(np.float32)))
         return layers
 
+    def _look_init(self, eye: Box, region: tuple[slice, slice]) -> tuple[tuple[slice, slice], Floats, Floats, Floats,
+                                                                           Floats, Floats]:
+        """Per eye: its region's grid, where the iris moves with the gaze (scaled to pixels per unit of gaze),
+        and where the brow lifts (pixels per unit of raise)."""
+        xs, ys = self._grid(region)
+        cx, cy = eye.center
+        radius = np.sqrt(((xs - cx) / (0.5 * eye.width)) ** 2 + ((ys - cy) / (0.5 * eye.height)) ** 2)
+        iris = 1 - _smoothstep((radius - 0.45) / 0.55)
+        brow_y = eye.y0 - 0.9 * eye.height
+        brow = np.exp(-0.5 * (((xs - cx) / (0.75 * eye.width)) ** 2 + ((ys - brow_y) / (0.7 * eye.height)) ** 2))
+        return (region, xs, ys, (iris * eye.width).astype(np.float32), (iris * eye.height).astype(np.float32),
+                (brow * 0.3 * eye.height).astype(np.float32))
+
+    def _look(self, frame: Image, pose: Pose) -> None:
+        gx, gy = pose.gaze
+        for region, xs, ys, iris_x, iris_y, brow in self._looks:
+            # backward maps: the iris's content moves by the gaze, the brow's skin moves up
+            map_x = xs - gx * iris_x
+            map_y = ys - gy * iris_y + pose.brow * brow
+            rows, cols = region
+            frame[rows, cols] = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
     def _head_init(self, face: Box) -> None:
         xs, ys = self._grid(self._head_region)
         cx, cy = face.center[0], face.center[1] - 0.1 * face.height
@@ -103,6 +127,8 @@ class FaceWarper:
         if closure:
             for region, layers in self._eyes:
                 self._apply(frame, region, layers[closure])
+        if pose.gaze != (0.0, 0.0) or pose.brow > 0:
+            self._look(frame, pose)
         return self._move_head(frame, pose)
 
     def _move_head(self, frame: Image, pose: Pose) -> Image:

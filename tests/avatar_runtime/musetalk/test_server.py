@@ -9,7 +9,7 @@ from avatar_runtime.render.musetalk.compose import composite
 from avatar_runtime.render.musetalk.engine import EngineSettings, FrameEngine
 from avatar_runtime.render.musetalk.prepare import PreparedAvatar
 from avatar_runtime.render.musetalk.scheduler import EdfQueue, FrameJob, JobKind, batch_limit
-from avatar_runtime.render.musetalk.server import MuseTalkServer
+from avatar_runtime.render.musetalk.server import MuseTalkServer, ServerSettings
 from avatar_runtime.render.musetalk.weights import MuseTalkModels
 
 from .conftest import speech
@@ -91,3 +91,22 @@ def test_a_failing_batch_fails_its_jobs_not_the_server(models: MuseTalkModels, a
     server.process([job])
     with pytest.raises(ValueError, match="utterance"):
         job.future.result(timeout=0)
+
+
+def test_the_pipelined_thread_hands_out_every_batch_like_the_serial_one(models: MuseTalkModels, avatar: PreparedAvatar) -> None:
+    utterance = Utterance()
+    utterance.append(speech(0.5, seed=7))
+    utterance.flush()
+    results = []
+    for pipeline in (False, True):
+        server = MuseTalkServer(models, ServerSettings(pipeline=pipeline, freeze_gc=False))
+        server.attach(avatar)
+        jobs = [FrameJob(session="s", avatar=avatar.key, frame=i % 3, deadline=time.monotonic() + 0.01 * i,
+                         kind=JobKind.RENDER, utterance=utterance, utterance_frame=i) for i in range(6)]
+        server.start()
+        for job in jobs:
+            server.submit(job)
+        results.append([job.future.result(timeout=120) for job in jobs])
+        server.stop()
+    for serial, pipelined in zip(*results, strict=True):
+        assert serial is not None and pipelined is not None and np.array_equal(serial, pipelined)

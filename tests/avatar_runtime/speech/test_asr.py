@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avatar_runtime.asr.whisper import WhisperRecognizer, looks_cantonese
+from avatar_runtime.asr.whisper import WhisperRecognizer, looks_cantonese, sounds_cantonese
 from avatar_runtime.audio import resample, voiced_sound
 from avatar_runtime.errors import ModelMissingError
 from tests.speech_samples import RATE, SENTENCES, noise, speak, with_silence
@@ -99,6 +99,14 @@ def test_written_cantonese_is_recognised() -> None:
     assert not looks_cantonese("洗手间在哪里？")
 
 
+def test_a_vietnamese_share_beside_mandarin_says_cantonese() -> None:
+    # Whisper base's probabilities on the real-speech tuning clips: Cantonese read aloud (FLEURS
+    # yue_hant_hk) against Mandarin (AISHELL-1), both heard as "zh".
+    assert sounds_cantonese([("<|zh|>", 0.9950), ("<|vi|>", 0.00112), ("<|nn|>", 0.0010)])
+    assert not sounds_cantonese([("<|zh|>", 0.9855), ("<|en|>", 0.0039), ("<|vi|>", 0.00022)])
+    assert not sounds_cantonese([("<|vi|>", 0.6), ("<|th|>", 0.3)])  # no Chinese heard at all
+
+
 def test_missing_model_files_are_named(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelMissingError, match=r"model\.bin, tokenizer\.json, vocabulary\.txt.*provision_models") as info:
@@ -146,3 +154,22 @@ def test_a_tap_on_cantonese_decodes_real_speech_as_chinese(recognizer: WhisperRe
     result = recognizer.transcribe(samples, rate, language="yue")
     assert result.language == "yue"
     assert "交易" in result.text and "情况" in result.text
+
+
+@pytest.mark.parametrize(("clip", "language"), [("yue-fleurs-test-01.wav", "yue"), ("zh-fleurs-1883.wav", "zh"),
+                                                ("zh-aishell1-BAC009S0724W0121.wav", "zh")])
+def test_real_cantonese_read_aloud_is_told_from_mandarin(recognizer: WhisperRecognizer, clip: str, language: str) -> None:
+    # Tuning clips of bench/data/real_speech. The Cantonese one is written in standard Chinese (no
+    # 嘅 喺 ...): only the Vietnamese share of Whisper's language scores tells it from Mandarin, and
+    # the text is what the Chinese decoding wrote either way.
+    import soundfile as sf
+
+    from avatar_runtime.asr.language_policy import LanguagePolicy
+    from bench.asr_real_speech import DATA
+
+    samples, rate = sf.read(DATA / clip, dtype="float32")
+    result = recognizer.transcribe(samples, rate)
+    assert result.language == language
+    assert result.cantonese_as_zh is (language == "zh")
+    assert LanguagePolicy(default="zh").observe(result) == language  # a Mandarin kiosk answers a Cantonese speaker in Cantonese
+    assert result.text == recognizer.transcribe(samples, rate, language="zh").text

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 # The head of the demo venue's vocabulary (knowledgebase/vocabulary.py); Whisper base is sensitive to
 # the prompt: with only ("Harbour Cinema", "FreshMart", "MTR") it wrote "ハーバー、Sinema".
 _DEMO = ("ATM", "Harbour Cinema", "IMAX", "Harbour Medical Centre", "Harbour Eats", "HarbourPoint Free WiFi")
-TERMS = {"ja": _DEMO, "en": _DEMO}
+TERMS = {"ja": _DEMO, "en": _DEMO, "zh": _DEMO}
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_a_venue_name_is_written_as_the_venue_writes_it(models_dir: Path, prompt
     assert heard.language == "ja" and "Harbour Cinema" in heard.text
 
 
-@pytest.mark.parametrize("language", ["en", "ja"])
+@pytest.mark.parametrize("language", ["en", "ja", "zh"])
 def test_silence_and_noise_do_not_come_back_as_the_prompt(prompted: WhisperRecognizer, language: str) -> None:
     quiet_room = with_silence(np.zeros(0, np.float32), 1.0, 1.0, noise_dbfs=-30.0, seed=3)
     for audio in (np.zeros(2 * RATE, np.float32), quiet_room, noise(2 * RATE, -40.0, seed=5)):

@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from avatar_runtime.audio import resample
 from avatar_runtime.factory import VoiceBook, VoiceChoice
 from avatar_runtime.health import Health, HealthRegistry, HealthTracker, health_registry
-from avatar_runtime.tts.base import SpeechChunk, Voice
+from avatar_runtime.pipeline.playback import Playback
+from avatar_runtime.tts.base import SpeechChunk, Voice, voice_key
 from avatar_runtime.tts.edge_voice import EdgeConfig, EdgeSynthesizer
 from avatar_runtime.tts.espeak_voice import EspeakSynthesizer
 from avatar_runtime.tts.registry import FallbackSynthesizer, voice_breakers_reset
@@ -71,6 +73,13 @@ async def test_edge_stalling_mid_sentence_hands_the_whole_sentence_to_the_offlin
     offline_chunks = [(t, c) for t, c in timed if c.sample_rate != 16000]  # espeak-ng speaks at 22.05 kHz
     assert edge_chunks and offline_chunks and timed.index(offline_chunks[0]) == len(edge_chunks)
     assert synthesizer.spoken_by == "espeak" and synthesizer.switched
+    # Each chunk names its voice; the transcript credits the answer to the one that spoke most of it.
+    assert {c.voice for _, c in edge_chunks} == {EDGE} and {c.voice for _, c in offline_chunks} == {OFFLINE}
+    playback = Playback(16000)
+    for _, chunk in timed:
+        playback.add_audio(resample(chunk.samples, chunk.sample_rate, 16000), voice_key(chunk.voice or EDGE))
+    assert set(playback.voice_samples) == {"edge:en-US-JennyNeural", "espeak:en-us"}
+    assert playback.spoken_voice() == "espeak:en-us"
     # The offline voice spoke the sentence from its start: all of it, not the rest after the stall.
     assert sum(len(c.samples) for _, c in offline_chunks) == await espeak_samples(SENTENCES[0])
     failover = offline_chunks[0][0] - edge_chunks[-1][0]
