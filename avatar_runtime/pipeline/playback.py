@@ -52,6 +52,11 @@ class Playback:
         return self.played / self.sample_rate
 
     @property
+    def queued_seconds(self) -> float:
+        """Speech synthesised and not yet played: how long the listener is covered."""
+        return (self.total - self.played) / self.sample_rate
+
+    @property
     def done(self) -> bool:
         return self.finished_synthesis and self.played >= self.total
 

@@ -29,6 +29,7 @@ from avatar_runtime.pipeline.recording import AnswerRecorder
 from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig
 from avatar_runtime.pipeline.transcript import TranscriptWriter
 from avatar_runtime.tts.base import Synthesizer, Voice, voice_key
+from avatar_runtime.tts.pacing import speech_ahead
 from avatar_runtime.vad.base import VAD_SAMPLE_RATE
 from common.log_context import turn_bind
 
@@ -187,6 +188,8 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, syn
     if turn_id is not None:
         # Saved before it is spoken: if the worker dies mid-sentence, the record still has it.
         ctx.writer.put("turn_update", turn_id, {"text": playback.full_text()})
+    # A slow voice sizes its pieces to what is still queued, so the listener never waits between them.
+    ahead = speech_ahead.set(lambda: playback.queued_seconds)
     try:
         with cpu_stage(session.cpu, "synthesis"):
             async for chunk in session.counted(synthesizer.synthesize(sentence, voice)):
@@ -209,6 +212,8 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, syn
         health_voice_failed(voice.language, str(exc) if isinstance(exc, ProviderError) else type(exc).__name__)
         session._emit({"type": "error", "stage": "tts", "code": "tts_failed"})
         session._emit({"type": "caption", "role": "avatar", "text": sentence})
+    finally:
+        speech_ahead.reset(ahead)
 
 
 async def _speak_fixed(ctx: TurnContext, name: str, language: str) -> None:

@@ -49,6 +49,12 @@ def _mandarin_words() -> Any:
     return jieba
 
 
+def mandarin_words(text: str) -> list[str]:
+    """``text`` cut into jieba's words (where a Mandarin sentence may be cut in pieces)."""
+    with _mandarin_lock:
+        return list(_mandarin_words().lcut(text, cut_all=False))
+
+
 def mandarin_ipa(text: str) -> str:
     """misaki's legacy Chinese g2p (Kokoro v1.0's Mandarin phonemes) with the third-tone sandhi it lacks.
 

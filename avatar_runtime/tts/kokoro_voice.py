@@ -28,6 +28,7 @@ from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
 from avatar_runtime.tts.kokoro_phonemes import LANGUAGES, phonemize
+from avatar_runtime.tts.pacing import PACED_LANGUAGES, Pace, paced_pieces, speech_ahead
 from avatar_runtime.tts.phrasing import text_pieces
 from avatar_runtime.tts.streaming import stream_in_thread
 
@@ -126,7 +127,9 @@ class KokoroSynthesizer:
         if voice.name not in model.styles:
             known = ", ".join(sorted(model.styles))
             raise ProviderError(self.name, f"unknown voice {voice.name!r}; have {known}", retryable=False)
-        async for chunk in stream_in_thread(lambda: self._pieces(model, text, voice), SAMPLE_RATE):
+        ahead = speech_ahead.get()  # in a turn: pieces sized to the speech queued ahead of the listener
+        pace = Pace(ahead) if ahead is not None and voice.language in PACED_LANGUAGES else None
+        async for chunk in stream_in_thread(lambda: self._pieces(model, text, voice, pace), SAMPLE_RATE):
             yield chunk
 
     def _model(self) -> KokoroModel:
@@ -137,12 +140,18 @@ class KokoroSynthesizer:
         except Exception as exc:
             raise ProviderError(self.name, f"cannot load the Kokoro model: {exc}", retryable=False) from exc
 
-    def _pieces(self, model: KokoroModel, text: str, voice: Voice) -> Iterator[Samples]:
+    def _pieces(self, model: KokoroModel, text: str, voice: Voice, pace: Pace | None = None) -> Iterator[Samples]:
+        """The speech of ``text`` piece by piece, each piece with its pause in front of it."""
+        pieces = paced_pieces(text, voice.language, pace) if pace is not None else iter(text_pieces(text, voice.language))
         try:
-            for pause, clause in text_pieces(text, voice.language):
+            for pause, clause in pieces:
+                began = pace.clock() if pace is not None else 0.0
                 for part, phonemes in enumerate(_phoneme_pieces(phonemize(clause, voice.language))):
                     audio = model.infer(phonemes, voice.name, voice.rate)
+                    if pace is not None:  # how fast speech is computed now sizes the next pieces
+                        pace.speed.record(pace.clock() - began, len(audio) / SAMPLE_RATE)
                     yield audio if part else np.concatenate([np.zeros(int(pause * SAMPLE_RATE), np.float32), audio])
+                    began = pace.clock() if pace is not None else 0.0
         except ProviderError:
             raise
         except Exception as exc:
