@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from bench.kb_oos_diagnostic import entry_relative
+from bench.kb_oos_diagnostic import answer_gap, entry_relative
 from knowledgebase.retrieval.index import IndexItem, SearchIndex
 from knowledgebase.retrieval.languages import LanguageCentroids
 
@@ -37,3 +37,11 @@ def test_the_query_is_measured_against_how_close_the_entrys_own_phrasings_are() 
 
 def test_an_entry_with_one_phrasing_has_no_sibling_to_compare_with() -> None:
     assert entry_relative(_index(alternates=0), 0, _unit(1, 0, 0), "en") == 0.0
+
+
+def test_the_answer_gap_is_the_answers_similarity_less_the_best_phrasings() -> None:
+    index = _index(alternates=1)
+    query = _unit(1, 0, 1)  # halfway between the first phrasing and the answer
+    best_phrasing = float(query @ _unit(1, 0, 0))
+    assert answer_gap(index, 0, query, "en") == pytest.approx(float(query @ _unit(0, 0, 1)) - best_phrasing, abs=1e-6)
+    assert answer_gap(index, 0, _unit(1, 0, 0), "en") == pytest.approx(0.0 - 1.0, abs=1e-6)  # asks only the phrasing
