@@ -115,12 +115,13 @@ def avatar_prepare(*, avatar_id: int) -> Avatar:
         still, new_still = _still(avatar, report)
         report(0.2, gettext_noop("detecting the face"))
         portrait = prepare_portrait(still, overrides=overrides, cache_dir=cache_dir)
+        loop = None
         if avatar.video:
             report(0.3, gettext_noop("keeping the video's idle loop"))
             with avatar.video.open("rb") as handle:
-                idle_loop(handle.read(), portrait, cache_dir=cache_dir)
+                loop = idle_loop(handle.read(), portrait, cache_dir=cache_dir)
         report(0.4, gettext_noop("rendering the preview clip"))
-        clip = avatar_preview_render(portrait=portrait, language=avatar_preview_language(avatar))
+        clip = avatar_preview_render(portrait=portrait, language=avatar_preview_language(avatar), loop=loop)
         report(0.6, gettext_noop("portrait ready"))
         models_dir = Path(settings.MODELS_DIR)
         if _musetalk_available(models_dir):
