@@ -25,6 +25,7 @@ from avatar_runtime.doctor import DoctorConfig
 from avatar_runtime.errors import ProviderError
 from avatar_runtime.health_checks import health_seed, health_voice
 from avatar_runtime.llm.base import Answerer, Retrieved
+from avatar_runtime.render.portrait.idle_loop import IdleLoop, idle_loop
 from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portrait
 from avatar_runtime.render.portrait.rig import RigOverrides
 from avatar_runtime.tts.base import Synthesizer, Voice
@@ -165,6 +166,21 @@ def portrait_current(profile: "KioskProfile") -> PortraitAvatar:
     return _portrait(profile.photo_path, mtime, profile.overrides_key)
 
 
+@functools.lru_cache(maxsize=2)  # a loop holds ~80 MB of frames: the kiosks' current avatars only
+def _idle_loop(video_path: str, mtime: float, photo_path: str, photo_mtime: float, overrides_key: str) -> IdleLoop:
+    portrait = _portrait(photo_path, photo_mtime, overrides_key)
+    with _lock:
+        return idle_loop(Path(video_path).read_bytes(), portrait, cache_dir=Path(settings.MEDIA_ROOT) / "avatar-cache")
+
+
+def idle_loop_current(profile: "KioskProfile") -> IdleLoop | None:
+    """The idle loop of the kiosk's avatar video (stored by its preparation), or None for a photo avatar."""
+    if not profile.video_path:
+        return None
+    return _idle_loop(profile.video_path, Path(profile.video_path).stat().st_mtime, profile.photo_path,
+                      Path(profile.photo_path).stat().st_mtime, profile.overrides_key)
+
+
 @dataclass(frozen=True)
 class KioskProfile:
     kiosk_id: int | None
@@ -172,6 +188,7 @@ class KioskProfile:
     default_language: str
     photo_path: str
     overrides_key: str
+    video_path: str = ""  # a video avatar's upload: its idle loop plays under the drawn mouth
 
 
 def warm_up(*, retrieve: Callable[[str, str, int], Retrieved], voice_book: Callable[[], VoiceBook],

@@ -11,7 +11,10 @@ from pathlib import Path
 import soundfile as sf
 
 from avatar_runtime.render.clip import render_offline, write_frames
+from avatar_runtime.render.portrait.clock import VirtualClock
+from avatar_runtime.render.portrait.idle_loop import IdleLoop
 from avatar_runtime.render.portrait.prepare import PortraitAvatar
+from avatar_runtime.render.portrait.renderer import PortraitRenderer
 from avatars.models import Avatar
 from avatars.voices import SAMPLE_SENTENCES, speech_synthesize
 
@@ -23,10 +26,11 @@ def avatar_preview_language(avatar: Avatar) -> str:
     return shown_on or str(kiosks.model._meta.get_field("default_language").get_default())
 
 
-def avatar_preview_render(*, portrait: PortraitAvatar, language: str) -> bytes:
-    """The mp4 of ``portrait`` saying the sample sentence of ``language`` (blocking, ~1-3 s of CPU)."""
+def avatar_preview_render(*, portrait: PortraitAvatar, language: str, loop: IdleLoop | None = None) -> bytes:
+    """The mp4 of ``portrait`` saying the sample sentence of ``language`` (blocking, ~1-3 s of CPU),
+    over a video avatar's idle ``loop`` when it has one."""
     spoken = speech_synthesize(text=SAMPLE_SENTENCES[language], language=language)
     samples, rate = sf.read(io.BytesIO(spoken.wav), dtype="float32")
-    frames = render_offline(portrait, samples, rate)
+    frames = render_offline(PortraitRenderer(portrait, clock=VirtualClock(), seed=0, loop=loop), samples, rate)
     with tempfile.TemporaryDirectory(prefix="avatar-preview-") as folder:
         return write_frames(Path(folder) / "preview.mp4", frames).read_bytes()

@@ -1,7 +1,8 @@
 """Avatar preparation: what a staff upload goes through before a kiosk can show it.
 
-A video first gives up its best frontal frame as the still. Then the portrait rig (face, mouth
-and eye boxes for the CPU renderer) always; MuseTalk latents and blend masks too when its
+A video first gives up its best frontal frame as the still, and later a few seconds of itself as
+the CPU renderer's idle loop (``portrait.idle_loop``, stored in the avatar cache). Then the portrait
+rig (face, mouth and eye boxes for the CPU renderer) always; MuseTalk latents and blend masks too when its
 weights and a GPU are present; and a preview clip of the avatar speaking. Progress is kept in the
 shared cache for the console's progress bar; a failure leaves the avatar marked failed with the
 reason, and nothing half-prepared in use.
@@ -24,6 +25,7 @@ from PIL import Image as PILImage
 from audit.log import audit_record
 from avatar_runtime.doctor import MUSETALK_FILES
 from avatar_runtime.pipeline.messages import Image
+from avatar_runtime.render.portrait.idle_loop import idle_loop
 from avatar_runtime.render.portrait.prepare import MAX_PIXELS, PortraitError, load_image, prepare_portrait
 from avatar_runtime.render.portrait.rig import PortraitRig, RigOverrides
 from avatar_runtime.render.portrait.video import VideoError, best_frame, probe_video
@@ -113,8 +115,13 @@ def avatar_prepare(*, avatar_id: int) -> Avatar:
         still, new_still = _still(avatar, report)
         report(0.2, gettext_noop("detecting the face"))
         portrait = prepare_portrait(still, overrides=overrides, cache_dir=cache_dir)
+        loop = None
+        if avatar.video:
+            report(0.3, gettext_noop("keeping the video's idle loop"))
+            with avatar.video.open("rb") as handle:
+                loop = idle_loop(handle.read(), portrait, cache_dir=cache_dir)
         report(0.4, gettext_noop("rendering the preview clip"))
-        clip = avatar_preview_render(portrait=portrait, language=avatar_preview_language(avatar))
+        clip = avatar_preview_render(portrait=portrait, language=avatar_preview_language(avatar), loop=loop)
         report(0.6, gettext_noop("portrait ready"))
         models_dir = Path(settings.MODELS_DIR)
         if _musetalk_available(models_dir):

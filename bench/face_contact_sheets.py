@@ -2,7 +2,8 @@
 
 For each sentence (espeak-ng, one per language), the mouth region of every 2nd frame; the whole
 face over 6 s of idle (every 3rd frame), so head motion, blinks and breathing show; and 2 s each
-of idle, listening and thinking (every 3rd frame, one row per state).
+of idle, listening and thinking (every 3rd frame, one row per state); and a video avatar (the
+photo panned and zoomed) idling, then speaking over its idle loop (every 3rd frame).
 Written as PNGs under ``docs/face/`` with a suffix (``before``/``after`` a change).
 
     python bench/face_contact_sheets.py after
@@ -24,6 +25,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from avatar_runtime.render.clip import render_offline
 from avatar_runtime.render.portrait.clock import VirtualClock
+from avatar_runtime.render.portrait.idle_loop import build_idle_loop
 from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portrait
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
 
@@ -96,10 +98,19 @@ def states_sheet(avatar: PortraitAvatar) -> np.ndarray:
     return grid(tiles, columns=17)
 
 
+def video_sheet(avatar: PortraitAvatar, video: bytes, audio: np.ndarray) -> np.ndarray:
+    """2 s of a video avatar idling, then its sentence: the head moves as filmed, the mouth with it."""
+    rig = avatar.rig
+    rows, cols = rig.to_output(rig.face).expand(2.0, 2.0).clip(rig.settings.output_size, rig.settings.output_size).slices()
+    renderer = PortraitRenderer(avatar, clock=VirtualClock(), seed=0, loop=build_idle_loop(video, avatar))
+    frames = [renderer.render_next() for _ in range(50)] + render_offline(renderer, audio, 16000, tail_s=0.2)
+    return grid([cv2.resize(f.image[rows, cols], (96, 96), interpolation=cv2.INTER_AREA) for f in frames[::3]])
+
+
 def main() -> None:
     from skimage import data
 
-    from tests.avatar_runtime.render.media import png_bytes
+    from tests.avatar_runtime.render.media import moving_portrait_video, png_bytes
 
     suffix = sys.argv[1] if len(sys.argv) > 1 else "after"
     OUT.mkdir(parents=True, exist_ok=True)
@@ -108,6 +119,7 @@ def main() -> None:
         save(f"mouth_{lang}_{suffix}.png", mouth_sheet(avatar, speak(voice, text)))
     save(f"idle_{suffix}.png", idle_sheet(avatar))
     save(f"states_{suffix}.png", states_sheet(avatar))
+    save(f"video_loop_{suffix}.png", video_sheet(avatar, moving_portrait_video(), speak(*SENTENCES["en"])))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ Prints (and writes to bench/results/render_portrait.md) the achieved frame rate,
 cost of one frame (p50/p95) measured offline on one thread.
 
     python bench/render_portrait.py [--png-dir /tmp]   # also saves a few frames as PNGs
+    python bench/render_portrait.py --video   # a video avatar: the idle loop under the mouth
+                                              # (written to bench/results/render_portrait_video.md)
 """
 import argparse
 import asyncio
@@ -23,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from avatar_runtime.render.portrait.clock import LoopClock
+from avatar_runtime.render.portrait.idle_loop import build_idle_loop
 from avatar_runtime.render.portrait.prepare import prepare_portrait
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
 
@@ -57,10 +60,11 @@ async def realtime_session(renderer: PortraitRenderer, audio: np.ndarray) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--png-dir", type=Path, default=None)
+    parser.add_argument("--video", action="store_true", help="a video avatar (3 s of the photo panned and zoomed)")
     args = parser.parse_args()
     from skimage import data
 
-    from tests.avatar_runtime.render.media import png_bytes
+    from tests.avatar_runtime.render.media import moving_portrait_video, png_bytes
 
     photo = png_bytes(data.astronaut())
     t0 = time.perf_counter()
@@ -69,11 +73,17 @@ def main() -> None:
     t0 = time.perf_counter()
     PortraitRenderer(avatar, seed=0)
     init_s = time.perf_counter() - t0
+    loop, loop_s = None, 0.0
+    if args.video:
+        video = moving_portrait_video()
+        t0 = time.perf_counter()
+        loop = build_idle_loop(video, avatar)
+        loop_s = time.perf_counter() - t0
     audio = speech()
 
-    session = asyncio.run(realtime_session(PortraitRenderer(avatar, clock=LoopClock(), seed=0), audio))
+    session = asyncio.run(realtime_session(PortraitRenderer(avatar, clock=LoopClock(), seed=0, loop=loop), audio))
 
-    offline = PortraitRenderer(avatar, seed=0)
+    offline = PortraitRenderer(avatar, seed=0, loop=loop)
     offline.push_audio(audio, 16000)
     offline.flush()
     costs, saved = [], []
@@ -102,9 +112,10 @@ def main() -> None:
             spent.append(time.thread_time() - c0)
         by_state[state] = np.array(spent[25:]) * 1000  # once the state has blended in
     speech_s = len(audio) / 16000
+    source = "photo panned and zoomed as a 3 s video (idle loop, ping-pong)" if loop else "photo"
     lines = [
         "# CPU portrait renderer", "",
-        f"One session, the astronaut photo, {speech_s:.1f} s of espeak-ng speech, output 512x512 at 25 fps.", "",
+        f"One session, the astronaut {source}, {speech_s:.1f} s of espeak-ng speech, output 512x512 at 25 fps.", "",
         "## Real time (frames paced on the event loop's clock, drawing in a worker thread)", "",
         "| frames | wall s | fps | CPU s | CPU share (process/wall) | lateness p95 ms | lateness max ms |",
         "|---|---|---|---|---|---|---|",
@@ -121,14 +132,15 @@ def main() -> None:
         "## One-off costs", "",
         "| step | seconds |", "|---|---|",
         f"| prepare (decode, face/mouth/eyes detection) | {prepare_s:.2f} |",
-        f"| renderer init (mouth region grid, teeth band, 10 blink levels) | {init_s:.2f} |", "",
+        f"| renderer init (mouth region grid, teeth band, 10 blink levels) | {init_s:.2f} |",
+        *([f"| idle loop (decode, frame, track {len(loop)} frames) | {loop_s:.2f} |"] if loop is not None else []), "",
         f"Machine: {os.cpu_count()} cores (shared with other work), load average {os.getloadavg()[0]:.1f} at the end.",
     ]
     report = "\n".join(lines) + "\n"
     print(report)
     if saved:
         print("frames saved:", ", ".join(saved))
-    out = Path(__file__).resolve().parent / "results" / "render_portrait.md"
+    out = Path(__file__).resolve().parent / "results" / ("render_portrait_video.md" if loop else "render_portrait.md")
     out.parent.mkdir(exist_ok=True)
     out.write_text(report)
 

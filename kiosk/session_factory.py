@@ -18,7 +18,7 @@ from avatar_runtime.asr.prompt import Vocabulary
 from avatar_runtime.capacity.budget import BudgetConfig, CpuBudget
 from avatar_runtime.capacity.degrade import Degrader
 from avatar_runtime.capacity.stage_cpu import StageCpu
-from avatar_runtime.factory import KioskProfile, answerer, portrait_current, recognizer
+from avatar_runtime.factory import KioskProfile, answerer, idle_loop_current, portrait_current, recognizer
 from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.clock import RealClock
 from avatar_runtime.pipeline.session import ConversationSession
@@ -43,7 +43,8 @@ def kiosk_profile(kiosk_id: int | None) -> KioskProfile:
     overrides = {k: v for k, v in (("face", avatar.face_box), ("mouth", avatar.mouth_box)) if v}
     languages = [code for code in kiosk.languages if code in KIOSK_LANGUAGES] or list(KIOSK_LANGUAGES)
     return KioskProfile(kiosk.pk, languages, kiosk.default_language, avatar.source.path,
-                        json.dumps(overrides, sort_keys=True) if overrides else "")
+                        json.dumps(overrides, sort_keys=True) if overrides else "",
+                        avatar.video.path if avatar.video else "")
 
 
 def vocabulary() -> Vocabulary | None:
@@ -66,6 +67,7 @@ async def session_factory(session_id: str, kiosk_id: int | None) -> Conversation
     if settings.ANSWER_AUDIO_CACHE:  # FAQ answers play from the answer audio cache (avatars.answer_audio)
         voices = CachedVoices(voices, DjangoSpeechCache())
     portrait = await asyncio.to_thread(portrait_current, profile)
+    loop = await asyncio.to_thread(idle_loop_current, profile)
     rec = await in_inference_thread(recognizer, vocabulary())
     cpu = StageCpu()
     backends = SessionBackends(
@@ -74,7 +76,7 @@ async def session_factory(session_id: str, kiosk_id: int | None) -> Conversation
         retrieve=retrieve,
         answerer=answerer(),
         voices=voices,
-        renderer=PortraitRenderer(portrait, cpu=cpu),
+        renderer=PortraitRenderer(portrait, cpu=cpu, loop=loop),
         language_policy=LanguagePolicy(profile.default_language, profile.languages),
         aec=echo_canceller(),
     )

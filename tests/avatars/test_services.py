@@ -54,3 +54,20 @@ def test_an_unusable_upload_fails_with_its_reason(content: bytes, code: str) -> 
     avatar.refresh_from_db()
     assert avatar.status == Avatar.Status.FAILED and avatar.preparation_error
     assert avatar.face_box is None
+
+
+def test_a_video_avatar_is_prepared_with_its_idle_loop(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from avatar_runtime.render.portrait.idle_loop import LOOP_SECONDS
+    from tests.avatar_runtime.render.media import moving_portrait_video
+
+    avatar = Avatar(name="moving")
+    avatar.video.save("moving.mp4", ContentFile(moving_portrait_video()), save=False)
+    avatar.save()
+    assert avatar_prepare_task.apply((avatar.pk,)).get() == Avatar.Status.READY
+    stored = list((tmp_path / "avatar-cache").glob("loop-*.npz"))
+    assert len(stored) == 1
+    with np.load(stored[0]) as loop:
+        frames, transforms = loop["frames"], loop["transforms"]
+    assert 1 < len(frames) <= LOOP_SECONDS * 25 and frames.shape[1:] == (512, 512, 3)
+    assert len(transforms) == len(frames)
+    assert np.ptp(transforms[:, 0, 2]) > 10  # the face pans across the loop: it is the video, not one frame

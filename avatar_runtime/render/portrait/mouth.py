@@ -117,9 +117,9 @@ class MouthWarp:
         return np.median(pixels[redness >= np.percentile(redness, 70)], axis=0).astype(np.float32)
 
     def draw(self, frame: Image, shape: MouthShape) -> None:
-        """Paint the mouth for ``shape`` into ``frame`` (a copy of the base photo's frame)."""
+        """Paint the mouth for ``shape`` into ``frame``: the base photo's frame, or a video loop frame aligned to it."""
         map_x, map_y, crease, interior = self._maps(shape)
-        region: Image = np.asarray(cv2.remap(self.base[self.rows, self.cols], map_x, map_y, cv2.INTER_LINEAR,
+        region: Image = np.asarray(cv2.remap(frame[self.rows, self.cols], map_x, map_y, cv2.INTER_LINEAR,
                                              borderMode=cv2.BORDER_REPLICATE), np.uint8)
         if crease is not None:
             rows = slice(crease[1], crease[1] + len(crease[0]))

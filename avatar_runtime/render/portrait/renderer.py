@@ -18,6 +18,7 @@ from avatar_runtime.pipeline.messages import Image, Samples, VideoFrame
 from avatar_runtime.render.base import RENDER_FPS, RENDER_SAMPLE_RATE, Renderer
 from avatar_runtime.render.portrait.animator import IdleMotion, Pose
 from avatar_runtime.render.portrait.clock import Clock, LoopClock
+from avatar_runtime.render.portrait.idle_loop import IdleLoop, LoopCompositor
 from avatar_runtime.render.portrait.mouth import MouthGeometry
 from avatar_runtime.render.portrait.prepare import PortraitAvatar
 from avatar_runtime.render.portrait.visemes import JAW_RATES, REST, VisemeDriver
@@ -56,7 +57,8 @@ class PortraitRenderer(Renderer):
     ``seed`` fixes the blink timing and head sway (tests, reproducible clips). ``video_every``
     draws a new image only every that many frames (0: none, voice only), for a session degraded
     under load; the audio of every frame is the same whatever it is. Drawing counts as the
-    "rendering" stage of ``cpu``.
+    "rendering" stage of ``cpu``. With ``loop`` (a video avatar's), the base image is the loop's
+    frame on the audio clock and the head moves as in the video (the pose's head sway is not drawn).
     """
 
     name = "portrait"
@@ -70,6 +72,7 @@ class PortraitRenderer(Renderer):
         fps: int = RENDER_FPS,
         sample_rate: int = RENDER_SAMPLE_RATE,
         cpu: StageCpu | None = None,
+        loop: IdleLoop | None = None,
     ) -> None:
         if sample_rate % fps:
             raise ValueError("sample_rate must be a multiple of fps")
@@ -78,6 +81,7 @@ class PortraitRenderer(Renderer):
         self._frame_len = sample_rate // fps
         self._clock: Clock = clock or LoopClock()
         self._warper = build_warper(avatar)
+        self._loop = LoopCompositor(loop, self._warper) if loop is not None and len(loop) else None
         self._driver = VisemeDriver(sample_rate)
         self._motion = IdleMotion(avatar.rig.to_output(avatar.rig.face).width, seed=seed)
         self._pending: Samples = np.zeros(0, np.float32)  # queued speech of the current utterance
@@ -151,7 +155,12 @@ class PortraitRenderer(Renderer):
     def render_next(self) -> VideoFrame:
         """The next frame, at once (offline rendering); ``frames`` paces the same on the clock."""
         pose, audio, speaking, pts = self._advance()
-        return VideoFrame(self._warper.draw(pose), pts, audio, self.sample_rate, speaking)
+        return VideoFrame(self._draw(pose, pts), pts, audio, self.sample_rate, speaking)
+
+    def _draw(self, pose: Pose, pts: float) -> Image:
+        if self._loop is None:
+            return self._warper.draw(pose)
+        return self._loop.draw(pose, round(pts * self.fps))
 
     async def frames(self) -> AsyncIterator[VideoFrame]:
         start = self._clock.now() - self._index / self.fps
@@ -163,7 +172,7 @@ class PortraitRenderer(Renderer):
             draw = self._last_image is None or (self.video_every > 0 and (self._index - 1) % self.video_every == 0)
             if draw:
                 # drawing takes a few ms of numpy/OpenCV (GIL released): keep it off the event loop
-                self._last_image = await asyncio.to_thread(self.cpu.measured("rendering", self._warper.draw), pose)
+                self._last_image = await asyncio.to_thread(self.cpu.measured("rendering", self._draw), pose, pts)
             assert self._last_image is not None
             yield VideoFrame(self._last_image, pts, audio, self.sample_rate, speaking, drawn=draw)
 

@@ -1,7 +1,7 @@
 """A short portrait video as an avatar source: check it, then pick its best frontal frame.
 
-The portrait renderer animates one still (blinks and head sway are its own idle motion), so a
-video contributes the frame where the face detector and the mouth locator are most certain.
+The still is the frame where the face detector and the mouth locator are most certain: the rig's
+boxes are found on it, and the video's idle loop (``idle_loop``) is tracked against it.
 Decoding is bounded: the container is probed first, and only a few evenly spaced frames are
 decoded and searched for a face.
 """

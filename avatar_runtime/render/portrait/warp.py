@@ -121,6 +121,18 @@ class FaceWarper:
 
     def draw(self, pose: Pose) -> Image:
         frame = self.base.copy()
+        self.draw_features(frame, pose)
+        return self._move_head(frame, pose)
+
+    @property
+    def feature_region(self) -> tuple[slice, slice]:
+        """The rows and columns that :meth:`draw_features` may change (mouth, eyes, brows)."""
+        regions = [(self._mouth.rows, self._mouth.cols), *(r for r, _ in self._eyes), *(look[0] for look in self._looks)]
+        return (slice(min(r.start for r, _ in regions), max(r.stop for r, _ in regions)),
+                slice(min(c.start for _, c in regions), max(c.stop for _, c in regions)))
+
+    def draw_features(self, frame: Image, pose: Pose) -> None:
+        """Mouth, blink, gaze and brows drawn into ``frame`` in place (no head motion)."""
         if pose.mouth != REST:
             self._mouth.draw(frame, pose.mouth)
         closure = round(float(np.clip(pose.blink, 0, 1)) * (BLINK_LEVELS - 1))
@@ -129,7 +141,6 @@ class FaceWarper:
                 self._apply(frame, region, layers[closure])
         if pose.gaze != (0.0, 0.0) or pose.brow > 0:
             self._look(frame, pose)
-        return self._move_head(frame, pose)
 
     def _move_head(self, frame: Image, pose: Pose) -> Image:
         # backward map: each output pixel reads from its position rotated back about the neck and shifted,
