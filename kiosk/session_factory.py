@@ -71,9 +71,9 @@ async def session_factory(session_id: str, kiosk_id: int | None) -> Conversation
     voices: VoiceSource = await database_sync_to_async(voice_book_from_settings)()
     if settings.ANSWER_AUDIO_CACHE:  # FAQ answers play from the answer audio cache (avatars.answer_audio)
         voices = CachedVoices(voices, DjangoSpeechCache())
+    rec = await in_inference_thread(recognizer, vocabulary())
     cpu = StageCpu()
     renderer = await session_renderer(session_id, profile, cpu)
-    rec = await in_inference_thread(recognizer, vocabulary())
     backends = SessionBackends(
         vad=SileroVadStream(),
         recognizer=rec,

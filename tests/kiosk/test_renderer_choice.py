@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 
 from avatar_runtime import factory
 from avatar_runtime.errors import ModelMissingError
-from avatar_runtime.render.musetalk.renderer import MuseTalkRenderer
+from avatar_runtime.render.musetalk.renderer import MuseTalkRenderer, SessionSettings
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
 from avatar_runtime.render.selection import choose_renderer
 from avatars.models import Avatar
@@ -84,6 +84,9 @@ def musetalk_worker(settings, models_dir: Path, tmp_path: Path) -> Iterator[None
     settings.MEDIA_ROOT = astronaut_media(tmp_path / "media")
     choice = factory.start_renderer(spec=TINY_SPEC)
     assert choice.backend == "musetalk"
+    live = factory.live_musetalk()
+    assert live is not None
+    live.session_settings = SessionSettings(max_wait=30.0)  # CPU renders are slow: wait rather than replace them
     yield
     factory.stop_renderer()
 
@@ -123,7 +126,9 @@ async def test_a_session_renders_with_musetalk_on_the_audio_clock(musetalk_worke
     assert 9 <= len(speaking) <= 11  # 0.4 s of speech, in 40 ms frames that carry it
     assert all(f.audio.shape == (640,) and f.sample_rate == 16000 for f in frames)
     assert sum(float(np.abs(f.audio).sum()) for f in speaking) > 0
-    assert live.server.stats.rendered >= len(speaking) - 2  # the mouth came from the model
+    base = renderer.avatar.frames
+    assert all(not np.array_equal(f.image, base[renderer.avatar.frame_index(round(f.pts * 25))]) for f in speaking)
+    assert renderer.stats.replaced == 0 and live.server.stats.rendered >= len(speaking)  # mouths from the model
 
 
 @pytest.mark.slow
@@ -142,3 +147,28 @@ async def test_an_avatar_musetalk_cannot_prepare_gets_the_portrait(musetalk_work
     assert isinstance(session.backends.renderer, PortraitRenderer)
     assert "MuseTalk unavailable (MuseTalk cannot prepare wall.mp4: no face found" in caplog.text
     await session.backends.renderer.close()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+async def test_a_stopped_server_leaves_the_session_speaking_over_its_base_frames(musetalk_worker: None) -> None:
+    from kiosk.session_factory import session_factory
+
+    session = await session_factory("mt-3", await database_sync_to_async(_kiosk)())
+    renderer = session.backends.renderer
+    assert isinstance(renderer, MuseTalkRenderer)
+    renderer.server.stop()
+    audio = speech(0.2)
+    renderer.push_audio(audio, 16000)
+    renderer.flush()
+    frames = []
+    async for frame in renderer.frames():
+        frames.append(frame)
+        if len(frames) == 20:
+            break
+    await renderer.close()
+    speaking = [f for f in frames if f.speaking]
+    assert np.array_equal(np.concatenate([f.audio for f in speaking])[: len(audio)], audio)  # every sample played
+    base = renderer.avatar.frames
+    assert all(np.array_equal(f.image, base[renderer.avatar.frame_index(round(f.pts * 25))]) for f in frames)
+    assert renderer.stats.failed == len(speaking)

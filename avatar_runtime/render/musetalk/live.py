@@ -1,7 +1,7 @@
 """The worker's MuseTalk: one shared server, and each avatar prepared once per process.
 
 Sessions get a ``MuseTalkRenderer`` on the one server for their avatar's base clip (its video, or an
-idle clip made from its photo). Preparation runs once per clip (path and modification time) and is
+idle clip made from its photo). Preparation runs once per clip (again when its file is replaced) and is
 read from the preparation job's disk cache (``cache_dir``) when that job made it with these weights;
 a clip that cannot be prepared (no face) is remembered as such, so later sessions do not retry it.
 """
@@ -26,7 +26,7 @@ class LiveMuseTalk:
         self.cache_dir = cache_dir
         self.prepare_settings = prepare or PrepareSettings()
         self.session_settings = session
-        self._avatars: dict[tuple[str, int], PreparedAvatar | Exception] = {}
+        self._avatars: dict[str, tuple[int, PreparedAvatar | Exception]] = {}  # by path: mtime, outcome
         self._lock = threading.Lock()
 
     def start(self, compile_cache: CompileCache | None) -> None:
@@ -38,16 +38,18 @@ class LiveMuseTalk:
 
     def avatar(self, clip: Path) -> PreparedAvatar:
         """The prepared avatar for ``clip``; ``RuntimeError`` naming what failed (tried once)."""
-        key = (str(clip), clip.stat().st_mtime_ns)
+        version = clip.stat().st_mtime_ns
         with self._lock:  # one preparation at a time: it shares the models with the inference thread's GPU
-            if key not in self._avatars:
+            known = self._avatars.get(str(clip))
+            if known is None or known[0] != version:  # new, or the file was replaced
                 try:
                     frames = load_source(clip, self.prepare_settings.max_frames)
-                    self._avatars[key] = prepare_avatar(frames, self.models, cache_dir=self.cache_dir,
-                                                        settings=self.prepare_settings)
+                    outcome: PreparedAvatar | Exception = prepare_avatar(
+                        frames, self.models, cache_dir=self.cache_dir, settings=self.prepare_settings)
                 except Exception as exc:  # noqa: BLE001 - remembered and re-raised to each session that asks
-                    self._avatars[key] = exc
-            found = self._avatars[key]
+                    outcome = exc
+                known = self._avatars[str(clip)] = (version, outcome)
+            found = known[1]
         if isinstance(found, Exception):
             raise RuntimeError(f"MuseTalk cannot prepare {clip.name}: {found}") from found
         return found
