@@ -11,8 +11,10 @@ from pathlib import Path
 
 from avatar_runtime.asr.sensevoice import REQUIRED_FILES as SENSEVOICE_FILES
 from avatar_runtime.asr.whisper_models import model_choice, parse_beam_sizes
+from avatar_runtime.errors import ModelMissingError
 from avatar_runtime.models.catalog import spec_by_name
 from avatar_runtime.models.provisioning import check_model
+from avatar_runtime.render.selection import MUSETALK, choose_renderer
 
 OK, DEGRADED, BROKEN = "ok", "degraded", "broken"
 
@@ -211,21 +213,27 @@ def musetalk_compile_state(models_dir: Path, host: dict[str, str] | None = None)
 
 
 def check_render(cfg: DoctorConfig) -> StageReport:
+    """The renderer the worker will use (``avatar_runtime.render.selection``, the same choice) and why."""
     missing = _missing_files(cfg.models_dir, MUSETALK_FILES)
     gpu = _cuda_available()
     if not gpu:
         missing.append("a CUDA GPU")
-    if not missing and cfg.render_backend in ("auto", "musetalk"):
+    try:
+        choice = choose_renderer(cfg.render_backend, cfg.models_dir, gpu)
+    except (ModelMissingError, ValueError) as exc:
+        return StageReport("render", "musetalk", BROKEN, f"{exc}: the worker will not start", "musetalk", missing)
+    if choice.backend == MUSETALK:
         parser = (cfg.models_dir / "face-parse-bisent/79999_iter.pth").exists()
-        reason = "MuseTalk 1.5 weights present, CUDA GPU available" + (
+        reason = choice.reason + (
             "" if parser else "; no face-parse-bisent/79999_iter.pth: blend masks use a feathered lower-face ellipse")
-        compiled, ready = musetalk_compile_state(cfg.models_dir)
-        return StageReport("render", "musetalk", OK if ready else DEGRADED, f"{reason}; {compiled}", "musetalk",
-                           ([] if parser else ["MODELS_DIR/face-parse-bisent/79999_iter.pth"])
-                           + ([] if ready else ["python manage.py musetalk_build"]))
+        compiled, ready = musetalk_compile_state(cfg.models_dir) if gpu else ("", False)
+        return StageReport("render", "musetalk", OK if ready else DEGRADED, "; ".join(filter(None, (reason, compiled))),
+                           "musetalk", ([] if parser else ["MODELS_DIR/face-parse-bisent/79999_iter.pth"])
+                           + ([] if ready or not gpu else ["python manage.py musetalk_build"]) + ([] if gpu else ["a CUDA GPU"]))
     if not has_module("cv2") or not has_module("dlib"):
         return StageReport("render", "portrait", BROKEN, "opencv or dlib (dlib-bin) is not installed", "musetalk", missing)
-    return StageReport("render", "portrait", OK, "CPU portrait renderer driven by the audio", "musetalk", missing)
+    return StageReport("render", "portrait", OK, f"CPU portrait renderer driven by the audio ({choice.reason})",
+                       "musetalk", missing)
 
 
 def check_qa(cfg: DoctorConfig) -> StageReport:

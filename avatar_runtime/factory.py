@@ -1,5 +1,5 @@
 """The runtime's process-wide backends, chosen by configuration: recognizer, answerer, the voice
-chain per language, the prepared portrait, and the warm-up that loads them.
+chain per language, the prepared portrait, the renderer (and MuseTalk's shared server), and the warm-up that loads them.
 
 Models load once per process (lazily, thread-safe, in the backends' own modules); each session
 gets its own streaming state (VAD stream, language policy, renderer). The pipeline itself never
@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
@@ -28,6 +29,7 @@ from avatar_runtime.llm.base import Answerer, Retrieved
 from avatar_runtime.render.portrait.idle_loop import IdleLoop, idle_loop
 from avatar_runtime.render.portrait.prepare import PortraitAvatar, prepare_portrait
 from avatar_runtime.render.portrait.rig import RigOverrides
+from avatar_runtime.render.selection import MUSETALK, RendererChoice, choose_renderer
 from avatar_runtime.tts.base import Synthesizer, Voice
 from avatar_runtime.tts.registry import (
     OFFLINE_VOICES,
@@ -39,6 +41,10 @@ from avatar_runtime.tts.registry import (
 from avatar_runtime.vad.base import VAD_SAMPLE_RATE
 from avatar_runtime.vad.silero import SileroVadStream
 from common.languages import KIOSK_LANGUAGES
+
+if TYPE_CHECKING:
+    from avatar_runtime.render.musetalk.config import ArchitectureSpec
+    from avatar_runtime.render.musetalk.live import LiveMuseTalk
 
 log = logging.getLogger(__name__)
 NETWORK_BACKENDS = frozenset({"edge"})
@@ -191,6 +197,60 @@ class KioskProfile:
     video_path: str = ""  # a video avatar's upload: its idle loop plays under the drawn mouth
 
 
+def cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def renderer_choice() -> RendererChoice:
+    """The renderer ``AVATAR_RENDER_BACKEND`` picks on this host (``ModelMissingError``: forced MuseTalk without weights)."""
+    return choose_renderer(settings.AVATAR_RENDER_BACKEND, Path(settings.MODELS_DIR), cuda_available())
+
+
+_live_musetalk: "LiveMuseTalk | None" = None
+_render_lock = threading.Lock()
+
+
+def start_renderer(*, spec: "ArchitectureSpec | None" = None) -> RendererChoice:
+    """At worker start: when MuseTalk is chosen, load its weights and start the one shared server
+    (compiled artefacts from ``MODELS_DIR/musetalk-compiled`` where ``musetalk_build`` made them).
+
+    ``spec`` is the architecture the weights must have (the MuseTalk 1.5 release by default).
+    """
+    global _live_musetalk
+    choice = renderer_choice()
+    log.info("renderer: %s (%s)", choice.backend, choice.reason)
+    if choice.backend != MUSETALK:
+        return choice
+    with _render_lock:
+        if _live_musetalk is None:
+            from avatar_runtime.render.musetalk.compile_cache import CompileCache
+            from avatar_runtime.render.musetalk.config import MUSETALK_V15
+            from avatar_runtime.render.musetalk.live import LiveMuseTalk
+            from avatar_runtime.render.musetalk.weights import load_models
+
+            models_dir = Path(settings.MODELS_DIR)
+            models = load_models(models_dir, device="cuda" if cuda_available() else "cpu", spec=spec or MUSETALK_V15)
+            live = LiveMuseTalk(models, cache_dir=Path(settings.MEDIA_ROOT) / "avatar-cache")
+            live.start(CompileCache.beside_weights(models_dir))
+            _live_musetalk = live
+    return choice
+
+
+def live_musetalk() -> "LiveMuseTalk | None":
+    """The worker's MuseTalk, once ``start_renderer`` started it (None: sessions use the portrait renderer)."""
+    return _live_musetalk
+
+
+def stop_renderer() -> None:
+    global _live_musetalk
+    with _render_lock:
+        if _live_musetalk is not None:
+            _live_musetalk.stop()
+            _live_musetalk = None
+
+
 def warm_up(*, retrieve: Callable[[str, str, int], Retrieved], voice_book: Callable[[], VoiceBook],
             vocabulary: Vocabulary | None = None) -> None:
     """Load every process-wide model before the worker takes sessions (blocking: ~10-20 s on CPU).
@@ -198,6 +258,7 @@ def warm_up(*, retrieve: Callable[[str, str, int], Retrieved], voice_book: Calla
     A kiosk's first question must not wait for Whisper, the retrieval index or a voice to load.
     """
     health_seed(DoctorConfig.from_settings())
+    start_renderer()
     first_recognition(recognizer(vocabulary))
     answerer()
     SileroVadStream()

@@ -7,6 +7,8 @@ book and the answer audio cache (``avatars``), with the kiosk's avatar and langu
 """
 import asyncio
 import json
+import logging
+from pathlib import Path
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -18,11 +20,12 @@ from avatar_runtime.asr.prompt import Vocabulary
 from avatar_runtime.capacity.budget import BudgetConfig, CpuBudget
 from avatar_runtime.capacity.degrade import Degrader
 from avatar_runtime.capacity.stage_cpu import StageCpu
-from avatar_runtime.factory import KioskProfile, answerer, idle_loop_current, portrait_current, recognizer
+from avatar_runtime.factory import KioskProfile, answerer, idle_loop_current, live_musetalk, portrait_current, recognizer
 from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.clock import RealClock
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig, VoiceSource
+from avatar_runtime.render.base import Renderer
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
 from avatar_runtime.tts.answer_cache import CachedVoices
 from avatar_runtime.vad.silero import SileroVadStream
@@ -33,6 +36,8 @@ from common.languages import KIOSK_LANGUAGES
 from conversations.transcript_store import DjangoTranscriptStore
 from kiosk.models import Kiosk
 from knowledgebase.runtime_retrieval import retrieve, venue_terms
+
+log = logging.getLogger(__name__)
 
 
 def kiosk_profile(kiosk_id: int | None) -> KioskProfile:
@@ -66,17 +71,16 @@ async def session_factory(session_id: str, kiosk_id: int | None) -> Conversation
     voices: VoiceSource = await database_sync_to_async(voice_book_from_settings)()
     if settings.ANSWER_AUDIO_CACHE:  # FAQ answers play from the answer audio cache (avatars.answer_audio)
         voices = CachedVoices(voices, DjangoSpeechCache())
-    portrait = await asyncio.to_thread(portrait_current, profile)
-    loop = await asyncio.to_thread(idle_loop_current, profile)
     rec = await in_inference_thread(recognizer, vocabulary())
     cpu = StageCpu()
+    renderer = await session_renderer(session_id, profile, cpu)
     backends = SessionBackends(
         vad=SileroVadStream(),
         recognizer=rec,
         retrieve=retrieve,
         answerer=answerer(),
         voices=voices,
-        renderer=PortraitRenderer(portrait, cpu=cpu, loop=loop),
+        renderer=renderer,
         language_policy=LanguagePolicy(profile.default_language, profile.languages),
         aec=echo_canceller(),
     )
@@ -86,6 +90,20 @@ async def session_factory(session_id: str, kiosk_id: int | None) -> Conversation
                            answer_clip_max_seconds=settings.ANSWER_CLIP_MAX_SECONDS)
     return ConversationSession(session_id=session_id, kiosk_id=profile.kiosk_id, config=config, backends=backends,
                                store=DjangoTranscriptStore(profile.kiosk_id), clock=RealClock(), cpu=cpu)
+
+
+async def session_renderer(session_id: str, profile: KioskProfile, cpu: StageCpu) -> Renderer:
+    """MuseTalk on the worker's shared server where ``start_renderer`` started it, else the portrait
+    renderer; a session whose avatar MuseTalk cannot show (no face, server stopped) gets the portrait."""
+    live = live_musetalk()
+    if live is not None:
+        try:
+            return await asyncio.to_thread(live.renderer, Path(profile.video_path or profile.photo_path), session_id)
+        except Exception as exc:  # noqa: BLE001 - any MuseTalk failure costs the session its lip sync, not its life
+            log.warning("session %s: MuseTalk unavailable (%s); using the portrait renderer", session_id, exc)
+    portrait = await asyncio.to_thread(portrait_current, profile)
+    loop = await asyncio.to_thread(idle_loop_current, profile)
+    return PortraitRenderer(portrait, cpu=cpu, loop=loop)
 
 
 def worker_governor() -> Governor:

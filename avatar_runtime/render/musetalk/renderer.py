@@ -50,6 +50,7 @@ class SessionStats:
     lateness: list[float] = field(default_factory=list)  # render done - slot time, per rendered frame
     first_frame: list[float] = field(default_factory=list)  # from an idle avatar: first speech frame shown - first audio
     replaced: int = 0  # renders given up for the base frame
+    failed: int = 0  # frames the server failed (or, stopped, refused) to render: base frames shown
     underruns: int = 0  # speech audio arrived too late to continue on the next slot (a gap in the speech)
     compose_cpu_seconds: float = 0.0  # pasting rendered faces into the base frames
     replay_cpu_seconds: float = 0.0  # decoding pre-rendered crops
@@ -210,9 +211,25 @@ class MuseTalkRenderer(Renderer):
             return self._fade_job(self._last_render, self._since_render, slot)
         job = FrameJob(session=self.session_id, avatar=self.avatar.key, frame=self.avatar.frame_index(slot),
                        deadline=self.slot_time(slot), kind=JobKind.RENDER, utterance=utterance, utterance_frame=frame)
+        if not self._submit(job):
+            return None
         self._last_render, self._since_render = job, 0
-        self.server.submit(job)
         return job
+
+    def _submit(self, job: FrameJob) -> bool:
+        """Queue ``job``; a stopped server leaves its slot to the base frame (the speech still plays)."""
+        try:
+            self.server.submit(job)
+        except RuntimeError as exc:
+            self._failed(exc)
+            return False
+        return True
+
+    def _failed(self, exc: BaseException) -> None:
+        self.stats.failed += 1
+        if self.stats.failed == 1 or self.stats.failed % 100 == 0:
+            log.warning("session %s: %d frames failed to render so far (%s); base frames shown",
+                        self.session_id, self.stats.failed, exc)
 
     def _fade_job(self, source: FrameJob | None, step: int, slot: int) -> FrameJob | None:
         """Step ``step`` (1-based) of the crossfade from ``source``'s face to the base frame."""
@@ -222,8 +239,7 @@ class MuseTalkRenderer(Renderer):
         job = FrameJob(session=self.session_id, avatar=self.avatar.key, frame=self.avatar.frame_index(slot),
                        deadline=self.slot_time(slot), kind=JobKind.FADE, fade_from=source,
                        fade_weight=1.0 - step / (steps + 1))
-        self.server.submit(job)
-        return job
+        return job if self._submit(job) else None
 
     def _fade_out(self, source: FrameJob | None, done: int) -> None:
         """Silent slots after the last assigned one that fade ``source``'s mouth out (``done`` steps taken)."""
@@ -282,6 +298,10 @@ class MuseTalkRenderer(Renderer):
             if self.stats.replaced == 1 or self.stats.replaced % 100 == 0:
                 log.warning("session %s: %d frames not rendered in time so far (base frames shown)",
                             self.session_id, self.stats.replaced)
+            return None
+        error = waiter.exception()
+        if error is not None:  # the server's batch failed (logged there): this session goes on
+            self._failed(error)
             return None
         if job.kind is JobKind.RENDER:
             self._last_shown = job
