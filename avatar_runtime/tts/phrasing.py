@@ -3,7 +3,9 @@
 Piper and Kokoro compute a whole piece before any of it can play, and their time grows with
 the piece's length, so an answer is cut at sentence ends and commas, and its first clause once
 more after its first phrase: "The restrooms | are on every floor", "トイレは | 各階の…",
-"화장실은 | 각 층…", "洗手间 | 在二楼". The customer hears the first phrase while the rest is computed.
+"화장실은 | 각 층…". The customer hears the first phrase while the rest is computed. A Mandarin
+clause is not cut after its first phrase: Kokoro's Mandarin said a lone "洗手间" so that Whisper
+heard "洗手件" (``test_spoken_sentence_is_heard_back_with_its_key_words[zh]``).
 ``phrase_cuts`` and ``word_cuts`` say where a clause may be cut; ``pacing`` uses them to size a
 slow voice's pieces to the speech queued ahead of the listener.
 """
@@ -86,7 +88,10 @@ def _mandarin_cuts(clause: str) -> list[int]:
 
 
 def lead_phrase(clause: str, language: str) -> tuple[str, str] | None:
-    """``clause`` cut after its first phrase, or None when it has no phrase to cut or is too short."""
+    """``clause`` cut after its first phrase, or None when it has no phrase to cut or is too short
+    (or is Mandarin: see the module's docstring)."""
+    if language == "zh":
+        return None
     # A short opening clause ("はい、", "네,", "Yes,") is a phrase of its own.
     for cut in phrase_cuts(clause, language):
         head, rest = clause[:cut].strip(), clause[cut:].strip()
