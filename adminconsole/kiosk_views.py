@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from adminconsole.service_form import ServiceForm
 from adminconsole.time_zones import venue_zone
 from avatars.models import Avatar
 from common.errors import ApplicationError
@@ -33,7 +34,7 @@ from kiosk.models import Kiosk
 from kiosk.pairing import PAIRING_TTL
 
 
-class KioskForm(forms.Form):
+class KioskForm(ServiceForm):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
     venue_name = forms.CharField(label=gettext_lazy("Venue"), max_length=200)
     location = forms.CharField(label=gettext_lazy("Location"), max_length=200, required=False)
@@ -67,11 +68,6 @@ class KioskForm(forms.Form):
         return KioskData(d["name"], d["venue_name"], d["location"], list(d["languages"]), d["default_language"],
                          {code: d[f"greeting_{code}"] for code in KIOSK_LANGUAGES}, avatar.pk if avatar else None,
                          d["enabled"])
-
-    def add_service_errors(self, exc: ApplicationError) -> None:
-        errors = exc.extra.get("errors")
-        for name, message in (errors.items() if isinstance(errors, dict) else [(None, exc.message)]):
-            self.add_error(name if name in self.fields else None, message)
 
 
 @role_required(Role.ADMIN)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from adminconsole.service_form import ServiceForm
 from adminconsole.time_zones import venue_zone
 from common.errors import ApplicationError
 from common.roles import Role, role_required
@@ -19,7 +20,7 @@ from kiosk.models import Venue
 from kiosk.venues import VenueData, venue_list, venue_update
 
 
-class VenueForm(forms.Form):
+class VenueForm(ServiceForm):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     address = forms.CharField(label=gettext_lazy("Address"), max_length=300, required=False)
     time_zone = forms.ChoiceField(
@@ -45,11 +46,6 @@ class VenueForm(forms.Form):
         d = self.cleaned_data
         return VenueData(d["name"], d["address"], d["time_zone"], d["handoff_emails"], d["handoff_webhook_url"],
                          d["handoff_webhook_secret"] or None)
-
-    def add_service_errors(self, exc: ApplicationError) -> None:
-        errors = exc.extra.get("errors")
-        for name, message in (errors.items() if isinstance(errors, dict) else [(None, exc.message)]):
-            self.add_error(name if name in self.fields else None, message)
 
 
 @role_required(Role.ADMIN)
