@@ -1,5 +1,6 @@
 """Tiny random-weight MuseTalk models (same classes, small configs) and an official-layout weight dir."""
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,7 @@ from transformers import WhisperFeatureExtractor
 
 from avatar_runtime.render.musetalk.config import MUSETALK_V15, ArchitectureSpec
 from avatar_runtime.render.musetalk.prepare import PreparedAvatar, PrepareSettings, idle_clip, prepare_avatar
+from avatar_runtime.render.musetalk.server import MuseTalkServer
 from avatar_runtime.render.musetalk.weights import MuseTalkModels, build_models
 
 TINY_UNET = {
@@ -81,3 +83,12 @@ def speech(seconds: float, rate: int = 16000, seed: int = 0) -> np.ndarray:
     buzz = np.sign(np.sin(2 * np.pi * np.cumsum(pitch) / rate)) + 0.3 * rng.standard_normal(len(t))
     envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 5 * t) ** 2
     return (0.2 * buzz * envelope).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def server(models: MuseTalkModels) -> Iterator[MuseTalkServer]:
+    """One running render server per test module, on the tiny models."""
+    server = MuseTalkServer(models)
+    server.start()
+    yield server
+    server.stop()

@@ -1,7 +1,6 @@
 """Answers rendered ahead in idle GPU time: the store, the idle render and the replay (tiny models, CPU)."""
 import dataclasses
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,14 +21,6 @@ from avatar_runtime.render.musetalk.weights import MuseTalkModels
 from .conftest import speech, tiny_models
 
 AUDIO_KEY = hashlib.sha256(b"answer one").hexdigest()
-
-
-@pytest.fixture(scope="module")
-def server(models: MuseTalkModels) -> Iterator[MuseTalkServer]:
-    server = MuseTalkServer(models)
-    server.start()
-    yield server
-    server.stop()
 
 
 def _answer(frames: int, size: int) -> PrerenderedAnswer:

@@ -1,6 +1,4 @@
 """The renderer through the running server, on the CPU in real time (tiny models)."""
-from collections.abc import AsyncIterator
-
 import numpy as np
 import pytest
 
@@ -10,7 +8,6 @@ from avatar_runtime.render.musetalk.config import SAMPLES_PER_FRAME
 from avatar_runtime.render.musetalk.prepare import PreparedAvatar
 from avatar_runtime.render.musetalk.renderer import MuseTalkRenderer, SessionSettings
 from avatar_runtime.render.musetalk.server import MuseTalkServer
-from avatar_runtime.render.musetalk.weights import MuseTalkModels
 
 from .conftest import speech
 
@@ -18,13 +15,6 @@ pytestmark = pytest.mark.slow
 # CPU renders are slow: wait for them rather than replace them, so every frame is checkable.
 PATIENT = SessionSettings(max_wait=30.0, crossfade_frames=2)
 
-
-@pytest.fixture(scope="module")
-def server(models: MuseTalkModels) -> AsyncIterator[MuseTalkServer]:
-    server = MuseTalkServer(models)
-    server.start()
-    yield server
-    server.stop()
 
 
 async def _take(renderer: Renderer, count: int) -> list[VideoFrame]:
