@@ -9,7 +9,8 @@ by the offline voices, 1-4 s, with the VAD's 0.2 s pre-roll and 0.1 s post-roll)
 latency target is about. A configuration whose model directory is absent or not an intact
 CTranslate2 model is skipped with the reason. Each configuration is a ``WhisperConfig`` of
 ``avatar_runtime.asr.whisper`` plus whether the language is detected (as a kiosk hears a stranger)
-or forced (as after a tap). Scored with ``bench.speech_scoring`` (its normalisation: NFKC, lower
+or forced (as after a tap); ``configured`` is the kiosk's own (model, threads and beam per language
+from the settings), without the venue vocabulary's prompt. Scored with ``bench.speech_scoring`` (its normalisation: NFKC, lower
 case, Traditional folded to Simplified, punctuation and spaces dropped): CER for zh/yue/ja/ko, WER
 for en, as total edits over total reference units per language.
 
@@ -55,7 +56,7 @@ from django.conf import settings  # noqa: E402
 
 from avatar_runtime.asr.language_policy import LanguagePolicy  # noqa: E402
 from avatar_runtime.asr.whisper import WhisperConfig, WhisperRecognizer  # noqa: E402
-from avatar_runtime.asr.whisper_models import model_problem  # noqa: E402
+from avatar_runtime.asr.whisper_models import MODEL_DIRECTORIES, model_problem, parse_beam_sizes  # noqa: E402
 from avatar_runtime.vad.silero import VadConfig  # noqa: E402
 from bench.speech_scoring import edit_distance, units  # noqa: E402
 from common.languages import KIOSK_LANGUAGES  # noqa: E402
@@ -78,6 +79,10 @@ class Setup:
 
 
 _BASE = WhisperConfig()
+# What the kiosk runs (settings: AVATAR_ASR_MODEL, threads, beam per language), without the venue
+# vocabulary's prompt, which needs a knowledge base (bench/asr_vocabulary.py measures it on these clips).
+_CONFIGURED = WhisperConfig(cpu_threads=settings.AVATAR_ASR_THREADS, beam_size=settings.AVATAR_ASR_BEAM_SIZE,
+                            beam_sizes=parse_beam_sizes(settings.AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE)[0])
 SETUPS = {
     s.name: s
     for s in (
@@ -85,6 +90,8 @@ SETUPS = {
         Setup("base-forced", "whisper-base", _BASE, forced=True),
         Setup("base-beam5", "whisper-base", replace(_BASE, beam_size=5), forced=False),
         Setup("base-full-window", "whisper-base", replace(_BASE, window_padding_s=None), forced=False),
+        Setup("configured", MODEL_DIRECTORIES.get(settings.AVATAR_ASR_MODEL, "whisper-base"), _CONFIGURED,
+              forced=False),
         Setup("base-1-thread", "whisper-base", replace(_BASE, cpu_threads=1), forced=False),
         Setup("base-float32", "whisper-base", replace(_BASE, compute_type="float32"), forced=False),
         Setup("small", "whisper-small", _BASE, forced=False),
