@@ -92,6 +92,8 @@ SETUPS = {
         Setup("base-full-window", "whisper-base", replace(_BASE, window_padding_s=None), forced=False),
         Setup("configured", MODEL_DIRECTORIES.get(settings.AVATAR_ASR_MODEL, "whisper-base"), _CONFIGURED,
               forced=False),
+        Setup("configured-beam10", MODEL_DIRECTORIES.get(settings.AVATAR_ASR_MODEL, "whisper-base"),
+              replace(_CONFIGURED, beam_sizes={**_CONFIGURED.beam_sizes, "ja": 10, "zh": 10}), forced=False),
         Setup("base-1-thread", "whisper-base", replace(_BASE, cpu_threads=1), forced=False),
         Setup("base-float32", "whisper-base", replace(_BASE, compute_type="float32"), forced=False),
         Setup("small", "whisper-small", _BASE, forced=False),
