@@ -14,12 +14,17 @@ def test_frames_handed_over_after_their_slot_count_as_late() -> None:
         pacing.on_frame(k / 25)
         time.run(0.04, host=0)
     assert pacing.late_ratio() == 0.0
-    for k in range(50, 100):  # each takes 60 ms: they fall further and further behind
+    time.run(0.09, host=0)  # a hiccup: from here on frames leave 90 ms after their slot
+    for k in range(50, 60):
+        pacing.on_frame(k / 25)
+        time.run(0.04, host=0)
+    assert pacing.late_ratio() == 0.0  # within what a kiosk's jitter buffer absorbs
+    for k in range(60, 110):  # each takes 60 ms: they fall further and further behind
         pacing.on_frame(k / 25)
         time.run(0.06, host=0)
     ratio = pacing.late_ratio()
-    assert ratio is not None and ratio > 0.9
-    assert pacing.frames == 100 and 45 <= pacing.late <= 50
+    assert ratio is not None and ratio > 0.8
+    assert pacing.frames == 110 and 40 <= pacing.late <= 50
 
 
 def loads(*sessions: tuple[str, float | None, float]) -> list[SessionLoad]:
