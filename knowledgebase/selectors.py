@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from avatar_runtime.errors import ProviderError
+from avatar_runtime.llm.passages import language_preference
 from common.errors import MAX_ID, ApplicationError, NotFound
 from common.languages import KIOSK_LANGUAGES, normalize_language
 from common.text import search_fold
@@ -213,6 +214,15 @@ def document_get(*, document_id: int) -> Document:
 
 
 def faq_published_answers(language: str) -> list[str]:
-    """The answers of the published entries in ``language``, as the avatar speaks them (stripped)."""
-    answers = FaqTranslation.objects.filter(language=language, entry__status=FaqEntry.Status.PUBLISHED)
-    return [answer.strip() for answer in answers.order_by("entry__key").values_list("answer", flat=True)]
+    """The answers of the published entries as the avatar speaks them in ``language`` (stripped): an
+    entry with no answer in ``language`` is answered in the closest language it has, as the
+    extractive answer does (``avatar_runtime.llm.passages.language_preference``; a Cantonese kiosk
+    speaks the Mandarin text of an entry nobody translated to Cantonese)."""
+    answers = []
+    entries = FaqEntry.objects.filter(status=FaqEntry.Status.PUBLISHED).prefetch_related("translations")
+    for entry in entries.order_by("key"):
+        texts = {t.language: t.answer.strip() for t in entry.translations.all() if t.answer.strip()}
+        spoken = next((lang for lang in [*language_preference(language), *sorted(texts)] if lang in texts), None)
+        if spoken is not None:
+            answers.append(texts[spoken])
+    return answers

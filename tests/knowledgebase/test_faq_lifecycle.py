@@ -145,3 +145,20 @@ def test_the_list_search_looks_in_answers_and_alternates_of_every_language_ignor
     assert FaqTranslation.objects.get(language="ja").search_text == search_fold(
         "お手洗いはどこですか？\n２階のカフェの隣です。\nトイレはどこ")
 
+
+
+def test_published_answers_in_a_language_are_what_the_avatar_speaks_there() -> None:
+    from knowledgebase.selectors import faq_published_answers
+
+    faq_create(key="exchange", status="published", translations={
+        "zh": TranslationData("哪里可以换钱？", "持牌找换店在地面层南门附近。"),
+        "en": TranslationData("Where can I change money?", "The money changer is by the south gate.")})
+    faq_create(key="parking", status="published", translations={
+        "yue": TranslationData("泊車幾錢？", "每個鐘港幣25蚊。"),
+        "en": TranslationData("How much is parking?", "Parking is 25 dollars an hour.")})
+    faq_create(key="rooftop", status="draft", translations={"en": TranslationData("Rooftop?", "Not yet open.")})
+    # No Cantonese answer for the money changer: a Cantonese kiosk speaks its Mandarin text, which
+    # the answer audio cache must hold too; a Japanese kiosk speaks English. Drafts are not spoken.
+    assert faq_published_answers("yue") == ["持牌找换店在地面层南门附近。", "每個鐘港幣25蚊。"]
+    assert faq_published_answers("ja") == ["The money changer is by the south gate.", "Parking is 25 dollars an hour."]
+    assert faq_published_answers("zh") == ["持牌找换店在地面层南门附近。", "每個鐘港幣25蚊。"]
