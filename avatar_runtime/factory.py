@@ -268,7 +268,27 @@ def warm_up(*, retrieve: Callable[[str, str, int], Retrieved], voice_book: Calla
     for language in KIOSK_LANGUAGES:
         synthesizer, voice = voices.synthesizer(language)
         health_voice(language, synthesizer, voice, asyncio.run(_speak_once(synthesizer, voice)))
+        offline_voices_warm(voices, language)
     log.info("avatar runtime warmed up")
+
+
+def offline_voices_warm(voices: VoiceBook, language: str) -> None:
+    """Speak once with each offline model voice behind ``language``'s network voice.
+
+    While the network voice answers, its fallback is never used, so without this the first sentence
+    of an outage waited for Kokoro's model, phonemiser and first run (bench/results/kokoro_first_audio.md).
+    """
+    chain = voices.chain(language)
+    if chain[0].backend not in NETWORK_BACKENDS:
+        return  # the voice that spoke at warm-up is the offline one, or stands before it
+    for voice in chain[1:]:
+        if voice.backend in NETWORK_BACKENDS or voice.backend == "espeak":  # espeak-ng has no model to load
+            continue
+        try:
+            asyncio.run(_speak_once(synthesizer_for(voice, voices.models_dir), voice))
+        except ProviderError:
+            log.warning("warming the %s fallback voice failed; an outage's first sentence will load it", language,
+                        exc_info=True)
 
 
 def first_recognition(rec: Recognizer) -> None:

@@ -164,7 +164,7 @@ def run() -> str:
                   f"LODO + {SIGNAL[0]} {oos_extra:.3f} / {in_extra:.3f}; LODO with a floor on {SIGNAL[0]} at {floor:.3f} "
                   f"(training in-scope {VETO_QUANTILE:.0%} quantile) {oos_veto:.3f} / {in_veto:.3f}", ""]
         print(f"{held.name}: done, {time.perf_counter() - started:.0f} s", flush=True)
-    lines += ["## Rail + museum pooled (held out)", "", "| decision | out-of-scope rejected | in-scope rejected |",
+    lines += ["## New domains pooled (held out)", "", "| decision | out-of-scope rejected | in-scope rejected |",
               "|---|---|---|"]
     for name, pairs in pooled.items():
         oos, inside_rate = rates([r for r, _ in pairs], [a for _, a in pairs])

@@ -381,6 +381,7 @@ def main() -> None:
     parser.add_argument("--close-calls", action="store_true",
                         help="with --lodo: also with close calls settled by the local Qwen (slow)")
     parser.add_argument("--document", action="store_true", help="a long venue guide, uploaded and chunked (kb_document)")
+    parser.add_argument("--no-self", action="store_true", help="with --lodo: skip the self-calibration columns (faster)")
     parser.add_argument("--no-pad", action="store_true", help=f"skip the {PADDED_SIZE}-entry run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as workdir:
@@ -397,7 +398,7 @@ def main() -> None:
                 return
             from kb_lodo import run_lodo
 
-            print(run_lodo())
+            print(run_lodo(self_calibration=not args.no_self))
             return
         if args.document:
             from kb_document import run_document

@@ -162,11 +162,17 @@ async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndar
     text = "\n".join(lines) + "\n"
     print(text)
     if args.sweep or args.write:
-        RESULTS.write_text(text)
-        print(f"wrote {RESULTS.relative_to(ROOT)}")
-    if args.sweep:
-        chart(rounds, CHART)
-        print(f"wrote {CHART.relative_to(ROOT)}")
+        write_results(text, rounds if args.sweep else [], Path(args.out))
+
+
+def write_results(text: str, sweep: list[RoundStats], out: Path) -> None:
+    """The table to ``out``; a sweep's curve beside it (the reference run's in docs/)."""
+    out.write_text(text)
+    print(f"wrote {out}")
+    if sweep:
+        curve = CHART if out.resolve() == RESULTS else out.with_suffix(".png")
+        chart(sweep, curve)
+        print(f"wrote {curve}")
 
 
 def main() -> None:
@@ -186,7 +192,8 @@ def main() -> None:
                              "the quality steps and audio gaps it causes are in the capacity table")
     parser.add_argument("--port", type=int, default=0, help="daphne port (default: a free one)")
     parser.add_argument("--fresh", action="store_true", help="drop and re-create the bench database first")
-    parser.add_argument("--write", action="store_true", help="write bench/results/load_kiosks.md for a single round")
+    parser.add_argument("--write", action="store_true", help="write the results (--out) for a single round")
+    parser.add_argument("--out", default=str(RESULTS), help="where the results go (default: %(default)s)")
     args = parser.parse_args()
     if not args.sweep and args.kiosks < 1:
         parser.error("--kiosks must be at least 1")

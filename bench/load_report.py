@@ -8,7 +8,7 @@ import numpy as np
 
 from avatar_runtime.capacity.stage_cpu import STAGES
 from bench.load_client import FPS, KioskResult
-from bench.load_stack import Resources, WorkerStats
+from bench.load_stack import CLIENT, Resources, WorkerStats
 
 STORED_STAGES = ("endpointing", "asr", "retrieval", "tts_first_audio", "first_frame", "end_to_end")
 MIN_FPS = 24.5  # "25 fps delivered", allowing 2 % for the first and last frame of the window
@@ -33,6 +33,8 @@ class RoundStats:
     errors: Counter[str] = field(default_factory=Counter)
     ready_after: list[float] = field(default_factory=list)
     cpu_total: float = 0.0  # percent of one core, daphne + workers
+    client_cpu: float = 0.0  # percent of one core, the simulated kiosks (the bench's own process)
+    host_cpu: float = 0.0  # percent of one core, the whole machine (helpers, databases, anything else)
     rss_mb: dict[str, float] = field(default_factory=dict)
     rss_added_mb: float = 0.0  # peak minus idle, all processes
     workers: WorkerStats = field(default_factory=WorkerStats)  # over the round (CPU per stage, lifetimes)
@@ -62,8 +64,10 @@ def round_stats(kiosks: int, results: list[KioskResult], stored: list[dict[str, 
         expected_frames=sum(r.expected_frames for r in results if r.frames),
         late_frames=sum(r.late_frames for r in results), errors=errors,
         ready_after=[r.ready_after for r in results if r.ready_after is not None],
-        cpu_total=sum(resources.cpu_percent.values()), rss_mb=dict(resources.rss_mb),
-        rss_added_mb=sum(resources.rss_mb[n] - resources.rss_idle_mb[n] for n in resources.rss_mb),
+        cpu_total=sum(v for n, v in resources.cpu_percent.items() if n != CLIENT),
+        client_cpu=resources.cpu_percent.get(CLIENT, 0.0), host_cpu=resources.host_cpu_percent,
+        rss_mb={n: v for n, v in resources.rss_mb.items() if n != CLIENT},
+        rss_added_mb=sum(resources.rss_mb[n] - resources.rss_idle_mb[n] for n in resources.rss_mb if n != CLIENT),
         workers=workers, duration=duration, worker_cpu=sum(v for n, v in resources.cpu_percent.items() if n.startswith("worker")),
         busy_after=[r.busy_after for r in results if r.busy_after is not None],
         served_after_busy=[r.served_after_busy for r in results if r.busy_after is not None],
@@ -82,8 +86,8 @@ def table(rounds: list[RoundStats], header: bool = True) -> str:
         rows += [
             "| N | answered | e2e page p50/p95 ms | e2e stored p50/p95 ms | ASR p50/p95 ms | TTS 1st audio p50/p95 ms "
             "| first frame p95 ms | fps on time min/mean | frames late+missing | session ready p95 s | errors "
-            "| CPU % (total / per session) | RSS MB (peak, + over idle) |",
-            "|---:|---:|---|---|---|---|---:|---|---:|---:|---|---|---|",
+            "| CPU % (total / per session) | CPU % kiosks sim / host | RSS MB (peak, + over idle) |",
+            "|---:|---:|---|---|---|---|---:|---|---:|---:|---|---|---|---|",
         ]
     for r in rounds:
         stored_e2e, asr, tts = r.stored["end_to_end"], r.stored["asr"], r.stored["tts_first_audio"]
@@ -97,7 +101,7 @@ def table(rounds: list[RoundStats], header: bool = True) -> str:
             f"| {_ms(pct(stored_e2e, 50))} / {_ms(pct(stored_e2e, 95))} | {_ms(pct(asr, 50))} / {_ms(pct(asr, 95))} "
             f"| {_ms(pct(tts, 50))} / {_ms(pct(tts, 95))} | {_ms(pct(r.stored['first_frame'], 95))} | {fps} "
             f"| {dropped:.1f} % | {'-' if ready is None else f'{ready:.1f}'} | {errors} "
-            f"| {r.cpu_total:.0f} / {r.cpu_total / max(r.kiosks, 1):.0f} "
+            f"| {r.cpu_total:.0f} / {r.cpu_total / max(r.kiosks, 1):.0f} | {r.client_cpu:.0f} / {r.host_cpu:.0f} "
             f"| {sum(r.rss_mb.values()):.0f}, +{r.rss_added_mb:.0f} |"
         )
     return "\n".join(rows)

@@ -76,9 +76,26 @@ def prepare_kiosks(count: int) -> tuple[list[int], list[str]]:
     return ids, tokens
 
 
+def answer_cache_ready() -> dict[str, int]:
+    """Build what is missing of the answer audio cache (as a running venue has it), per language:
+    entries made. Idempotent: a complete cache costs one query per language."""
+    from django.conf import settings
+
+    from avatars.answer_audio import answer_audio_refresh
+    from common.languages import KIOSK_LANGUAGES
+
+    if not settings.ANSWER_AUDIO_CACHE:
+        return {}
+    return {language: answer_audio_refresh(language=language).made for language in KIOSK_LANGUAGES}
+
+
+CLIENT = "kiosks"  # the bench's own process: the simulated kiosks (on a venue, the kiosks' own devices)
+
+
 @dataclass
 class Resources:
     cpu_percent: dict[str, float] = field(default_factory=dict)  # mean over the round, per process
+    host_cpu_percent: float = 0.0  # mean over the round, every process on the machine (% of one core)
     rss_mb: dict[str, float] = field(default_factory=dict)  # peak over the round, per process
     rss_idle_mb: dict[str, float] = field(default_factory=dict)  # before the round
 
@@ -101,6 +118,8 @@ class Sampler:
         self.processes = processes
         self.result = Resources()
         self._samples: dict[str, list[float]] = {name: [] for name in processes}
+        self._host: list[float] = []
+        psutil.cpu_percent(None)  # start the interval
         for name, proc in processes.items():
             proc.cpu_percent(None)  # start the interval
             self.result.rss_idle_mb[name] = proc.memory_info().rss / 2**20
@@ -110,6 +129,7 @@ class Sampler:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(1.0)
+            self._host.append(psutil.cpu_percent(None) * psutil.cpu_count())
             for name, proc in self.processes.items():
                 try:
                     self._samples[name].append(proc.cpu_percent(None))
@@ -121,6 +141,7 @@ class Sampler:
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
         self.result.cpu_percent = {n: (sum(v) / len(v) if v else 0.0) for n, v in self._samples.items()}
+        self.result.host_cpu_percent = sum(self._host) / len(self._host) if self._host else 0.0
         return self.result
 
 
@@ -140,6 +161,11 @@ class Stack:
     async def __aenter__(self) -> "Stack":
         await asyncio.to_thread(reset_stores, self.fresh)
         self.kiosk_ids, self.tokens = await asyncio.to_thread(prepare_kiosks, self.kiosks)
+        started = time.monotonic()
+        made = await asyncio.to_thread(answer_cache_ready)
+        if any(made.values()):
+            print(f"answer audio cache built before the rounds ({sum(made.values())} entries: {made}) "
+                  f"in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         bin_dir = Path(sys.executable).parent
         for i in range(self.workers):
@@ -213,7 +239,8 @@ class Stack:
                 await burner.wait()
 
     def sample_resources(self) -> Sampler:
-        return Sampler({name: psutil.Process(proc.pid) for name, proc in self.procs.items()})
+        return Sampler({**{name: psutil.Process(proc.pid) for name, proc in self.procs.items()},
+                        CLIENT: psutil.Process()})
 
     def stored_timings(self, kiosk_ids: list[int], since: float) -> list[dict[str, Any]]:
         """``Turn.timings`` of the avatar's answers to these kiosks since ``since`` (unix time)."""

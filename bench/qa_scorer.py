@@ -6,9 +6,13 @@ is shifted by k = -10..10 frames (k > 0: audio later than video) and scored; unr
 full ``score(path)`` (decode + face track + signals) on a 10 s mp4.
 
     python bench/qa_scorer.py            # prints tables, writes bench/results/qa_scorer.md
-    python bench/qa_scorer.py --tuning   # the same on other sentences and voices: tune on these,
-                                         # report on the first (writes qa_scorer_tuning.md)
+    python bench/qa_scorer.py --tuning   # the same on other sentences and voices, and the real speakers of
+                                         # the real-speech set's tuning split: tune on these, report on
+                                         # the first (writes qa_scorer_tuning.md)
+    python bench/qa_scorer.py --held-out # the real speakers of the held-out split: checked, never tuned on
+                                         # (writes qa_scorer_held_out.md)
 """
+import json
 import os
 import subprocess
 import sys
@@ -23,7 +27,7 @@ from scipy.signal import resample_poly
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from avatar_runtime.qa.embedded import CONFIDENCE_THRESHOLD, EmbeddedScorer
+from avatar_runtime.qa.embedded import CONFIDENCE_THRESHOLD, EmbeddedScorer, mouth_signal
 from avatar_runtime.render.clip import render_offline, write_clip
 from avatar_runtime.render.portrait.prepare import prepare_portrait
 
@@ -44,6 +48,8 @@ TUNING = {
     "t-de": ("de", "Bitte beachten Sie, dass das Museum am Montag geschlossen bleibt."),
 }
 SPF = 640  # samples per frame at 16 kHz / 25 fps
+REAL_SPEECH = Path(__file__).resolve().parent / "data" / "real_speech"  # people, not TTS (manifest.json)
+REAL_SECONDS = 10
 
 
 def speak(voice: str, text: str, tmp: Path) -> np.ndarray:
@@ -53,6 +59,27 @@ def speak(voice: str, text: str, tmp: Path) -> np.ndarray:
     return resample_poly(samples, 16000 // 50, rate // 50).astype(np.float32)
 
 
+def real_speech(split: str) -> dict[str, np.ndarray]:
+    """The real recordings of one split of the manifest (first ``REAL_SECONDS``), at 16 kHz."""
+    clips = {}
+    for item in json.loads((REAL_SPEECH / "manifest.json").read_text())["clips"]:
+        if item["split"] == split:
+            samples, rate = sf.read(REAL_SPEECH / item["file"], dtype="float32")
+            samples = samples if samples.ndim == 1 else samples.mean(axis=1)
+            common = np.gcd(rate, 16000)
+            samples = resample_poly(samples, 16000 // common, rate // common).astype(np.float32)
+            clips[Path(item["file"]).stem] = samples[: REAL_SECONDS * 16000]
+    return clips
+
+
+def clip_audio(which: str, tmp: Path) -> dict[str, np.ndarray]:
+    """``reported``: ``UTTERANCES``; ``tuning``: ``TUNING`` and the real-speech tuning split; ``held-out``: its held-out split."""
+    if which == "held-out":
+        return real_speech("held_out")
+    spoken = {name: speak(voice, text, tmp) for name, (voice, text) in (TUNING if which == "tuning" else UTTERANCES).items()}
+    return {**spoken, **real_speech("tuning")} if which == "tuning" else spoken
+
+
 def shifted(audio: np.ndarray, k: int, frames: int) -> np.ndarray:
     moved = np.concatenate([np.zeros(k * SPF, np.float32), audio]) if k >= 0 else audio[-k * SPF :]
     out = np.zeros(frames * SPF, np.float32)
@@ -60,40 +87,44 @@ def shifted(audio: np.ndarray, k: int, frames: int) -> np.ndarray:
     return out
 
 
-def main(tuning: bool) -> None:
+def main(which: str) -> None:
     from skimage import data
 
     from tests.avatar_runtime.render.media import png_bytes
 
     avatar = prepare_portrait(png_bytes(data.astronaut()))
     scorer = EmbeddedScorer()
-    clips = {}
+    clips: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # per clip: the mouth signal and the audio
+    timing_clips: list[tuple[list[np.ndarray], np.ndarray]] = []  # the first two, for the 10 s mp4
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        for name, (voice, text) in (TUNING if tuning else UTTERANCES).items():
-            frames = render_offline(avatar, speak(voice, text, tmp), 16000, tail_s=0.4)
-            clips[name] = ([f.image for f in frames], np.concatenate([f.audio for f in frames]))
+        for name, samples in clip_audio(which, tmp).items():
+            frames = render_offline(avatar, samples, 16000, tail_s=0.4)
+            images, audio = [f.image for f in frames], np.concatenate([f.audio for f in frames])
+            clips[name] = (mouth_signal(images), audio)  # the video side does not depend on the audio
+            if len(timing_clips) < 2:
+                timing_clips.append((images, audio))
 
         # accuracy over shifts
         ks = list(range(-10, 11))
         estimates: dict[str, list[tuple[int, float]]] = {name: [] for name in clips}
         matched_conf = []
-        for name, (images, audio) in clips.items():
+        for name, (mouth, audio) in clips.items():
             for k in ks:
-                s = scorer.score_media(images, shifted(audio, k, len(images)), 25, 16000)
+                s = scorer.score_signal(mouth, shifted(audio, k, len(mouth)), 25, 16000)
                 estimates[name].append((s.offset_frames, s.confidence))
                 if abs(k) <= 8:
                     matched_conf.append(s.confidence)
         unrelated = []
-        for a, (images, _) in clips.items():
+        for a, (mouth, _) in clips.items():
             for b, (_, audio) in clips.items():
                 if a != b:
-                    unrelated.append((a, b, scorer.score_media(images, shifted(audio, 0, len(images)), 25, 16000)))
+                    unrelated.append((a, b, scorer.score_signal(mouth, shifted(audio, 0, len(mouth)), 25, 16000)))
 
-        # timing of the whole path on a ~10 s mp4 (two utterances back to back)
-        first, second = (clips[name] for name in list(clips)[:2])
-        images = first[0] + second[0][: 250 - len(first[0])]
-        audio = np.concatenate([first[1], second[1]])[: len(images) * SPF]
+        # timing of the whole path on a ~10 s mp4 (two clips back to back)
+        (first_images, first_audio), (second_images, second_audio) = timing_clips
+        images = (first_images + second_images)[:250]
+        audio = np.concatenate([first_audio, second_audio])[: len(images) * SPF]
         path = write_clip(tmp / "ten.mp4", images, audio, 25, 16000)
         walls, cpus = [], []
         for _ in range(3):
@@ -103,10 +134,13 @@ def main(tuning: bool) -> None:
             cpus.append(time.process_time() - c0)
 
     names = list(clips)
+    source = {"held-out": "real recordings of people (bench/data/real_speech, held-out split)",
+              "tuning": "espeak-ng utterances and real recordings (the real-speech tuning split)",
+              }.get(which, "espeak-ng utterances")
     lines = ["# Embedded lip-sync scorer", "",
-             f"Clips: the astronaut portrait rendered by the CPU portrait renderer for {len(names)} espeak-ng utterances "
+             f"Clips: the astronaut portrait rendered by the CPU portrait renderer for {len(names)} {source} "
              f"({', '.join(names)}); audio shifted by k frames (k > 0: audio later than video).", "",
-             "## Offset accuracy (estimate per utterance; confidence in brackets)", "",
+             "## Offset accuracy (estimate per clip; confidence in brackets)", "",
              "| k | " + " | ".join(names) + " | all within ±1 |", "|---" * (len(names) + 2) + "|"]
     for i, k in enumerate(ks):
         cells = [f"{estimates[n][i][0]:+d} ({estimates[n][i][1]:.2f})" for n in names]
@@ -131,7 +165,8 @@ def main(tuning: bool) -> None:
               "", f"Machine: {os.cpu_count()} cores (shared), load average {os.getloadavg()[0]:.1f} at the end."]
     report = "\n".join(lines) + "\n"
     print(report)
-    out = Path(__file__).resolve().parent / "results" / ("qa_scorer_tuning.md" if tuning else "qa_scorer.md")
+    name = {"tuning": "qa_scorer_tuning.md", "held-out": "qa_scorer_held_out.md"}.get(which, "qa_scorer.md")
+    out = Path(__file__).resolve().parent / "results" / name
     out.parent.mkdir(exist_ok=True)
     out.write_text(report)
 
@@ -140,4 +175,5 @@ if __name__ == "__main__":
     import django
 
     django.setup()
-    main(tuning="--tuning" in sys.argv[1:])
+    args = sys.argv[1:]
+    main("tuning" if "--tuning" in args else "held-out" if "--held-out" in args else "reported")

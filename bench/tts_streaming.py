@@ -42,6 +42,7 @@ from django.conf import settings  # noqa: E402
 from avatar_runtime.asr.whisper import WhisperRecognizer  # noqa: E402
 from avatar_runtime.audio import resample, voiced_sound  # noqa: E402
 from avatar_runtime.text.sentences import split_text  # noqa: E402
+from avatar_runtime.tts import kokoro_voice  # noqa: E402
 from avatar_runtime.tts.kokoro_voice import SAMPLE_RATE, KokoroModel, KokoroSynthesizer  # noqa: E402
 from avatar_runtime.tts.pacing import Pace, SynthesisSpeed  # noqa: E402
 from avatar_runtime.tts.registry import OFFLINE_VOICES  # noqa: E402
@@ -51,6 +52,18 @@ from bench.voice_intelligibility import demo_answers  # noqa: E402
 RESULTS = Path(__file__).parent / "results"
 PLANS = ("whole", "clauses", "paced")
 GAP_BUDGET_S = 0.25
+SPOKEN: list[str] = []  # the text of every piece the synthesizer phonemised, in order
+
+
+def record_piece_texts() -> None:
+    """Keep each piece's text in ``SPOKEN`` (to show in the results where the pieces were cut)."""
+    phonemize = kokoro_voice.phonemize
+
+    def recording(text: str, language: str) -> str:
+        SPOKEN.append(text)
+        return phonemize(text, language)
+
+    kokoro_voice.phonemize = recording
 
 
 @dataclass
@@ -59,6 +72,7 @@ class Piece:
     cpu_s: float
     wall_s: float
     audio_s: float
+    text: str = ""
 
 
 @dataclass
@@ -128,7 +142,8 @@ def speak(model: KokoroModel, synthesizer: KokoroSynthesizer, text: str, languag
             if piece is None:
                 break
             now = time.process_time()
-            pieces.append(Piece(number, now - cpu, time.perf_counter() - wall, len(piece) / SAMPLE_RATE))
+            pieces.append(Piece(number, now - cpu, time.perf_counter() - wall, len(piece) / SAMPLE_RATE,
+                                SPOKEN[-1] if SPOKEN else ""))
             first_wall = first_wall or time.perf_counter() - began_wall
             playback.add(now - began_cpu, len(piece) / SAMPLE_RATE)
             audio.append(piece)
@@ -208,6 +223,7 @@ def run(args: argparse.Namespace) -> str:
     models_dir = Path(settings.MODELS_DIR)
     synthesizer = KokoroSynthesizer(models_dir)
     model = kokoro_model(models_dir, args.threads)
+    record_piece_texts()
     recognizer = WhisperRecognizer(models_dir / "whisper-base")
     recognizer.transcribe(voiced_sound(1.5, 16000), 16000)  # its first pass is slow
     answers = demo_answers()
@@ -218,7 +234,7 @@ def run(args: argparse.Namespace) -> str:
         list(synthesizer._pieces(model, "OK.", voice))  # the g2p and the session's first run, as the worker's warm-up
         speed = SynthesisSpeed()
         for key, text in answers[language][args.skip:][: args.limit]:
-            for plan in PLANS:
+            for plan in args.plans:
                 samples, pieces, playback, first_wall = speak(model, synthesizer, text, language, plan, speed)
                 errors, total, transcript = hear(recognizer, samples, text, language)
                 rows.append(Answer(language, plan, key, playback.first or 0.0, first_wall, max(playback.silences, default=0.0),
@@ -234,6 +250,7 @@ def main() -> None:
     parser.add_argument("--languages", type=lambda s: s.split(","), default=["ja", "ko", "zh"])
     parser.add_argument("--limit", type=int, default=5, help="Answers per language.")
     parser.add_argument("--skip", type=int, default=0, help="Leave out the first N answers of each language.")
+    parser.add_argument("--plans", type=lambda s: s.split(","), default=list(PLANS), help=f"Of {', '.join(PLANS)}.")
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime inference threads.")
     parser.add_argument("--name", default="tts_streaming", help="Results file name (without extension).")
     parser.add_argument("--merge", type=lambda s: s.split(","), default=[],

@@ -9,7 +9,9 @@ the shared database); with a broker, or with ``JOBS_IN_CHILD_PROCESS`` off, it i
 """
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -65,14 +67,27 @@ def _forget(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False)
 
 
+PARENT_CHECK_EVERY = 2.0  # seconds
+
+
 def _setup_child() -> None:
     run_this_thread_at(BACKGROUND_NICE)  # before anything starts a thread: they all inherit it
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     import django
 
     django.setup()  # the settings import the project's Celery app (``config.celery``), the current one from then on
     from celery import current_app
 
     current_app.loader.import_default_modules()  # the apps' tasks modules (autodiscovery is lazy)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A parent killed outright (SIGKILL, OOM) leaves its jobs child behind, still synthesising the
+    whole answer cache at full CPU beside the server started next: it goes when its parent does."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_EVERY)
+    log.warning("jobs child: parent %d is gone; exiting", parent)
+    os._exit(1)
 
 
 def _run_in_child(task_name: str, args: tuple[Any, ...]) -> str:

@@ -4,8 +4,9 @@ Thin by design: it validates what the browser sends, forwards it to the session'
 the channel layer, and forwards the worker's events and media back. When the worker stops
 answering it politely tells the kiosk and moves the session to another worker. When live workers
 have no room (every slot taken, or no CPU headroom), the kiosk is told it is ``busy`` (its page
-keeps the attract loop, keeps a typed question for when it is served) and placement is retried
-every ``BUSY_RETRY_EVERY`` seconds until one has room.
+keeps the attract loop; a typed question is answered from the knowledge base in captions,
+``kiosk.busy_answers``) and placement is retried every ``BUSY_RETRY_EVERY`` seconds until one
+has room.
 """
 import asyncio
 import contextlib
@@ -39,6 +40,7 @@ from conversations.handoff_desk import handoff_accept_window, handoff_miss_if_un
 from conversations.handoff_events import handoff_kiosk_group
 from conversations.models import HandoffRequest
 from conversations.selectors import conversation_history, handoff_pending_for_kiosk
+from kiosk.busy_answers import busy_answer
 from kiosk.models import MICROPHONE_PROBLEMS, Kiosk
 from kiosk.pairing import TOKEN_COOKIE, kiosk_for_token, kiosk_group
 from kiosk.services import (
@@ -90,6 +92,8 @@ class KioskConsumer(AsyncWebsocketConsumer):
     _handoff: tuple[int, float] | None = None
     busy = False  # live workers had no room for this kiosk: it waits (and retries) for one
     _kept_text: str | None = None  # typed while no worker served the kiosk: asked once one does
+    _language = ""  # the page's chosen language ("": the kiosk's default)
+    _busy_conversation: uuid.UUID | None = None  # the transcript of questions answered in captions while busy
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """However the connection ends (a clean close, an exception, a cancellation, a lost channel
@@ -355,11 +359,11 @@ class KioskConsumer(AsyncWebsocketConsumer):
                 await self._send_error("bad_text", f"Text must be plain text; this has {problem}.")
                 return
             if not self.worker_id:
-                # No worker serves the kiosk now: no answer without one (retrieval and the voice run
-                # there), so the question is kept and asked as soon as one does.
+                if self.busy:  # no worker has room: the knowledge base answers in captions meanwhile
+                    await self._answer_while_busy(text)
+                    return
+                # The kiosk is being placed on a worker: the question is asked as soon as it is.
                 self._kept_text = text
-                if self.busy:
-                    await self._send_json({"type": "busy", "retry_in": BUSY_RETRY_EVERY, "question_kept": True})
                 return
             await self._to_worker({"type": "session.text", "text": text})
         elif kind == "language":
@@ -367,6 +371,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
             if language not in KIOSK_LANGUAGES:
                 await self._send_error("bad_language", "Unknown language.")
                 return
+            self._language = language
             await self._to_worker({"type": "session.language", "language": language})
         elif kind == "handoff":
             await self._to_worker({"type": "session.handoff"})
@@ -396,6 +401,25 @@ class KioskConsumer(AsyncWebsocketConsumer):
             await self._send_json({"type": "pong"})
         else:
             await self._send_error("unknown_type", f"Unknown message type {kind[:40]!r}.")
+
+    async def _answer_while_busy(self, question: str) -> None:
+        """Captions only (``kiosk.busy_answers``); if the knowledge base fails too, the question is kept
+        for the avatar, as before there was an answer without one."""
+        assert self.kiosk is not None
+        language = self._language if self._language in self.kiosk.languages else self.kiosk.default_language
+        await self._send_json({"type": "caption", "role": "customer", "text": question, "language": language})
+        try:
+            # Off the shared database thread: the first search loads the embedding model.
+            answer = await database_sync_to_async(busy_answer, thread_sensitive=False)(
+                kiosk_id=self.kiosk.pk, conversation_id=self._busy_conversation, question=question, language=language)
+        except Exception as exc:  # noqa: BLE001 - search or database down: the avatar answers it later
+            log.warning("kiosk %s: could not answer a typed question while busy (%s); kept for the avatar",
+                        self.kiosk.pk, type(exc).__name__)
+            self._kept_text = question
+            await self._send_json({"type": "busy", "retry_in": BUSY_RETRY_EVERY, "question_kept": True})
+            return
+        self._busy_conversation = answer.conversation_id
+        await self._send_json({"type": "caption", "role": "avatar", "text": answer.text, "language": language})
 
     async def _send_json(self, message: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(message, ensure_ascii=False))

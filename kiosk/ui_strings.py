@@ -25,7 +25,8 @@ def _strings() -> dict[str, str]:
         "reconnecting": _("One moment please, reconnecting…"),
         "reconnected": _("Thank you for waiting. We are connected again, please go on."),
         "unavailable": _("The assistant is not available right now. Please ask at the service desk."),
-        "busy": _("All our assistants are busy right now. Please wait a moment, we will be with you shortly."),
+        "busy": _("All our assistants are busy right now. Please wait a moment, or type your question and "
+                  "we will answer it here."),
         "busy_question_kept": _("Thank you. Your question will be answered as soon as an assistant is free."),
         "in_use_elsewhere": _("This kiosk is now open on another screen. Tap here to use it on this one."),
     }

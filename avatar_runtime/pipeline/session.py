@@ -86,6 +86,9 @@ class ConversationSession:
         self._speculation: Speculation | None = None
         self.playback: Playback | None = None
         self.answer_recorder: AnswerRecorder | None = None  # records the answer being played, when sampled
+        # Set by the worker's governor while the machine has no headroom: recording answers for QA
+        # is background work, and goes before anything the customer sees or hears.
+        self.answer_recording_paused = False
         self._clip_tasks: set[asyncio.Task[None]] = set()
         self._paused_at: float | None = None  # a barge-in candidate paused the answer
         self._false_alarms = 0  # pauses this answer resumed from
@@ -394,8 +397,10 @@ class ConversationSession:
         self.turn_finished.set()
 
     def start_answer_recording(self) -> AnswerRecorder | None:
-        """Record the answer about to be spoken (sampled at ``answer_clip_rate``)."""
+        """Record the answer about to be spoken (sampled at ``answer_clip_rate``; none while paused)."""
         self.answer_recorder = None
+        if self.answer_recording_paused:
+            return None
         if self.config.answer_clip_rate > 0 and random.random() < self.config.answer_clip_rate:
             renderer = self.backends.renderer
             self.answer_recorder = AnswerRecorder(fps=renderer.fps, sample_rate=renderer.sample_rate,

@@ -104,6 +104,11 @@ def lagged_correlation(video: Signal, audio: Signal, max_lag: int) -> Signal:
     return out
 
 
+def _check_length(frames: int) -> None:
+    if frames < MIN_FRAMES:
+        raise ClipError("clip_too_short", f"Clips need at least {MIN_FRAMES} frames to be scored.")
+
+
 class EmbeddedScorer:
     name = "embedded"
     confidence_threshold = CONFIDENCE_THRESHOLD
@@ -113,11 +118,16 @@ class EmbeddedScorer:
         return self.score_media(clip.images, clip.audio, clip.fps, clip.sample_rate)
 
     def score_media(self, images: Sequence[Image], audio: Samples, fps: float, sample_rate: int) -> SyncScore:
-        if len(images) < MIN_FRAMES:
-            raise ClipError("clip_too_short", f"Clips need at least {MIN_FRAMES} frames to be scored.")
+        _check_length(len(images))
+        return self.score_signal(mouth_signal(images), audio, fps, sample_rate)
+
+    def score_signal(self, mouth: Signal, audio: Samples, fps: float, sample_rate: int) -> SyncScore:
+        """``score_media`` from the clip's ``mouth_signal`` (which does not depend on the audio): scoring
+        one clip's frames against many soundtracks tracks its face once."""
+        _check_length(len(mouth))
         window = round(TREND_S * fps)
-        video = _standardise(mouth_signal(images), window)
-        sound = _standardise(speech_envelope(audio, sample_rate, fps, len(images)), window)
+        video = _standardise(mouth, window)
+        sound = _standardise(speech_envelope(audio, sample_rate, fps, len(mouth)), window)
         curve = lagged_correlation(video, sound, MAX_OFFSET_FRAMES)
         best = int(np.argmax(curve))
         peak = float(curve[best])

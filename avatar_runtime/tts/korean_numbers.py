@@ -14,7 +14,13 @@ _SINO_DIGITS = ("공", "일", "이", "삼", "사", "오", "육", "칠", "팔", "
 # 개월 (months) takes Sino-Korean numerals although 개 alone does not.
 _NATIVE_COUNTERS = ("시간", "시", "개(?!월)", "대", "명", "살", "번째", "가지", "곳", "군데", "잔", "마리", "권", "달")
 _COUNTED = re.compile(rf"(?<![\d.,])(\d{{1,2}})\s?(?=({'|'.join(_NATIVE_COUNTERS)}))")
+_NATIVE_COUNTER_START = re.compile(f"(?:{'|'.join(_NATIVE_COUNTERS)})")
 _PHONE = re.compile(r"(?<![\d.,])(\d{4})[ -](\d{4})(?![\d.,])")
+
+
+def takes_native_numerals(word: str) -> bool:
+    """Whether ``word`` opens with a counter read with native numerals (a number before it is read by it)."""
+    return _NATIVE_COUNTER_START.match(word) is not None
 
 
 def native_number(n: int) -> str:

@@ -11,6 +11,8 @@ slow voice's pieces to the speech queued ahead of the listener.
 """
 import re
 
+from avatar_runtime.tts.korean_numbers import takes_native_numerals
+
 SENTENCE_GAP_S = 0.15
 CLAUSE_GAP_S = 0.08
 
@@ -24,6 +26,10 @@ _JA_WORD_END = re.compile(r"[\u3400-\u9fff\u30a0-\u30ffA-Za-z0-9](?:の|と|か�
 _HANZI_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 # Korean: after a word that ends in a particle ("화장실은", "쇼핑몰에서"), not inside a noun phrase.
 _KO_PARTICLE_END = ("은", "는", "이", "가", "을", "를", "에", "서", "로", "과", "와", "도", "게")
+# Korean: a number written onto a long word may be spaced from it ("25홍콩달러입니다" is "25 홍콩달러입니다").
+# Only before 6 or more syllables (a shorter word, "12개월입니다", stays one piece with its number), and
+# not before a counter that takes native numerals: the number's reading depends on it (24시간).
+_KO_NUMBER_BEFORE_WORD = re.compile(r"(?<![\d.,])\d(?:[\d,.]*\d)?(?=[\uac00-\ud7a3]{6})")
 # English: before the verb or preposition that follows the subject ("The restrooms | are on…").
 _EN_BREAK_BEFORE = frozenset([
     "is", "are", "was", "opens", "closes", "costs", "has", "have", "can", "will", "on", "in", "at", "near", "next",
@@ -58,13 +64,16 @@ def phrase_cuts(clause: str, language: str) -> list[int]:
 def word_cuts(clause: str, language: str) -> list[int]:
     """Finer cuts than ``phrase_cuts``, for when a phrase is too long to wait for: Japanese also
     after の, と, から and まで, Korean between any two words (not inside a number such as
-    "2888 6000"), Mandarin between two words of two or more Hanzi (jieba's)."""
+    "2888 6000") and between a number and a long word written onto it, Mandarin between two words
+    of two or more Hanzi (jieba's)."""
     cuts: list[int] = []
     if language == "ja":
         cuts = [match.end() for match in _JA_WORD_END.finditer(clause)]
     elif language == "ko":
         cuts = [i for i, char in enumerate(clause) if char == " " and not (clause[i - 1:i].isdigit()
                                                                            and clause[i + 1:i + 2].isdigit())]
+        cuts += [match.end() for match in _KO_NUMBER_BEFORE_WORD.finditer(clause)
+                 if not takes_native_numerals(clause[match.end():])]
     elif language == "zh":
         from avatar_runtime.tts.kokoro_phonemes import mandarin_words
 

@@ -1,6 +1,8 @@
 """The worker's CPU governor: measures headroom, learns a session's cost, degrades and restores.
 
-Every ``GOVERN_EVERY`` seconds it takes a CPU reading (``capacity.budget``), asks the degrader
+Every ``GOVERN_EVERY`` seconds it takes a CPU reading (``capacity.budget``). Without headroom it
+first pauses recording answers for lip-sync QA (background work the customer never sees; back on
+once there is room for half a session again), then asks the degrader
 for steps from each session's late frames and CPU and the worker's headroom
 (``capacity.degrade``), and applies them: each step is logged with the session id and sent to
 the kiosk as a ``quality`` event, which the kiosk's connection records for the console. Where the
@@ -34,6 +36,7 @@ class Governor:
     clock: Callable[[], float] = time.monotonic
     frames: FrameBudget | None = None
     _last_tick: float | None = field(default=None, init=False)
+    recording_paused: bool = field(default=False, init=False)
 
     @property
     def active(self) -> bool:
@@ -75,6 +78,7 @@ class Governor:
         self._last_tick = now
         if self.budget is not None:
             self.budget.sample(len(runners))
+            self._pause_recordings(runners)
         if self.frames is not None:
             self.frames.sample(len(runners))
         if self.degrader is None:
@@ -90,6 +94,19 @@ class Governor:
                         _fmt(runner.pacing.late_ratio() if runner.pacing else None))
             await runner.set_quality(step.after, step.reason)
         return steps
+
+    def _pause_recordings(self, runners: dict[str, SessionRunner]) -> None:
+        headroom = self.headroom
+        if headroom is None:
+            return
+        # Paused when headroom runs out; back on with room for a step up (hysteresis).
+        paused = headroom < (STEP_UP_SHARE * self.session_cost if self.recording_paused else 0.0)
+        if paused != self.recording_paused:
+            self.recording_paused = paused
+            log.warning("answer recording for QA %s (headroom %s cores)",
+                        "paused" if self.recording_paused else "resumed", _fmt(headroom))
+        for runner in list(runners.values()):
+            runner.session.answer_recording_paused = self.recording_paused
 
     def degraded(self, runners: dict[str, SessionRunner]) -> dict[str, str]:
         # A copy first: the worker's heartbeat asks from a thread while the loop opens and closes sessions.

@@ -13,7 +13,7 @@ Matrix = npt.NDArray[np.float64]
 # correlated signals get weights of opposite signs that extrapolate badly (a weak match to
 # an out-of-scope question scored as answerable).
 MONOTONE = frozenset({"top", "margin", "consensus", "coverage", "agreement", "scope", "rerank_probability",
-                      "rerank_margin", "first_scope", "second_scope"})
+                      "rerank_margin", "first_scope", "second_scope", "background"})
 
 
 def logistic_fit(

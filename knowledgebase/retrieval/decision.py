@@ -11,7 +11,8 @@ re-ranker, how sure it is of its first choice (``rerank_probability``, its softm
 candidates) and by how much it prefers it to the second (``rerank_margin``); and ``scope`` as
 each of the two joined models sees it (``first_scope``, ``second_scope``): on the
 calibration set, e5's view of it told kiosk questions from other requests better than the
-joined vectors' alone.
+joined vectors' alone. With a background of other venues' FAQs (``index.background_index``),
+``background``: how much closer the best entry is than the nearest of those.
 """
 import json
 import math
@@ -39,13 +40,15 @@ class Features:
     rerank_margin: float = 0.0
     first_scope: float = 0.0  # ``scope`` on e5's columns alone
     second_scope: float = 0.0  # on USE's
+    background: float = 0.0  # ``top`` less the best background entry's (``index.background_index``)
 
     def as_list(self) -> list[float]:
         return list(astuple(self))
 
 
 FEATURE_NAMES = tuple(f.name for f in fields(Features))
-HYBRID_FEATURES = FEATURE_NAMES
+HYBRID_FEATURES = tuple(name for name in FEATURE_NAMES if name != "background")
+BACKGROUND_FEATURES = FEATURE_NAMES  # for an index built with a background
 LEXICAL_FEATURES = ("top", "margin", "coverage", "same_language")  # consensus, agreement, the scopes need dense
 
 

@@ -46,6 +46,15 @@ CANDIDATES = 50
 # dropped: a customer's question is this close to its FAQ's nearest phrasing only one time
 # in ten (calibration set), an FAQ's own question, asked, about 0.9.
 ANSWERED_SIMILARITY = 0.7
+# A background entry (another venue's FAQ, see ``background_index``) with a phrasing this close
+# to one of this knowledge base's phrasings asks what this venue answers, and is dropped.
+BACKGROUND_ANSWERED = 0.8
+# ... and one this close to a phrasing of the best entry asks about the same thing: no evidence
+# that the question is about something else (another bank's opening hours, not this one's).
+BACKGROUND_SAME_TOPIC = 0.7
+# How far ahead of the background the best entry must be to count as fully ahead; also the
+# value when there is no background, so an empty one reads as "nothing closer elsewhere".
+BACKGROUND_CAP = 0.3
 
 
 @dataclass(frozen=True)
@@ -109,11 +118,14 @@ class SearchIndex:
     """Immutable once built; a new one replaces it when the knowledge base changes."""
 
     def __init__(self, items: list[IndexItem], centroids: LanguageCentroids | None,
-                 out_of_scope: tuple[Vectors, list[str]] | None = None, split: int = 0) -> None:
+                 out_of_scope: tuple[Vectors, list[str]] | None = None, split: int = 0,
+                 background: list[IndexItem] | None = None) -> None:
         """``out_of_scope``: raw query embeddings of the ``out_of_scope`` examples and their
         languages (the ``scope`` features are 0 without them); those the FAQs answer are dropped.
         ``split``: where the first of two joined models' columns end (``PairEncoder.split``;
-        0 for one model), for the ``first_scope`` and ``second_scope`` features."""
+        0 for one model), for the ``first_scope`` and ``second_scope`` features.
+        ``background``: other venues' FAQ translations (groups named apart from this index's),
+        for the ``background`` feature; see ``background_index``."""
         self.items = sorted(items, key=lambda item: (item.kind, item.group, item.language))
         self.centroids = centroids
         self.split = split
@@ -141,6 +153,11 @@ class SearchIndex:
         if len(self.out_of_scope) and len(self.matrix):
             nearest = (self.out_of_scope @ self.matrix[~self.row_passage].T).max(axis=1, initial=-1.0)
             self.out_of_scope = self.out_of_scope[nearest < ANSWERED_SIMILARITY]
+        self.background: SearchIndex | None = None
+        self.background_near = np.zeros((0, 0), dtype=bool)  # background group x group: same topic
+        found = background_index(self, background) if background else None
+        if found is not None:
+            self.background, self.background_near = found
 
     @property
     def dense(self) -> bool:
@@ -235,7 +252,7 @@ class SearchIndex:
                       self._shown_item(int(g), language, scores.item))
             for g, score in zip(order, shown, strict=True)
         ]
-        features = self._features(order, scores.dense if use_dense else scores.lexical, scores, terms, language,
+        features = self._features(order, scores.dense if use_dense else scores.lexical, scores, terms, language, params,
                                   rerank_probability, rerank_margin)
         return Ranking(candidates, features)
 
@@ -262,10 +279,19 @@ class SearchIndex:
         # avatar's other stages keep the cores busy those threads wait on each other (p95 8 ms
         # instead of 0.7 ms for 6,000 rows, measured).
         centered = self.centroids.center_query(query_vector, language)
-        sims = np.einsum("ij,j->i", self.matrix, centered)
-        summary_sims = np.einsum("ij,j->i", self.summaries, centered) if len(self.summaries) else sims[:0]
         nearest_out_of_scope = float(np.einsum("ij,j->i", self.out_of_scope, centered).max()) if len(
             self.out_of_scope) else None
+        sims, summary_sims, item_score, group_dense = self._dense(centered, language, params)
+        fused = (group_dense + params.lexical_weight * np.minimum(group_lexical, 1.0)).astype(np.float32)
+        return _Scores(fused, group_dense, group_lexical, item_score, sims, summary_sims, nearest_out_of_scope, centered)
+
+    def _dense(self, centered: Vectors, language: str, params: FusionParams,
+               ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Per row and per summary the plain similarity to the ``centered`` query; per item and
+        per group the dense score (offsets, bonus and summary mixed in)."""
+        n_groups = len(self.groups)
+        sims = np.einsum("ij,j->i", self.matrix, centered)
+        summary_sims = np.einsum("ij,j->i", self.summaries, centered) if len(self.summaries) else sims[:0]
         other_language = self.row_language != self.language_codes.get(language, -1)
         adjusted = (sims - params.passage_offset * (self.row_passage & ~self.row_document)
                     + params.document_offset * self.row_document
@@ -275,8 +301,7 @@ class SearchIndex:
         group_dense = np.full(n_groups, -1.0, dtype=np.float32)
         np.maximum.at(group_dense, self.row_group, adjusted)
         group_dense = self._mix_summaries(group_dense, summary_sims, language, params)
-        fused = (group_dense + params.lexical_weight * np.minimum(group_lexical, 1.0)).astype(np.float32)
-        return _Scores(fused, group_dense, group_lexical, item_score, sims, summary_sims, nearest_out_of_scope, centered)
+        return sims, summary_sims, item_score, group_dense
 
     def _mix_summaries(self, group_dense: npt.NDArray[np.float32], summary_sims: npt.NDArray[np.float32], language: str,
                        params: FusionParams) -> npt.NDArray[np.float32]:
@@ -331,7 +356,8 @@ class SearchIndex:
         return max(members, key=lambda index: float(item_score[index]))
 
     def _features(self, order: npt.NDArray[np.int64], primary: npt.NDArray[np.float32], scores: _Scores,
-                  terms: list[str], language: str, rerank_probability: float, rerank_margin: float) -> Features:
+                  terms: list[str], language: str, params: FusionParams,
+                  rerank_probability: float, rerank_margin: float) -> Features:
         top = int(order[0])
         others = np.delete(primary, top)
         best_other = float(others.max()) if len(others) else 0.0
@@ -359,7 +385,20 @@ class SearchIndex:
             rerank_margin=rerank_margin,
             first_scope=first_scope,
             second_scope=second_scope,
+            background=self._background(top, float(primary[top]), scores.query, language, params),
         )
+
+    def _background(self, group: int, top: float, query: Vectors | None, language: str, params: FusionParams) -> float:
+        """How far the best entry (``group``, dense score ``top``) is ahead of the best background
+        entry not on its topic, scored the same way; capped at ``BACKGROUND_CAP`` (also its value
+        without a background, a query vector, or a background entry off its topic)."""
+        if self.background is None or query is None:
+            return BACKGROUND_CAP
+        other_topic = ~self.background_near[:, group]
+        if not other_topic.any():
+            return BACKGROUND_CAP
+        best = float(self.background._dense(query, language, params)[3][other_topic].max())
+        return min(top - best, BACKGROUND_CAP)
 
     def _model_scopes(self, rows_mask: npt.NDArray[np.bool_], query: Vectors | None) -> tuple[float, float]:
         """``scope`` as each of two joined models sees it on its own columns: the best of the
@@ -374,3 +413,40 @@ class SearchIndex:
             return float(np.einsum("ij,j->i", rows[:, part], query[part]).max() - nearest)
 
         return scope(slice(0, self.split)), scope(slice(self.split, None))
+
+
+def background_index(index: SearchIndex, items: list[IndexItem]) -> tuple[SearchIndex, npt.NDArray[np.bool_]] | None:
+    """A per-knowledge-base null model: other venues' FAQ translations (``items``, embedded, their
+    groups named apart from ``index``'s) less those that ask what ``index`` answers (an entry with
+    a phrasing within ``BACKGROUND_ANSWERED`` of one of its phrasings), as an index of their own;
+    and which of them are on the topic of which of ``index``'s groups (``BACKGROUND_SAME_TOPIC``).
+
+    A near-domain question the venue does not answer (pets on the train) lands on a related
+    entry (luggage trolleys) about as close as a customer's colloquial in-scope question would;
+    but some other venue's FAQ asks it more nearly (a mall's pets policy). A question closer to
+    a background entry off its best entry's topic than to that entry is more likely out of scope:
+    the ``background`` feature of the decision. None without vectors or when nothing is left."""
+    usable = [item for item in items if item.kind == "faq" and item.vectors is not None]
+    if not usable or not index.dense:
+        return None
+    candidate = SearchIndex(usable, index.centroids)
+    own, rows = ~index.row_passage, ~candidate.row_passage
+    sims = candidate.matrix[rows] @ index.matrix[own].T  # background phrasings x this index's phrasings
+    per_entry = _group_max(sims, candidate.row_group[rows], len(candidate.groups))
+    near = _group_max(per_entry.T, index.row_group[own], len(index.groups)).T  # background group x group
+    kept = near.max(axis=1, initial=-1.0) < BACKGROUND_ANSWERED
+    if not kept.any():
+        return None
+    names = {candidate.groups[g] for g in np.flatnonzero(kept)}
+    background = SearchIndex([item for item in usable if item.group in names], index.centroids)
+    return background, near[kept] >= BACKGROUND_SAME_TOPIC  # groups keep their sorted order
+
+
+def _group_max(values: npt.NDArray[np.float32], groups: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.float32]:
+    """Per group the column-wise maximum of its rows of ``values`` (``groups`` sorted), -1 for a
+    group without rows."""
+    out = np.full((count, values.shape[1]), -1.0, dtype=np.float32)
+    if len(groups):
+        present, starts = np.unique(groups, return_index=True)
+        out[present] = np.maximum.reduceat(values, starts, axis=0)
+    return out

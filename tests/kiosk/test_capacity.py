@@ -1,6 +1,6 @@
 """A full worker says so: a kiosk it has no CPU budget (or no render-server frame budget) for is
-told it is busy (and the console sees it), then is served by itself as soon as room frees; quality
-steps reach the console."""
+told it is busy (and the console sees it; a typed question is answered in captions meanwhile),
+then is served by itself as soon as room frees; quality steps reach the console."""
 import asyncio
 import json
 import time
@@ -110,6 +110,7 @@ async def test_a_kiosk_refused_for_budget_is_busy_then_served_when_room_frees() 
     task = asyncio.create_task(worker.run())
     _first_kiosk, first_token = await paired_kiosk()
     second_kiosk, second_token = await database_sync_to_async(_another_kiosk)()
+    await database_sync_to_async(_published_cloakroom)()
     first, second = communicator(first_token), communicator(second_token)
     try:
         await asyncio.wait_for(worker.ready.wait(), 30)
@@ -126,8 +127,15 @@ async def test_a_kiosk_refused_for_budget_is_busy_then_served_when_room_frees() 
         busy = await receive_until(second, "busy")
         assert busy["retry_in"] == BUSY_RETRY_EVERY and len(worker.runners) == 1
         await until_service(second_kiosk, "busy")
-        await second.send_to(text_data=json.dumps({"type": "text", "text": "Where is the toilet?"}))
-        assert (await receive_until(second, "busy"))["question_kept"] is True
+        # Typed while busy: the knowledge base answers in captions, and the transcript keeps both turns.
+        await second.send_to(text_data=json.dumps({"type": "text", "text": "Is there a cloakroom?"}))
+        asked = await receive_until(second, "caption")
+        assert (asked["role"], asked["text"], asked["language"]) == ("customer", "Is there a cloakroom?", "en")
+        while (answered := json.loads(await second.receive_from(timeout=120)))["type"] != "caption":
+            pass  # the first search loads the embedding model
+        assert (answered["role"], answered["text"]) == ("avatar", "Yes, on Level 1. It is free.")
+        assert await database_sync_to_async(_transcript)(second_kiosk) == [
+            ("customer", "Is there a cloakroom?", ""), ("avatar", "Yes, on Level 1. It is free.", "busy-captions")]
 
         await first.disconnect()  # room frees: the waiting kiosk is served by itself, within a few seconds
         began = time.monotonic()
@@ -186,6 +194,20 @@ async def test_a_kiosk_refused_for_the_render_servers_frame_budget_is_busy_then_
         await second.disconnect()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+def _transcript(kiosk: Kiosk) -> list[tuple[str, str, str]]:
+    from conversations.models import Turn
+
+    return [(t.role, t.text, t.answer_backend)
+            for t in Turn.objects.filter(conversation__kiosk=kiosk).order_by("conversation_id", "index")]
+
+
+def _published_cloakroom() -> None:
+    from knowledgebase.services import TranslationData, faq_create
+
+    faq_create(key="cloakroom", status="published",
+               translations={"en": TranslationData("Is there a cloakroom?", "Yes, on Level 1. It is free.")})
 
 
 def _another_kiosk() -> tuple[Kiosk, str]:

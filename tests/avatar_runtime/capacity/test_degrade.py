@@ -14,12 +14,17 @@ def test_frames_handed_over_after_their_slot_count_as_late() -> None:
         pacing.on_frame(k / 25)
         time.run(0.04, host=0)
     assert pacing.late_ratio() == 0.0
-    for k in range(50, 100):  # each takes 60 ms: they fall further and further behind
+    time.run(0.09, host=0)  # a hiccup: from here on frames leave 90 ms after their slot
+    for k in range(50, 60):
+        pacing.on_frame(k / 25)
+        time.run(0.04, host=0)
+    assert pacing.late_ratio() == 0.0  # within what a kiosk's jitter buffer absorbs
+    for k in range(60, 110):  # each takes 60 ms: they fall further and further behind
         pacing.on_frame(k / 25)
         time.run(0.06, host=0)
     ratio = pacing.late_ratio()
-    assert ratio is not None and ratio > 0.9
-    assert pacing.frames == 100 and 45 <= pacing.late <= 50
+    assert ratio is not None and ratio > 0.8
+    assert pacing.frames == 110 and 40 <= pacing.late <= 50
 
 
 def loads(*sessions: tuple[str, float | None, float]) -> list[SessionLoad]:
@@ -29,7 +34,7 @@ def loads(*sessions: tuple[str, float | None, float]) -> list[SessionLoad]:
 def test_without_headroom_the_busiest_loses_video_first_and_all_lose_some_before_one_loses_all() -> None:
     time = ScriptedCpu()
     degrader = Degrader(CONFIG, clock=time.clock)
-    sessions = loads(("a", 0.0, 0.4), ("b", 0.0, 0.9), ("c", 0.0, 0.6))
+    sessions = loads(("a", 0.05, 0.4), ("b", 0.05, 0.9), ("c", 0.05, 0.6))  # a little behind, all of them
     taken = []
     for _ in range(4):
         steps = degrader.plan(sessions, headroom=-0.3, step_up_room=0.3)
@@ -39,6 +44,19 @@ def test_without_headroom_the_busiest_loses_video_first_and_all_lose_some_before
     assert taken == [("b", Quality.REDUCED_VIDEO), ("c", Quality.REDUCED_VIDEO), ("a", Quality.REDUCED_VIDEO),
                      ("b", Quality.VOICE_ONLY)]
     assert [s.reason for s in degrader.plan(sessions, -0.3, 0.3)] == ["no_headroom"]
+
+
+def test_without_headroom_sessions_that_keep_time_keep_their_video() -> None:
+    # The host is over the admission target (niced background work, another process) but every
+    # frame leaves on time: nothing the customer would see, so nothing is taken from them.
+    time = ScriptedCpu()
+    degrader = Degrader(CONFIG, clock=time.clock)
+    on_time = loads(("a", 0.0, 0.4), ("b", 0.01, 0.9))
+    for _ in range(5):
+        assert degrader.plan(on_time, headroom=-0.3, step_up_room=0.3) == []
+        time.run(1.0, host=0)
+    stalled = loads(("a", 0.0, 0.4), ("b", None, 0.9))  # too few frames came to judge: stalled
+    assert [(s.session_id, s.reason) for s in degrader.plan(stalled, -0.3, 0.3)] == [("b", "no_headroom")]
 
 
 def test_a_session_whose_frames_fall_behind_steps_down_by_itself_not_faster_than_step_every() -> None:
@@ -60,7 +78,7 @@ def test_a_session_whose_frames_fall_behind_steps_down_by_itself_not_faster_than
 def test_steps_back_up_only_after_the_spike_has_passed_for_a_while_one_level_at_a_time() -> None:
     time = ScriptedCpu()
     degrader = Degrader(CONFIG, clock=time.clock)
-    spike = loads(("a", 0.0, 0.8))
+    spike = loads(("a", 0.1, 0.8))
     for _ in range(2):
         degrader.plan(spike, headroom=-0.5, step_up_room=0.3)
         time.run(2.0, host=0)

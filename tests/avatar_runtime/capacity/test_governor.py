@@ -37,6 +37,7 @@ class LightSession:
     session_id: str
     cpu: StageCpu = field(default_factory=StageCpu)
     backends: Backends = field(default_factory=Backends)
+    answer_recording_paused: bool = False
 
 
 async def quality_events(layer: InMemoryChannelLayer, channel: str) -> list[dict[str, Any]]:
@@ -108,3 +109,27 @@ def test_the_registry_places_by_headroom_and_keeps_the_count_as_a_hard_cap() -> 
     counted = WorkerInfo("counted", "c6", capacity=4, load=3, seen=0.0)  # no governor: the count decides
     ranked = workers_with_room([tight, full, none_left, roomy, alone, counted])
     assert [w.worker_id for w in ranked] == ["roomy", "tight", "counted", "alone"]  # the most room first
+
+
+async def test_without_headroom_answer_recording_pauses_first_and_resumes_with_room(
+        caplog: pytest.LogCaptureFixture) -> None:
+    time = ScriptedCpu(cores=2)
+    budget = CpuBudget(BudgetConfig(initial_cost=0.5, window=2.0), read=time.read, clock=time.clock)
+    governor = Governor(budget=budget, degrader=Degrader(DegradeConfig(), clock=time.clock), clock=time.clock)
+    layer = InMemoryChannelLayer()
+    reply = await layer.new_channel()
+    runner = SessionRunner(session=LightSession("s"), layer=layer, reply_channel=reply,  # type: ignore[arg-type]
+                           media="ws", worker_id="w")
+    caplog.set_level(logging.WARNING, logger="avatar_runtime.worker.governor")
+
+    async def second(host: float) -> bool:
+        time.run(1.0, host=host, process=0.4)
+        await governor.tick({"s": runner})
+        return bool(runner.session.answer_recording_paused)
+
+    assert [await second(host=0.8) for _ in range(3)] == [False] * 3
+    assert [await second(host=1.9) for _ in range(3)][-1]  # over the 1.7-core target: QA recording goes first
+    assert "answer recording for QA paused" in caplog.text
+    assert all([await second(host=1.6) for _ in range(3)])  # under the target, not yet room for half a session
+    assert not [await second(host=0.8) for _ in range(3)][-1]
+    assert "answer recording for QA resumed" in caplog.text

@@ -72,3 +72,25 @@ async def test_the_played_answer_is_recorded_attached_and_scored(eager_celery: N
     assert score.scorer == "embedded" and not score.error_code
     assert score.avatar == kiosk.avatar and score.voice == turn.voice and score.language == "en"
     assert abs(score.offset_frames) <= 1 and score.confidence > 0.5  # the renderer keeps lips and audio in sync
+
+
+@database_sync_to_async
+def avatar_turns() -> list[Turn]:
+    return list(Turn.objects.filter(role="avatar"))
+
+
+async def test_while_the_governor_pauses_recording_answers_are_spoken_but_not_recorded(settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    kiosk = await kiosk_with_avatar()
+    timeline = await build_session(kiosk_id=kiosk.pk, default_language="en", retrieve_fn=nothing_found)
+    timeline.session.config.answer_clip_rate = 1.0
+    timeline.session.answer_recording_paused = True  # the machine had no headroom (worker.governor)
+    await timeline.start()
+    timeline.session.push_text("Is there an ice rink on the roof?")
+    await timeline.until_state(State.SPEAKING)
+    assert timeline.session.answer_recorder is None
+    await timeline.until_state(State.LISTENING)
+    await timeline.close()
+    assert any(f.speaking for f in timeline.frames)  # the customer heard the whole answer
+    turns = await avatar_turns()
+    assert len(turns) == 1 and not turns[0].answer_clip
