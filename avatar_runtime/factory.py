@@ -232,7 +232,8 @@ def start_renderer(*, spec: "ArchitectureSpec | None" = None) -> RendererChoice:
 
             models_dir = Path(settings.MODELS_DIR)
             models = load_models(models_dir, device="cuda" if cuda_available() else "cpu", spec=spec or MUSETALK_V15)
-            live = LiveMuseTalk(models, cache_dir=Path(settings.MEDIA_ROOT) / "avatar-cache")
+            live = LiveMuseTalk(models, cache_dir=Path(settings.MEDIA_ROOT) / "avatar-cache",
+                                prerender_max_bytes=settings.MUSETALK_PRERENDER_MAX_BYTES)
             live.start(CompileCache.beside_weights(models_dir))
             _live_musetalk = live
     return choice

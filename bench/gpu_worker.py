@@ -11,7 +11,11 @@ by stage, GPU busy share and memory. Start-up is measured cold (empty compile ca
 process, which then stores the artefacts beside the weights) and warm (this process, loading them).
 
 ``--variants`` runs scheduling variants one after another in the same warm process (``N:name``, see
-``VARIANTS``), e.g. the former fixed batch cap against the deadline-derived batches. A ``cachedNN``
+``VARIANTS``), e.g. the former fixed batch cap against the deadline-derived batches; ``N:best`` runs
+the variant with the most frames on time so far, ``N:best+cachedNN`` the same with cached answers.
+Variants that decode only the lower face (``lowerNN``) run on a second server built from the same
+models, started when first needed (``--partial-decode`` first compares its pixels with the whole
+face's: ``bench/musetalk_partial_decode.py``). A ``cachedNN``
 variant serves NN % of the answers from the answer audio cache: their frames are rendered ahead
 (``prerender``, in idle GPU time before the trial) and replayed, and the report gives the GPU time
 the live sessions took per answer, to compare with the same variant without cached answers.
@@ -48,6 +52,7 @@ from avatar_runtime.render.musetalk.renderer import MuseTalkRenderer, SessionSet
 from avatar_runtime.render.musetalk.server import MuseTalkServer, ServerSettings
 from avatar_runtime.render.musetalk.weights import MuseTalkModels, build_models, load_models, locate_weights
 from avatar_runtime.transport.ws_media import JPEG_QUALITY, encode_jpeg, pcm16_bytes
+from bench import musetalk_partial_decode as partial_decode
 from bench.musetalk_gpu import TINY, Report, base_clip, speech
 
 FRAME_PERIOD = 0.04
@@ -65,6 +70,7 @@ class Variant:
     headroom: float = ServerSettings.headroom  # derived batches render this many times the arrival rate
     switch_interval: float | None = None  # the interpreter's GIL switch interval during the trial (default 5 ms)
     pipeline: bool = ServerSettings.pipeline  # the server prepares the next batch while the GPU renders one
+    decode_from: int = EngineSettings.decode_from  # first decoded latent row (0: the whole face)
 
 
 VARIANTS = {
@@ -78,7 +84,11 @@ VARIANTS = {
     "h2": Variant(max_batch_seconds=None, start_delay=None, headroom=2.0),
     "sw1": Variant(switch_interval=0.001),
     "q60": Variant(jpeg_quality=60),
+    "cached40": Variant(cached_share=0.4),
     "cached50": Variant(cached_share=0.5),
+    "lower14": Variant(decode_from=14),
+    "lower14-pipelined": Variant(decode_from=14, pipeline=True),
+    "lower16": Variant(decode_from=16),
     "cached80": Variant(cached_share=0.8),
 }
 
@@ -98,8 +108,10 @@ def make_models(tiny: bool, models_dir: Path | None) -> tuple[MuseTalkModels, st
     return models, "RANDOM weights (tiny configs)" if tiny else "RANDOM weights (release architecture)"
 
 
-def start_server(models: MuseTalkModels, tiny: bool, cache_dir: Path, compile: bool = True) -> MuseTalkServer:
-    engine = EngineSettings(batch_sizes=(1, 2, 4, 8)) if tiny else EngineSettings(compile=compile)
+def start_server(models: MuseTalkModels, tiny: bool, cache_dir: Path, compile: bool = True,
+                 batch_sizes: tuple[int, ...] | None = None, decode_from: int = 0) -> MuseTalkServer:
+    sizes = batch_sizes or ((1, 2, 4, 8) if tiny else EngineSettings.batch_sizes)
+    engine = EngineSettings(batch_sizes=sizes, compile=compile and not tiny, decode_from=decode_from)
     settings = ServerSettings(engine=engine)
     server = MuseTalkServer(models, settings)
     server.start(CompileCache(cache_dir))
@@ -272,6 +284,7 @@ async def trial(server: MuseTalkServer, avatar: PreparedAvatar, sessions: int, s
         "gpu_seconds_per_answer": busy / max(1, served["live"] + served["cached"]),
         "mean_batch": (server.stats.rendered - stats_before[0]) / max(1, batches),
         "headroom": variant.headroom, "switch_interval": variant.switch_interval, "pipeline": variant.pipeline,
+        "decode_from": variant.decode_from,
         "batch_ms": {size: 1000 * t for size, t in server.batch_seconds.items()},
         "on_time_fraction": on_time / max(1, len(delivery)), "replaced": replaced,
         "delivery_lag_p95_ms": pct(delivery, 95), "delivery_lag_max_ms": pct(delivery, 100),
@@ -284,6 +297,22 @@ async def trial(server: MuseTalkServer, avatar: PreparedAvatar, sessions: int, s
         "gpu_peak_mib": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
         "rss_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def resolve(name: str, trials: list[dict[str, Any]]) -> tuple[str, Variant]:
+    """A variant by name; ``best`` is the named variant without cached answers that had the most
+    frames on time so far (``best+cachedNN``: the same, NN % of answers cached)."""
+    base, _, extra = name.partition("+")
+    if base != "best":
+        return name, VARIANTS[name]
+    candidates = [r for r in trials if r["variant"] in VARIANTS and not r["cached_share"]]
+    if not candidates:
+        raise ValueError("'best' needs an earlier trial without cached answers")
+    top = max(candidates, key=lambda r: (r["on_time_fraction"], -r["replaced"]))["variant"]
+    variant = VARIANTS[top]
+    if extra:
+        variant = dataclasses.replace(variant, cached_share=VARIANTS[extra].cached_share)
+    return f"{top}+{extra}" if extra else top, variant
 
 
 def passed(result: dict[str, Any]) -> bool:
@@ -307,6 +336,9 @@ def main() -> None:
     parser.add_argument("--warm-child", action="store_true",
                         help="after this process compiled and saved the cache, time a child process loading it")
     parser.add_argument("--no-compile", action="store_true", help="CUDA graphs of the eager models (a quick smoke run)")
+    parser.add_argument("--batch-sizes", default="", help="captured batch sizes, e.g. 2,4,8,16,32 (default: the engine's)")
+    parser.add_argument("--partial-decode", action="store_true",
+                        help="first compare the lower-face decode with the whole face (bench/musetalk_partial_decode.py)")
     parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.startup_child:
@@ -328,7 +360,20 @@ def main() -> None:
     started = time.perf_counter()
     models, weights = make_models(args.tiny, args.models_dir)
     loaded = time.perf_counter() - started
-    server = start_server(models, args.tiny, args.cache_dir, compile=not args.no_compile)
+    sizes = tuple(int(b) for b in args.batch_sizes.split(",")) if args.batch_sizes else None
+    servers: dict[int, MuseTalkServer] = {}
+
+    def server_for(decode_from: int) -> MuseTalkServer:
+        """One server per decoded-rows setting, on the same models, started when first needed."""
+        if decode_from not in servers:
+            servers[decode_from] = start_server(models, args.tiny, args.cache_dir, compile=not args.no_compile,
+                                                batch_sizes=sizes, decode_from=decode_from)
+            started = servers[decode_from]
+            report.save(servers={**report.data.get("servers", {}), str(decode_from): {
+                **started.startup, "graph_ms": {b: c * 1000 for b, c in started.engine.costs.items()}}})
+        return servers[decode_from]
+
+    server = server_for(0)
     report.save(weights=weights, startup_warm={"models_seconds": loaded, **server.startup,
                                                "graph_ms": {b: c * 1000 for b, c in server.engine.costs.items()}})
     print("warm start", report.data["startup_warm"], flush=True)
@@ -336,29 +381,38 @@ def main() -> None:
         report.save(startup_warm_child=measure_startup(args, args.cold_timeout))
         print("warm child", report.data["startup_warm_child"], flush=True)
     avatar = prepare_avatar(base_clip(args.tiny), models, settings=PrepareSettings(batch=8))
+    if args.partial_decode:
+        report.save(partial_decode=partial_decode.compare(models, avatar, frames=4 if args.tiny else 32,
+                                                          speed_batch=2 if args.tiny else 32))
+        print(partial_decode.markdown(report.data["partial_decode"]), flush=True)
     plan = [(int(n), "default") for n in args.sessions.split(",") if n]
     plan += [(int(n), variant) for n, variant in (item.split(":") for item in args.variants.split(",") if item)]
     cached: list[tuple[str, PrerenderedAnswer, np.ndarray]] = []
-    if any(VARIANTS[variant].cached_share for _, variant in plan):
-        store = PrerenderStore(Path(tempfile.mkdtemp(prefix="prerendered-")), renderer_config(models), max_bytes=2**30)
-        answers = cached_answers(args.cached_answers)
-        report.save(prerender=prerender(server, avatar, store, answers))
-        print("prerender", report.data["prerender"], flush=True)
-        cached = [(key, frames, audio) for key, audio in answers if (frames := store.load(avatar.key, key)) is not None]
-    trials = []
-    for sessions, variant in plan:
+    trials: list[dict[str, Any]] = []
+    for sessions, name in plan:
+        name, variant = resolve(name, trials)
+        server = server_for(variant.decode_from)
+        if variant.cached_share and not cached:  # rendered ahead by the first cached trial's server
+            store = PrerenderStore(Path(tempfile.mkdtemp(prefix="prerendered-")),
+                                   renderer_config(models, decode_from=variant.decode_from), max_bytes=2**30)
+            answers = cached_answers(args.cached_answers)
+            report.save(prerender=prerender(server, avatar, store, answers))
+            print("prerender", report.data["prerender"], flush=True)
+            cached = [(key, frames, audio) for key, audio in answers if (frames := store.load(avatar.key, key)) is not None]
         interval = sys.getswitchinterval()
-        sys.setswitchinterval(VARIANTS[variant].switch_interval or interval)
+        sys.setswitchinterval(variant.switch_interval or interval)
         try:
-            result = asyncio.run(trial(server, avatar, sessions, args.trial_seconds, VARIANTS[variant], cached))
+            result = asyncio.run(trial(server, avatar, sessions, args.trial_seconds, variant, cached))
         finally:
             sys.setswitchinterval(interval)
-        result.update(passed=passed(result), variant=variant)
+        result.update(passed=passed(result), variant=name)
         trials.append(result)
         report.save(trials=trials)
-        print(f"{variant}:", end=" ")
+        report.path.with_suffix(".md").write_text(markdown(report.data))
+        print(f"{name}:", end=" ")
         print_row(result)
-    server.stop()
+    for running in servers.values():
+        running.stop()
     report.save(load_average_end=os.getloadavg())
     report.path.with_suffix(".md").write_text(markdown(report.data))
 
@@ -374,20 +428,29 @@ def markdown(d: dict[str, Any]) -> str:
         s = d[name]
         lines.append(f"| {name.removeprefix('startup_')} | {s.get('models_seconds', 0):.1f} | {s.get('seconds', 0):.1f} | "
                      f"{s.get('compile_cache', s.get('error', '?'))} |")
+    for decode_from, started in d.get("servers", {}).items():
+        graphs = ", ".join(f"{b}: {ms:.1f}" for b, ms in sorted(started["graph_ms"].items(), key=lambda kv: int(kv[0])))
+        lines.append(f"\nServer decoding from latent row {decode_from}: compile + capture {started['seconds']:.1f} s; "
+                     f"graph ms by batch size {graphs}.")
+    if "partial_decode" in d:
+        lines += ["", partial_decode.markdown(d["partial_decode"])]
     if "prerender" in d:
         pre = d["prerender"]
         lines += ["", f"Pre-rendered answers: {pre['answers']} answers ({pre['frames']} frames) rendered ahead in "
                   f"{pre['gpu_seconds']:.2f} s of idle GPU time ({pre['wall_seconds']:.1f} s wall), "
                   f"{pre['store_bytes'] / 2**20:.1f} MiB on disk."]
-    lines += ["", "| variant | sessions | JPEG q | batch cap ms | start delay ms | cached share | frames on time | replaced | "
+    lines += ["", "| variant | sessions | decoded rows | pipelined | batch cap ms | start delay ms | cached share | "
+              "frames on time | replaced | "
               "first frame p50 / p95 ms | rendered fps | mean batch | server s/answer | "
               "CPU cores/session render / compose / encode / other | process CPU cores | GPU busy % | GPU peak MiB | pass |",
-              "|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"]
+              "|---|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"]
     for r in d.get("trials", []):
         c = r["cpu_cores_per_session"]
         cap = "derived" if r.get("max_batch_seconds") is None else f"{1000 * r['max_batch_seconds']:.0f}"
         start = "expected" if r.get("start_delay") is None else f"{1000 * r['start_delay']:.0f}"
-        lines.append(f"| {r.get('variant', 'default')} | {r['sessions']} | {r['jpeg_quality']} | {cap} | {start} | "
+        rows = f"{8 * r['decode_from']}-255" if r.get("decode_from") else "all"
+        lines.append(f"| {r.get('variant', 'default')} | {r['sessions']} | {rows} | {'yes' if r.get('pipeline') else 'no'} | "
+                     f"{cap} | {start} | "
                      f"{r.get('cached_share', 0):.1f} | {100 * r['on_time_fraction']:.2f} % | {r['replaced']} | "
                      f"{r['first_frame_p50_ms'] or 0:.0f} / {r['first_frame_p95_ms'] or 0:.0f} | {r['rendered_fps']:.0f} | "
                      f"{r.get('mean_batch', 0):.1f} | {r.get('gpu_seconds_per_answer', 0):.3f} | "

@@ -8,10 +8,12 @@ book and the answer audio cache (``avatars``), with the kiosk's avatar and langu
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 
 from avatar_runtime import factory
 from avatar_runtime.aec.factory import echo_canceller
@@ -19,18 +21,20 @@ from avatar_runtime.asr.language_policy import LanguagePolicy
 from avatar_runtime.asr.prompt import Vocabulary
 from avatar_runtime.capacity.budget import BudgetConfig, CpuBudget
 from avatar_runtime.capacity.degrade import Degrader
+from avatar_runtime.capacity.frame_budget import FrameBudget, FrameBudgetConfig
 from avatar_runtime.capacity.stage_cpu import StageCpu
 from avatar_runtime.factory import KioskProfile, answerer, idle_loop_current, live_musetalk, portrait_current, recognizer
 from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.clock import RealClock
+from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig, VoiceSource
-from avatar_runtime.render.base import Renderer
+from avatar_runtime.render.base import RENDER_SAMPLE_RATE, Renderer
 from avatar_runtime.render.portrait.renderer import PortraitRenderer
 from avatar_runtime.tts.answer_cache import CachedVoices
 from avatar_runtime.vad.silero import SileroVadStream
 from avatar_runtime.worker.governor import Governor
-from avatars.answer_audio import DjangoSpeechCache
+from avatars.answer_audio import DjangoSpeechCache, answer_audio_sources
 from avatars.voices import voice_book_from_settings
 from common.languages import KIOSK_LANGUAGES
 from conversations.transcript_store import DjangoTranscriptStore
@@ -62,8 +66,20 @@ def vocabulary() -> Vocabulary | None:
 
 
 def warm_up() -> None:
-    """The runtime's warm-up (``avatar_runtime.factory.warm_up``) with the knowledge base and the saved voices."""
+    """The runtime's warm-up (``avatar_runtime.factory.warm_up``) with the knowledge base and the saved
+    voices; then, on a MuseTalk worker, cached answers start being rendered ahead."""
     factory.warm_up(retrieve=retrieve, voice_book=voice_book_from_settings, vocabulary=vocabulary())
+    live = live_musetalk()
+    if live is not None and settings.ANSWER_AUDIO_CACHE and settings.MUSETALK_PRERENDER_EVERY > 0:
+        live.start_prerendering(_cached_answers, settings.MUSETALK_PRERENDER_EVERY)
+
+
+def _cached_answers() -> list[tuple[str, Callable[[], Samples]]]:
+    """The answer audio cache's entries (from the pre-render thread: its connection is closed after)."""
+    try:
+        return list(answer_audio_sources(RENDER_SAMPLE_RATE))
+    finally:
+        close_old_connections()
 
 
 async def session_factory(session_id: str, kiosk_id: int | None) -> ConversationSession:
@@ -107,9 +123,26 @@ async def session_renderer(session_id: str, profile: KioskProfile, cpu: StageCpu
 
 
 def worker_governor() -> Governor:
-    """The CPU governor the settings ask for (``AVATAR_CPU_GOVERNOR`` off: admission by count only)."""
+    """The governor the settings ask for: CPU budget and degrading (``AVATAR_CPU_GOVERNOR`` off: none),
+    and the MuseTalk server's frame budget (``AVATAR_GPU_FRAME_TARGET`` 0: none)."""
+    frames = None
+    if settings.AVATAR_GPU_FRAME_TARGET > 0:
+        frames = FrameBudget(FrameBudgetConfig(target=settings.AVATAR_GPU_FRAME_TARGET),
+                             sustained=_musetalk_sustained_fps, rendered=_musetalk_live_rendered)
     if not settings.AVATAR_CPU_GOVERNOR:
-        return Governor(budget=None, degrader=None)
+        return Governor(budget=None, degrader=None, frames=frames, min_sessions=settings.AVATAR_WORKER_MIN_SESSIONS)
     config = BudgetConfig(initial_cost=settings.AVATAR_SESSION_COST_CORES,
                           max_cost=settings.AVATAR_SESSION_COST_MAX_CORES, target=settings.AVATAR_CPU_TARGET)
-    return Governor(budget=CpuBudget(config), degrader=Degrader(), min_sessions=settings.AVATAR_WORKER_MIN_SESSIONS)
+    return Governor(budget=CpuBudget(config), degrader=Degrader(), frames=frames,
+                    min_sessions=settings.AVATAR_WORKER_MIN_SESSIONS)
+
+
+def _musetalk_sustained_fps() -> float | None:
+    """The worker's MuseTalk server's sustained frames/s (None: no server, so no frame budget)."""
+    live = live_musetalk()
+    return live.server.sustained_fps() if live is not None else None
+
+
+def _musetalk_live_rendered() -> int:
+    live = live_musetalk()
+    return live.server.live_rendered if live is not None else 0

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
 import soundfile as sf
 
 from avatar_runtime.asr.base import Recognition
@@ -28,6 +29,7 @@ from avatar_runtime.pipeline.playback import Playback
 from avatar_runtime.pipeline.recording import AnswerRecorder
 from avatar_runtime.pipeline.session_config import SessionBackends, SessionConfig
 from avatar_runtime.pipeline.transcript import TranscriptWriter
+from avatar_runtime.render.base import Renderer, RendersAhead
 from avatar_runtime.tts.base import Synthesizer, Voice, voice_key
 from avatar_runtime.tts.pacing import speech_ahead
 from avatar_runtime.vad.base import VAD_SAMPLE_RATE
@@ -180,7 +182,11 @@ async def _answer(ctx: TurnContext, question: str, language: str, retrieved: Ret
 
 async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, synthesizer: Synthesizer,
                  voice: Voice) -> None:
-    """Synthesise one sentence into the renderer; with ``turn_id``, save the answer's text so far."""
+    """Synthesise one sentence into the renderer; with ``turn_id``, save the answer's text so far.
+
+    A sentence from the answer audio cache whose frames the renderer rendered ahead is played whole
+    with them (``RendersAhead``), once all its audio is here: no render work when it plays.
+    """
     session = ctx.session
     renderer = session.backends.renderer
     playback = ctx.playback
@@ -190,10 +196,20 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, syn
         ctx.writer.put("turn_update", turn_id, {"text": playback.full_text()})
     # A slow voice sizes its pieces to what is still queued, so the listener never waits between them.
     ahead = speech_ahead.set(lambda: playback.queued_seconds)
+    replay: object | None = None  # frames rendered ahead for this (cached) sentence
+    held: list[Samples] = []  # its audio, played with them at the end
+    first_chunk = True
     try:
         with cpu_stage(session.cpu, "synthesis"):
             async for chunk in session.counted(synthesizer.synthesize(sentence, voice)):
                 audio = resample(chunk.samples, chunk.sample_rate, renderer.sample_rate)
+                if first_chunk and chunk.cached_key and isinstance(renderer, RendersAhead):
+                    replay = await asyncio.to_thread(renderer.prerendered, chunk.cached_key)
+                first_chunk = False
+                if replay is not None:
+                    held.append(audio)  # whole, as it was rendered: no leading silence cut
+                    playback.add_audio(audio, voice_key(chunk.voice or voice))
+                    continue
                 if ctx.first_audio_at is None:
                     # Voices open with 10-40 ms of silence: the answer's first sound comes sooner without it.
                     audio = without_leading_silence(audio, renderer.sample_rate)
@@ -205,6 +221,8 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, syn
                 if ctx.first_audio_at is None:
                     ctx.first_audio_at = session.clock.now()
                     session.on_speaking()
+        if replay is not None:
+            _play_rendered_ahead(ctx, renderer, replay, np.concatenate(held))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - every voice failed: the caption still shows the sentence
@@ -214,6 +232,20 @@ async def _speak(ctx: TurnContext, turn_id: uuid.UUID | None, sentence: str, syn
         session._emit({"type": "caption", "role": "avatar", "text": sentence})
     finally:
         speech_ahead.reset(ahead)
+
+
+def _play_rendered_ahead(ctx: TurnContext, renderer: Renderer, frames: object, audio: Samples) -> None:
+    session = ctx.session
+    if not session.paused:
+        assert isinstance(renderer, RendersAhead)
+        try:
+            renderer.play_prerendered(frames, audio)
+        except ValueError as exc:  # frames that do not fit this audio: render it live instead
+            log.warning("session %s: frames rendered ahead not used (%s)", session.session_id, exc)
+            renderer.push_audio(audio, renderer.sample_rate)
+    if ctx.first_audio_at is None:
+        ctx.first_audio_at = session.clock.now()
+        session.on_speaking()
 
 
 async def _speak_fixed(ctx: TurnContext, name: str, language: str) -> None:

@@ -6,7 +6,7 @@ idle loop (mouth closed, blinks, slight motion) otherwise. Each frame carries th
 audio that plays with it, so the transport never has to re-align the two.
 """
 from collections.abc import AsyncIterator
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from avatar_runtime.pipeline.messages import Samples, VideoFrame
 
@@ -45,6 +45,20 @@ class Renderer(Protocol):
         """A hint for the face, one of ``AVATAR_STATES`` (attention while listening, a thinking look).
         Speech still drives the mouth; a renderer that draws no expressions ignores it."""
         return None
+
+
+@runtime_checkable
+class RendersAhead(Protocol):
+    """A renderer that can replay frames rendered ahead for cached answer audio (MuseTalk: no GPU
+    work when an FAQ answer plays from the answer audio cache)."""
+
+    def prerendered(self, key: str) -> Any | None:
+        """The frames rendered ahead for the cached audio ``key``, or None (blocking: a disk read)."""
+        ...
+
+    def play_prerendered(self, answer: Any, samples: Samples) -> None:
+        """Speak ``samples`` (the whole cached audio, at ``sample_rate``) with those frames."""
+        ...
 
 
 @runtime_checkable

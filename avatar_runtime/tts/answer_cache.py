@@ -125,8 +125,9 @@ class CachedSynthesizer:
             self.counters.hits += 1
             self.from_cache = True
             self.spoken_by = "cache"
+            key = speech_key(speaker, text)
             for chunk in chunks_of(speech.samples, speech.sample_rate):
-                yield replace(chunk, voice=speaker)  # the voice whose audio was cached
+                yield replace(chunk, voice=speaker, cached_key=key)  # the voice whose audio was cached
             return
         self.counters.misses += 1
         self.from_cache = False

@@ -22,6 +22,9 @@ class SpeechChunk:
     # The voice that spoke it; None: the voice the synthesizer was asked for. A fallback chain
     # names its fallback's chunks, so the transcript and QA know who actually spoke.
     voice: Voice | None = None
+    # The answer audio cache's key (``answer_cache.speech_key``) when the chunk is part of cached
+    # audio: a renderer may hold frames rendered ahead for it (``render.base.RendersAhead``).
+    cached_key: str | None = None
 
 
 def voice_key(voice: Voice) -> str:

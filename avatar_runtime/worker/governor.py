@@ -5,7 +5,9 @@ first pauses recording answers for lip-sync QA (background work the customer nev
 once there is room for half a session again), then asks the degrader
 for steps from each session's late frames and CPU and the worker's headroom
 (``capacity.degrade``), and applies them: each step is logged with the session id and sent to
-the kiosk as a ``quality`` event, which the kiosk's connection records for the console.
+the kiosk as a ``quality`` event, which the kiosk's connection records for the console. Where the
+sessions render on a shared GPU server, ``frames`` also admits by that server's frame budget
+(``capacity.frame_budget``): one more session only while its sustained frames/s hold one more.
 """
 import logging
 import time
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 
 from avatar_runtime.capacity.budget import CpuBudget
 from avatar_runtime.capacity.degrade import Degrader, Quality, SessionLoad, Step
+from avatar_runtime.capacity.frame_budget import FrameBudget
 from avatar_runtime.worker.session_runner import SessionRunner
 
 log = logging.getLogger(__name__)
@@ -24,21 +27,41 @@ STEP_UP_SHARE = 0.5  # a step back up needs headroom for this share of a session
 
 @dataclass
 class Governor:
-    """``budget`` None: sessions are not admitted by CPU (only by count); ``degrader`` None: never degraded."""
+    """``budget`` None: sessions are not admitted by CPU (only by count); ``degrader`` None: never
+    degraded; ``frames`` None: not admitted by a render server's frame budget."""
 
     budget: CpuBudget | None
     degrader: Degrader | None
-    min_sessions: int = 1  # admitted whatever the budget says: a worker alone on a busy host still serves
+    min_sessions: int = 1  # admitted whatever the budgets say: a worker alone on a busy host still serves
     clock: Callable[[], float] = time.monotonic
+    frames: FrameBudget | None = None
     _last_tick: float | None = field(default=None, init=False)
     recording_paused: bool = field(default=False, init=False)
 
+    @property
+    def active(self) -> bool:
+        """Whether it has anything to do each round."""
+        return self.budget is not None or self.degrader is not None or self.frames is not None
+
     def admits(self, sessions: int) -> bool:
-        return self.budget is None or sessions < self.min_sessions or self.budget.admits()
+        if sessions < self.min_sessions:
+            return True
+        return ((self.budget is None or self.budget.admits())
+                and (self.frames is None or self.frames.admits(sessions)))
 
     def admitted(self) -> None:
         if self.budget is not None:
             self.budget.admitted()
+        if self.frames is not None:
+            self.frames.admitted()
+
+    def frame_room(self, sessions: int) -> float | None:
+        """Frames/s the render server has left beyond ``sessions`` (None: not budgeted by frames)."""
+        return None if self.frames is None else self.frames.room(sessions)
+
+    @property
+    def session_fps(self) -> float:
+        return 0.0 if self.frames is None else self.frames.need
 
     @property
     def headroom(self) -> float | None:
@@ -56,6 +79,8 @@ class Governor:
         if self.budget is not None:
             self.budget.sample(len(runners))
             self._pause_recordings(runners)
+        if self.frames is not None:
+            self.frames.sample(len(runners))
         if self.degrader is None:
             return []
         loads = [SessionLoad(session_id, runner.pacing.late_ratio() if runner.pacing else None,

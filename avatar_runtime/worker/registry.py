@@ -1,7 +1,8 @@
-"""Avatar workers announce themselves (channel, capacity, load, CPU headroom) in the shared cache.
+"""Avatar workers announce themselves (channel, capacity, load, CPU and GPU headroom) in the shared cache.
 
 The web process picks a live worker with room: a free slot (``capacity`` is a hard cap) and, where
-the worker measures its CPU, headroom for a session's cost; a worker whose heartbeat is older
+the worker measures its CPU, headroom for a session's cost (and where it renders on a GPU server,
+frames per second for a session's need); a worker whose heartbeat is older
 than ``STALE_AFTER`` is treated as dead. In the embedded layout the cache is in-process; in
 production it is Redis, shared by every web and worker process.
 """
@@ -25,6 +26,8 @@ class WorkerInfo:
     headroom: float | None = None  # cores left for new sessions (None: not budgeted by CPU)
     session_cost: float = 0.0  # cores one session costs, as this worker learned it
     min_sessions: int = 0  # sessions it admits whatever its headroom
+    frame_room: float | None = None  # frames/s its render server has left (None: not budgeted by frames)
+    session_fps: float = 0.0  # frames/s one session needs from it, as this worker learned it
     # Stats: CPU-seconds per stage of all its sessions so far, and their summed lifetimes (seconds).
     stage_cpu: dict[str, float] = field(default_factory=dict)
     session_seconds: float = 0.0
@@ -36,8 +39,9 @@ class WorkerInfo:
 
     @property
     def has_room(self) -> bool:
-        budgeted = self.headroom is None or self.headroom >= self.session_cost or self.load < self.min_sessions
-        return self.free > 0 and budgeted
+        cpu = self.headroom is None or self.headroom >= self.session_cost
+        frames = self.frame_room is None or self.frame_room >= self.session_fps
+        return self.free > 0 and ((cpu and frames) or self.load < self.min_sessions)
 
 
 def _read() -> dict[str, dict[str, object]]:
@@ -69,11 +73,13 @@ def workers_live(now: float | None = None) -> list[WorkerInfo]:
 
 
 def workers_with_room(workers: list[WorkerInfo], exclude: frozenset[str] | set[str] = frozenset()) -> list[WorkerInfo]:
-    """Of ``workers``, those with room for a session: the most CPU headroom first (in sessions it
-    holds), then the least loaded by count."""
+    """Of ``workers``, those with room for a session: the most headroom first (in sessions it holds,
+    by CPU or by its render server's frames, whichever holds fewer), then the least loaded by count."""
     candidates = [w for w in workers if w.has_room and w.worker_id not in exclude]
 
     def room(w: WorkerInfo) -> float:
-        return -(w.headroom / max(w.session_cost, 1e-3)) if w.headroom is not None else 0.0
+        held = [w.headroom / max(w.session_cost, 1e-3)] if w.headroom is not None else []
+        held += [w.frame_room / max(w.session_fps, 1e-3)] if w.frame_room is not None else []
+        return -min(held) if held else 0.0
 
     return sorted(candidates, key=lambda w: (room(w), w.load / max(w.capacity, 1), w.worker_id))

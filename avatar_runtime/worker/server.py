@@ -78,7 +78,7 @@ class AvatarWorker:
         self._tasks.spawn(HealthPublisher(self.worker_id).run(), "health")
         self._tasks.spawn(metrics_publisher(self.worker_id), "metrics")
         self._tasks.spawn(self._reap_orphans(), "reaper")
-        if self.governor.budget is not None or self.governor.degrader is not None:
+        if self.governor.active:
             self._tasks.spawn(self._govern(), "governor")
         self.ready.set()
         log.info("worker %s ready on %s (capacity %d)", self.worker_id, self.channel, self.capacity)
@@ -101,7 +101,8 @@ class AvatarWorker:
         worker_announce(WorkerInfo(self.worker_id, self.channel, self.capacity, len(self.runners), time.time(),
                                    headroom=self.governor.headroom, session_cost=self.governor.session_cost,
                                    min_sessions=self.governor.min_sessions,
-                                   stage_cpu=stage_cpu, session_seconds=session_seconds,
+                                   frame_room=self.governor.frame_room(len(self.runners)),
+                                   session_fps=self.governor.session_fps, stage_cpu=stage_cpu, session_seconds=session_seconds,
                                    quality=self.governor.degraded(self.runners)))
 
     def stats(self) -> tuple[dict[str, float], float]:
@@ -200,8 +201,10 @@ class AvatarWorker:
                 await self._close(other, "replaced")  # one live session per kiosk: the newest
         if len(self.runners) >= self.capacity or not self.governor.admits(len(self.runners)):
             reason = "capacity" if len(self.runners) >= self.capacity else "budget"
-            log.info("worker %s: session %s refused (%s; headroom %s cores, a session costs %.2f)", self.worker_id,
-                     session_id, reason, self.governor.headroom, self.governor.session_cost)
+            log.info("worker %s: session %s refused (%s; headroom %s cores, a session costs %.2f; render server "
+                     "room %s frames/s, a session needs %.1f)", self.worker_id, session_id, reason,
+                     self.governor.headroom, self.governor.session_cost,
+                     self.governor.frame_room(len(self.runners)), self.governor.session_fps)
             await self.layer.send(reply, {"type": "kiosk.refused", "session_id": session_id, "reason": reason})
             return
         self.governor.admitted()

@@ -49,6 +49,10 @@ AVATAR_CPU_TARGET = env_float("AVATAR_CPU_TARGET", 0.85)
 AVATAR_SESSION_COST_CORES = env_float("AVATAR_SESSION_COST_CORES", 0.6)
 AVATAR_SESSION_COST_MAX_CORES = env_float("AVATAR_SESSION_COST_MAX_CORES", 1.5)
 AVATAR_WORKER_MIN_SESSIONS = env_int("AVATAR_WORKER_MIN_SESSIONS", 1)
+# Where sessions render on the worker's MuseTalk GPU server, a session is also admitted only while
+# AVATAR_GPU_FRAME_TARGET of the frames/s the server sustains (measured) holds one more session's
+# need (learned; avatar_runtime/capacity/frame_budget.py). 0 turns this off.
+AVATAR_GPU_FRAME_TARGET = env_float("AVATAR_GPU_FRAME_TARGET", 0.9)
 AVATAR_SESSION_IDLE_SECONDS = env_int("AVATAR_SESSION_IDLE_SECONDS", 45)
 AVATAR_VIDEO_MAX_SECONDS = env_int("AVATAR_VIDEO_MAX_SECONDS", 30)  # uploaded avatar videos
 # A connected kiosk page reports itself every KIOSK_HEARTBEAT_SECONDS; the console calls a kiosk
@@ -84,3 +88,8 @@ if ICE_RELAY_ONLY and not ICE_TURN_URLS:
 ANSWER_AUDIO_CACHE = env_bool("ANSWER_AUDIO_CACHE", True)
 ANSWER_AUDIO_CACHE_MAX_BYTES = env_int("ANSWER_AUDIO_CACHE_MAX_MB", 500) * 2**20
 ANSWER_AUDIO_JOB_MAX_RETRIES = env_int("ANSWER_AUDIO_JOB_MAX_RETRIES", 6)  # Edge unreachable, storage hiccups
+# A MuseTalk worker renders the cached answers ahead for its avatars in idle GPU time, checking the
+# cache every MUSETALK_PRERENDER_EVERY seconds (0: never), and keeps those frames (MEDIA_ROOT/
+# avatar-cache/prerendered) under MUSETALK_PRERENDER_MAX_MB; a cached answer then costs no GPU.
+MUSETALK_PRERENDER_EVERY = env_float("MUSETALK_PRERENDER_EVERY", 60.0)
+MUSETALK_PRERENDER_MAX_BYTES = env_int("MUSETALK_PRERENDER_MAX_MB", 1024) * 2**20

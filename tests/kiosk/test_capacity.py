@@ -1,6 +1,6 @@
-"""A full worker says so: a kiosk it has no CPU budget for is told it is busy (and the console
-sees it; a typed question is answered in captions meanwhile), then is served by itself as soon as
-room frees; quality steps reach the console."""
+"""A full worker says so: a kiosk it has no CPU budget (or no render-server frame budget) for is
+told it is busy (and the console sees it; a typed question is answered in captions meanwhile),
+then is served by itself as soon as room frees; quality steps reach the console."""
 import asyncio
 import json
 import time
@@ -13,13 +13,19 @@ from channels.layers import get_channel_layer
 
 from avatar_runtime.capacity.budget import BudgetConfig, CpuBudget
 from avatar_runtime.capacity.cpu_meter import CpuReading
+from avatar_runtime.capacity.frame_budget import FrameBudget, FrameBudgetConfig
 from avatar_runtime.capacity.stage_cpu import StageCpu
 from avatar_runtime.pipeline.session import ConversationSession
+from avatar_runtime.render.musetalk.audio_features import Utterance
+from avatar_runtime.render.musetalk.prepare import idle_clip, prepare_avatar
+from avatar_runtime.render.musetalk.scheduler import FrameJob, JobKind
+from avatar_runtime.render.musetalk.server import MuseTalkServer
 from avatar_runtime.worker.governor import Governor
 from avatar_runtime.worker.registry import WorkerInfo, worker_announce, worker_remove
 from avatar_runtime.worker.server import AvatarWorker
 from kiosk.consumers import BUSY_RETRY_EVERY
 from kiosk.models import Kiosk
+from tests.avatar_runtime.musetalk.conftest import SMALL_PREPARE, portrait, speech, tiny_models
 
 from .test_consumer import communicator, paired_kiosk, receive_until
 
@@ -141,6 +147,49 @@ async def test_a_kiosk_refused_for_budget_is_busy_then_served_when_room_frees() 
         assert time.monotonic() - began < 8
         assert len(worker.runners) == 1
         await until_service(second_kiosk, "")
+    finally:
+        await second.disconnect()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_kiosk_refused_for_the_render_servers_frame_budget_is_busy_then_served() -> None:
+    """A GPU worker: its MuseTalk server (the tiny models on the CPU, rendered one batch, so it has a
+    measured rate) holds one session's need but not two."""
+    server = MuseTalkServer(tiny_models(face_parser=False))
+    avatar = await asyncio.to_thread(prepare_avatar, idle_clip(portrait(), seconds=0.12), server.models,
+                                     settings=SMALL_PREPARE)
+    server.attach(avatar)
+    utterance = Utterance()
+    utterance.append(speech(0.3))
+    utterance.flush()
+    await asyncio.to_thread(server.process, [FrameJob(session="s", avatar=avatar.key, frame=0, deadline=0.0,
+                                                      kind=JobKind.RENDER, utterance=utterance, utterance_frame=f)
+                                             for f in range(2)])
+    sustained = server.sustained_fps()
+    assert sustained is not None
+    frames = FrameBudget(FrameBudgetConfig(initial_fps=0.6 * sustained, min_fps=0.0, max_fps=sustained, target=1.0),
+                         sustained=server.sustained_fps, rendered=lambda: server.live_rendered)
+    worker = AvatarWorker(capacity=4, session_factory=idle_session, layer=get_channel_layer(), worker_id="w-frames",
+                          governor=Governor(budget=None, degrader=None, frames=frames, min_sessions=1))
+    task = asyncio.create_task(worker.run())
+    _first_kiosk, first_token = await paired_kiosk()
+    second_kiosk, second_token = await database_sync_to_async(_another_kiosk)()
+    first, second = communicator(first_token), communicator(second_token)
+    try:
+        await asyncio.wait_for(worker.ready.wait(), 30)
+        await database_sync_to_async(worker._announce)()
+        assert (await first.connect())[0]
+        assert (await receive_until(first, "session"))["state"] == "ready"
+        assert (await second.connect())[0]
+        assert (await receive_until(second, "busy"))["retry_in"] == BUSY_RETRY_EVERY and len(worker.runners) == 1
+        await until_service(second_kiosk, "busy")
+        await first.disconnect()  # room frees: the waiting kiosk is served by itself
+        for _ in range(40):
+            message = json.loads(await second.receive_from(timeout=8))
+            if message["type"] == "session":
+                break
+        assert message["state"] == "ready" and len(worker.runners) == 1
     finally:
         await second.disconnect()
         task.cancel()

@@ -8,6 +8,10 @@ mode; the batch dimension is dynamic, so each compiles twice: size 1 and every o
 fuses the group norms and activations around the convolutions; the VAE decoder (622 of the 800
 GFLOP of a frame) runs channels-last. A batch is padded up to the next captured size; padded rows
 hold stale inputs and are ignored. On the CPU (tests, CI) everything runs eagerly at the exact size.
+
+With ``decode_from`` > 0 the decoder's up-sampling stages (nearly all of its cost) run only on the
+latent rows from ``decode_from - decode_margin`` down (``LowerDecoder``); the face's rows above
+``8 * decode_from``, which the blend mask leaves out, are the avatar's own reference face.
 """
 import logging
 import time
@@ -18,9 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from diffusers.models.autoencoders.vae import Decoder
+from torch import nn
 
 from avatar_runtime.render.musetalk.compile_cache import architecture_digest, host_fields
-from avatar_runtime.render.musetalk.config import LATENT_SIZE, SCALING_FACTOR, SEGMENT_SAMPLES
+from avatar_runtime.render.musetalk.config import FACE_SIZE, LATENT_SIZE, SCALING_FACTOR, SEGMENT_SAMPLES
 from avatar_runtime.render.musetalk.weights import MuseTalkModels
 
 log = logging.getLogger(__name__)
@@ -35,6 +41,43 @@ class EngineSettings:
     encode_batch_sizes: tuple[int, ...] = ENCODE_BATCH_SIZES
     cuda_graphs: bool = True  # GPU only
     compile: bool = True  # GPU only: torch.compile the UNet and the VAE decoder before capture
+    # First latent row (of 32) that is decoded; 0 decodes the whole face. The blend mask keeps only
+    # the lower half of the face box, feathered upwards by about 12 px, so 14 (face rows 112 on) is
+    # the smallest that leaves every masked pixel decoded.
+    decode_from: int = 0
+    decode_margin: int = 4  # latent rows decoded above ``decode_from`` and thrown away (the convolutions' edge)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.decode_from < LATENT_SIZE or self.decode_margin < 0:
+            raise ValueError(f"decode_from must be in [0, {LATENT_SIZE}) and decode_margin >= 0")
+
+    @property
+    def upper_rows(self) -> int:
+        """Face rows (of 256) taken from the reference face instead of the decoder."""
+        return self.decode_from * FACE_SIZE // LATENT_SIZE
+
+
+class LowerDecoder(nn.Module):
+    """The VAE decoder for the image rows from latent row ``start`` down.
+
+    The input convolution and the middle block (attention over every position, cheap at 32 x 32)
+    see the whole latent; the up-sampling stages see rows from ``start - margin``, whose top
+    ``margin`` rows are cut from the output. Not exact: those stages' group norms take their
+    statistics over the rows they see, and the convolutions' reach exceeds a small margin.
+    """
+
+    def __init__(self, decoder: Decoder, start: int, margin: int) -> None:
+        super().__init__()
+        self.decoder, self.start, self.first = decoder, start, max(0, start - margin)
+        self.scale = 2 ** sum(getattr(block, "upsamplers", None) is not None for block in decoder.up_blocks)
+
+    def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        decoder = self.decoder
+        sample = decoder.mid_block(decoder.conv_in(latent), None)[:, :, self.first :]
+        for block in decoder.up_blocks:
+            sample = block(sample, None)
+        sample = decoder.conv_out(decoder.conv_act(decoder.conv_norm_out(sample)))
+        return sample[:, :, (self.start - self.first) * self.scale :]
 
 
 class _Graph:
@@ -90,13 +133,16 @@ class FrameEngine:
         self.costs: dict[int, float] = {}  # seconds per frame-batch replay, by batch size (GPU only)
         self._timestep = torch.zeros((), device=models.device, dtype=torch.long)
         self._unet: Callable[..., Any] = models.unet
-        self._decoder: Callable[[torch.Tensor], torch.Tensor] = models.vae.decoder
+        decoder = models.vae.decoder
+        if self.settings.decode_from:
+            decoder = LowerDecoder(decoder, self.settings.decode_from, self.settings.decode_margin)
+        self._decoder: Callable[[torch.Tensor], torch.Tensor] = decoder
         if gpu:
             torch.backends.cudnn.benchmark = True  # fixed shapes: pick each convolution's fastest kernel once
         if self._compiled:
             models.vae.to(memory_format=torch.channels_last)
             self._unet = torch.compile(models.unet)
-            self._decoder = torch.compile(models.vae.decoder)
+            self._decoder = torch.compile(decoder)
 
     @property
     def compiled(self) -> bool:
@@ -107,6 +153,7 @@ class FrameEngine:
         models = self.models
         return {**host_fields(models.device), "dtype": str(models.dtype), "batch_sizes": list(self.batch_sizes),
                 "encode_batch_sizes": list(self.settings.encode_batch_sizes),
+                "decode": [self.settings.decode_from, self.settings.decode_margin],
                 "architecture": architecture_digest(models.unet.config, models.vae.config)}  # the compiled modules
 
     @property
@@ -121,8 +168,16 @@ class FrameEngine:
         """Rows the model actually computes for ``count`` frames (padded only where graphs are replayed)."""
         return self.padded_size(count) if self._use_graphs else count
 
-    def forward(self, latents: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        """[B, 8, 32, 32] latents + [B, tokens, D] audio windows -> faces [B, 3, 256, 256] in [0, 1]."""
+    @property
+    def upper_rows(self) -> int:
+        """Rows of each face that ``render`` takes from its ``upper`` argument (0: none)."""
+        return self.settings.upper_rows
+
+    def forward(self, latents: torch.Tensor, audio: torch.Tensor, upper: torch.Tensor | None = None) -> torch.Tensor:
+        """[B, 8, 32, 32] latents + [B, tokens, D] audio windows -> faces [B, 3, 256, 256] in [0, 1].
+
+        ``upper``: [B, 3, upper_rows, 256] reference faces in [0, 1], when only the lower rows are decoded.
+        """
         if self._compiled:
             torch._dynamo.maybe_mark_dynamic(latents, 0)  # one compiled UNet for every batch size above 1
         pred = self._unet(latents, self._timestep, encoder_hidden_states=audio, return_dict=False)[0]
@@ -130,8 +185,10 @@ class FrameEngine:
         if self._compiled:
             latent = latent.contiguous(memory_format=torch.channels_last)
             torch._dynamo.maybe_mark_dynamic(latent, 0)
-        image = self._decoder(latent)
-        return (image / 2 + 0.5).clamp(0, 1)
+        image = (self._decoder(latent) / 2 + 0.5).clamp(0, 1)
+        if upper is not None:
+            image = torch.cat([upper.to(image.dtype), image], dim=2)
+        return image
 
     @torch.inference_mode()
     def capture(self, tokens: int) -> dict[int, float]:
@@ -144,7 +201,10 @@ class FrameEngine:
             start = time.perf_counter()
             latents = torch.randn(size, 8, LATENT_SIZE, LATENT_SIZE, device=models.device, dtype=models.dtype)
             audio = torch.randn(size, tokens, models.audio.dim, device=models.device, dtype=models.dtype)
-            graph = _Graph(self.forward, [latents, audio], pool)
+            inputs = [latents, audio]
+            if self.upper_rows:
+                inputs.append(torch.rand(size, 3, self.upper_rows, FACE_SIZE, device=models.device, dtype=models.dtype))
+            graph = _Graph(self.forward, inputs, pool)
             self._frames[size] = graph
             self.costs[size] = graph.seconds()
             timings[size] = time.perf_counter() - start
@@ -155,12 +215,18 @@ class FrameEngine:
         return timings
 
     @torch.inference_mode()
-    def render(self, latents: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        """Faces for ``count`` frames; a new tensor the caller may keep."""
+    def render(self, latents: torch.Tensor, audio: torch.Tensor, upper: torch.Tensor | None = None) -> torch.Tensor:
+        """Faces for ``count`` frames; a new tensor the caller may keep. ``upper`` is required when
+        ``upper_rows`` > 0 (and ignored otherwise)."""
+        inputs = [latents, audio]
+        if self.upper_rows:
+            if upper is None:
+                raise ValueError("this engine decodes only the lower face: pass the reference faces' upper rows")
+            inputs.append(upper)
         graph = self._frames.get(self.padded_size(latents.shape[0])) if self._use_graphs else None
         if graph is None:
-            return self.forward(latents, audio)
-        return graph.run(latents, audio).clone()
+            return self.forward(*inputs)
+        return graph.run(*inputs).clone()
 
     @torch.inference_mode()
     def encode(self, segments: Sequence[np.ndarray]) -> torch.Tensor:

@@ -41,10 +41,11 @@ CROP_QUALITY = 92  # JPEG quality of stored crops (re-encoded for the client aft
 SILENCE_DBFS = -50.0  # frames quieter than this show the base frame (as a live session does)
 
 
-def renderer_config(models: MuseTalkModels, quality: int = CROP_QUALITY) -> str:
-    """What the rendered crops depend on besides avatar and audio: architecture, weights, dtype, encoding."""
+def renderer_config(models: MuseTalkModels, quality: int = CROP_QUALITY, decode_from: int = 0) -> str:
+    """What the rendered crops depend on besides avatar and audio: architecture, weights, dtype,
+    encoding and the rows decoded (``EngineSettings.decode_from``)."""
     parts = [architecture_digest(models.unet.config, models.vae.config), models.fingerprint,
-             str(models.dtype), f"jpeg{quality}", f"silence{SILENCE_DBFS}"]
+             str(models.dtype), f"jpeg{quality}", f"silence{SILENCE_DBFS}"] + ([f"rows{decode_from}"] if decode_from else [])
     return "-".join(parts)
 
 
@@ -88,6 +89,10 @@ class PrerenderStore:
             raise ValueError(f"not a content address: {audio_key!r}")
         digest = hashlib.sha256("\0".join([avatar_key, audio_key, self.config]).encode()).hexdigest()
         return self.root / audio_key / f"{digest}.npz"
+
+    def has(self, avatar_key: str, audio_key: str) -> bool:
+        """Whether frames are stored (not read, and not counted as played)."""
+        return self.path(avatar_key, audio_key).is_file()
 
     def load(self, avatar_key: str, audio_key: str) -> PrerenderedAnswer | None:
         """The stored frames, or None (absent or unreadable: an unreadable file is removed)."""
@@ -190,12 +195,13 @@ def prerender_answers(prerenderer: Prerenderer, avatars: Sequence[PreparedAvatar
                       answers: Iterable[tuple[str, Callable[[], Samples]]]) -> tuple[int, int]:
     """Bring the store in line with the answer audio cache, in idle GPU time: render every cached
     answer (key, loader of its 16 kHz audio) missing for an avatar, and drop the frames of audio
-    the cache no longer holds. Returns (answers rendered, audio entries dropped)."""
+    the cache no longer holds. Returns (answers rendered, audio entries dropped). Once the store is
+    full it renders no more (the answers come most recently played first), so rounds do not churn."""
     keys, made = set(), 0
     for key, load in answers:
         keys.add(key)
-        missing = [a for a in avatars if prerenderer.store.load(a.key, key) is None]
-        if missing:
+        missing = [a for a in avatars if not prerenderer.store.has(a.key, key)]
+        if missing and prerenderer.store.size() < prerenderer.store.max_bytes:
             samples = load()
             made += sum(prerenderer.ensure(avatar, key, samples) for avatar in missing)
     return made, prerenderer.store.retain(keys)

@@ -22,7 +22,7 @@ from avatar_runtime.render.base import Renderer
 from avatar_runtime.render.musetalk.audio_features import Utterance
 from avatar_runtime.render.musetalk.config import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from avatar_runtime.render.musetalk.prepare import PreparedAvatar
-from avatar_runtime.render.musetalk.prerender import PrerenderedAnswer
+from avatar_runtime.render.musetalk.prerender import PrerenderedAnswer, PrerenderStore
 from avatar_runtime.render.musetalk.scheduler import FrameJob, JobKind
 from avatar_runtime.render.musetalk.server import MuseTalkServer
 
@@ -92,9 +92,11 @@ class MuseTalkRenderer(Renderer):
     sample_rate = SAMPLE_RATE
 
     def __init__(self, server: MuseTalkServer, avatar: PreparedAvatar, *, session_id: str,
-                 settings: SessionSettings | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 settings: SessionSettings | None = None, clock: Callable[[], float] = time.monotonic,
+                 store: PrerenderStore | None = None) -> None:
         self.server = server
         self.avatar = avatar
+        self.store = store  # answers rendered ahead (``prerendered``)
         self.session_id = session_id
         self.settings = settings or SessionSettings()
         self.stats = SessionStats()
@@ -142,6 +144,10 @@ class MuseTalkRenderer(Renderer):
         self._utterance.flush()
         self._assign()
         self._fade_out(self._last_render, self._since_render)
+
+    def prerendered(self, key: str) -> PrerenderedAnswer | None:
+        """This avatar's frames rendered ahead for the cached audio ``key`` (blocking: a disk read)."""
+        return self.store.load(self.avatar.key, key) if self.store is not None else None
 
     def play_prerendered(self, answer: PrerenderedAnswer, samples: Samples) -> None:
         """Speak a whole cached answer (16 kHz) with its frames rendered ahead: no GPU work.

@@ -130,7 +130,8 @@ class MuseTalkServer:
         """The avatar's device copy, uploaded once and shared by every session that shows it."""
         with self._lock:
             if avatar.key not in self._avatars:
-                self._avatars[avatar.key] = upload_avatar(avatar, self.models.device, self.models.dtype)
+                self._avatars[avatar.key] = upload_avatar(avatar, self.models.device, self.models.dtype,
+                                                          self.engine.upper_rows)
             self._users[avatar.key] += 1
             return self._avatars[avatar.key]
 
@@ -166,6 +167,22 @@ class MuseTalkServer:
     def batch_seconds(self) -> dict[int, float]:
         """Wall seconds a batch of each captured size takes (measured; empty on the CPU)."""
         return dict(self._batch_seconds)
+
+    def sustained_fps(self) -> float | None:
+        """Frames per second the server renders when its queue stays full: the best batch size the
+        batch cap allows, at its measured wall time (GPU); without captured sizes (CPU), the frames
+        it rendered per busy second so far. None before anything was measured."""
+        cap, costs = self.settings.max_batch_seconds, self.engine.costs
+        rates = [size / seconds for size, seconds in self._batch_seconds.items()
+                 if seconds > 0 and (cap is None or costs.get(size, 0.0) <= cap)]
+        if not rates and self.stats.busy_seconds > 0:
+            rates = [self.stats.rendered / self.stats.busy_seconds]
+        return max(rates, default=None)
+
+    @property
+    def live_rendered(self) -> int:
+        """Frames rendered for sessions so far (not answers rendered ahead)."""
+        return self.stats.rendered - self.stats.idle_rendered
 
     def batch_limit(self, earliest_deadline: float) -> int:
         start, cap = max(self.clock(), self._busy_until), self.settings.max_batch_seconds  # after what is in flight
@@ -243,7 +260,7 @@ class MuseTalkServer:
         # Index tensors go to the device before the heavy work is queued, so no copy waits behind it.
         groups = self._composite_groups(jobs)
         if renders:
-            faces = self.engine.render(self._latents(renders), self._windows(renders))
+            faces = self.engine.render(self._latents(renders), self._windows(renders), self._upper(renders))
             for job, face in zip(renders, faces, strict=True):
                 job.face = face
             padded = self.engine.batch_size(len(renders))
@@ -289,6 +306,18 @@ class MuseTalkServer:
     def _latents(self, jobs: list[FrameJob]) -> torch.Tensor:
         device = self.models.device
         return torch.stack([self._avatars[j.avatar].latents[j.frame] for j in jobs]).to(device)
+
+    def _upper(self, jobs: list[FrameJob]) -> torch.Tensor | None:
+        """The reference faces' upper rows, for an engine that decodes only the lower face."""
+        if not self.engine.upper_rows:
+            return None
+        return torch.stack([self._avatar_upper(j.avatar)[j.frame] for j in jobs])
+
+    def _avatar_upper(self, key: str) -> torch.Tensor:
+        upper = self._avatars[key].upper
+        if upper is None:
+            raise RuntimeError(f"avatar {key} was uploaded without its reference faces")
+        return upper
 
     def _windows(self, jobs: list[FrameJob]) -> torch.Tensor:
         """Audio windows of the jobs, encoding each stale segment once, all in one Whisper batch."""
