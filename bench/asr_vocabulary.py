@@ -37,6 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.throwaway_site import ROOT, throwaway_site_use
 
+os.environ["ANSWER_AUDIO_CACHE"] = "0"  # recognition only: load_demo must not start a cache build it waits for at exit
 throwaway_site_use()
 
 import django  # noqa: E402
