@@ -6,7 +6,7 @@ still carries its slice of speech at every level.
 
 A session steps down by itself when its frames fall behind (late-frame ratio over a window above
 ``late_high``). When the worker's headroom is negative and it shows (some session's frames are
-late more than ``late_low`` of the time, or have stalled), the busiest session still at the
+late more than ``late_low`` of the time), the busiest session still at the
 highest quality steps down first; only when every session has lost part of its video does one
 lose all of it. Headroom alone is no reason: a host over its admission target whose sessions all
 keep time (its extra load niced background work, or a target set with margin) keeps full video.
@@ -135,7 +135,8 @@ class Degrader:
         steps = [self._step(s.session_id, +1, "late_frames", now) for s in sessions
                  if s.late_ratio is not None and s.late_ratio > self.config.late_high
                  and self._may_step_down(ladders[s.session_id], now)]
-        strained = any(s.late_ratio is None or s.late_ratio > self.config.late_low for s in sessions)
+        # A session with too few frames to judge is new more often than stalled: it is no evidence.
+        strained = any(s.late_ratio is not None and s.late_ratio > self.config.late_low for s in sessions)
         if headroom is not None and headroom < 0 and strained and not steps:
             movable = [s for s in sessions if self._may_step_down(ladders[s.session_id], now)]
             if movable:

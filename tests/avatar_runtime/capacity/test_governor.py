@@ -9,7 +9,7 @@ import pytest
 from channels.layers import InMemoryChannelLayer
 
 from avatar_runtime.capacity.budget import BudgetConfig, CpuBudget
-from avatar_runtime.capacity.degrade import DegradeConfig, Degrader, Quality
+from avatar_runtime.capacity.degrade import DegradeConfig, Degrader, FramePacing, Quality
 from avatar_runtime.capacity.stage_cpu import StageCpu
 from avatar_runtime.worker.governor import Governor
 from avatar_runtime.worker.session_runner import SessionRunner
@@ -58,11 +58,20 @@ async def test_degrade_steps_are_logged_told_to_the_kiosk_and_reversed(caplog: p
     layer = InMemoryChannelLayer()
     reply = await layer.new_channel()
     runners = {sid: SessionRunner(session=LightSession(sid), layer=layer, reply_channel=reply,  # type: ignore[arg-type]
-                                  media="ws", worker_id="w") for sid in ("s-busy", "s-calm")}
+                                  media="ws", worker_id="w", pacing=FramePacing(25, degrade, clock=time.clock))
+               for sid in ("s-busy", "s-calm")}
     caplog.set_level(logging.WARNING, logger="avatar_runtime.worker.governor")
+    pts = 0.0
 
     async def second(host: float) -> list[tuple[str, str, str]]:
-        time.run(1.0, host=host, process=host * 0.9)
+        nonlocal pts
+        # Over the machine's target, one frame in ten leaves late (not yet enough to step down by itself).
+        for k in range(25):
+            time.run(0.04, host=host, process=host * 0.9)
+            for runner in runners.values():
+                assert runner.pacing is not None
+                runner.pacing.on_frame(pts - (0.2 if host > 1.7 and k % 10 == 0 else 0.0))
+            pts += 0.04
         runners["s-busy"].session.cpu.add("rendering", 0.5)  # the busier of the two
         runners["s-calm"].session.cpu.add("rendering", 0.2)
         return [(s.session_id, s.after.label, s.reason) for s in await governor.tick(runners)]
