@@ -155,10 +155,13 @@ def test_published_answers_in_a_language_are_what_the_avatar_speaks_there() -> N
         "en": TranslationData("Where can I change money?", "The money changer is by the south gate.")})
     faq_create(key="parking", status="published", translations={
         "yue": TranslationData("泊車幾錢？", "每個鐘港幣25蚊。"),
+        "ja": TranslationData("駐車料金は？", "1時間25ドルです。"),
         "en": TranslationData("How much is parking?", "Parking is 25 dollars an hour.")})
     faq_create(key="rooftop", status="draft", translations={"en": TranslationData("Rooftop?", "Not yet open.")})
     # No Cantonese answer for the money changer: a Cantonese kiosk speaks its Mandarin text, which
-    # the answer audio cache must hold too; a Japanese kiosk speaks English. Drafts are not spoken.
+    # the answer audio cache must hold too; a Japanese kiosk speaks English. Drafts are not spoken,
+    # and a language the knowledge base does not speak at all gets nothing cached.
     assert faq_published_answers("yue") == ["持牌找换店在地面层南门附近。", "每個鐘港幣25蚊。"]
-    assert faq_published_answers("ja") == ["The money changer is by the south gate.", "Parking is 25 dollars an hour."]
+    assert faq_published_answers("ja") == ["The money changer is by the south gate.", "1時間25ドルです。"]
     assert faq_published_answers("zh") == ["持牌找换店在地面层南门附近。", "每個鐘港幣25蚊。"]
+    assert faq_published_answers("ko") == []
