@@ -28,4 +28,4 @@ def test_the_tiny_worker_benchmark_reports_start_up_delivery_and_cpu_by_stage(tm
     assert set(stages) == {"render", "compose", "encode", "other"}
     assert stages["render"] > 0 and stages["encode"] > 0 and stages["compose"] >= 0
     assert "N=  2" in done.stdout
-    assert "| default | 2 | 80 | 75 | 60 |" in (tmp_path / "gpu_worker_cpu_tiny.md").read_text()
+    assert "| default | 2 | all | no | 75 | 60 |" in (tmp_path / "gpu_worker_cpu_tiny.md").read_text()
