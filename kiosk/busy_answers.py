@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from avatar_runtime.llm.extractive import extractive_text
-from conversations.services import conversation_start, transcript_turn_append
+from conversations.services import conversation_end, conversation_start, transcript_turn_append
 from knowledgebase.runtime_retrieval import retrieve
 
 RETRIEVAL_K = 3
@@ -40,4 +40,6 @@ def busy_answer(*, kiosk_id: int, conversation_id: uuid.UUID | None, question: s
         "retrieved": [{"key": p.key, "score": round(p.score, 4)} for p in retrieved.passages],
         "answer_backend": ANSWER_BACKEND,
     })
+    # Nothing stays open while the kiosk waits: a later question while busy is added to this record.
+    conversation_end(public_id=conversation_id, reason="busy_captions")
     return BusyAnswer(conversation_id, answer, retrieved.answerable)

@@ -409,8 +409,10 @@ class KioskConsumer(AsyncWebsocketConsumer):
         language = self._language if self._language in self.kiosk.languages else self.kiosk.default_language
         await self._send_json({"type": "caption", "role": "customer", "text": question, "language": language})
         try:
-            # Off the shared database thread: the first search loads the embedding model.
-            answer = await database_sync_to_async(busy_answer, thread_sensitive=False)(
+            # On the shared database thread, like every write of this consumer: from a thread of its
+            # own the transcript writes met the others' ("database table is locked" on SQLite, and a
+            # kiosk's connect failed with it in the soak test).
+            answer = await database_sync_to_async(busy_answer)(
                 kiosk_id=self.kiosk.pk, conversation_id=self._busy_conversation, question=question, language=language)
         except Exception as exc:  # noqa: BLE001 - search or database down: the avatar answers it later
             log.warning("kiosk %s: could not answer a typed question while busy (%s); kept for the avatar",
