@@ -31,9 +31,13 @@ def scored(avatar_turn, confidence: float, *, days_ago: float = 0, offset: int =
 
 @pytest.fixture
 def history(avatar_turn) -> list[TurnQaScore]:  # type: ignore[no-untyped-def]
-    """Two avatars over three days; the Robot's lips drift out of sync, in Japanese."""
+    """Two avatars over three days; the Robot's lips drift out of sync, in Japanese.
+
+    Whole days apart, so each score falls on a calendar day of its own whatever the time of day the test runs at
+    (a score 0.01 days old fell on yesterday's date shortly after midnight, beside the one a day old).
+    """
     scores = []
-    for days_ago in (2.0, 1.0, 0.01):
+    for days_ago in (2.0, 1.0, 0.0):
         scores.append(scored(avatar_turn, 0.9, days_ago=days_ago, avatar="Astronaut", language="en"))
         scores.append(scored(avatar_turn, 0.3, days_ago=days_ago, avatar="Robot", language="ja", voice="edge:ja-JP-NanamiNeural"))
     return scores
