@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from avatar_runtime.asr.base import Recognition
+from avatar_runtime.asr.recognition_queue import Ticket
 
 _TERMINAL = re.compile(r"[.?!。？！]['\"」』）)]*$")
 # Sentence-final forms that Whisper often leaves without punctuation.
@@ -43,6 +44,7 @@ class Speculation:
 
     pts: float
     task: "asyncio.Task[Recognition]"
+    ticket: Ticket
 
     def matches(self, pts: float) -> bool:
         return abs(self.pts - pts) < 1e-6

@@ -8,6 +8,7 @@ idle (attract loop) → listening → thinking → speaking → listening, and b
 fresh conversation after ``idle_timeout`` of silence.
 """
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from avatar_runtime.asr.base import Recognition
+from avatar_runtime.asr.recognition_queue import Ticket, Urgency, recognition_queue
 from avatar_runtime.audio import rms
 from avatar_runtime.capacity.stage_cpu import StageCpu, cpu_stage
 from avatar_runtime.inference_threads import in_inference_thread
@@ -249,11 +251,12 @@ class ConversationSession:
             return
         if self.state not in (State.IDLE, State.LISTENING):
             return  # speech over the avatar is a barge-in candidate: decided on its full turn
-        task = self._tasks.spawn(self._recognise_so_far(event.samples), "speculative-asr")
-        self._speculation = Speculation(event.pts, task)
+        ticket = Ticket(Urgency.GUESS)
+        task = self._tasks.spawn(self._recognise_so_far(event.samples, ticket), "speculative-asr")
+        self._speculation = Speculation(event.pts, task, ticket)
 
-    async def _recognise_so_far(self, samples: Samples) -> Recognition:
-        recognition = await self.recognise(samples, language=self.backends.language_policy.override)
+    async def _recognise_so_far(self, samples: Samples, ticket: Ticket) -> Recognition:
+        recognition = await self.recognise(samples, language=self.backends.language_policy.override, ticket=ticket)
         # Decided in the same step as the blocking count drops (not in a done callback, a loop
         # iteration later): a scripted clock must not move on between the two.
         self._speculation_done(recognition)
@@ -283,6 +286,7 @@ class ConversationSession:
             self._drop_speculation()
             return None
         self.metrics.speculations_used += 1
+        speculation.ticket.hurry()  # the turn's own recognition now: ahead of other sessions' guesses
         return speculation
 
     def _drop_speculation(self) -> None:
@@ -438,11 +442,18 @@ class ConversationSession:
         finally:
             self.blocking -= 1
 
-    async def recognise(self, samples: Samples, language: str | None = None) -> Recognition:
-        """The recogniser on ``samples`` (blocking, counted, its CPU charged to "recognition")."""
-        with cpu_stage(self.cpu, "recognition"):
-            return await self.run_blocking(self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,
-                                           language=language)
+    async def recognise(self, samples: Samples, language: str | None = None, *,
+                        ticket: Ticket | None = None) -> Recognition:
+        """The recogniser on ``samples`` (blocking, counted, its CPU charged to "recognition"), in its
+        turn among the worker's sessions (``asr/recognition_queue.py``; a finished turn by default)."""
+        self.blocking += 1  # waiting in the queue counts too: a scripted clock stands still meanwhile
+        try:
+            with cpu_stage(self.cpu, "recognition"):
+                return await recognition_queue().run(ticket or Ticket(), functools.partial(
+                    in_inference_thread, self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,
+                    language=language))
+        finally:
+            self.blocking -= 1
 
     async def counted(self, stream: AsyncIterator[U]) -> AsyncIterator[U]:
         """``stream``'s items, counting the waits for them like ``run_blocking``."""
