@@ -289,9 +289,11 @@ def main() -> None:
     parser.add_argument("--configs", default=",".join(SETUPS), help=f"comma-separated, of {', '.join(SETUPS)}")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--set", choices=("real", "questions"), default="real")
+    parser.add_argument("--out", help="results file name without extension (default asr_real_speech or "
+                        "asr_questions); a run on a changed set gets its own, so earlier results stay readable")
     args = parser.parse_args()
     clips = clips_load() if args.set == "real" else questions_load()
-    out = "asr_real_speech" if args.set == "real" else "asr_questions"
+    out = args.out or ("asr_real_speech" if args.set == "real" else "asr_questions")
     load_before = os.getloadavg()
     heard = setups_run([SETUPS[name] for name in args.configs.split(",")], clips, args.repeats)
     rows = summarize(heard)
