@@ -32,7 +32,7 @@ results record the machine (CPU, instruction sets, library versions) and each cl
 a before/after whose hashes or machine differ measured different inputs, not a change of the recogniser.
 
 Printed and written to ``bench/results/asr_real_speech.md`` and ``.json`` (``asr_questions.*`` for the
-questions).
+questions; ``--out NAME`` writes ``NAME.md`` and ``.json`` instead, for a run on a changed set).
 """
 import argparse
 import hashlib
