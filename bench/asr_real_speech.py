@@ -32,7 +32,7 @@ results record the machine (CPU, instruction sets, library versions) and each cl
 a before/after whose hashes or machine differ measured different inputs, not a change of the recogniser.
 
 Printed and written to ``bench/results/asr_real_speech.md`` and ``.json`` (``asr_questions.*`` for the
-questions).
+questions; ``--out NAME`` writes ``NAME.md`` and ``.json`` instead, for a run on a changed set).
 """
 import argparse
 import hashlib
@@ -289,9 +289,11 @@ def main() -> None:
     parser.add_argument("--configs", default=",".join(SETUPS), help=f"comma-separated, of {', '.join(SETUPS)}")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--set", choices=("real", "questions"), default="real")
+    parser.add_argument("--out", help="results file name without extension (default asr_real_speech or "
+                        "asr_questions); a run on a changed set gets its own, so earlier results stay readable")
     args = parser.parse_args()
     clips = clips_load() if args.set == "real" else questions_load()
-    out = "asr_real_speech" if args.set == "real" else "asr_questions"
+    out = args.out or ("asr_real_speech" if args.set == "real" else "asr_questions")
     load_before = os.getloadavg()
     heard = setups_run([SETUPS[name] for name in args.configs.split(",")], clips, args.repeats)
     rows = summarize(heard)

@@ -18,10 +18,11 @@ only written Cantonese uses (嘅 喺 咩 冇 ...) is taken as Cantonese whatever
 model without ``yue`` that hears ``zh`` but gives Vietnamese an unusual share beside it
 (``sounds_cantonese``) heard Cantonese: Cantonese read aloud comes back in standard written Chinese,
 without those characters, but its tones pull a little of the probability to the tonal language
-Whisper base knows nearest. Any other ``zh`` from a model without ``yue`` is marked
-``cantonese_as_zh``: the language policy then keeps a session that is in Cantonese in Cantonese
-(``asr/language_policy.py``). Both rules decide after decoding, so they change the language reported,
-never the text.
+Whisper base knows nearest, and Vietnamese is then a large part of what doubt Whisper leaves beside
+Mandarin (Mandarin with English names in it is doubted too, but towards English). Any other ``zh``
+from a model without ``yue`` is marked ``cantonese_as_zh``: the language policy then keeps a session
+that is in Cantonese in Cantonese (``asr/language_policy.py``). Both rules decide after decoding, so
+they change the language reported, never the text.
 
 Venue vocabulary: with a ``vocabulary`` (the venue's terms per language, from the knowledge base),
 the decoding of the detected language is prompted with that language's terms (``asr/prompt.py``), so
@@ -61,8 +62,15 @@ _MAX_TOKENS_PER_SECOND = 20  # Korean and Cantonese run to ~15 tokens per second
 # Vietnamese's probability over Mandarin's above which a "zh" from Whisper base is Cantonese. Chosen on
 # the tuning clips of bench/data/real_speech: Mandarin read by real speakers at most 0.00022 (synthetic
 # Mandarin questions at most 0.00005), Cantonese read by a real speaker 0.00112; 0.0005 sits between
-# them, about a factor 2 from each (bench/results/asr_real_speech.md).
+# them, about a factor 2 from each (bench/results/asr_real_speech.md). On a CPU without AVX-512 the
+# Cantonese clip gives 0.00074, and a held-out Mandarin sentence with three Latin-script names 0.00073.
 _CANTONESE_VI_SHARE = 0.0005
+# ... and Vietnamese's part of everything but Mandarin (1 - p(zh)), at least this much as well. The
+# held-out sentence above showed that the share alone takes Mandarin in doubt for Cantonese (it doubts
+# towards English: en 0.055, vi 0.0007, a part of 0.010); the value is chosen on the tuning clips only:
+# Mandarin at most 0.058, Cantonese 0.195 (0.015 and 0.22 for the pair of clips the tests quote from the
+# AVX-512 CPU); 0.1 sits between them, a factor 1.7-2 from each (bench/results/asr_models.md, session 26).
+_CANTONESE_VI_PART_OF_DOUBT = 0.1
 
 
 @dataclass(frozen=True)
@@ -88,10 +96,13 @@ def looks_cantonese(text: str) -> bool:
 
 def sounds_cantonese(detected: list[tuple[str, float]]) -> bool:
     """Whisper's language probabilities (``("<|zh|>", p)`` pairs, all languages) of a model without
-    ``yue`` for speech it takes for Chinese: whether Vietnamese's share beside Mandarin says Cantonese."""
+    ``yue`` for speech it takes for Chinese: whether Vietnamese's share beside Mandarin, and its part
+    of the doubt about Mandarin, say Cantonese."""
     by_code = {token.strip("<|>"): prob for token, prob in detected}
-    zh = by_code.get("zh", 0.0)
-    return zh > 0.0 and by_code.get("vi", 0.0) / zh >= _CANTONESE_VI_SHARE
+    zh, vi = by_code.get("zh", 0.0), by_code.get("vi", 0.0)
+    doubt = 1.0 - zh
+    return (zh > 0.0 and doubt > 0.0 and vi / zh >= _CANTONESE_VI_SHARE
+            and vi / doubt >= _CANTONESE_VI_PART_OF_DOUBT)
 
 
 def check_model_dir(model_dir: Path) -> None:
