@@ -1,6 +1,6 @@
 """Benchmark and validation of the embedded lip-sync scorer on clips from the portrait renderer.
 
-For each utterance (espeak-ng, five languages) the astronaut portrait is rendered, then its audio
+For each utterance (espeak-ng in five languages, Kokoro in four) the astronaut portrait is rendered, then its audio
 is shifted by k = -10..10 frames (k > 0: audio later than video) and scored; unrelated audio
 (another utterance) gives the confidence floor that the threshold must clear. Also times the
 full ``score(path)`` (decode + face track + signals) on a 10 s mp4.
@@ -47,6 +47,19 @@ TUNING = {
     "t-ja": ("ja", "いらっしゃいませ。チケット売り場は入口の右側にございます。"),
     "t-de": ("de", "Bitte beachten Sie, dass das Museum am Montag geschlossen bleibt."),
 }
+# The offline Kokoro voices (language, style, text); KOKORO_TUNING joins --tuning, KOKORO the reported set.
+KOKORO_TUNING = {
+    "k-ja": ("ja", "jf_alpha", "いらっしゃいませ。チケット売り場は入口の右側にございます。お手洗いは二階です。"),
+    "k-zh": ("zh", "zf_xiaobei", "请问您想去哪里？洗手间在二楼，电梯在左边，咖啡厅在一楼。"),
+    "k-ko": ("ko", "jf_nezumi", "안녕하세요. 매표소는 입구 오른쪽에 있습니다. 무엇이든 물어보세요."),
+    "k-yue": ("yue", "zf_xiaobei", "請問你想去邊度？洗手間喺二樓，電梯喺左邊。"),
+}
+KOKORO = {
+    "k-ja-2": ("ja", "jm_kumo", "博物館へようこそ。二階の展示は十時に始まり、ガイドツアーは毎時出発します。"),
+    "k-zh-2": ("zh", "zm_yunxi", "欢迎光临博物馆。二楼的展览十点开始，每个小时都有导览。"),
+    "k-ko-2": ("ko", "jf_nezumi", "카페는 일층에 있으며 오후 다섯 시까지 커피와 차를 판매합니다."),
+    "k-yue-2": ("yue", "zf_xiaoxiao", "博物館嘅導賞團每個鐘頭出發，門票可以喺入口買。"),
+}
 SPF = 640  # samples per frame at 16 kHz / 25 fps
 REAL_SPEECH = Path(__file__).resolve().parent / "data" / "real_speech"  # people, not TTS (manifest.json)
 REAL_SECONDS = 10
@@ -57,6 +70,21 @@ def speak(voice: str, text: str, tmp: Path) -> np.ndarray:
     subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, capture_output=True)
     samples, rate = sf.read(path, dtype="float32")
     return resample_poly(samples, 16000 // 50, rate // 50).astype(np.float32)
+
+
+def kokoro(utterances: dict[str, tuple[str, str, str]]) -> dict[str, np.ndarray]:
+    """Each utterance spoken by the offline Kokoro voice (``MODELS_DIR``), at 16 kHz."""
+    from django.conf import settings
+
+    from avatar_runtime.tts.base import Voice
+    from avatar_runtime.tts.kokoro_voice import SAMPLE_RATE, KokoroSynthesizer
+
+    synth = KokoroSynthesizer(Path(settings.MODELS_DIR))
+    model = synth._model()
+    common = np.gcd(SAMPLE_RATE, 16000)
+    return {name: resample_poly(np.concatenate(list(synth._pieces(model, text, Voice(language, "kokoro", style)))),
+                                16000 // common, SAMPLE_RATE // common).astype(np.float32)
+            for name, (language, style, text) in utterances.items()}
 
 
 def real_speech(split: str) -> dict[str, np.ndarray]:
@@ -73,11 +101,14 @@ def real_speech(split: str) -> dict[str, np.ndarray]:
 
 
 def clip_audio(which: str, tmp: Path) -> dict[str, np.ndarray]:
-    """``reported``: ``UTTERANCES``; ``tuning``: ``TUNING`` and the real-speech tuning split; ``held-out``: its held-out split."""
+    """``reported``: ``UTTERANCES`` and ``KOKORO``; ``tuning``: ``TUNING``, ``KOKORO_TUNING`` and the real-speech
+    tuning split; ``held-out``: its held-out split."""
     if which == "held-out":
         return real_speech("held_out")
     spoken = {name: speak(voice, text, tmp) for name, (voice, text) in (TUNING if which == "tuning" else UTTERANCES).items()}
-    return {**spoken, **real_speech("tuning")} if which == "tuning" else spoken
+    if which == "tuning":
+        return {**spoken, **kokoro(KOKORO_TUNING), **real_speech("tuning")}
+    return {**spoken, **kokoro(KOKORO)}
 
 
 def shifted(audio: np.ndarray, k: int, frames: int) -> np.ndarray:
@@ -135,8 +166,8 @@ def main(which: str) -> None:
 
     names = list(clips)
     source = {"held-out": "real recordings of people (bench/data/real_speech, held-out split)",
-              "tuning": "espeak-ng utterances and real recordings (the real-speech tuning split)",
-              }.get(which, "espeak-ng utterances")
+              "tuning": "espeak-ng and Kokoro utterances and real recordings (the real-speech tuning split)",
+              }.get(which, "espeak-ng and Kokoro utterances")
     lines = ["# Embedded lip-sync scorer", "",
              f"Clips: the astronaut portrait rendered by the CPU portrait renderer for {len(names)} {source} "
              f"({', '.join(names)}); audio shifted by k frames (k > 0: audio later than video).", "",
@@ -150,12 +181,16 @@ def main(which: str) -> None:
     within = sum(abs(estimates[n][i][0] - k) <= 1 for n in names for i, k in enumerate(ks) if abs(k) <= 8)
     total = len(names) * 17
     un = [s.confidence for _, _, s in unrelated]
+    auc = float(np.mean([[(o > u) + 0.5 * (o == u) for u in un] for o in matched_conf]))
     lines += ["", f"|k| ≤ 8: {exact}/{total} exact, {within}/{total} within ±1 frame.", "",
               "## Confidence: own audio vs unrelated audio", "",
               "| audio | n | min | median | max |", "|---|---|---|---|---|",
               f"| own (shifted, abs(k) ≤ 8) | {len(matched_conf)} | {min(matched_conf):.3f} | {np.median(matched_conf):.3f} | "
               f"{max(matched_conf):.3f} |",
               f"| another utterance | {len(un)} | {min(un):.3f} | {np.median(un):.3f} | {max(un):.3f} |", "",
+              f"Separation: own minimum - unrelated maximum {min(matched_conf) - max(un):+.3f}; AUC (own above unrelated) "
+              f"{auc:.4f}; own below the threshold {sum(c < CONFIDENCE_THRESHOLD for c in matched_conf)}, unrelated above "
+              f"it {sum(c >= CONFIDENCE_THRESHOLD for c in un)}.", "",
               f"Threshold in code: {CONFIDENCE_THRESHOLD} (`avatar_runtime/qa/embedded.py`).", "",
               "## Time to score a 10 s clip (decode + face track + signals + correlation), 3 runs", "",
               "| frames | wall s (median) | CPU s (median) |", "|---|---|---|",

@@ -16,11 +16,11 @@ def record(turn_factory: TurnFactory, confidence: float, offset: int = 0, scorer
 
 def test_summary_covers_the_last_n_scores_of_an_avatar_and_of_a_voice(avatar_turn: TurnFactory, settings) -> None:
     settings.QA_ROLLING_WINDOW = 3
-    for confidence, offset in ((0.1, 2), (0.9, 1), (0.8, -1), (1.0, 0)):
+    for confidence, offset in ((0.4, 2), (0.9, 1), (0.8, -1), (1.0, 0)):  # means 0.7 and 0.9 >= 0.65
         score = record(avatar_turn, confidence, offset)
     record(avatar_turn, 0.2, 5, avatar="Robot", voice="edge:en-US-AriaNeural")
     summary = qa_rolling_summary(subject="avatar", key=str(score.avatar_id), scorer="embedded")
-    assert (summary.count, summary.mean_confidence, summary.mean_abs_offset) == (3, 0.9, 0.667)  # the 0.1 aged out
+    assert (summary.count, summary.mean_confidence, summary.mean_abs_offset) == (3, 0.9, 0.667)  # the 0.4 aged out
     voice = qa_rolling_summary(subject="voice", key="edge:en-US-AriaNeural", scorer="embedded")
     assert (voice.count, voice.mean_confidence, voice.mean_abs_offset) == (1, 0.2, 5.0)
     assert qa_rolling_summary(subject="voice", key="offline:en_US-amy", scorer="syncnet").count == 0
@@ -28,12 +28,12 @@ def test_summary_covers_the_last_n_scores_of_an_avatar_and_of_a_voice(avatar_tur
 
 
 def test_low_rolling_confidence_flags_the_avatar_and_the_voice_once(avatar_turn: TurnFactory) -> None:
-    for confidence in (0.9, 0.3, 0.2):  # mean 0.467 < 0.5 at the third score
+    for confidence in (0.9, 0.3, 0.2):  # mean 0.467 < 0.65 at the third score
         record(avatar_turn, confidence)
     flags = list(QaFlag.objects.order_by("subject"))
     assert [(f.subject, f.subject_label, f.reason) for f in flags] == [
         ("avatar", "Astronaut", "low_confidence"), ("voice", "offline:en_US-amy", "low_confidence")]
-    assert flags[0].mean_confidence == pytest.approx(0.4667, abs=1e-4) and flags[0].threshold == 0.5
+    assert flags[0].mean_confidence == pytest.approx(0.4667, abs=1e-4) and flags[0].threshold == 0.65
     last = record(avatar_turn, 0.1)
     assert QaFlag.objects.count() == 2  # still one open flag per problem, refreshed
     refreshed = QaFlag.objects.get(subject="avatar")

@@ -4,6 +4,7 @@ import uuid
 import pytest
 import torch
 
+from avatar_runtime.qa.embedded import CONFIDENCE_THRESHOLD
 from avatar_runtime.qa.s3fd import S3FDNet
 from avatar_runtime.qa.syncnet_model import SyncNet
 from conversations import services
@@ -33,7 +34,7 @@ def test_a_saved_answer_clip_is_scored_after_commit_and_only_once(
     score = TurnQaScore.objects.get(turn=turn)
     assert score.scorer == "embedded" and not score.error_code
     assert abs(score.offset_frames - 4) <= 1  # the clip's audio is 4 frames late
-    assert score.confidence > 0.5 and 0 < score.min_dist < 1.5
+    assert score.confidence > CONFIDENCE_THRESHOLD and 0 < score.min_dist < 1.5
     assert (score.avatar.name, score.voice, score.language) == ("Astronaut", "offline:en_US-amy", "en")
     assert qa_score_turn.delay(turn.pk).get() == f"scored: embedded {score.confidence}"  # a retry of the job
     assert TurnQaScore.objects.filter(turn=turn).count() == 1
@@ -46,7 +47,7 @@ def test_audio_that_does_not_belong_to_the_lips_scores_low_and_raises_flags(
     for _ in range(2):
         attach_answer(avatar_turn(voice="edge:en-US-AriaNeural"), clip_bytes("mismatched"), django_capture_on_commit_callbacks)
     confidences = list(TurnQaScore.objects.values_list("confidence", flat=True))
-    assert len(confidences) == 2 and all(c < 0.5 for c in confidences)
+    assert len(confidences) == 2 and all(c < CONFIDENCE_THRESHOLD for c in confidences)
     assert set(QaFlag.objects.values_list("subject", "subject_key", "reason")) >= {
         ("avatar", str(TurnQaScore.objects.first().avatar_id), "low_confidence"),
         ("voice", "edge:en-US-AriaNeural", "low_confidence")}

@@ -27,7 +27,6 @@ Floats = npt.NDArray[np.float32]
 GAP_PER_WIDTH = 0.3  # lip gap at full opening, in mouth widths
 UPPER_SHARE = 0.22  # of the gap, taken by the upper lip moving up (the jaw does the rest)
 SPREAD, ROUND = 0.1, 0.2  # relative change of mouth width at width = +1 / -1
-ROUND_TALLER = 0.4  # a rounded opening is taller for the same jaw: about the same area, narrower
 THIN = 0.5  # pressed lips look this much thinner (rolled in)
 UPPER_COVER = 0.65  # of the photo's visible teeth, covered by the upper lip (the lower lip does the rest)
 TONGUE, LOWER_TEETH = 0.9, 0.9  # how much of the tongue and lower teeth shows
@@ -132,7 +131,8 @@ class MouthWarp:
         """Backward maps (region pixels), the crease of pressed lips (rows from an offset), the gap to paint."""
         rounded = max(-shape.width, 0.0)
         scale = 1 + (SPREAD * shape.width if shape.width > 0 else ROUND * shape.width)
-        gap = GAP_PER_WIDTH * 2 * self._half * shape.jaw * (1 - shape.press) * (1 + ROUND_TALLER * rounded)
+        # the lips part as far as the jaw opens: rounding narrows the opening, it does not make it taller
+        gap = GAP_PER_WIDTH * 2 * self._half * shape.jaw * (1 - shape.press)
         down, up = (1 - UPPER_SHARE) * gap, UPPER_SHARE * gap
         # horizontal: corners in or out, most on the lips, fading above the lip and below the (moving) lower lip
         r0 = self._r0

@@ -1,10 +1,14 @@
 import numpy as np
 import pytest
 
-from avatar_runtime.qa.embedded import CONFIDENCE_THRESHOLD, EmbeddedScorer
+from avatar_runtime.qa.embedded import CONFIDENCE_THRESHOLD, EmbeddedScorer, mouth_signal
 from avatar_runtime.qa.media import ClipError
 from avatar_runtime.render.clip import write_clip
+from avatar_runtime.render.portrait.animator import Pose
+from avatar_runtime.render.portrait.renderer import build_warper
+from avatar_runtime.render.portrait.visemes import MouthShape
 from tests.avatar_runtime.qa.clips import rendered, shifted
+from tests.avatar_runtime.render.media import astronaut
 
 scorer = EmbeddedScorer()
 
@@ -39,6 +43,19 @@ def test_unrelated_audio_is_not_judged_in_sync() -> None:
         own = scorer.score_media(images, rendered(video)[1], 25, 16000)
         assert result.confidence < CONFIDENCE_THRESHOLD < own.confidence
         assert result.min_dist > own.min_dist
+
+
+def test_the_mouth_signal_follows_the_opening_not_the_width() -> None:
+    warper = build_warper(astronaut())
+    shapes = [MouthShape(), MouthShape(jaw=0.5), MouthShape(jaw=0.5, width=-1.0), MouthShape(jaw=0.5, width=1.0),
+              MouthShape(jaw=1.0), MouthShape(jaw=0.5, press=1.0)]
+    closed, half, rounded, spread, wide, pressed = mouth_signal([warper.draw(Pose(mouth=m, blink=0.0)) for m in shapes])
+    opening = half - closed
+    assert opening > 0.03  # face widths: the lips part by a few percent of the face
+    # rounding or spreading the lips at the same jaw hardly changes it (the mouth's dark area changes by half)
+    assert abs(rounded - half) < 0.15 * opening and abs(spread - half) < 0.15 * opening
+    assert wide - closed > 1.7 * opening
+    assert abs(pressed - closed) < 0.1 * opening
 
 
 def test_a_clip_without_a_face_is_an_error() -> None:

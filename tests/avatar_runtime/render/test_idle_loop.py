@@ -67,7 +67,7 @@ def mouth_change_centre(frame: VideoFrame, base: np.ndarray) -> tuple[float, flo
     changed = np.abs(frame.image.astype(np.int16) - base.astype(np.int16)).sum(axis=2) > 60
     changed[:top] = False
     ys, xs = np.nonzero(changed)
-    return (float(xs.mean()), float(ys.mean())) if len(xs) > 4000 else None
+    return (float(xs.mean()), float(ys.mean())) if len(xs) > 4500 else None
 
 
 def test_the_mouth_is_drawn_where_the_moving_face_is() -> None:
