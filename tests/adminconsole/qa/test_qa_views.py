@@ -71,7 +71,7 @@ def test_overview_charts_confidence_per_avatar_and_per_language(make_user, histo
     svg = page[page.index("<svg"):page.index("</svg>")]
     assert re.findall(r'data-label="([^"]+)"', svg) == ["Astronaut", "Robot"]
     assert svg.count("<circle") == 6 and svg.count("<polyline") == 2  # one point per avatar and day
-    assert 'class="threshold"' in svg and "Flag threshold 0.5" in svg
+    assert 'class="threshold"' in svg and "Flag threshold 0.65" in svg  # the embedded scorer's default
     # the Robot's line runs below the Astronaut's (SVG y grows downwards)
     ys = {label: float(y) for label, y in re.findall(r'data-label="([^"]+)">\s*<polyline[^>]*points="[\d.]+,([\d.]+)', svg)}
     assert ys["Robot"] > ys["Astronaut"]
