@@ -31,7 +31,8 @@ _NUMBERS = {word: str(n) for n, word in enumerate([
 _ORDINALS = {"first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th", "sixth": "6th",
              "seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th"}
 _DOTTED = re.compile(r"\b([a-z])\.([a-z])\.")  # a.m., p.m.
-_MONEY = re.compile(r"(hk)?\$\s?(\d[\d,]*(?:\.\d+)?)")
+# HK$25, $25, and Whisper's "$25 Hong Kong dollars" for the spoken "25 Hong Kong dollars"
+_MONEY = re.compile(r"(hk)?\$\s?(\d[\d,]*(?:\.\d+)?)(\s+hong kong dollars\b)?")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 # where digits and letters meet: 10.30am, B1 (heard as "B 1"); not 5th
 _DIGITS_AND_LETTERS = re.compile(r"(?<=\d)(?!(?:st|nd|rd|th)\b)(?=[a-z])|(?<=[a-z])(?=\d)")
@@ -41,7 +42,7 @@ def _english_words(text: str) -> list[str]:
     """English words in one written form per spoken form (see the module docstring)."""
     text = re.sub("['’]", "", text)
     text = _DOTTED.sub(r"\1\2", text)
-    text = _MONEY.sub(lambda m: f" {m.group(2)} {'hong kong ' if m.group(1) else ''}dollars ", text)
+    text = _MONEY.sub(lambda m: f" {m.group(2)} {'hong kong ' if m.group(1) or m.group(3) else ''}dollars ", text)
     text = _DIGITS_AND_LETTERS.sub(" ", _THOUSANDS.sub("", text))
     words = [_SPELLING.get(w, _NUMBERS.get(w, _ORDINALS.get(w, w))) for w in _without_punctuation(text).split()]
     joined: list[str] = []

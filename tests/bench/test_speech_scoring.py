@@ -9,6 +9,7 @@ from bench.speech_scoring import edit_distance, error_rate, units
     ("from 10:30 am to 9:30 pm", "from 10.30am to 9.30 p.m."),
     ("It costs HK$25 per hour.", "It costs 25 Hong Kong dollars per hour."),
     ("values of HK$100 and HK$1,000", "values of $HK$100 and HK$1000"),
+    ("values of HK$100 and HK$1,000", "values of $100 Hong Kong dollars and $1,000 Hong Kong dollars"),
     ("on the 3rd floor with eight houses", "on the third floor with 8 houses"),
     ("call our hotline on 2888 6000", "call our hotline on 28886000"),
     ("Harbour Medical Centre on B1", "Harbor Medical Center on B 1"),
