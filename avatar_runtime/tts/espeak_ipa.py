@@ -8,9 +8,8 @@ import subprocess
 from avatar_runtime.errors import ProviderError
 
 # espeak-ng writes some sounds as two symbols where Kokoro's vocabulary has one, or none at all.
-# Korean aspirates are written with a plain "h" after them (phoˈinthɯ), which Kokoro would say as an h;
-# ㅊ is written tʃh (층 tʃhɯŋ), said by Kokoro as t-sh-h: it is the aspirate of ㅈ (ʨ), ʨʰ.
-_IPA_TO_KOKORO = (("dʑ", "ʥ"), ("tʃh", "ʨʰ"), ("tɕh", "ʨʰ"), ("tɕ", "ʨ"), ("ph", "pʰ"), ("th", "tʰ"), ("kh", "kʰ"), ("ɫ", "l"),
+# Korean aspirates are written with a plain "h" after them (phoˈinthɯ), which Kokoro would say as an h.
+_IPA_TO_KOKORO = (("dʑ", "ʥ"), ("tɕh", "ʨʰ"), ("tɕ", "ʨ"), ("ph", "pʰ"), ("th", "tʰ"), ("kh", "kʰ"), ("ɫ", "l"),
                   ("q", "k"), ("-", ""))
 # Where the text switches language (English words in Korean), espeak-ng writes the switch as "(en)"
 # and back as "(ko)": letters that Kokoro would say.

@@ -23,7 +23,6 @@ from avatar_runtime.errors import ProviderError
 from avatar_runtime.tts.cantonese_phonemes import cantonese_ipa
 from avatar_runtime.tts.espeak_ipa import english_ipa, espeak_ipa
 from avatar_runtime.tts.korean_numbers import korean_numbers_read
-from avatar_runtime.tts.korean_pronunciation import korean_pronounced
 
 LANGUAGES = ("ja", "ko", "zh", "yue")
 _ESPEAK_VOICES = {"ko": "ko"}
@@ -101,5 +100,5 @@ def phonemize(text: str, language: str) -> str:
     if language == "yue":
         return cantonese_ipa(text)
     if language == "ko":
-        return espeak_ipa(korean_pronounced(korean_numbers_read(text)), _ESPEAK_VOICES[language])
+        return espeak_ipa(korean_numbers_read(text), _ESPEAK_VOICES[language])
     raise ProviderError("kokoro", f"no Kokoro phonemes for language {language!r}", retryable=False)
