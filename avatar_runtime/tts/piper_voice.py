@@ -24,6 +24,7 @@ from avatar_runtime.errors import ModelMissingError, ProviderError
 from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.pipeline.messages import Samples
 from avatar_runtime.tts.base import SpeechChunk, Voice
+from avatar_runtime.tts.english_text import english_spoken
 from avatar_runtime.tts.phrasing import text_pieces
 from avatar_runtime.tts.streaming import stream_in_thread
 
@@ -90,7 +91,8 @@ class PiperSynthesizer:
         rate = piper_voice.config.sample_rate
         try:
             for pause, piece in text_pieces(text, voice.language):  # the first phrase plays while the rest is computed
-                for number, chunk in enumerate(piper_voice.synthesize(piece, syn_config=config)):
+                said = english_spoken(piece) if voice.language == "en" else piece
+                for number, chunk in enumerate(piper_voice.synthesize(said, syn_config=config)):
                     audio = chunk.audio_float_array
                     yield np.concatenate([np.zeros(int(pause * rate), np.float32), audio]) if number == 0 else audio
         except Exception as exc:
