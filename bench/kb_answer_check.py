@@ -155,30 +155,10 @@ def outcome(row: dict[str, Any], answerable: bool) -> dict[str, Any]:
             "answerable": answerable}
 
 
-def checked(rows: list[dict[str, Any]], accepted: list[bool], scores: dict[tuple[str, str], dict[str, Any]],
-            keep: Any) -> list[bool]:
-    """``accepted`` less the questions whose model score ``keep`` rejects (a question without a
-    score keeps the decision's answer)."""
-    out = []
-    for row, ok in zip(rows, accepted, strict=True):
-        scored = scores.get((row["query"], row["key"]))
-        out.append(ok and (scored is None or scored["score"] is None or keep(scored)))
-    return out
-
-
-def check_floor(folds: dict[str, dict[str, Any]], held: str, decision: str, scores: dict[tuple[str, str], dict[str, Any]],
-                quantile: float) -> float | None:
-    """The ``quantile`` of the model's scores on the other domains' in-scope questions that
-    ``decision`` accepted there (None without any)."""
-    values = [scores[(r["query"], r["key"])]["score"] for name, fold in folds.items() if name != held
-              for r, ok in zip(fold["rows"], fold["accepted"][decision], strict=True)
-              if ok and r["expected"] and (r["query"], r["key"]) in scores
-              and scores[(r["query"], r["key"])]["score"] is not None]
-    return float(np.quantile(values, quantile)) if values else None
-
-
-def run() -> str:
-    from kb_lodo import NEW_DOMAINS, breakdown, domains, index_load, lodo_fit, report_table, with_background
+def fit_folds() -> dict[str, dict[str, Any]]:
+    """Per domain left out: its questions (best entry, first keys) and which each decision accepted,
+    and the decisions' weights."""
+    from kb_lodo import domains, index_load, lodo_fit, with_background
 
     from knowledgebase.retrieval.decision import FEATURE_NAMES, HYBRID_FEATURES, calibration_load
 
@@ -197,23 +177,21 @@ def run() -> str:
         train = training_rows(others, production)
         test = rows_of(held, held.test, lodo, with_background(held, others))
         fitted = {name: Decision(train, names, answer) for name, (names, answer) in variants.items()}
-        folds[held.name] = {"rows": test, "accepted": {name: d.accepted(test) for name, d in fitted.items()},
-                            "weights": {name: dict(zip([*names, *(ANSWER_SIGNALS if answer else ())],
-                                                       np.round(fitted[name].weights, 3).tolist(), strict=True))
-                                        for name, (names, answer) in variants.items()}}
+        folds[held.name] = {
+            "rows": [{k: v for k, v in r.items() if k != "features"} for r in test],
+            "accepted": {name: d.accepted(test) for name, d in fitted.items()},
+            "weights": {name: dict(zip([*names, *(ANSWER_SIGNALS if answer else ())],
+                                       np.round(fitted[name].weights, 3).tolist(), strict=True))
+                        for name, (names, answer) in variants.items()}}
         print(f"{held.name}: fitted and tested, {time.perf_counter() - started:.0f} s", flush=True)
-    scores = llm_scores()
-    base = "LODO + background"
-    for name, fold in folds.items():
-        fold["floors"] = {}
-        fold["accepted"][f"{base} + LLM check (reply)"] = checked(
-            fold["rows"], fold["accepted"][base], scores, lambda s: (s["reply"] or "").strip().lower() != "no")
-        for quantile in CHECK_QUANTILES:
-            floor = check_floor(folds, name, base, scores, quantile)
-            fold["floors"][quantile] = floor
-            fold["accepted"][f"{base} + LLM check ({quantile:.0%})"] = checked(
-                fold["rows"], fold["accepted"][base], scores,
-                lambda s, floor=floor: floor is None or s["score"] >= floor)
+    return folds
+
+
+def run() -> str:
+    from kb_lodo import NEW_DOMAINS, breakdown, report_table
+
+    started = time.perf_counter()
+    folds = fit_folds()
     configs = tuple(folds["rail"]["accepted"])
     outcomes = {name: {config: [outcome(r, ok) for r, ok in zip(fold["rows"], fold["accepted"][config], strict=True)]
                        for config in configs} for name, fold in folds.items()}
@@ -222,17 +200,71 @@ def run() -> str:
     sections = ["# Answerability check that reads the answer: leave-one-domain-out\n", __doc__.split("\n\n", 1)[1].strip(),
                 f"\nRun: {time.perf_counter() - started:.0f} s, {os.cpu_count()} cores, load average {load}.",
                 report_table("New domains pooled (rail + museum + bank): the held-out target", pooled, configs)]
-    sections.append(_separation(folds, scores, base))
-    results: dict[str, Any] = {"pooled": pooled}
     for name, fold in folds.items():
-        scores_here = {config: breakdown(out) for config, out in outcomes[name].items()}
-        results[name] = {"scores": scores_here, "weights": fold["weights"], "llm floors": fold["floors"]}
-        sections.append(report_table(f"{name} left out", scores_here, configs))
-        sections.append("LLM check floors (log P(yes) - log P(no)): " + json.dumps(fold["floors"]))
+        sections.append(report_table(f"{name} left out", {c: breakdown(o) for c, o in outcomes[name].items()}, configs))
         sections.append("decision weights (standardised): " + json.dumps(fold["weights"]))
     report = "\n\n".join(sections) + "\n"
     RESULTS.with_suffix(".md").write_text(report)
-    RESULTS.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
+    RESULTS.with_suffix(".json").write_text(json.dumps({"pooled": pooled, "folds": folds}, ensure_ascii=False) + "\n")
+    return report + "\n" + run_llm(folds)
+
+
+def checked(rows: list[dict[str, Any]], accepted: list[bool], scores: dict[tuple[str, str], dict[str, Any]],
+            keep: Any) -> list[bool]:
+    """``accepted`` less the questions whose model score ``keep`` rejects (a score of None keeps them)."""
+    return [ok and (scores[(r["query"], r["key"])]["score"] is None or keep(scores[(r["query"], r["key"])]))
+            for r, ok in zip(rows, accepted, strict=True)]
+
+
+def check_floor(folds: dict[str, dict[str, Any]], held: str, decision: str, scores: dict[tuple[str, str], dict[str, Any]],
+                quantile: float) -> float | None:
+    """The ``quantile`` of the model's scores on the other domains' scored in-scope questions that
+    ``decision`` accepted there (None without any)."""
+    values = [scores[(r["query"], r["key"])]["score"] for name, fold in folds.items() if name != held
+              for r, ok in zip(fold["rows"], fold["accepted"][decision], strict=True)
+              if ok and r["expected"] and (r["query"], r["key"]) in scores
+              and scores[(r["query"], r["key"])]["score"] is not None]
+    return float(np.quantile(values, quantile)) if values else None
+
+
+def run_llm(folds: dict[str, dict[str, Any]] | None = None) -> str:
+    """The model's check over the questions it has scored (``kb_answer_check_scores.jsonl``, a
+    stratified sample when the scoring run was stopped early), on ``folds`` (by default those the
+    last full run saved). Writes ``kb_answer_check_llm.md``."""
+    from kb_lodo import NEW_DOMAINS, breakdown, report_table
+
+    folds = folds or json.loads(RESULTS.with_suffix(".json").read_text())["folds"]
+    scores = llm_scores()
+    base = "LODO + background"
+    pooled: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    floors: dict[str, dict[str, float | None]] = {}
+    for name in NEW_DOMAINS:
+        fold = folds[name]
+        scored = [i for i, r in enumerate(fold["rows"]) if (r["query"], r["key"]) in scores]
+        rows = [fold["rows"][i] for i in scored]
+        accepted = [fold["accepted"][base][i] for i in scored]
+        configs = {base: accepted,
+                   f"{base} + LLM check (reply)": checked(rows, accepted, scores,
+                                                          lambda s: (s["reply"] or "").strip().lower() != "no")}
+        floors[name] = {}
+        for quantile in CHECK_QUANTILES:
+            floor = check_floor(folds, name, base, scores, quantile)
+            floors[name][f"{quantile:.0%}"] = None if floor is None else round(floor, 3)
+            configs[f"{base} + LLM check ({quantile:.0%})"] = checked(
+                rows, accepted, scores, lambda s, floor=floor: floor is None or s["score"] >= floor)
+        for config, answered in configs.items():
+            pooled[config] += [outcome(r, ok) for r, ok in zip(rows, answered, strict=True)]
+    table = {config: breakdown(out) for config, out in pooled.items()}
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    report = "\n\n".join([
+        "# Answer check by the local Qwen: leave-one-domain-out (scored sample)\n",
+        f"Questions the model has scored: {len(pooled[base])} of the new domains' "
+        f"{sum(len(folds[d]['rows']) for d in NEW_DOMAINS)}; every column is over that same sample. "
+        f"Load average at this summary: {load} (each call's own load is in the scores file).",
+        report_table("New domains pooled (rail + museum + bank), scored sample", table, tuple(table)),
+        "LLM check floors (log P(yes) - log P(no)), fitted on the other domains: " + json.dumps(floors),
+        _separation(folds, scores, base)]) + "\n"
+    RESULTS.with_name(RESULTS.name + "_llm.md").write_text(report)
     return report
 
 
@@ -241,12 +273,11 @@ def _separation(folds: dict[str, dict[str, Any]], scores: dict[tuple[str, str], 
     decision accepted (AUC), and what a call costs."""
     lines = ["### The model's score among questions the decision accepted", "",
              "| domain | scored / accepted | AUC in-scope vs out-of-scope | reply 'no': in-scope | reply 'no': out-of-scope "
-             "| call ms p50 / p95 (load) |", "|---|---|---|---|---|---|"]
+             "| call ms p50 / p95 (mean load) |", "|---|---|---|---|---|---|"]
     for name, fold in folds.items():
         accepted = [r for r, ok in zip(fold["rows"], fold["accepted"][base], strict=True) if ok]
         scored = [scores[(r["query"], r["key"])] for r in accepted if (r["query"], r["key"]) in scores]
         if not scored:
-            lines.append(f"| {name} | 0 / {len(accepted)} | - | - | - | - |")
             continue
         inside = [s for s in scored if s["expected"]]
         outside = [s for s in scored if not s["expected"]]
@@ -265,6 +296,9 @@ def _separation(folds: dict[str, dict[str, Any]], scores: dict[tuple[str, str], 
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory(prefix="kb-answer-check-") as workdir:
-        django_setup(Path(workdir))
-        print(run())
+    if sys.argv[1:] == ["--llm"]:
+        print(run_llm())
+    else:
+        with tempfile.TemporaryDirectory(prefix="kb-answer-check-") as workdir:
+            django_setup(Path(workdir))
+            print(run())
