@@ -14,7 +14,7 @@ domain ranked by a re-ranker fitted without it, and tested on the left-out domai
 - **+ LLM check (b)**: a question the decision accepts is declined when the local Qwen, given the
   question and the best entry (``knowledgebase.answer_check``), scores it under a floor
   (log P(yes) - log P(no)). The floor is fitted on the other domains' in-scope questions that
-  their decision accepted: the ``CHECK_QUANTILE`` quantile of their scores. "reply": declined when
+  their decision accepted: the ``CHECK_QUANTILES`` quantiles of their scores. "reply": declined when
   the model's one-word reply is "no", nothing fitted. The model's scores come from
   ``kb_answer_check_scores.jsonl`` (each domain ranked as when it is left out); its latency is
   reported apart.
