@@ -41,25 +41,47 @@ class ChatModel:
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float,
              frequency_penalty: float = 0.0, timeout: float = REQUEST_TIMEOUT_S) -> str:
         """The model's whole reply (blocking); raises ``ProviderError`` (retryable or not) on failure."""
-        import openai
-
         client = _client(self.base_url, self.api_key)
-        try:
+        with _provider_errors():
             stream = client.chat.completions.create(
                 model=self.model, messages=messages, stream=True,
                 max_tokens=max_tokens, temperature=temperature, frequency_penalty=frequency_penalty, seed=self.seed,
                 timeout=timeout,
             )
             return "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
-        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+
+    def first_token_alternatives(self, messages: list[dict[str, str]], *, top: int,
+                                 timeout: float = REQUEST_TIMEOUT_S) -> list[tuple[str, float]]:
+        """The ``top`` likeliest first tokens of the reply and their log-probabilities (one token is
+        generated); empty when the server gives none. Raises ``ProviderError`` as ``chat`` does."""
+        client = _client(self.base_url, self.api_key)
+        with _provider_errors():
+            response = client.chat.completions.create(
+                model=self.model, messages=messages, max_tokens=1, temperature=0.0, seed=self.seed,
+                logprobs=True, top_logprobs=top, timeout=timeout,
+            )
+        choice = response.choices[0] if response.choices else None
+        if choice is None or choice.logprobs is None or not choice.logprobs.content:
+            return []
+        return [(alternative.token, alternative.logprob) for alternative in choice.logprobs.content[0].top_logprobs]
+
+
+@contextmanager
+def _provider_errors() -> Iterator[None]:
+    """The client's failures as ``ProviderError``, retryable or permanent."""
+    import openai
+
+    try:
+        yield
+    except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+        raise ProviderError("llm", f"the model server failed: {type(exc).__name__}", retryable=True) from exc
+    except openai.APIStatusError as exc:
+        retryable = exc.status_code in (408, 409, 429) or exc.status_code >= 500
+        raise ProviderError("llm", f"the model server answered HTTP {exc.status_code}", retryable=retryable) from exc
+    except Exception as exc:  # a stream broken mid-way raises the HTTP library's own error
+        if isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in _TRANSPORT_MODULES:
             raise ProviderError("llm", f"the model server failed: {type(exc).__name__}", retryable=True) from exc
-        except openai.APIStatusError as exc:
-            retryable = exc.status_code in (408, 409, 429) or exc.status_code >= 500
-            raise ProviderError("llm", f"the model server answered HTTP {exc.status_code}", retryable=retryable) from exc
-        except Exception as exc:  # a stream broken mid-way raises the HTTP library's own error
-            if isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in _TRANSPORT_MODULES:
-                raise ProviderError("llm", f"the model server failed: {type(exc).__name__}", retryable=True) from exc
-            raise
+        raise
 
 
 _clients: dict[tuple[str, str], Any] = {}

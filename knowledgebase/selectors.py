@@ -13,6 +13,7 @@ from avatar_runtime.llm.passages import language_preference
 from common.errors import MAX_ID, ApplicationError, NotFound
 from common.languages import KIOSK_LANGUAGES, normalize_language
 from common.text import search_fold
+from knowledgebase.answer_check import TOP_LOGPROBS, answer_check_messages, answer_check_score
 from knowledgebase.close_call import MAX_TOKENS as CLOSE_CALL_TOKENS
 from knowledgebase.close_call import Choice, close_call_choice, close_call_messages, is_close
 from knowledgebase.indexing import kb_index
@@ -62,6 +63,10 @@ class SearchResult:
     # "kept" (it chose retrieval's first), "picked" (another), "none" (no entry answers),
     # "failed" (no usable reply in time: retrieval's answer stands); ``llm_ms`` its time.
     close_call: str = ""
+    # The answer check (``answer_check``): the model's log P(yes) - log P(no) that the first entry's
+    # answer tells what was asked; None when it was not asked or gave no usable reply. Under
+    # ``KB_ANSWER_CHECK_FLOOR`` the search is declined. ``llm_ms``: both model calls' time.
+    answer_check: float | None = None
     llm_ms: float = 0.0
 
 
@@ -92,9 +97,12 @@ def faq_search(query: str, language: str | None = None, k: int = 5, *, include_d
     threshold = loaded.self_calibration.threshold if mode == "hybrid" and loaded.self_calibration else decision.threshold
     answerable = bool(hits) and confidence >= threshold
     result = SearchResult(answerable, hits, mode, confidence)
-    model = configured_model() if settings.KB_CLOSE_CALLS else None
-    if model is not None and answerable and is_close([hit.score for hit in hits], settings.KB_CLOSE_CALL_MARGIN):
+    model = configured_model() if settings.KB_CLOSE_CALLS or settings.KB_ANSWER_CHECK else None
+    if (model is not None and settings.KB_CLOSE_CALLS and answerable
+            and is_close([hit.score for hit in hits], settings.KB_CLOSE_CALL_MARGIN)):
         result = _close_call(text, result, model)
+    if model is not None and settings.KB_ANSWER_CHECK and result.answerable:
+        result = _answer_check(text, result, model)
     return replace(result, elapsed_ms=(time.perf_counter() - started) * 1000)
 
 
@@ -116,6 +124,23 @@ def _close_call(question: str, result: SearchResult, model: ChatModel) -> Search
         return replace(result, answerable=False, close_call="none", llm_ms=llm_ms)
     hits = [result.results[choice], *(hit for i, hit in enumerate(result.results) if i != choice)]
     return replace(result, results=hits, close_call="kept" if choice == 0 else "picked", llm_ms=llm_ms)
+
+
+def _answer_check(question: str, result: SearchResult, model: ChatModel) -> SearchResult:
+    """``result`` declined when the model says its first entry's answer does not tell what was
+    asked (unchanged when the model fails or gives no usable reply)."""
+    best = result.results[0]
+    started = time.perf_counter()
+    try:
+        alternatives = model.first_token_alternatives(answer_check_messages(question, best.question, best.answer),
+                                                      top=TOP_LOGPROBS, timeout=settings.KB_ANSWER_CHECK_TIMEOUT_S)
+    except ProviderError as exc:
+        logger.warning("knowledge base: answer check not made: %s", exc)
+        alternatives = []
+    llm_ms = result.llm_ms + (time.perf_counter() - started) * 1000
+    score = answer_check_score(alternatives)
+    declined = score is not None and score < settings.KB_ANSWER_CHECK_FLOOR
+    return replace(result, answerable=not declined, answer_check=score, llm_ms=llm_ms)
 
 
 def document_id_from_key(key: str) -> int | None:

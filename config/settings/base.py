@@ -126,6 +126,14 @@ KB_PHRASINGS_JOB_MAX_RETRIES = env_int("KB_PHRASINGS_JOB_MAX_RETRIES", 3)
 KB_CLOSE_CALLS = env_bool("KB_CLOSE_CALLS", True)
 KB_CLOSE_CALL_MARGIN = env_float("KB_CLOSE_CALL_MARGIN", 0.2)
 KB_CLOSE_CALL_TIMEOUT_S = env_float("KB_CLOSE_CALL_TIMEOUT_S", 4.0)
+# An answerable search asks the LLM_BASE_URL model whether the first entry's answer tells what was
+# asked (knowledgebase/answer_check.py; one token, the server must give log-probabilities) and is
+# declined when log P(yes) - log P(no) is under KB_ANSWER_CHECK_FLOOR (0: "no" likelier than "yes";
+# nothing fitted). Off by default: with the local 0.5B model it barely tells near-domain
+# out-of-scope questions from in-scope ones (bench/results/kb_answer_check_llm.md); for a larger model.
+KB_ANSWER_CHECK = env_bool("KB_ANSWER_CHECK", False)
+KB_ANSWER_CHECK_FLOOR = env_float("KB_ANSWER_CHECK_FLOOR", 0.0)
+KB_ANSWER_CHECK_TIMEOUT_S = env_float("KB_ANSWER_CHECK_TIMEOUT_S", 4.0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
