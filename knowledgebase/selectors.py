@@ -242,7 +242,7 @@ def faq_published_answers(language: str) -> list[str]:
     """The answers of the published entries as the avatar speaks them in ``language`` (stripped): an
     entry with no answer in ``language`` is answered in the closest language it has, as the
     extractive answer does (``avatar_runtime.llm.passages.language_preference``; a Cantonese kiosk
-    speaks the Mandarin text of an entry nobody translated to Cantonese). None for a language the
+    speaks the Mandarin text of an entry nobody translated to Cantonese). Empty for a language the
     knowledge base does not speak at all (yet)."""
     if not FaqTranslation.objects.filter(language=language, entry__status=FaqEntry.Status.PUBLISHED).exists():
         return []

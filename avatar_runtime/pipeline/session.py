@@ -13,7 +13,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -436,37 +436,35 @@ class ConversationSession:
         On a virtual timeline, time stands still while such work runs: tests then see the
         pipeline's own latencies, deterministic, independent of the machine's speed.
         """
-        self.blocking += 1
-        try:
-            return await in_inference_thread(fn, *args, **kwargs)
-        finally:
-            self.blocking -= 1
+        return await self._counted_wait(in_inference_thread(fn, *args, **kwargs))
 
     async def recognise(self, samples: Samples, language: str | None = None, *,
                         ticket: Ticket | None = None) -> Recognition:
         """The recogniser on ``samples`` (blocking, counted, its CPU charged to "recognition"), in its
-        turn among the worker's sessions (``asr/recognition_queue.py``; a finished turn by default)."""
-        self.blocking += 1  # waiting in the queue counts too: a scripted clock stands still meanwhile
-        try:
-            with cpu_stage(self.cpu, "recognition"):
-                return await recognition_queue().run(ticket or Ticket(), functools.partial(
-                    in_inference_thread, self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,
-                    language=language))
-        finally:
-            self.blocking -= 1
+        turn among the worker's sessions (``asr/recognition_queue.py``; a finished turn by default).
+        Waiting in the queue counts too: a scripted clock stands still meanwhile."""
+        with cpu_stage(self.cpu, "recognition"):
+            return await self._counted_wait(recognition_queue().run(ticket or Ticket(), functools.partial(
+                in_inference_thread, self.backends.recognizer.transcribe, samples, VAD_SAMPLE_RATE,
+                language=language)))
 
     async def counted(self, stream: AsyncIterator[U]) -> AsyncIterator[U]:
         """``stream``'s items, counting the waits for them like ``run_blocking``."""
         iterator = aiter(stream)
         while True:
-            self.blocking += 1
             try:
-                item = await anext(iterator)
+                item = await self._counted_wait(anext(iterator))
             except StopAsyncIteration:
                 return
-            finally:
-                self.blocking -= 1
             yield item
+
+    async def _counted_wait(self, work: Awaitable[T]) -> T:
+        """``await work``, counted in ``blocking`` while it lasts (see ``run_blocking``)."""
+        self.blocking += 1
+        try:
+            return await work
+        finally:
+            self.blocking -= 1
 
     @property
     def paused(self) -> bool:
