@@ -2,8 +2,10 @@
 
 Each speaking frame is handed over, with the audio that played while it was shown, as it leaves
 for the kiosk, and encoded on one background thread: neither the frame loop nor memory grows
-with the answer's length. A recording that falls behind (an overloaded machine) is abandoned
-rather than allowed to hold frames back; one longer than ``max_seconds`` keeps its beginning.
+with the answer's length. The thread, and the encoder's own threads it starts, run at background
+priority (``common.priority``): the customer never sees this work, so it gives way to the media and
+to recognition. A recording that falls behind (an overloaded machine) is abandoned rather than
+allowed to hold frames back; one longer than ``max_seconds`` keeps its beginning.
 """
 import asyncio
 import collections
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from avatar_runtime.pipeline.messages import Image, Samples, VideoFrame
 from avatar_runtime.render.clip import ClipWriter
+from common.priority import BACKGROUND_NICE, run_this_thread_at
 
 log = logging.getLogger(__name__)
 MAX_BACKLOG = 50  # frames waiting for the encoder (2 s at 25 fps)
@@ -27,7 +30,8 @@ class AnswerRecorder:
         self.label = label
         self.frames = 0
         self.abandoned = False
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-clip")
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="answer-clip", initializer=run_this_thread_at, initargs=(BACKGROUND_NICE,))
         self._dir = Path(tempfile.mkdtemp(prefix="answer-clip-"))
         self._writer: ClipWriter | None = None
         self._backlog: collections.deque[concurrent.futures.Future[None]] = collections.deque()
