@@ -16,6 +16,7 @@ import time
 import uuid
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -65,6 +66,10 @@ CLOSE_STORE_LOST = 4503  # the page reconnects (every close but 4401 and 4409 ma
 # Another connection of the same kiosk took over: the page stays off (reconnecting would take the
 # kiosk back, and the other screen would do the same).
 CLOSE_REPLACED = 4409
+# The kiosk's high-rate messages: a media frame for the page every 40 ms, a worker heartbeat. Their
+# handlers use no database, so they skip the per-message close_old_connections that Channels runs
+# before every handler (a hop to the database thread and back, 25 times a second per kiosk).
+NO_DATABASE_MESSAGES = frozenset({"kiosk.media", "kiosk.heartbeat"})
 
 
 def _store_errors() -> tuple[type[BaseException], ...]:
@@ -112,6 +117,14 @@ class KioskConsumer(AsyncWebsocketConsumer):
                 await send({"type": "websocket.close", "code": CLOSE_STORE_LOST})
         finally:
             await self._release()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        # the microphone's audio (binary, every 100 ms) goes straight on to the worker
+        if kind in NO_DATABASE_MESSAGES or (kind == "websocket.receive" and message.get("bytes") is not None):
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
 
     async def connect(self) -> None:
         token = self.scope.get("cookies", {}).get(TOKEN_COOKIE)

@@ -130,6 +130,42 @@ async def test_malformed_audio_gets_an_error(size: int) -> None:
     await comm.disconnect()
 
 
+async def test_media_skips_the_per_message_database_cleanup_and_other_messages_keep_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Channels closes stale database connections before every handler, on the database thread: for
+    the kiosk's media (25 frames a second down, 10 audio messages up) that hop is skipped."""
+    import channels.consumer
+    from channels.layers import get_channel_layer
+
+    from kiosk.pairing import kiosk_group
+
+    cleanups: list[int] = []
+    original = channels.consumer.aclose_old_connections
+
+    async def counted() -> None:
+        cleanups.append(1)
+        await original()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    kiosk, token = await paired_kiosk()
+    comm = communicator(token)
+    await comm.connect()
+    await receive_until(comm, "error")  # no worker yet
+    before = len(cleanups)
+    for _ in range(5):
+        await comm.send_to(bytes_data=b"\x00" * 3200)  # 100 ms of microphone audio
+    layer = get_channel_layer()
+    for index in range(5):
+        await layer.group_send(kiosk_group(kiosk.pk), {"type": "kiosk.media", "session_id": "", "pts": index / 25,
+                                                       "video": b"", "audio": b"\x00" * 1280})
+    await asyncio.sleep(0.3)
+    assert len(cleanups) == before
+    await comm.send_to(text_data=json.dumps({"type": "ping"}))
+    await receive_until(comm, "pong")
+    assert len(cleanups) == before + 1
+    await comm.disconnect()
+
+
 async def test_a_kiosk_that_pings_stays_connected_and_a_silent_one_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     from kiosk import consumers
 
