@@ -15,7 +15,8 @@ audio received) and from the stored turn timings (``Turn.timings``: endpointing,
 retrieval, TTS first audio, first frame, end to end), frames received on time at 25 fps (a
 frame arriving after the slot the page would show it in counts as dropped), errors, and CPU and
 memory of daphne and the worker(s) (psutil). ``--sweep`` finds the largest N whose end-to-end
-p95 stays within +20 % of N=1 with >= 24.5 fps delivered on time to every kiosk, writes
+p95 stays within +20 % of N=1 with >= 24.5 fps delivered on time to every kiosk (N=1 asks as many
+questions as the largest round does in all, see ``reference_questions``), writes
 ``bench/results/load_kiosks.md`` and ``docs/load_curve.png``.
 
 The workers run their CPU governor unless ``--governor off`` (``AVATAR_CPU_GOVERNOR``): sessions are
@@ -57,7 +58,7 @@ import django  # noqa: E402
 django.setup()
 
 from bench.load_client import FPS, KioskResult, SimulatedKiosk  # noqa: E402
-from bench.load_report import RoundStats, chart, round_stats, stage_table, sustained, table  # noqa: E402
+from bench.load_report import RoundStats, chart, reference_questions, round_stats, stage_table, sustained, table  # noqa: E402
 from bench.load_stack import Stack  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "load_kiosks.md"
@@ -135,7 +136,7 @@ async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndar
         rounds = []
         for n in counts:
             print(f"round: {n} kiosk(s)", file=sys.stderr, flush=True)
-            plan = RoundPlan(n, args.questions, args.stagger, args.ready_timeout, spike)
+            plan = RoundPlan(n, reference_questions(n, counts, args.questions), args.stagger, args.ready_timeout, spike)
             stats = await run_round(stack, plan, recorded)
             rounds.append(stats)
             print(table([stats], header=len(rounds) == 1), flush=True)
@@ -146,7 +147,9 @@ async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndar
         f"# Concurrent kiosks on one machine ({os.cpu_count()} CPU cores, embedded backends, WebSocket media)", "",
         f"`python -m bench.load_kiosks {' '.join(sys.argv[1:])}` — {workers} avatar worker process(es), "
         f"capacity {capacity} each, CPU governor {args.governor}; {args.questions} spoken questions per kiosk "
-        f"(5 languages), kiosks start {args.stagger:.1f} s apart; {FPS} fps expected.", "",
+        f"(5 languages), kiosks start {args.stagger:.1f} s apart; {FPS} fps expected."
+        + (f" The lone kiosk of the sweep (N=1, the reference) asks {reference_questions(1, counts, args.questions)}: "
+           "the questions of the largest round, so both p95 are over as many answers." if len(counts) > 1 else ""), "",
         f"Load average before: {' '.join(loadavg_before)}; after: {' '.join(loadavg_after)} "
         "(the machine is shared: other processes count too).", "",
         table(rounds), "",

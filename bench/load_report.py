@@ -135,6 +135,14 @@ def stage_table(rounds: list[RoundStats]) -> str:
     return "\n".join(rows)
 
 
+def reference_questions(kiosks: int, counts: list[int], questions: int) -> int:
+    """Questions per kiosk in a round. A sweep's lone kiosk (N=1, the reference) asks as many as the
+    largest round's kiosks ask together: the same questions, and a p95 over as many answers. A p95 of
+    5 answers is near their maximum, of 15 answers near a maximum of three times as many draws, so
+    equal counts keep the "+20 % of N=1" rule from counting sampling as slowdown."""
+    return questions * max(counts) if kiosks == 1 and len(counts) > 1 else questions
+
+
 def sustained(rounds: list[RoundStats]) -> int | None:
     """The largest N with p95 (page end to end) within +20 % of N=1 and every kiosk at >= 24.5 fps."""
     base = next((r for r in rounds if r.kiosks == 1), None)

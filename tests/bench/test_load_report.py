@@ -2,7 +2,7 @@
 from collections import Counter
 
 from bench.load_client import KioskResult
-from bench.load_report import round_stats, stage_table
+from bench.load_report import reference_questions, round_stats, stage_table
 from bench.load_stack import Resources, WorkerStats
 
 
@@ -27,3 +27,9 @@ def test_the_stage_table_reports_cpu_per_session_busy_kiosks_and_quality_steps()
     assert cells["other"] == "15.0" and cells["learned cost"] == "0.55"
     assert cells["busy (kiosks, p95 s to busy, max s to served)"] == "2, 0.6, 6.5 (1 never served)"
     assert cells["quality steps"] == "full x1, reduced_video x1" and cells["audio late"] == "2.0 %"
+
+
+def test_a_sweeps_lone_kiosk_asks_as_many_questions_as_the_largest_round() -> None:
+    assert reference_questions(1, [1, 2, 3], 5) == 15  # the 15 answers of N=3, asked by one kiosk
+    assert reference_questions(3, [1, 2, 3], 5) == 5
+    assert reference_questions(1, [1], 5) == 5  # a single round is not a reference
