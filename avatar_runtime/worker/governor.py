@@ -1,8 +1,9 @@
 """The worker's CPU governor: measures headroom, learns a session's cost, degrades and restores.
 
-Every ``GOVERN_EVERY`` seconds it takes a CPU reading (``capacity.budget``). Without headroom it
-first pauses recording answers for lip-sync QA (background work the customer never sees; back on
-once there is room for half a session again), then asks the degrader
+Every ``GOVERN_EVERY`` seconds it takes a CPU reading (``capacity.budget``). Recording answers for
+lip-sync QA (background work the customer never sees) pauses first, as soon as the worker has no
+room for one more session: it would otherwise turn a kiosk away, and then slow the sessions, for
+samples (back on with room for a session and a half). Without headroom it asks the degrader
 for steps from each session's late frames and CPU and the worker's headroom
 (``capacity.degrade``), and applies them: each step is logged with the session id and sent to
 the kiosk as a ``quality`` event, which the kiosk's connection records for the console. Where the
@@ -99,8 +100,8 @@ class Governor:
         headroom = self.headroom
         if headroom is None:
             return
-        # Paused when headroom runs out; back on with room for a step up (hysteresis).
-        paused = headroom < (STEP_UP_SHARE * self.session_cost if self.recording_paused else 0.0)
+        # Paused when another session would not fit; back on with half a session more (hysteresis).
+        paused = headroom < self.session_cost * (1 + STEP_UP_SHARE if self.recording_paused else 1.0)
         if paused != self.recording_paused:
             self.recording_paused = paused
             log.warning("answer recording for QA %s (headroom %s cores)",
