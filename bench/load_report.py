@@ -144,7 +144,9 @@ def reference_questions(kiosks: int, counts: list[int], questions: int) -> int:
 
 
 def sustained(rounds: list[RoundStats]) -> int | None:
-    """The largest N with p95 (page end to end) within +20 % of N=1 and every kiosk at >= 24.5 fps."""
+    """The largest N with p95 (page end to end) within +20 % of N=1, every kiosk at >= 24.5 fps and
+    none told "busy": a round where the workers turned a kiosk away, even for a while, ran fewer
+    kiosks side by side than it names."""
     base = next((r for r in rounds if r.kiosks == 1), None)
     if base is None or not base.page_e2e:
         return None
@@ -154,7 +156,7 @@ def sustained(rounds: list[RoundStats]) -> int | None:
     for r in sorted(rounds, key=lambda r: r.kiosks):
         p95 = pct(r.page_e2e, 95)
         ok = (p95 is not None and p95 <= MAX_RISE * limit and r.answered == r.turns and r.fps_on_time
-              and min(r.fps_on_time) >= MIN_FPS)
+              and min(r.fps_on_time) >= MIN_FPS and not r.busy_after)
         if ok:
             best = r.kiosks
         else:

@@ -2,7 +2,7 @@
 from collections import Counter
 
 from bench.load_client import KioskResult
-from bench.load_report import reference_questions, round_stats, stage_table
+from bench.load_report import RoundStats, reference_questions, round_stats, stage_table, sustained
 from bench.load_stack import Resources, WorkerStats
 
 
@@ -33,3 +33,14 @@ def test_a_sweeps_lone_kiosk_asks_as_many_questions_as_the_largest_round() -> No
     assert reference_questions(1, [1, 2, 3], 5) == 15  # the 15 answers of N=3, asked by one kiosk
     assert reference_questions(3, [1, 2, 3], 5) == 5
     assert reference_questions(1, [1], 5) == 5  # a single round is not a reference
+
+
+def _round(kiosks: int, p95: float, *, busy: list[float] | None = None) -> RoundStats:
+    return RoundStats(kiosks=kiosks, turns=5, answered=5, page_e2e=[p95] * 5, stored={}, fps_on_time=[25.0] * kiosks,
+                      frames=250, expected_frames=250, late_frames=0, busy_after=busy or [])
+
+
+def test_a_round_with_a_kiosk_told_busy_is_not_sustained() -> None:
+    assert sustained([_round(1, 0.8), _round(2, 0.9), _round(3, 0.95)]) == 3
+    assert sustained([_round(1, 0.8), _round(2, 0.9), _round(3, 0.95, busy=[0.1])]) == 2  # one waited: not 3 at once
+    assert sustained([_round(1, 0.8), _round(2, 1.0), _round(3, 0.9)]) == 1  # over +20 %
