@@ -16,9 +16,8 @@ retrieval, TTS first audio, first frame, end to end), frames received on time at
 frame arriving after the slot the page would show it in counts as dropped), errors, and CPU and
 memory of daphne and the worker(s) (psutil). ``--sweep`` finds the largest N whose end-to-end
 p95 stays within +20 % of N=1 with >= 24.5 fps delivered on time to every kiosk and none told
-"busy" (N=1 asks as many
-questions as the largest round does in all, see ``reference_questions``), writes
-``bench/results/load_kiosks.md`` and ``docs/load_curve.png``.
+"busy" (N=1 asks as many questions as the largest round does in all, see ``reference_questions``),
+writes ``bench/results/load_kiosks.md`` and ``docs/load_curve.png``.
 
 The workers run their CPU governor unless ``--governor off`` (``AVATAR_CPU_GOVERNOR``): sessions are
 admitted while the measured headroom holds one, kiosks beyond that are told "busy" and wait (up to

@@ -66,9 +66,10 @@ CLOSE_STORE_LOST = 4503  # the page reconnects (every close but 4401 and 4409 ma
 # Another connection of the same kiosk took over: the page stays off (reconnecting would take the
 # kiosk back, and the other screen would do the same).
 CLOSE_REPLACED = 4409
-# The kiosk's high-rate messages: a media frame for the page every 40 ms, a worker heartbeat. Their
-# handlers use no database, so they skip the per-message close_old_connections that Channels runs
-# before every handler (a hop to the database thread and back, 25 times a second per kiosk).
+# The kiosk's high-rate messages besides its microphone audio (see ``dispatch``): a media frame for
+# the page every 40 ms, a worker heartbeat. Their handlers use no database, so they skip the
+# per-message close_old_connections that Channels runs before every handler (a hop to the database
+# thread and back).
 NO_DATABASE_MESSAGES = frozenset({"kiosk.media", "kiosk.heartbeat"})
 
 
