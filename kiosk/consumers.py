@@ -151,7 +151,9 @@ class KioskConsumer(AsyncWebsocketConsumer):
         self.last_from_kiosk = time.monotonic()
         self.last_touched = time.monotonic()
         self.last_keepalive = time.monotonic()
-        self.dead_workers: set[str] = set()
+        # Workers this connection stopped hearing from, and when (unix time). One is tried again once
+        # the registry shows a heartbeat of it from after that: its event loop runs, it was only slow.
+        self.suspected: dict[str, float] = {}
         self._placement: asyncio.Future[bool] | None = None
         self._tasks = TaskOwner(f"kiosk {self.kiosk.pk}")
         self._tasks.spawn(self._watch(), "watchdog")
@@ -229,7 +231,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
                 refused = True
                 continue  # no room after all (the registry lags by a heartbeat): try the next
             except TimeoutError:
-                self.dead_workers.add(worker_id)
+                self.suspected[worker_id] = time.time()
                 # If it opens after all, it must not keep a session nobody uses.
                 await self.channel_layer.send(channel, {"type": "session.close", "session_id": self.session_id})
         self.session_id = ""
@@ -244,12 +246,14 @@ class KioskConsumer(AsyncWebsocketConsumer):
     async def _candidates(self) -> tuple[list[tuple[str, str]], bool]:
         """Workers to try, as (id, channel): first the one the connection this one replaced has just
         let go of (its slot is free once it reads that close, which it reads before our open), then
-        the live workers with room, the most CPU headroom first; and whether any worker is live."""
+        the live workers with room, the most CPU headroom first, leaving out those this connection
+        stopped hearing from that have not been heard of since; and whether any worker is live (one
+        that was only slow leaves the kiosk busy, not told that nobody is there)."""
         handover, self._handover = self._handover, None
-        candidates = [handover] if handover is not None and handover[0] not in self.dead_workers else []
-        live: list[WorkerInfo] = [w for w in await database_sync_to_async(workers_live)()
-                                  if w.worker_id not in self.dead_workers]
-        for worker in workers_with_room(live):
+        candidates = [handover] if handover is not None and handover[0] not in self.suspected else []
+        live: list[WorkerInfo] = await database_sync_to_async(workers_live)()
+        trusted = [w for w in live if w.seen > self.suspected.get(w.worker_id, float("-inf"))]
+        for worker in workers_with_room(trusted):
             if (worker.worker_id, worker.channel) not in candidates:
                 candidates.append((worker.worker_id, worker.channel))
         return candidates, bool(live)
@@ -314,7 +318,7 @@ class KioskConsumer(AsyncWebsocketConsumer):
         """The worker stopped answering: tell the kiosk, keep the conversation, carry on elsewhere."""
         log.warning("kiosk %s: worker %s stopped answering; moving the session", self.kiosk and self.kiosk.pk,
                     self.worker_id)
-        self.dead_workers.add(self.worker_id)
+        self.suspected[self.worker_id] = time.time()
         # Only silent, perhaps not dead (a starved process): if it comes back it must not keep the session.
         with contextlib.suppress(ChannelFull, *_store_errors()):  # best effort: else its reaper closes it
             await self.channel_layer.send(self.worker_channel, {"type": "session.close", "session_id": self.session_id})

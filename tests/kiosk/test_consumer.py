@@ -238,3 +238,42 @@ async def test_the_avatar_state_reported_by_the_worker_is_recorded_for_the_conso
     finally:
         await comm.disconnect()
         await database_sync_to_async(worker_remove)("w-test")
+
+
+async def test_a_worker_that_was_only_slow_to_open_is_tried_again_once_it_is_heard_of(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test plays a worker that misses the open's deadline (busy preparing other kiosks) but is alive:
+    the kiosk waits as busy, not told nobody is there, and is served by it once its next heartbeat is in
+    the registry. Before that heartbeat the kiosk does not ask it again."""
+    from channels.layers import get_channel_layer
+
+    from avatar_runtime.worker.registry import WorkerInfo, worker_announce, worker_remove
+    from kiosk import consumers
+
+    monkeypatch.setattr(consumers, "OPEN_TIMEOUT", 0.5)
+    monkeypatch.setattr(consumers, "BUSY_RETRY_EVERY", 0.3)
+    layer = get_channel_layer()
+    worker_channel = await layer.new_channel()
+    announce = database_sync_to_async(worker_announce)
+    await announce(WorkerInfo("w-slow", worker_channel, 1, 0, time.time()))
+    _kiosk, token = await paired_kiosk()
+    comm = communicator(token)
+    try:
+        assert (await comm.connect())[0]
+        missed = await asyncio.wait_for(layer.receive(worker_channel), 5)
+        assert missed["type"] == "session.open"
+        assert (await receive_until(comm, "busy"))["type"] == "busy"  # not "error": the worker is live
+        closed = await asyncio.wait_for(layer.receive(worker_channel), 5)  # it must not keep the late session
+        assert closed == {"type": "session.close", "session_id": missed["session_id"]}
+        with pytest.raises(TimeoutError):  # not heard of since: not asked again
+            await asyncio.wait_for(layer.receive(worker_channel), 1.5)
+
+        await announce(WorkerInfo("w-slow", worker_channel, 1, 0, time.time()))  # its next heartbeat
+        opened = await asyncio.wait_for(layer.receive(worker_channel), 5)
+        assert opened["type"] == "session.open" and opened["session_id"] != missed["session_id"]
+        await layer.send(opened["reply_channel"], {"type": "kiosk.opened", "session_id": opened["session_id"],
+                                                   "worker_id": "w-slow"})
+        assert (await receive_until(comm, "session"))["state"] == "ready"
+    finally:
+        await comm.disconnect()
+        await database_sync_to_async(worker_remove)("w-slow")

@@ -285,7 +285,8 @@ def test_soak_many_misbehaving_clients_leave_every_slot_free_and_nothing_retryin
 
         async def first(token: str) -> str:
             async with screen(live, token) as ws:
-                return str((await next_json(ws, {"session", "error"}, 60))["type"])
+                event = await next_json(ws, {"session", "error"}, 60)
+                return str(event["type"]) if event["type"] == "session" else f"error {event['code']}: {event['message']}"
 
         return list(await asyncio.gather(*(first(token) for token in fresh)))
 
