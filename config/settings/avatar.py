@@ -39,6 +39,9 @@ EDGE_TTS_URL = env_str("EDGE_TTS_URL", "")
 EDGE_TTS_FIRST_AUDIO_TIMEOUT = env_float("EDGE_TTS_FIRST_AUDIO_TIMEOUT", 0.8)
 EDGE_TTS_STALL_TIMEOUT = env_float("EDGE_TTS_STALL_TIMEOUT", 0.8)
 AVATAR_WORKER_CAPACITY = env_int("AVATAR_WORKER_CAPACITY", 4)  # a hard cap, whatever the CPU budget says
+# `manage.py avatar_worker` runs this many worker processes, each of AVATAR_WORKER_CAPACITY sessions (a
+# CPU host: about two sessions per process, docs/deploy.md "Scaling workers"; a GPU host: one).
+AVATAR_WORKER_PROCESSES = env_int("AVATAR_WORKER_PROCESSES", 1)
 # The worker's CPU governor (avatar_runtime/worker/governor.py): a session is admitted only while the
 # measured headroom (AVATAR_CPU_TARGET of the worker's allowed cores, minus what the host uses) holds a
 # session's cost (learned from its own sessions: starts at AVATAR_SESSION_COST_CORES, never above

@@ -1,6 +1,8 @@
-"""``manage.py avatar_worker``: serve kiosk sessions from this process (a GPU host in production)."""
+"""``manage.py avatar_worker``: serve kiosk sessions from this process (a GPU host in production), or
+with ``--processes N`` from N worker processes it supervises (a CPU host: see ``worker.supervisor``)."""
 import asyncio
 import signal
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -8,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from avatar_runtime.transport.ice import ice_config_from_settings
 from avatar_runtime.worker.server import AvatarWorker
+from avatar_runtime.worker.supervisor import WorkerSupervisor
 
 
 class Command(BaseCommand):
@@ -17,6 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--capacity", type=int, default=settings.AVATAR_WORKER_CAPACITY,
                             help="Concurrent sessions this worker accepts at most (a hard cap; within it, sessions "
                                  "are admitted while the CPU headroom holds one, see AVATAR_CPU_GOVERNOR).")
+        parser.add_argument("--processes", type=int, default=settings.AVATAR_WORKER_PROCESSES,
+                            help="Worker processes to run, each with --capacity sessions and restarted when it "
+                                 "dies. On a CPU host one process holds about two sessions at full video.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if "InMemoryChannelLayer" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
@@ -26,7 +32,23 @@ class Command(BaseCommand):
             from avatar_runtime.transport.webrtc import restrict_ice_to_loopback
 
             restrict_ice_to_loopback()
+        if options["processes"] < 1:
+            raise CommandError("--processes must be at least 1.")
+        if options["processes"] > 1:
+            self._supervise(options["capacity"], options["processes"])
+            return
         asyncio.run(self._serve(options["capacity"]))
+
+    def _supervise(self, capacity: int, processes: int) -> None:
+        command = [sys.executable, str(settings.BASE_DIR / "manage.py"), "avatar_worker",
+                   "--capacity", str(capacity), "--processes", "1"]
+        supervisor = WorkerSupervisor(command, processes)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: supervisor.stop())
+        self.stdout.write(f"supervising {processes} avatar worker processes of up to {capacity} sessions each")
+        self.stdout.flush()
+        if supervisor.run():
+            raise CommandError("a worker process kept failing; see its errors above")
 
     async def _serve(self, capacity: int) -> None:
         from kiosk.session_factory import session_factory, warm_up, worker_governor
