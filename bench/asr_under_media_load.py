@@ -123,7 +123,7 @@ def run(media_counts: list[int], threads: list[int], repeats: int) -> list[dict[
             for (media, n), values in walls.items()]
 
 
-def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
+def report(rows: list[dict[str, Any]]) -> str:
     from bench.asr_real_speech import machine
 
     lines = [
@@ -159,7 +159,7 @@ def main() -> None:
 
     django.setup()
     rows = run([int(m) for m in args.media.split(",")], [int(n) for n in args.threads.split(",")], args.repeats)
-    text = report(rows, args)
+    text = report(rows)
     print(text)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.out}.md").write_text(text, encoding="utf-8")

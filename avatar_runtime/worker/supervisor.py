@@ -9,11 +9,10 @@ registry as a worker of its own, and kiosks are placed on whichever has room.
 A copy that exits is started again, after a pause that doubles while it keeps failing soon after
 it started (a missing model, Redis down) and resets once one ran long enough. A copy that fails
 ``GIVE_UP_AFTER`` starts in a row stops the whole command with an error, so that what runs the
-command (systemd, the container runtime) sees it. ``stop`` (SIGTERM, SIGINT) passes the signal
-on, waits for every copy's own orderly shutdown, then kills what is left.
+command (systemd, the container runtime) sees it. ``stop`` (on SIGTERM or SIGINT) sends each copy
+SIGTERM, waits for its own orderly shutdown, then kills what is left.
 """
 import logging
-import signal
 import subprocess
 import threading
 import time
@@ -68,7 +67,7 @@ class WorkerSupervisor:
             if not self._tend():
                 status = 1
                 break
-        self._stop_all(signal.SIGTERM)
+        self._stop_all()
         return status
 
     def _start(self, copy: _Copy) -> None:
@@ -102,10 +101,10 @@ class WorkerSupervisor:
                         copy.index, copy.process.pid, code, ran, pause)
         return True
 
-    def _stop_all(self, sig: signal.Signals) -> None:
+    def _stop_all(self) -> None:
         running = [c.process for c in self.copies if c.process is not None and c.process.poll() is None]
         for process in running:
-            process.send_signal(sig)
+            process.terminate()  # SIGTERM: the worker's own orderly shutdown
         deadline = time.monotonic() + self.stop_grace
         for process in running:
             try:

@@ -1,8 +1,11 @@
 """The kiosk WebSocket: only paired kiosks get in; bad messages get an error, not a crash."""
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -208,36 +211,50 @@ async def test_a_connected_kiosk_is_seen_periodically_not_only_on_connect(settin
     await comm.disconnect()
 
 
-async def test_the_avatar_state_reported_by_the_worker_is_recorded_for_the_console() -> None:
-    """The test plays the worker's side of the channel protocol: accept the session, report states."""
+@contextlib.asynccontextmanager
+async def played_worker(worker_id: str) -> AsyncIterator[tuple[Any, str, Callable[[], Awaitable[None]]]]:
+    """The test plays a worker: its channel on the real layer, and its heartbeat into the real registry
+    (announced once now; call the third item for another). Left out of the registry afterwards."""
     from channels.layers import get_channel_layer
 
     from avatar_runtime.worker.registry import WorkerInfo, worker_announce, worker_remove
 
     layer = get_channel_layer()
-    worker_channel = await layer.new_channel()
-    await database_sync_to_async(worker_announce)(WorkerInfo("w-test", worker_channel, 1, 0, time.time()))
+    channel = await layer.new_channel()
+
+    async def heartbeat() -> None:
+        await database_sync_to_async(worker_announce)(WorkerInfo(worker_id, channel, 1, 0, time.time()))
+
+    await heartbeat()
+    try:
+        yield layer, channel, heartbeat
+    finally:
+        await database_sync_to_async(worker_remove)(worker_id)
+
+
+async def test_the_avatar_state_reported_by_the_worker_is_recorded_for_the_console() -> None:
+    """The test plays the worker's side of the channel protocol: accept the session, report states."""
     kiosk, token = await paired_kiosk()
     comm = communicator(token)
-    try:
-        assert (await comm.connect())[0]
-        opened = await asyncio.wait_for(layer.receive(worker_channel), 5)
-        assert opened["type"] == "session.open"
-        reply, session = opened["reply_channel"], opened["session_id"]
-        await layer.send(reply, {"type": "kiosk.opened", "session_id": session, "worker_id": "w-test"})
-        await receive_until(comm, "session")
-        for state in ("listening", "thinking", "speaking"):
-            await layer.send(reply, {"type": "kiosk.event", "session_id": session,
-                                     "event": {"type": "state", "state": state}})
-            assert (await receive_until(comm, "state"))["state"] == state
-            assert (await seen(kiosk))[1] == state
-        await layer.send(reply, {"type": "kiosk.event", "session_id": "another", "event": {"type": "state", "state": "idle"}})
-        await comm.send_to(text_data=json.dumps({"type": "ping"}))
-        await receive_until(comm, "pong")
-        assert (await seen(kiosk))[1] == "speaking"  # events of another session are not this kiosk's state
-    finally:
-        await comm.disconnect()
-        await database_sync_to_async(worker_remove)("w-test")
+    async with played_worker("w-test") as (layer, worker_channel, _heartbeat):
+        try:
+            assert (await comm.connect())[0]
+            opened = await asyncio.wait_for(layer.receive(worker_channel), 5)
+            assert opened["type"] == "session.open"
+            reply, session = opened["reply_channel"], opened["session_id"]
+            await layer.send(reply, {"type": "kiosk.opened", "session_id": session, "worker_id": "w-test"})
+            await receive_until(comm, "session")
+            for state in ("listening", "thinking", "speaking"):
+                await layer.send(reply, {"type": "kiosk.event", "session_id": session,
+                                         "event": {"type": "state", "state": state}})
+                assert (await receive_until(comm, "state"))["state"] == state
+                assert (await seen(kiosk))[1] == state
+            await layer.send(reply, {"type": "kiosk.event", "session_id": "another", "event": {"type": "state", "state": "idle"}})
+            await comm.send_to(text_data=json.dumps({"type": "ping"}))
+            await receive_until(comm, "pong")
+            assert (await seen(kiosk))[1] == "speaking"  # events of another session are not this kiosk's state
+        finally:
+            await comm.disconnect()
 
 
 async def test_a_worker_that_was_only_slow_to_open_is_tried_again_once_it_is_heard_of(
@@ -245,35 +262,28 @@ async def test_a_worker_that_was_only_slow_to_open_is_tried_again_once_it_is_hea
     """The test plays a worker that misses the open's deadline (busy preparing other kiosks) but is alive:
     the kiosk waits as busy, not told nobody is there, and is served by it once its next heartbeat is in
     the registry. Before that heartbeat the kiosk does not ask it again."""
-    from channels.layers import get_channel_layer
-
-    from avatar_runtime.worker.registry import WorkerInfo, worker_announce, worker_remove
     from kiosk import consumers
 
     monkeypatch.setattr(consumers, "OPEN_TIMEOUT", 0.5)
     monkeypatch.setattr(consumers, "BUSY_RETRY_EVERY", 0.3)
-    layer = get_channel_layer()
-    worker_channel = await layer.new_channel()
-    announce = database_sync_to_async(worker_announce)
-    await announce(WorkerInfo("w-slow", worker_channel, 1, 0, time.time()))
     _kiosk, token = await paired_kiosk()
     comm = communicator(token)
-    try:
-        assert (await comm.connect())[0]
-        missed = await asyncio.wait_for(layer.receive(worker_channel), 5)
-        assert missed["type"] == "session.open"
-        assert (await receive_until(comm, "busy"))["type"] == "busy"  # not "error": the worker is live
-        closed = await asyncio.wait_for(layer.receive(worker_channel), 5)  # it must not keep the late session
-        assert closed == {"type": "session.close", "session_id": missed["session_id"]}
-        with pytest.raises(TimeoutError):  # not heard of since: not asked again
-            await asyncio.wait_for(layer.receive(worker_channel), 1.5)
+    async with played_worker("w-slow") as (layer, worker_channel, heartbeat):
+        try:
+            assert (await comm.connect())[0]
+            missed = await asyncio.wait_for(layer.receive(worker_channel), 5)
+            assert missed["type"] == "session.open"
+            assert (await receive_until(comm, "busy"))["type"] == "busy"  # not "error": the worker is live
+            closed = await asyncio.wait_for(layer.receive(worker_channel), 5)  # it must not keep the late session
+            assert closed == {"type": "session.close", "session_id": missed["session_id"]}
+            with pytest.raises(TimeoutError):  # not heard of since: not asked again
+                await asyncio.wait_for(layer.receive(worker_channel), 1.5)
 
-        await announce(WorkerInfo("w-slow", worker_channel, 1, 0, time.time()))  # its next heartbeat
-        opened = await asyncio.wait_for(layer.receive(worker_channel), 5)
-        assert opened["type"] == "session.open" and opened["session_id"] != missed["session_id"]
-        await layer.send(opened["reply_channel"], {"type": "kiosk.opened", "session_id": opened["session_id"],
-                                                   "worker_id": "w-slow"})
-        assert (await receive_until(comm, "session"))["state"] == "ready"
-    finally:
-        await comm.disconnect()
-        await database_sync_to_async(worker_remove)("w-slow")
+            await heartbeat()  # its next heartbeat
+            opened = await asyncio.wait_for(layer.receive(worker_channel), 5)
+            assert opened["type"] == "session.open" and opened["session_id"] != missed["session_id"]
+            await layer.send(opened["reply_channel"], {"type": "kiosk.opened", "session_id": opened["session_id"],
+                                                       "worker_id": "w-slow"})
+            assert (await receive_until(comm, "session"))["state"] == "ready"
+        finally:
+            await comm.disconnect()

@@ -28,15 +28,15 @@ class Command(BaseCommand):
         if "InMemoryChannelLayer" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
             raise CommandError("A separate worker needs a shared channel layer: set REDIS_URL. "
                                "Without it the web process runs an embedded worker itself.")
+        if options["processes"] < 1:
+            raise CommandError("--processes must be at least 1.")
+        if options["processes"] > 1:  # each worker process sets up its own media below
+            self._supervise(options["capacity"], options["processes"])
+            return
         if settings.AVATAR_RTC_LOOPBACK:
             from avatar_runtime.transport.webrtc import restrict_ice_to_loopback
 
             restrict_ice_to_loopback()
-        if options["processes"] < 1:
-            raise CommandError("--processes must be at least 1.")
-        if options["processes"] > 1:
-            self._supervise(options["capacity"], options["processes"])
-            return
         asyncio.run(self._serve(options["capacity"]))
 
     def _supervise(self, capacity: int, processes: int) -> None:
