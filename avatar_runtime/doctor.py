@@ -45,7 +45,7 @@ class DoctorConfig:
     asr_model_by_language: str = ""
     asr_beam_size: int = 1
     asr_beam_size_by_language: str = "ja:5,zh:5"
-    asr_threads: int = 2
+    asr_threads: int = 1
     llm_backend: str = "auto"
     tts_backend: str = "auto"
     render_backend: str = "auto"
@@ -115,7 +115,7 @@ def check_asr(cfg: DoctorConfig) -> StageReport:
     choice = model_choice(cfg.asr_model, cfg.asr_model_by_language, cfg.models_dir)
     beams, beam_notes = parse_beam_sizes(cfg.asr_beam_size_by_language)
     reason = (f"faster-whisper {choice.describe()} from MODELS_DIR ({_decoding(cfg.asr_beam_size, beams)}, "
-              f"{cfg.asr_threads} threads; {why}; {vocabulary})")
+              f"{cfg.asr_threads} thread{'s' if cfg.asr_threads != 1 else ''}; {why}; {vocabulary})")
     notes = [*choice.notes, *beam_notes]
     if notes:  # asked for and not used: a model that is not there runs as base, a fallback
         return StageReport("asr", "whisper", DEGRADED, reason + "; " + "; ".join(notes), "sensevoice", missing)

@@ -13,12 +13,15 @@ AVATAR_ASR_BACKEND = env_str("AVATAR_ASR_BACKEND", "auto")  # auto | sensevoice 
 # that is not in MODELS_DIR falls back to base, and doctor says so (avatar_runtime/asr/whisper_models.py).
 # Beam 5 in Japanese and Mandarin, greedy elsewhere: on real speech ja CER 0.264 -> 0.190, zh 0.129 -> 0.113
 # for a quarter more CPU per question, where the pipeline's ASR time has the most headroom
-# (bench/results/asr_models.md); greedy, 2 threads everywhere else.
+# (bench/results/asr_models.md); greedy everywhere else. One CTranslate2 thread: the same transcripts as
+# two on the 68 clips of bench.asr_real_speech, sooner alone (questions p50 0.15-0.19 s against 0.17-0.26 s)
+# and with a quarter less CPU, and at three kiosks recognition p50 148-159 ms against 201-215 ms
+# (bench/results/load_kiosks_s28.md, load_kiosks_s29.md): two threads on two shared cores wait for each other.
 AVATAR_ASR_MODEL = env_str("AVATAR_ASR_MODEL", "base")
 AVATAR_ASR_MODEL_BY_LANGUAGE = env_str("AVATAR_ASR_MODEL_BY_LANGUAGE", "")
 AVATAR_ASR_BEAM_SIZE = env_int("AVATAR_ASR_BEAM_SIZE", 1)
 AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE = env_str("AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE", "ja:5,zh:5")
-AVATAR_ASR_THREADS = env_int("AVATAR_ASR_THREADS", 2)
+AVATAR_ASR_THREADS = env_int("AVATAR_ASR_THREADS", 1)
 # Whisper is prompted with the venue's own words (names from the published knowledge base, per
 # language): knowledgebase/vocabulary.py, avatar_runtime/asr/prompt.py.
 ASR_VENUE_VOCABULARY = env_bool("ASR_VENUE_VOCABULARY", True)

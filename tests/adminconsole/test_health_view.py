@@ -14,7 +14,7 @@ from avatar_runtime.worker.health_publisher import HEALTH_KEY, STALE_AFTER, heal
 from common.roles import Role
 
 pytestmark = pytest.mark.django_db
-WHISPER_REASON = ("faster-whisper base from MODELS_DIR (beam 1 (ja, zh: 5), 2 threads; SenseVoice not used: funasr is not "
+WHISPER_REASON = ("faster-whisper base from MODELS_DIR (beam 1 (ja, zh: 5), 1 thread; SenseVoice not used: funasr is not "
                   "installed (a GPU-host package: pip install -r requirements-gpu.txt); venue vocabulary in en, ja)")
 
 

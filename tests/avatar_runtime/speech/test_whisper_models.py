@@ -104,13 +104,13 @@ def test_doctor_shows_the_models_and_the_fallback(models: Path) -> None:
     asked = check_asr(DoctorConfig(models_dir=models, asr_backend="whisper", asr_model="small",
                                    asr_model_by_language="zh:small", asr_beam_size=5))
     assert asked.status == DEGRADED
-    assert "faster-whisper base from MODELS_DIR (beam 5, 2 threads" in asked.reason
+    assert "faster-whisper base from MODELS_DIR (beam 5, 1 thread" in asked.reason
     assert "AVATAR_ASR_MODEL=small, but" in asked.reason and "base instead" in asked.reason
     small_from(models)
     served = check_asr(DoctorConfig(models_dir=models, asr_backend="whisper", asr_model_by_language="zh:small",
                                     asr_beam_size_by_language="ja:5,zh:5,en:1"))
     assert served.status == OK
-    assert "faster-whisper base; zh: small from MODELS_DIR (beam 1 (ja, zh: 5), 2 threads;" in served.reason
+    assert "faster-whisper base; zh: small from MODELS_DIR (beam 1 (ja, zh: 5), 1 thread;" in served.reason
 
 
 def _real_clip(name: str) -> tuple[np.ndarray, int]:
