@@ -7,10 +7,12 @@ mono 16 kHz in 100 ms messages in real time, taps the question's language, and r
 when the customer stopped speaking, when the answer's first audible audio arrived, every
 frame's arrival against the slot the page would show it in, every error, when it was told the
 machine is busy (no worker had room) and when it was served after all, and the quality steps
-(reduced video, voice only) the worker took for it under load.
+(reduced video, voice only) the worker took for it under load. Which questions each kiosk asks,
+and how long its customer waits after each answer, are ``kiosk_questions`` and ``think_times``.
 """
 import asyncio
 import json
+import random
 import struct
 import time
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ PLAYOUT_DELAY = 0.15  # the page schedules media 150 ms after the first audio pa
 AUDIBLE = 0.01  # RMS above which a received audio packet is the avatar speaking, not idle silence
 _HEADER = struct.Struct("<Bd")
 VIDEO, AUDIO = 1, 2
+Question = tuple[str, np.ndarray]  # (language, 16 kHz samples)
 
 
 @dataclass
@@ -67,13 +70,37 @@ class KioskResult:
         return int(self.media_window * FPS) + 1
 
 
+def kiosk_questions(recorded: list[Question], kiosk: int, count: int, *,
+                    lockstep: bool) -> list[Question]:
+    """Kiosk ``kiosk``'s ``count`` questions: the next ``count`` of ``recorded`` after the kiosks before
+    it (so a round asks, in all, the questions the sweep's N=1 reference asks). Customers at
+    neighbouring kiosks don't follow one script: unless ``lockstep``, kiosk i starts its own questions
+    at its i-th, so side by side kiosks are not asking in the same language at the same moment."""
+    picks = [recorded[(kiosk * count + j) % len(recorded)] for j in range(count)]
+    shift = 0 if lockstep else kiosk % count
+    return picks[shift:] + picks[:shift]
+
+
+def think_times(kiosk: int, count: int, *, lockstep: bool) -> list[float]:
+    """Seconds the customer at ``kiosk`` takes after each answer before asking again: 0.5-2.5 s
+    (seeded per kiosk: the sweep's rounds and runs repeat them), or 0.5 s everywhere in ``lockstep``.
+    With one fixed pause, kiosks whose questions and answers are as long end their questions
+    within a second of each other turn after turn: a worst case, not three customers."""
+    if lockstep:
+        return [0.5] * count
+    rng = random.Random(1000 + kiosk)
+    return [round(rng.uniform(0.5, 2.5), 2) for _ in range(count)]
+
+
 class SimulatedKiosk:
-    def __init__(self, *, name: str, url: str, token: str, questions: list[tuple[str, np.ndarray]],
-                 turn_timeout: float = 45.0, ready_timeout: float = 60.0) -> None:
+    def __init__(self, *, name: str, url: str, token: str, questions: list[Question],
+                 pauses: list[float] | None = None, turn_timeout: float = 45.0, ready_timeout: float = 60.0) -> None:
         self.result = KioskResult(name)
         self.url = url
         self.token = token
         self.questions = questions
+        # Seconds the customer takes after each answer before the next question (the microphone hears silence).
+        self.pauses = pauses or [0.5] * len(questions)
         self.turn_timeout = turn_timeout
         self.ready_timeout = ready_timeout  # a kiosk told "busy" waits this long to be served
         self._began = 0.0
@@ -125,7 +152,7 @@ class SimulatedKiosk:
 
     async def _converse(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         await self._silence(ws, 1.0)
-        for language, audio in self.questions:
+        for (language, audio), pause in zip(self.questions, self.pauses, strict=True):
             await ws.send_str(json.dumps({"type": "language", "language": language}))
             await self._silence(ws, 0.5)
             speech_end = await self._stream(ws, audio)
@@ -139,7 +166,7 @@ class SimulatedKiosk:
             if not turn.finished:
                 self.result.errors.append(f"turn_timeout:{language}")
             self._turn = None
-            await self._silence(ws, 0.5)
+            await self._silence(ws, pause)
 
     # ----- what the page receives --------------------------------------------------------
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:

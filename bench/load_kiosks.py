@@ -8,7 +8,10 @@ The bench starts the production layout on loopback by itself: PostgreSQL databas
 ``manage.py avatar_worker`` process(es) with the embedded backends. Each simulated kiosk is a
 paired device (pairing code exchanged for a token through ``kiosk.pairing``) that behaves like
 the kiosk page with ``?media=ws`` (``bench/load_client.py``): PCM16 up in real time, JPEG frames
-and PCM16 audio down, questions recorded with the offline voices in five languages.
+and PCM16 audio down, questions recorded with the offline voices in five languages. Each kiosk's
+customer starts at a different place in the questions and waits 0.5-2.5 s (seeded) after each
+answer; ``--lockstep`` has every kiosk ask the same languages in the same order 0.5 s after each
+answer, so their questions end within a second of each other turn after turn (the worst case).
 
 Per round: end to end from the page (last sample of the question sent → first audible answer
 audio received) and from the stored turn timings (``Turn.timings``: endpointing, ASR,
@@ -57,7 +60,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench.load_client import FPS, KioskResult, SimulatedKiosk  # noqa: E402
+from bench.load_client import FPS, KioskResult, SimulatedKiosk, kiosk_questions, think_times  # noqa: E402
 from bench.load_report import RoundStats, chart, reference_questions, round_stats, stage_table, sustained, table  # noqa: E402
 from bench.load_stack import Stack  # noqa: E402
 
@@ -92,6 +95,7 @@ class RoundPlan:
     stagger: float
     ready_timeout: float
     spike: tuple[float, float] | None = None  # (seconds in, seconds long) of a CPU-heavy job
+    lockstep: bool = False  # every kiosk asks the same languages in the same order, 0.5 s after each answer
 
 
 async def run_round(stack: Stack, plan: RoundPlan, recorded: list[tuple[str, np.ndarray]]) -> RoundStats:
@@ -99,9 +103,10 @@ async def run_round(stack: Stack, plan: RoundPlan, recorded: list[tuple[str, np.
     started = time.time()
     clients = []
     for i in range(plan.kiosks):
-        picks = [recorded[(i * plan.questions + j) % len(recorded)] for j in range(plan.questions)]
-        clients.append(SimulatedKiosk(name=f"kiosk-{i}", url=stack.url, token=stack.tokens[i], questions=picks,
-                                      ready_timeout=plan.ready_timeout))
+        clients.append(SimulatedKiosk(
+            name=f"kiosk-{i}", url=stack.url, token=stack.tokens[i],
+            questions=kiosk_questions(recorded, i, plan.questions, lockstep=plan.lockstep),
+            pauses=think_times(i, plan.questions, lockstep=plan.lockstep), ready_timeout=plan.ready_timeout))
 
     async def start(i: int, client: SimulatedKiosk) -> KioskResult:
         await asyncio.sleep(i * plan.stagger)  # customers do not all start talking in the same 100 ms
@@ -136,7 +141,8 @@ async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndar
         rounds = []
         for n in counts:
             print(f"round: {n} kiosk(s)", file=sys.stderr, flush=True)
-            plan = RoundPlan(n, reference_questions(n, counts, args.questions), args.stagger, args.ready_timeout, spike)
+            plan = RoundPlan(n, reference_questions(n, counts, args.questions), args.stagger, args.ready_timeout, spike,
+                             args.lockstep)
             stats = await run_round(stack, plan, recorded)
             rounds.append(stats)
             print(table([stats], header=len(rounds) == 1), flush=True)
@@ -147,7 +153,10 @@ async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndar
         f"# Concurrent kiosks on one machine ({os.cpu_count()} CPU cores, embedded backends, WebSocket media)", "",
         f"`python -m bench.load_kiosks {' '.join(sys.argv[1:])}` — {workers} avatar worker process(es), "
         f"capacity {capacity} each, CPU governor {args.governor}; {args.questions} spoken questions per kiosk "
-        f"(5 languages), kiosks start {args.stagger:.1f} s apart; {FPS} fps expected."
+        f"(5 languages), kiosks start {args.stagger:.1f} s apart"
+        + ("; in lockstep: every kiosk asks the same languages in the same order, 0.5 s after each answer"
+           if args.lockstep else ", each at its own place in the questions, 0.5-2.5 s after each answer")
+        + f"; {FPS} fps expected."
         + (f" The lone kiosk of the sweep (N=1, the reference) asks {reference_questions(1, counts, args.questions)}: "
            "the questions of the largest round, so both p95 are over as many answers." if len(counts) > 1 else ""), "",
         f"Load average before: {' '.join(loadavg_before)}; after: {' '.join(loadavg_after)} "
@@ -184,6 +193,9 @@ def main() -> None:
     parser.add_argument("--sweep", default="", help="comma-separated N values, e.g. 1,2,3,4")
     parser.add_argument("--questions", type=int, default=2, help="spoken questions per kiosk per round")
     parser.add_argument("--stagger", type=float, default=0.7, help="seconds between kiosks starting")
+    parser.add_argument("--lockstep", action="store_true",
+                        help="every kiosk asks the same languages in the same order, 0.5 s after each answer "
+                             "(their questions then end within a second of each other: the worst case)")
     parser.add_argument("--workers", type=int, default=1, help="avatar worker processes")
     parser.add_argument("--capacity", type=int, default=0, help="sessions per worker (default: enough for max N)")
     parser.add_argument("--governor", choices=("on", "off"), default="on",
