@@ -16,7 +16,7 @@ AVATAR_ASR_BACKEND = env_str("AVATAR_ASR_BACKEND", "auto")  # auto | sensevoice 
 # (bench/results/asr_models.md); greedy everywhere else. One CTranslate2 thread: the same transcripts as
 # two on the 68 clips of bench.asr_real_speech, sooner alone (questions p50 0.15-0.19 s against 0.17-0.26 s)
 # and with a quarter less CPU, and at three kiosks recognition p50 148-159 ms against 201-215 ms
-# (bench/results/load_kiosks_s28.md, load_kiosks_s29.md): two threads on two shared cores wait for each other.
+# (bench/results/asr_threads_s29.md, load_kiosks_s28.md): two threads on two shared cores wait for each other.
 AVATAR_ASR_MODEL = env_str("AVATAR_ASR_MODEL", "base")
 AVATAR_ASR_MODEL_BY_LANGUAGE = env_str("AVATAR_ASR_MODEL_BY_LANGUAGE", "")
 AVATAR_ASR_BEAM_SIZE = env_int("AVATAR_ASR_BEAM_SIZE", 1)
