@@ -2,7 +2,7 @@
 from collections import Counter
 
 from bench.load_client import KioskResult
-from bench.load_report import RoundStats, reference_questions, round_stats, stage_table, sustained
+from bench.load_report import RoundStats, reference_questions, round_stats, stage_table, sustained, table
 from bench.load_stack import Resources, WorkerStats
 
 
@@ -44,3 +44,15 @@ def test_a_round_with_a_kiosk_told_busy_is_not_sustained() -> None:
     assert sustained([_round(1, 0.8), _round(2, 0.9), _round(3, 0.95)]) == 3
     assert sustained([_round(1, 0.8), _round(2, 0.9), _round(3, 0.95, busy=[0.1])]) == 2  # one waited: not 3 at once
     assert sustained([_round(1, 0.8), _round(2, 1.0), _round(3, 0.9)]) == 1  # over +20 %
+
+
+def test_the_main_table_gives_each_stored_stage_beside_the_page_end_to_end() -> None:
+    stored = [{"asr": 100.0 + i, "retrieval": 20.0 * (i + 1), "end_to_end": 700.0, "tts_first_audio": 10.0,
+               "first_frame": 300.0} for i in range(5)]
+    stats = round_stats(1, [KioskResult("kiosk-0")], stored, Resources(), WorkerStats(), duration=10.0)
+    header, _rule, row = table([stats]).splitlines()
+    cells = dict(zip([c.strip() for c in header.split("|")[1:-1]], [c.strip() for c in row.split("|")[1:-1]],
+                     strict=True))
+    # Retrieval of 20, 40, 60, 80, 100 ms: p50 60 ms, p95 96 ms.
+    assert cells["retrieval p50/p95 ms"] == "60 / 96"
+    assert cells["ASR p50/p95 ms"] == "102 / 104" and cells["first frame p95 ms"] == "300"
