@@ -29,6 +29,7 @@ AUDIBLE = 0.01  # RMS above which a received audio packet is the avatar speaking
 _HEADER = struct.Struct("<Bd")
 VIDEO, AUDIO = 1, 2
 Question = tuple[str, np.ndarray]  # (language, 16 kHz samples)
+LOCKSTEP_PAUSE = 0.5  # seconds every customer waits after an answer in ``--lockstep``
 
 
 @dataclass
@@ -87,20 +88,20 @@ def think_times(kiosk: int, count: int, *, lockstep: bool) -> list[float]:
     With one fixed pause, kiosks whose questions and answers are as long end their questions
     within a second of each other turn after turn: a worst case, not three customers."""
     if lockstep:
-        return [0.5] * count
+        return [LOCKSTEP_PAUSE] * count
     rng = random.Random(1000 + kiosk)
     return [round(rng.uniform(0.5, 2.5), 2) for _ in range(count)]
 
 
 class SimulatedKiosk:
-    def __init__(self, *, name: str, url: str, token: str, questions: list[Question],
-                 pauses: list[float] | None = None, turn_timeout: float = 45.0, ready_timeout: float = 60.0) -> None:
+    def __init__(self, *, name: str, url: str, token: str, questions: list[Question], pauses: list[float],
+                 turn_timeout: float = 45.0, ready_timeout: float = 60.0) -> None:
         self.result = KioskResult(name)
         self.url = url
         self.token = token
         self.questions = questions
         # Seconds the customer takes after each answer before the next question (the microphone hears silence).
-        self.pauses = pauses or [0.5] * len(questions)
+        self.pauses = pauses
         self.turn_timeout = turn_timeout
         self.ready_timeout = ready_timeout  # a kiosk told "busy" waits this long to be served
         self._began = 0.0

@@ -3,7 +3,7 @@ from collections import Counter
 
 import numpy as np
 
-from bench.load_client import kiosk_questions, think_times
+from bench.load_client import LOCKSTEP_PAUSE, kiosk_questions, think_times
 
 LANGUAGES = ["en", "zh", "ja", "ko", "yue"] * 2
 RECORDED = [(language, np.full(4, index, np.float32)) for index, language in enumerate(LANGUAGES)]
@@ -33,4 +33,4 @@ def test_each_customer_thinks_for_their_own_seeded_time_between_questions() -> N
     first, again, other = think_times(0, 5, lockstep=False), think_times(0, 5, lockstep=False), think_times(1, 5, lockstep=False)
     assert first == again != other
     assert all(0.5 <= pause <= 2.5 for pause in first + other)
-    assert think_times(2, 5, lockstep=True) == [0.5] * 5
+    assert think_times(2, 5, lockstep=True) == [LOCKSTEP_PAUSE] * 5 == [0.5] * 5
