@@ -65,6 +65,7 @@ class AvatarWorker:
         self.ready = asyncio.Event()
         self._ended_cpu = dict.fromkeys(STAGES, 0.0)  # stage CPU of the sessions that have closed
         self._ended_seconds = 0.0
+        self._closing: set[SessionRunner] = set()  # sessions winding down: their slot is free, their CPU still counts
 
     async def run(self) -> None:
         assert self.layer is not None, "no channel layer configured"
@@ -97,20 +98,25 @@ class AvatarWorker:
             await self.shutdown()
 
     def _announce(self) -> None:
+        worker_announce(self._info())
+
+    def _info(self) -> WorkerInfo:
+        """What the registry says of this worker. Taken on the event loop, between two of its steps, so a
+        session is counted once: running, winding down or closed, never in none of them or in two."""
         stage_cpu, session_seconds = self.stats()
-        worker_announce(WorkerInfo(self.worker_id, self.channel, self.capacity, len(self.runners), time.time(),
-                                   headroom=self.governor.headroom, session_cost=self.governor.session_cost,
-                                   min_sessions=self.governor.min_sessions,
-                                   frame_room=self.governor.frame_room(len(self.runners)),
-                                   session_fps=self.governor.session_fps, stage_cpu=stage_cpu, session_seconds=session_seconds,
-                                   quality=self.governor.degraded(self.runners)))
+        return WorkerInfo(self.worker_id, self.channel, self.capacity, len(self.runners), time.time(),
+                          headroom=self.governor.headroom, session_cost=self.governor.session_cost,
+                          min_sessions=self.governor.min_sessions,
+                          frame_room=self.governor.frame_room(len(self.runners)),
+                          session_fps=self.governor.session_fps, stage_cpu=stage_cpu, session_seconds=session_seconds,
+                          quality=self.governor.degraded(self.runners))
 
     def stats(self) -> tuple[dict[str, float], float]:
-        """CPU-seconds per stage of every session so far (closed and running), and their summed lifetimes."""
+        """CPU-seconds per stage of every session so far (closed, closing and running), and their summed lifetimes."""
         stage_cpu = dict(self._ended_cpu)
         seconds = self._ended_seconds
         now = time.monotonic()
-        for runner in list(self.runners.values()):  # a copy: the heartbeat calls this from a thread
+        for runner in [*self.runners.values(), *self._closing]:
             for stage, used in runner.session.cpu.snapshot().items():
                 stage_cpu[stage] += used
             seconds += now - runner.started_at
@@ -123,7 +129,7 @@ class AvatarWorker:
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.to_thread(self._announce)
+            await asyncio.to_thread(worker_announce, self._info())
             await asyncio.sleep(HEARTBEAT_EVERY)
 
     def _not_listening(self, seconds: float) -> None:
@@ -225,10 +231,14 @@ class AvatarWorker:
     async def _close(self, session_id: str, reason: str) -> None:
         runner = self.runners.pop(session_id, None)
         if runner is not None:
-            await runner.close(reason)
-            for stage, used in runner.session.cpu.snapshot().items():
-                self._ended_cpu[stage] += used
-            self._ended_seconds += time.monotonic() - runner.started_at
+            self._closing.add(runner)
+            try:
+                await runner.close(reason)
+            finally:
+                self._closing.discard(runner)
+                for stage, used in runner.session.cpu.snapshot().items():
+                    self._ended_cpu[stage] += used
+                self._ended_seconds += time.monotonic() - runner.started_at
             self._announce()
             log.info("worker %s: session %s closed (%s); %d of %d slots in use", self.worker_id, session_id, reason,
                      len(self.runners), self.capacity)
