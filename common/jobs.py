@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from celery import Task
 from django.conf import settings
 
-from common.priority import BACKGROUND_NICE, run_this_thread_at
+from common.priority import run_this_thread_in_background
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ PARENT_CHECK_EVERY = 2.0  # seconds
 
 
 def _setup_child() -> None:
-    run_this_thread_at(BACKGROUND_NICE)  # before anything starts a thread: they all inherit it
+    run_this_thread_in_background()  # before anything starts a thread: they all inherit it
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     import django
 

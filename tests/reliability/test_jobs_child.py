@@ -37,6 +37,7 @@ def test_jobs_run_below_inference_and_media() -> None:
     try:
         nice = jobs.in_child_process(os.nice, 0).result(timeout=120)
         assert nice >= BACKGROUND_NICE > INFERENCE_NICE
+        assert jobs.in_child_process(os.sched_getscheduler, 0).result(timeout=120) == os.SCHED_IDLE
     finally:
         if jobs._pool is not None:
             jobs._forget(jobs._pool)
