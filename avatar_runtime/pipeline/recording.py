@@ -21,6 +21,8 @@ from common.priority import BACKGROUND_NICE, run_this_thread_at
 
 log = logging.getLogger(__name__)
 MAX_BACKLOG = 50  # frames waiting for the encoder (2 s at 25 fps)
+CLIP_CRF = 23
+CLIP_PRESET = "veryfast"  # bench/answer_clip_encoding.py: its CPU per second of answer, and the scores
 
 
 class AnswerRecorder:
@@ -30,6 +32,9 @@ class AnswerRecorder:
         self.label = label
         self.frames = 0
         self.abandoned = False
+        # A nice value, not the idle class of a jobs process (common.priority): this thread takes the
+        # interpreter's lock between frames, and one left waiting for an idle core would hold up the
+        # sessions' event loop with it.
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="answer-clip", initializer=run_this_thread_at, initargs=(BACKGROUND_NICE,))
         self._dir = Path(tempfile.mkdtemp(prefix="answer-clip-"))
@@ -52,7 +57,8 @@ class AnswerRecorder:
 
     def _encode(self, image: Image, audio: Samples) -> None:
         if self._writer is None:
-            self._writer = ClipWriter(self._dir / "answer.mp4", fps=self.fps, sample_rate=self.sample_rate, crf=23)
+            self._writer = ClipWriter(self._dir / "answer.mp4", fps=self.fps, sample_rate=self.sample_rate,
+                                      crf=CLIP_CRF, preset=CLIP_PRESET)
         self._writer.add_image(image)
         self._writer.add_audio(audio)
 
