@@ -4,38 +4,27 @@ and CPU must not vanish from the totals until it has closed (the load bench and 
 view read them the moment a worker says it is idle)."""
 import asyncio
 import time
-from types import SimpleNamespace
 
 import pytest
 from channels.layers import get_channel_layer
 
-from avatar_runtime.capacity.stage_cpu import StageCpu
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.worker.registry import workers_live
 from avatar_runtime.worker.server import AvatarWorker
 
+from .test_capacity import IdleSession
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class _SlowClosingSession:
+class _SlowClosingSession(IdleSession):
     """A session (no pipeline) whose close takes as long as the test says: its transcript still flushing."""
 
     def __init__(self, session_id: str, kiosk_id: int | None) -> None:
-        self.session_id, self.kiosk_id = session_id, kiosk_id
-        self.cpu = StageCpu()
+        super().__init__(session_id, kiosk_id)
         self.cpu.add("rendering", 1.5)
-        self.backends = SimpleNamespace(renderer=SimpleNamespace(fps=25))
-        self.events: asyncio.Queue[dict[str, object]] = asyncio.Queue()
         self.closing = asyncio.Event()
         self.may_close = asyncio.Event()
-
-    async def start(self) -> None:
-        return None
-
-    async def frames(self):  # type: ignore[no-untyped-def]
-        while True:
-            await asyncio.sleep(3600)
-            yield None
 
     async def close(self, reason: str) -> None:
         self.closing.set()
