@@ -37,7 +37,7 @@ async def ensure_embedded_worker() -> AvatarWorker | None:
         _task = asyncio.get_running_loop().create_task(_worker.run(), name="embedded-avatar-worker")
         _task.add_done_callback(_log_exit)
         await _worker.ready.wait()
-        await asyncio.to_thread(_worker._announce)
+        await _worker.announce()
         log.info("embedded avatar worker started")
         # The answers' audio (``avatars.answer_audio``), in the background jobs child: setup loads the
         # demo without it, and a refresh keeps what is built and makes only what is missing.

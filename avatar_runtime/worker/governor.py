@@ -110,7 +110,6 @@ class Governor:
             runner.session.answer_recording_paused = self.recording_paused
 
     def degraded(self, runners: dict[str, SessionRunner]) -> dict[str, str]:
-        # A copy first: the worker's heartbeat asks from a thread while the loop opens and closes sessions.
         return {sid: r.quality.label for sid, r in list(runners.items()) if r.quality != Quality.FULL}
 
 

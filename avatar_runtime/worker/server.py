@@ -97,7 +97,13 @@ class AvatarWorker:
         finally:
             await self.shutdown()
 
+    async def announce(self) -> None:
+        """Tell the registry about this worker now: the snapshot is taken here, on the loop; only the
+        write waits in a thread (the heartbeat, and whoever starts a worker and needs it listed at once)."""
+        await asyncio.to_thread(worker_announce, self._info())
+
     def _announce(self) -> None:
+        """``announce`` without letting the loop move on meanwhile (opening and closing a session)."""
         worker_announce(self._info())
 
     def _info(self) -> WorkerInfo:
@@ -129,7 +135,7 @@ class AvatarWorker:
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.to_thread(worker_announce, self._info())
+            await self.announce()
             await asyncio.sleep(HEARTBEAT_EVERY)
 
     def _not_listening(self, seconds: float) -> None:

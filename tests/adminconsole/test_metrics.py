@@ -97,7 +97,7 @@ async def test_a_running_workers_load_health_and_runtime_samples_are_served(
     task = asyncio.create_task(worker.run())
     try:
         await asyncio.wait_for(worker.ready.wait(), 30)
-        await asyncio.to_thread(worker._announce)
+        await worker.announce()
         text = ""
         for _ in range(50):  # its first publications go out as it starts
             text = (await sync_to_async(scrape)(Client())).content.decode()

@@ -58,7 +58,7 @@ async def start_worker(capacity: int, **options: Any) -> tuple[AvatarWorker, asy
     worker = AvatarWorker(capacity=capacity, session_factory=session_factory, **options)
     task = asyncio.get_running_loop().create_task(worker.run(), name="avatar worker under test")
     await asyncio.wait_for(worker.ready.wait(), READY_TIMEOUT)
-    await asyncio.to_thread(worker._announce)  # in the registry now, not at its first heartbeat
+    await worker.announce()  # in the registry now, not at its first heartbeat
     return worker, task
 
 

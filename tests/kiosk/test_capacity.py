@@ -114,7 +114,7 @@ async def test_a_kiosk_refused_for_budget_is_busy_then_served_when_room_frees() 
     first, second = communicator(first_token), communicator(second_token)
     try:
         await asyncio.wait_for(worker.ready.wait(), 30)
-        await database_sync_to_async(worker._announce)()
+        await worker.announce()
         assert (await first.connect())[0]
         assert (await receive_until(first, "session"))["state"] == "ready"
         for _ in range(100):  # until the governor has measured the first session: 1.7 - 1.2 cores left < 0.6
@@ -178,7 +178,7 @@ async def test_a_kiosk_refused_for_the_render_servers_frame_budget_is_busy_then_
     first, second = communicator(first_token), communicator(second_token)
     try:
         await asyncio.wait_for(worker.ready.wait(), 30)
-        await database_sync_to_async(worker._announce)()
+        await worker.announce()
         assert (await first.connect())[0]
         assert (await receive_until(first, "session"))["state"] == "ready"
         assert (await second.connect())[0]
