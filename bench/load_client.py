@@ -30,6 +30,7 @@ _HEADER = struct.Struct("<Bd")
 VIDEO, AUDIO = 1, 2
 Question = tuple[str, np.ndarray]  # (language, 16 kHz samples)
 LOCKSTEP_PAUSE = 0.5  # seconds every customer waits after an answer in ``--lockstep``
+THINK_TIMES = (0.5, 2.5)  # seconds a customer of their own waits after an answer, least and most
 
 
 @dataclass
@@ -90,7 +91,7 @@ def think_times(kiosk: int, count: int, *, lockstep: bool) -> list[float]:
     if lockstep:
         return [LOCKSTEP_PAUSE] * count
     rng = random.Random(1000 + kiosk)
-    return [round(rng.uniform(0.5, 2.5), 2) for _ in range(count)]
+    return [round(rng.uniform(*THINK_TIMES), 2) for _ in range(count)]
 
 
 class SimulatedKiosk:

@@ -60,7 +60,15 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench.load_client import FPS, KioskResult, SimulatedKiosk, kiosk_questions, think_times  # noqa: E402
+from bench.load_client import (  # noqa: E402
+    FPS,
+    LOCKSTEP_PAUSE,
+    THINK_TIMES,
+    KioskResult,
+    SimulatedKiosk,
+    kiosk_questions,
+    think_times,
+)
 from bench.load_report import RoundStats, chart, reference_questions, round_stats, stage_table, sustained, table  # noqa: E402
 from bench.load_stack import Stack  # noqa: E402
 
@@ -95,7 +103,7 @@ class RoundPlan:
     stagger: float
     ready_timeout: float
     spike: tuple[float, float] | None = None  # (seconds in, seconds long) of a CPU-heavy job
-    lockstep: bool = False  # every kiosk asks the same languages in the same order, 0.5 s after each answer
+    lockstep: bool = False  # every kiosk asks the same languages in the same order, LOCKSTEP_PAUSE after each answer
 
 
 async def run_round(stack: Stack, plan: RoundPlan, recorded: list[tuple[str, np.ndarray]]) -> RoundStats:
@@ -154,8 +162,9 @@ async def main_async(args: argparse.Namespace, recorded: list[tuple[str, np.ndar
         f"`python -m bench.load_kiosks {' '.join(sys.argv[1:])}` — {workers} avatar worker process(es), "
         f"capacity {capacity} each, CPU governor {args.governor}; {args.questions} spoken questions per kiosk "
         f"(5 languages), kiosks start {args.stagger:.1f} s apart"
-        + ("; in lockstep: every kiosk asks the same languages in the same order, 0.5 s after each answer"
-           if args.lockstep else ", each at its own place in the questions, 0.5-2.5 s after each answer")
+        + (f"; in lockstep: every kiosk asks the same languages in the same order, {LOCKSTEP_PAUSE} s after each answer"
+           if args.lockstep else
+           f", each at its own place in the questions, {THINK_TIMES[0]}-{THINK_TIMES[1]} s after each answer")
         + f"; {FPS} fps expected."
         + (f" The lone kiosk of the sweep (N=1, the reference) asks {reference_questions(1, counts, args.questions)}: "
            "the questions of the largest round, so both p95 are over as many answers." if len(counts) > 1 else ""), "",
@@ -194,7 +203,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=2, help="spoken questions per kiosk per round")
     parser.add_argument("--stagger", type=float, default=0.7, help="seconds between kiosks starting")
     parser.add_argument("--lockstep", action="store_true",
-                        help="every kiosk asks the same languages in the same order, 0.5 s after each answer "
+                        help=f"every kiosk asks the same languages in the same order, {LOCKSTEP_PAUSE} s after each answer "
                              "(their questions then end within a second of each other: the worst case)")
     parser.add_argument("--workers", type=int, default=1, help="avatar worker processes")
     parser.add_argument("--capacity", type=int, default=0, help="sessions per worker (default: enough for max N)")
