@@ -6,7 +6,8 @@ Eyes: a blink stretches the upper eyelid's skin down over the eye (``BLINK_LEVEL
 gaze shifts what lies inside the eye (the iris) and a raised brow lifts the skin above it.
 
 Head: a small rotation and translation, applied with a soft mask so the head moves and the
-shoulders stay. This one is computed per frame (it is continuous), on the head's box only.
+shoulders stay. This one is computed per frame (it is continuous), on the head's box only: the
+displacement on a grid ``HEAD_GRID_STEP`` times coarser, interpolated to every pixel (it is smooth).
 """
 from dataclasses import dataclass
 
@@ -23,6 +24,10 @@ from avatar_runtime.render.portrait.visemes import REST
 Floats = npt.NDArray[np.float32]
 
 BLINK_LEVELS = 10
+# The head's displacement is smooth (a rotation and shift faded by a wide mask): computed on a grid this
+# many pixels apart, it differs from the exact one by under 0.15 px (at the mask's edge; under 0.04 px on
+# 99 % of the head), and an idle frame (mostly this warp) costs 40 % less (bench/results/load_kiosks_s31.md).
+HEAD_GRID_STEP = 8
 
 
 def _smoothstep(x: npt.NDArray[np.floating]) -> Floats:
@@ -110,14 +115,19 @@ class FaceWarper:
         weight = 1 - _smoothstep((radius - 1.0) / 0.55)
         self._pivot = (face.center[0], face.y1 + 0.3 * face.height)  # the neck
         px, py = self._pivot
-        self._head_w = weight
-        self._head_wx = weight * (xs - px)
-        self._head_wy = weight * (ys - py)
+        height, width = xs.shape
+        coarse = (max(2, round(width / HEAD_GRID_STEP)), max(2, round(height / HEAD_GRID_STEP)))
+        # the mask's share, and its share times the offset from the neck, on the coarse grid
+        self._head_w, self._head_wx, self._head_wy = (
+            np.asarray(cv2.resize(field.astype(np.float32), coarse, interpolation=cv2.INTER_AREA), np.float32)
+            for field in (weight, weight * (xs - px), weight * (ys - py)))
         self._head_xy = (xs, ys)
 
-    def _apply(self, frame: Image, region: tuple[slice, slice], layer: _Layer) -> None:
+    def _apply(self, frame: Image, region: tuple[slice, slice], layer: _Layer, *, source: Image | None = None) -> None:
+        """``region`` of ``frame`` warped by ``layer``, reading from ``source`` (default: ``frame`` itself)."""
         rows, cols = region
-        frame[rows, cols] = cv2.remap(frame, layer.map1, layer.map2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        frame[rows, cols] = cv2.remap(frame if source is None else source, layer.map1, layer.map2, cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_REPLICATE)
 
     def draw(self, pose: Pose) -> Image:
         frame = self.base.copy()
@@ -147,10 +157,13 @@ class FaceWarper:
         # by the mask's share (1 on the head, fading to 0 over the shoulders and background)
         theta = np.deg2rad(pose.angle)
         cos_t, sin_t = float(np.cos(theta)), float(np.sin(theta))
+        shift_x = (cos_t - 1) * self._head_wx + sin_t * self._head_wy - pose.dx * self._head_w
+        shift_y = -sin_t * self._head_wx + (cos_t - 1) * self._head_wy - pose.dy * self._head_w
         xs, ys = self._head_xy
-        map_x = xs + (cos_t - 1) * self._head_wx + sin_t * self._head_wy - pose.dx * self._head_w
-        map_y = ys - sin_t * self._head_wx + (cos_t - 1) * self._head_wy - pose.dy * self._head_w
-        rows, cols = self._head_region
+        size = (xs.shape[1], xs.shape[0])
+        map_x = xs + cv2.resize(shift_x, size, interpolation=cv2.INTER_LINEAR)
+        map_y = ys + cv2.resize(shift_y, size, interpolation=cv2.INTER_LINEAR)
+        layer = _layer(map_x, map_y)  # fixed point: converting and remapping beats remapping the float maps
         out = frame.copy()
-        out[rows, cols] = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        self._apply(out, self._head_region, layer, source=frame)
         return out
