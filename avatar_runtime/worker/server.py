@@ -21,6 +21,7 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from avatar_runtime.capacity.stage_cpu import STAGES
 from avatar_runtime.inference_threads import in_inference_thread
 from avatar_runtime.llm.base import HistoryTurn
+from avatar_runtime.opencv_threads import run_opencv_on_calling_threads
 from avatar_runtime.pipeline.session import ConversationSession
 from avatar_runtime.pipeline.tasks import TaskOwner
 from avatar_runtime.transport.ice import HOST_CANDIDATES_ONLY, IceConfig
@@ -69,6 +70,7 @@ class AvatarWorker:
 
     async def run(self) -> None:
         assert self.layer is not None, "no channel layer configured"
+        run_opencv_on_calling_threads()
         if self.warm_up is not None:
             await in_inference_thread(self.warm_up)
         # The layer's default prefix, as the process's consumers use: channels_redis serves every
