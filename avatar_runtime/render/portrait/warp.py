@@ -27,6 +27,8 @@ BLINK_LEVELS = 10
 # The head's displacement is smooth (a rotation and shift faded by a wide mask): computed on a grid this
 # many pixels apart, it differs from the exact one by under 0.15 px (at the mask's edge; under 0.04 px on
 # 99 % of the head), and an idle frame (mostly this warp) costs 40 % less (bench/results/load_kiosks_s31.md).
+# That holds for every photo: the rig frames each face at least 160 px wide (512 px frames, ``crop_scale`` 3.2;
+# wider where the photo is tight around it), and a wider face has a wider, smoother mask.
 HEAD_GRID_STEP = 8
 
 
