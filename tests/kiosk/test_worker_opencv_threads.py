@@ -1,6 +1,7 @@
 """A worker runs OpenCV on the calling threads (``avatar_runtime.opencv_threads``): its sessions are the
 parallelism, and OpenCV's own pool spun on the cores the other sessions' recognition needed."""
 import asyncio
+from collections.abc import Iterator
 
 import cv2
 import pytest
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def opencv_pool():  # type: ignore[no-untyped-def]
+def opencv_pool() -> Iterator[None]:
     """OpenCV with a pool of two threads (as a process starts on two cores), put back as it was after the test."""
     before = cv2.getNumThreads()
     cv2.setNumThreads(2)
