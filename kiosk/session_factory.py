@@ -132,9 +132,11 @@ def worker_governor() -> Governor:
     if not settings.AVATAR_CPU_GOVERNOR:
         return Governor(budget=None, degrader=None, frames=frames, min_sessions=settings.AVATAR_WORKER_MIN_SESSIONS)
     config = BudgetConfig(initial_cost=settings.AVATAR_SESSION_COST_CORES,
-                          max_cost=settings.AVATAR_SESSION_COST_MAX_CORES, target=settings.AVATAR_CPU_TARGET)
+                          max_cost=settings.AVATAR_SESSION_COST_MAX_CORES, target=settings.AVATAR_CPU_TARGET,
+                          burst_window=settings.AVATAR_CPU_BURST_SECONDS)
     return Governor(budget=CpuBudget(config), degrader=Degrader(), frames=frames,
-                    min_sessions=settings.AVATAR_WORKER_MIN_SESSIONS)
+                    min_sessions=settings.AVATAR_WORKER_MIN_SESSIONS,
+                    overload_hold=settings.AVATAR_OVERLOAD_HOLD_SECONDS)
 
 
 def _musetalk_sustained_fps() -> float | None:

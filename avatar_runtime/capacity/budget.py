@@ -5,6 +5,13 @@ the whole host used over the last ``window`` seconds (other processes count: a b
 or another agent leaves less room), minus the cost of sessions admitted within that window (not
 yet visible in it). A session's cost is learned from this worker's own sessions (EWMA of the
 process's CPU per session), starting at ``initial_cost`` and never above ``max_cost``.
+
+The mean over a window hides a turn's burst: recognising a question takes most of a core for half
+a second or more, on top of the sessions' steady video. A machine whose mean leaves room for one
+more session can have none left during a turn, and a session admitted into that room makes every
+session's frames late at the next turn. So admission also reserves a burst (``room``): the largest
+rise of a one-second reading above the window's mean before it, seen in the last ``burst_window`` seconds.
+Degrading still judges the mean (``headroom``): a burst that passes is no reason to take video away.
 """
 import time
 from collections import deque
@@ -22,6 +29,7 @@ class BudgetConfig:
     target: float = 0.85  # share of the allowed cores sessions may fill
     window: float = 3.0  # seconds of readings headroom is judged over
     weight: float = 0.2  # of each new observation in the learned cost
+    burst_window: float = 60.0  # seconds over which the largest burst is held in reserve (0: none)
 
 
 class SessionCost:
@@ -52,11 +60,18 @@ class CpuBudget:
         self._clock = clock
         self._readings: deque[CpuReading] = deque()
         self._admitted_at: deque[float] = deque()
+        self._bursts: deque[tuple[float, float]] = deque()  # (at, cores a reading rose above the mean)
         self.use: CpuUse | None = None
 
     def sample(self, sessions: int) -> CpuUse | None:
         """Take a reading (call every second or so); learn the session cost from it."""
         reading = self._read()
+        if self._readings and self.config.burst_window > 0:  # how far the last second rose above the mean before it
+            instant, before = cpu_use(self._readings[-1], reading), self.use
+            if instant is not None and before is not None:
+                self._bursts.append((reading.at, max(0.0, instant.host - before.host)))
+            while self._bursts and reading.at - self._bursts[0][0] > self.config.burst_window:
+                self._bursts.popleft()
         self._readings.append(reading)
         while len(self._readings) > 2 and reading.at - self._readings[1].at >= self.config.window:
             self._readings.popleft()  # keep one reading at or before the window's start
@@ -80,9 +95,20 @@ class CpuBudget:
         pending = len(self._admitted_at) * self.cost.value
         return self.config.target * self.use.cores - self.use.host - pending
 
-    def admits(self) -> bool:
+    @property
+    def burst(self) -> float:
+        """Cores held in reserve for a turn's burst: the largest recent rise above the mean."""
+        return max((rise for _at, rise in self._bursts), default=0.0)
+
+    @property
+    def room(self) -> float | None:
+        """Cores left for new sessions once a burst is reserved; None before two readings."""
         headroom = self.headroom
-        return headroom is None or headroom >= self.cost.value
+        return None if headroom is None else headroom - self.burst
+
+    def admits(self) -> bool:
+        room = self.room
+        return room is None or room >= self.cost.value
 
     def admitted(self) -> None:
         """A session was just admitted: hold its cost until the readings show it."""

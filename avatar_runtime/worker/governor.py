@@ -9,6 +9,11 @@ for steps from each session's late frames and CPU and the worker's headroom
 the kiosk as a ``quality`` event, which the kiosk's connection records for the console. Where the
 sessions render on a shared GPU server, ``frames`` also admits by that server's frame budget
 (``capacity.frame_budget``): one more session only while its sustained frames/s hold one more.
+
+Admission judges the room left once a turn's burst is reserved (``CpuBudget.room``), and remembers
+an overload: after stepping a session down at N sessions, the worker admits a session only while
+that leaves it below N, for ``overload_hold`` seconds. A measured cost and burst are a forecast;
+a step down is what this machine actually did with that many sessions.
 """
 import logging
 import time
@@ -36,7 +41,9 @@ class Governor:
     min_sessions: int = 1  # admitted whatever the budgets say: a worker alone on a busy host still serves
     clock: Callable[[], float] = time.monotonic
     frames: FrameBudget | None = None
+    overload_hold: float = 60.0  # seconds a step down at N sessions keeps the worker below N
     _last_tick: float | None = field(default=None, init=False)
+    _overloaded: tuple[int, float] | None = field(default=None, init=False)  # (sessions, when) of the last step down
     recording_paused: bool = field(default=False, init=False)
 
     @property
@@ -47,8 +54,19 @@ class Governor:
     def admits(self, sessions: int) -> bool:
         if sessions < self.min_sessions:
             return True
-        return ((self.budget is None or self.budget.admits())
+        return (not self.holding(sessions)
+                and (self.budget is None or self.budget.admits())
                 and (self.frames is None or self.frames.admits(sessions)))
+
+    def holding(self, sessions: int) -> bool:
+        """Whether one more session would take the worker back to where it last had to step one down."""
+        if self._overloaded is None:
+            return False
+        overloaded_at, when = self._overloaded
+        if self.clock() - when >= self.overload_hold:
+            self._overloaded = None
+            return False
+        return sessions + 1 >= overloaded_at
 
     def admitted(self) -> None:
         if self.budget is not None:
@@ -67,6 +85,11 @@ class Governor:
     @property
     def headroom(self) -> float | None:
         return None if self.budget is None else self.budget.headroom
+
+    @property
+    def room(self) -> float | None:
+        """Cores left for new sessions with a burst reserved (what admission judges)."""
+        return None if self.budget is None else self.budget.room
 
     @property
     def session_cost(self) -> float:
@@ -94,6 +117,8 @@ class Governor:
                         step.before.label, step.after.label, step.reason, _fmt(self.headroom),
                         _fmt(runner.pacing.late_ratio() if runner.pacing else None))
             await runner.set_quality(step.after, step.reason)
+        if any(step.after > step.before for step in steps):
+            self._overloaded = (len(runners), now)
         return steps
 
     def _pause_recordings(self, runners: dict[str, SessionRunner]) -> None:

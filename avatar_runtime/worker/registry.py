@@ -23,9 +23,10 @@ class WorkerInfo:
     capacity: int
     load: int
     seen: float  # unix time of the last heartbeat
-    headroom: float | None = None  # cores left for new sessions (None: not budgeted by CPU)
+    headroom: float | None = None  # cores left for new sessions, a turn's burst reserved (None: not budgeted by CPU)
     session_cost: float = 0.0  # cores one session costs, as this worker learned it
     min_sessions: int = 0  # sessions it admits whatever its headroom
+    held: bool = False  # it stepped a session down lately, with as many sessions as one more would make
     frame_room: float | None = None  # frames/s its render server has left (None: not budgeted by frames)
     session_fps: float = 0.0  # frames/s one session needs from it, as this worker learned it
     # Stats: CPU-seconds per stage of all its sessions so far, and their summed lifetimes (seconds).
@@ -41,7 +42,7 @@ class WorkerInfo:
     def has_room(self) -> bool:
         cpu = self.headroom is None or self.headroom >= self.session_cost
         frames = self.frame_room is None or self.frame_room >= self.session_fps
-        return self.free > 0 and ((cpu and frames) or self.load < self.min_sessions)
+        return self.free > 0 and ((cpu and frames and not self.held) or self.load < self.min_sessions)
 
 
 def _read() -> dict[str, dict[str, object]]:

@@ -113,8 +113,8 @@ class AvatarWorker:
         session is counted once: running, winding down or closed, never in none of them or in two."""
         stage_cpu, session_seconds = self.stats()
         return WorkerInfo(self.worker_id, self.channel, self.capacity, len(self.runners), time.time(),
-                          headroom=self.governor.headroom, session_cost=self.governor.session_cost,
-                          min_sessions=self.governor.min_sessions,
+                          headroom=self.governor.room, session_cost=self.governor.session_cost,
+                          min_sessions=self.governor.min_sessions, held=self.governor.holding(len(self.runners)),
                           frame_room=self.governor.frame_room(len(self.runners)),
                           session_fps=self.governor.session_fps, stage_cpu=stage_cpu, session_seconds=session_seconds,
                           quality=self.governor.degraded(self.runners))
@@ -215,9 +215,10 @@ class AvatarWorker:
                 await self._close(other, "replaced")  # one live session per kiosk: the newest
         if len(self.runners) >= self.capacity or not self.governor.admits(len(self.runners)):
             reason = "capacity" if len(self.runners) >= self.capacity else "budget"
-            log.info("worker %s: session %s refused (%s; headroom %s cores, a session costs %.2f; render server "
-                     "room %s frames/s, a session needs %.1f)", self.worker_id, session_id, reason,
-                     self.governor.headroom, self.governor.session_cost,
+            log.info("worker %s: session %s refused (%s; room %s cores with a burst reserved, a session costs %.2f; "
+                     "held after an overload: %s; render server room %s frames/s, a session needs %.1f)",
+                     self.worker_id, session_id, reason, self.governor.room, self.governor.session_cost,
+                     self.governor.holding(len(self.runners)),
                      self.governor.frame_room(len(self.runners)), self.governor.session_fps)
             await self.layer.send(reply, {"type": "kiosk.refused", "session_id": session_id, "reason": reason})
             return

@@ -50,10 +50,15 @@ AVATAR_WORKER_PROCESSES = env_int("AVATAR_WORKER_PROCESSES", 1)
 # session's cost (learned from its own sessions: starts at AVATAR_SESSION_COST_CORES, never above
 # AVATAR_SESSION_COST_MAX_CORES); under a spike sessions lose video before anyone loses audio.
 # AVATAR_WORKER_MIN_SESSIONS are admitted whatever the budget says (a busy host still serves one).
+# Admission also holds in reserve the largest burst (a question being recognised) of the last
+# AVATAR_CPU_BURST_SECONDS, and after stepping a session down at N sessions the worker stays below N
+# for AVATAR_OVERLOAD_HOLD_SECONDS (0 turns either off).
 AVATAR_CPU_GOVERNOR = env_bool("AVATAR_CPU_GOVERNOR", True)
 AVATAR_CPU_TARGET = env_float("AVATAR_CPU_TARGET", 0.85)
 AVATAR_SESSION_COST_CORES = env_float("AVATAR_SESSION_COST_CORES", 0.6)
 AVATAR_SESSION_COST_MAX_CORES = env_float("AVATAR_SESSION_COST_MAX_CORES", 1.5)
+AVATAR_CPU_BURST_SECONDS = env_float("AVATAR_CPU_BURST_SECONDS", 60.0)
+AVATAR_OVERLOAD_HOLD_SECONDS = env_float("AVATAR_OVERLOAD_HOLD_SECONDS", 60.0)
 AVATAR_WORKER_MIN_SESSIONS = env_int("AVATAR_WORKER_MIN_SESSIONS", 1)
 # Where sessions render on the worker's MuseTalk GPU server, a session is also admitted only while
 # AVATAR_GPU_FRAME_TARGET of the frames/s the server sustains (measured) holds one more session's

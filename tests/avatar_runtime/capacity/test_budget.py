@@ -66,3 +66,26 @@ def test_a_session_just_admitted_is_held_at_its_cost_until_the_window_shows_it()
     cpu.run(1.0, host=1.2, process=1.2)
     budget.sample(sessions=1)
     assert budget.cost.value == cost  # the cost is not learned from a window with a session starting
+
+
+def test_admission_reserves_the_largest_recent_burst_and_forgets_it_after_the_burst_window() -> None:
+    config = BudgetConfig(initial_cost=0.4, max_cost=1.0, target=0.85, window=3.0, weight=0.5, burst_window=20.0)
+    cpu = ScriptedCpu(cores=2)
+    budget = budget_on(cpu, config)
+    budget.sample(0)
+    for _ in range(4):
+        cpu.run(1.0, host=0.9, process=0.9)  # two sessions' steady video
+        budget.sample(2)
+    assert budget.burst < 1e-9 and budget.admits()  # 1.7 - 0.9 leaves room for a session of 0.4
+    cpu.run(1.0, host=1.8, process=1.8)  # a question is recognised: most of a core for a second
+    budget.sample(2)
+    for _ in range(3):
+        cpu.run(1.0, host=0.9, process=0.9)
+        budget.sample(2)
+    assert budget.headroom is not None and abs(budget.headroom - 0.8) < 1e-9  # the mean is back where it was
+    assert abs(budget.burst - 0.9) < 1e-9  # 1.8 against the 0.9 before it
+    assert budget.room is not None and budget.room < budget.cost.value and not budget.admits()
+    for _ in range(20):
+        cpu.run(1.0, host=0.9, process=0.9)
+        budget.sample(2)
+    assert budget.burst < 1e-9 and budget.admits()  # no turn for the whole burst window

@@ -107,6 +107,43 @@ def test_admission_holds_the_budget_but_always_the_guaranteed_sessions() -> None
     assert Governor(budget=None, degrader=None).admits(sessions=50)  # count only: the capacity decides
 
 
+async def test_after_stepping_a_session_down_the_worker_stays_below_that_many_sessions_for_a_while() -> None:
+    time = ScriptedCpu(cores=2)
+    budget = CpuBudget(BudgetConfig(initial_cost=0.3, window=2.0), read=time.read, clock=time.clock)
+    degrade = DegradeConfig(step_every=2.0, recover_after=6.0)
+    governor = Governor(budget=budget, degrader=Degrader(degrade, clock=time.clock), clock=time.clock,
+                        overload_hold=30.0)
+    layer = InMemoryChannelLayer()
+    reply = await layer.new_channel()
+    runners = {sid: SessionRunner(session=LightSession(sid), layer=layer, reply_channel=reply,  # type: ignore[arg-type]
+                                  media="ws", worker_id="w", pacing=FramePacing(25, degrade, clock=time.clock))
+               for sid in ("s1", "s2", "s3")}
+    pts = 0.0
+
+    async def second(late: bool) -> None:
+        nonlocal pts
+        for _ in range(25):
+            time.run(0.04, host=1.0, process=0.9)  # the mean leaves room: only the frames tell
+            for runner in runners.values():
+                assert runner.pacing is not None
+                runner.pacing.on_frame(pts - (0.3 if late else 0.0))
+            pts += 0.04
+        await governor.tick(runners)
+
+    for _ in range(3):
+        await second(late=False)
+    assert governor.admits(3) and not governor.holding(3)
+    await second(late=True)  # three sessions' frames fall behind: each steps down
+    assert governor.degraded(runners)
+    assert governor.room is not None and governor.room > budget.cost.value  # the budget alone would admit
+    assert governor.holding(1) is False and governor.admits(1)  # a second session is fine
+    assert governor.holding(2) and not governor.admits(2)  # a third would make three again
+    runners.pop("s3")
+    for _ in range(31):
+        await second(late=False)
+    assert not governor.holding(2) and governor.admits(2)  # the hold has passed
+
+
 def test_the_registry_places_by_headroom_and_keeps_the_count_as_a_hard_cap() -> None:
     from avatar_runtime.worker.registry import WorkerInfo, workers_with_room
 
@@ -116,7 +153,8 @@ def test_the_registry_places_by_headroom_and_keeps_the_count_as_a_hard_cap() -> 
     none_left = WorkerInfo("none-left", "c4", capacity=4, load=1, seen=0.0, headroom=0.1, session_cost=0.4)
     alone = WorkerInfo("alone", "c5", capacity=4, load=0, seen=0.0, headroom=-0.5, session_cost=0.4, min_sessions=1)
     counted = WorkerInfo("counted", "c6", capacity=4, load=3, seen=0.0)  # no governor: the count decides
-    ranked = workers_with_room([tight, full, none_left, roomy, alone, counted])
+    held = WorkerInfo("held", "c7", capacity=4, load=2, seen=0.0, headroom=2.0, session_cost=0.4, held=True)
+    ranked = workers_with_room([tight, full, none_left, roomy, alone, counted, held])
     assert [w.worker_id for w in ranked] == ["roomy", "tight", "counted", "alone"]  # the most room first
 
 
