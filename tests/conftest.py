@@ -9,6 +9,26 @@ from common.roles import Role, roles_ensure_groups
 
 TEST_PASSWORD = "correct-horse-battery"
 SERVICES = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+# Fixtures through which a test reaches the database (pytest-django's, and ours built on them).
+DATABASE_FIXTURES = frozenset({"db", "transactional_db", "live_server", "django_user_model", "admin_user", "admin_client"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """CI's second suite (``KIOSK_CI_SUITE=services``, .ci/run) swaps in PostgreSQL and Redis: it
+    repeats only the tests that reach them, through the database or marked ``services`` (the
+    channel layer, the cache or the broker). The rest ran once in the first suite, unchanged."""
+    if os.environ.get("KIOSK_CI_SUITE") != "services":
+        return
+    kept: list[pytest.Item] = []
+    repeated_for_nothing: list[pytest.Item] = []
+    for item in items:
+        reaches_stores = (item.get_closest_marker("django_db") is not None
+                          or item.get_closest_marker("services") is not None
+                          or bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))))
+        (kept if reaches_stores else repeated_for_nothing).append(item)
+    if repeated_for_nothing:
+        config.hook.pytest_deselected(items=repeated_for_nothing)
+        items[:] = kept
 
 
 def pytest_configure() -> None:

@@ -29,6 +29,8 @@ from avatar_runtime.worker.server import AvatarWorker
 from common.roles import Role
 from tests.conftest import TEST_PASSWORD
 
+pytestmark = pytest.mark.services  # the shared cache: Redis in CI's services suite
+
 
 @pytest.fixture(autouse=True)
 def clean_health() -> Iterator[None]:

@@ -8,6 +8,8 @@ from django.core.management.base import CommandError
 
 from avatar_runtime.worker.registry import WorkerInfo, worker_announce, worker_remove
 
+pytestmark = pytest.mark.services  # the registry lives in the shared cache: Redis in CI's services suite
+
 
 def test_healthy_while_a_worker_of_this_host_is_fresh_and_not_after() -> None:
     worker_id = f"{socket.gethostname()}-alive01"
