@@ -30,6 +30,7 @@ _HEADER = struct.Struct("<Bd")
 VIDEO, AUDIO = 1, 2
 Question = tuple[str, np.ndarray]  # (language, 16 kHz samples)
 LOCKSTEP_PAUSE = 0.5  # seconds every customer waits after an answer in ``--lockstep``
+PING_EVERY = 10.0  # seconds between the page's pings (static/kiosk/kiosk.js, PING_EVERY_MS)
 THINK_TIMES = (0.5, 2.5)  # seconds a customer of their own waits after an answer, least and most
 
 
@@ -123,6 +124,7 @@ class SimulatedKiosk:
                                                                         heartbeat=None) as ws:
                 self.result.connected = True
                 reader = asyncio.create_task(self._read(ws), name=f"{self.result.name}:read")
+                pinger = asyncio.create_task(self._ping(ws), name=f"{self.result.name}:ping")
                 try:
                     await asyncio.wait_for(self._ready.wait(), self.ready_timeout)
                     self.result.ready_after = time.monotonic() - began
@@ -130,12 +132,19 @@ class SimulatedKiosk:
                     await self._converse(ws)
                 finally:
                     reader.cancel()
-                    await asyncio.gather(reader, return_exceptions=True)
+                    pinger.cancel()
+                    await asyncio.gather(reader, pinger, return_exceptions=True)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             self.result.errors.append(f"connection: {type(exc).__name__}: {exc}"[:200])
         if self._first_frame_at is not None and self._last_frame_at is not None:
             self.result.media_window = self._last_frame_at - self._first_frame_at
         return self.result
+
+    async def _ping(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """The page's heartbeat: without it the server drops a kiosk that waits silently while busy."""
+        while True:
+            await asyncio.sleep(PING_EVERY)
+            await ws.send_str(json.dumps({"type": "ping"}))
 
     # ----- microphone --------------------------------------------------------------------
     async def _stream(self, ws: aiohttp.ClientWebSocketResponse, samples: np.ndarray) -> float:
