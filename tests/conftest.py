@@ -9,8 +9,9 @@ from common.roles import Role, roles_ensure_groups
 
 TEST_PASSWORD = "correct-horse-battery"
 SERVICES = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
-# Fixtures through which a test reaches the database (pytest-django's, and ours built on them).
-DATABASE_FIXTURES = frozenset({"db", "transactional_db", "live_server", "django_user_model", "admin_user", "admin_client"})
+# pytest-django's fixtures that open the database; a test's ``fixturenames`` is the whole closure, so
+# fixtures built on them (``admin_client``, our ``make_user``) bring them in.
+DATABASE_FIXTURES = frozenset({"db", "transactional_db", "live_server"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

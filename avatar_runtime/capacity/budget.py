@@ -66,12 +66,12 @@ class CpuBudget:
     def sample(self, sessions: int) -> CpuUse | None:
         """Take a reading (call every second or so); learn the session cost from it."""
         reading = self._read()
-        if self._readings and self.config.burst_window > 0:  # how far the last second rose above the mean before it
-            instant, before = cpu_use(self._readings[-1], reading), self.use
-            if instant is not None and before is not None:
-                self._bursts.append((reading.at, max(0.0, instant.host - before.host)))
-            while self._bursts and reading.at - self._bursts[0][0] > self.config.burst_window:
-                self._bursts.popleft()
+        if self.use is not None and self.config.burst_window > 0:  # how far the last second rose above the mean
+            instant = cpu_use(self._readings[-1], reading)
+            if instant is not None:
+                self._bursts.append((reading.at, max(0.0, instant.host - self.use.host)))
+        while self._bursts and reading.at - self._bursts[0][0] > self.config.burst_window:
+            self._bursts.popleft()
         self._readings.append(reading)
         while len(self._readings) > 2 and reading.at - self._readings[1].at >= self.config.window:
             self._readings.popleft()  # keep one reading at or before the window's start
