@@ -1,11 +1,11 @@
-"""Threads for model inference that give way to the avatar's real-time media (``common.priority``).
+"""Threads for model inference, off the event loop that paces the avatar's media.
 
-Speech synthesis, recognition and retrieval run here, and the models are loaded here too, so
-that their native thread pools (ONNX Runtime's, CTranslate2's OpenMP team), and any subprocess
-started from these threads, inherit the lower priority. espeak-ng's process is started from the
-event loop and keeps the normal priority. On an idle core inference runs at full speed; when the
-cores are contended, an answer's synthesis burst no longer delays the frames and packets that
-must leave on time.
+Speech synthesis, recognition and retrieval run here, and the models are loaded here, so their
+native thread pools (ONNX Runtime's, CTranslate2's) start from these threads. They run at the event
+loop's priority, not below it: they share the interpreter's lock with the loop, and a thread the
+kernel puts behind the media while it holds that lock stalls the media with it (``common.priority``,
+measured in ``bench/results/load_kiosks_s33.md``). Work that may give way entirely runs in its own
+process: the local LLM server, the jobs.
 """
 import asyncio
 import contextvars
@@ -16,14 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from avatar_runtime.capacity.stage_cpu import charged
-from common.priority import INFERENCE_NICE, run_this_thread_at
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# Its threads start on the first call (the pool is cheap until then), each lowering its own priority.
-_executor = ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="inference",
-                               initializer=run_this_thread_at, initargs=(INFERENCE_NICE,))
+# Its threads start on the first call (the pool is cheap until then).
+_executor = ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="inference")
 
 
 async def in_inference_thread(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:

@@ -5,10 +5,11 @@
 At three kiosks the page's end-to-end p95 rose 35-81 % over one kiosk, and the rise was recognition
 waiting for CPU (``bench/results/load_kiosks_s27.md``: ASR p50 doubled with three sessions' media on
 two cores). This isolates that: the real-speech clips of at most 5 s (``bench/data/real_speech``)
-are recognised by the configured Whisper model at the worker's inference priority (nice 10, as
-``avatar_runtime.inference_threads``), one at a time, while ``--media`` child processes each draw a
-portrait session's frames (the astronaut, ``PortraitRenderer``) and encode them as JPEG at 25 fps at
-normal priority, as a worker's sessions do. The thread counts take turns clip by clip.
+are recognised by the configured Whisper model at the worker's inference priority (the event loop's,
+as ``avatar_runtime.inference_threads``; session 28's results were taken at nice 10), one at a time,
+while ``--media`` child processes each draw a portrait session's frames (the astronaut,
+``PortraitRenderer``) and encode them as JPEG at 25 fps at normal priority, as a worker's sessions do.
+The thread counts take turns clip by clip.
 
 Reported per (media sessions, threads): recognition wall time p50/p95 over clips and repeats, and the
 share of frames the media processes finished late (after the next frame was due). The load
@@ -89,7 +90,6 @@ def run(media_counts: list[int], threads: list[int], repeats: int) -> list[dict[
     from avatar_runtime.asr.whisper import WhisperConfig, WhisperRecognizer
     from avatar_runtime.asr.whisper_models import parse_beam_sizes
     from bench.asr_real_speech import SHORT_S, clips_load
-    from common.priority import INFERENCE_NICE, run_this_thread_at
 
     clips = [c for c in clips_load() if c.seconds <= SHORT_S]
     beams, _notes = parse_beam_sizes(settings.AVATAR_ASR_BEAM_SIZE_BY_LANGUAGE)
@@ -97,7 +97,6 @@ def run(media_counts: list[int], threads: list[int], repeats: int) -> list[dict[
     late: dict[int, float | None] = {}
 
     def recognise_all(media: int) -> None:
-        run_this_thread_at(INFERENCE_NICE)  # as the worker's inference threads (and their native pools)
         recognizers = {n: WhisperRecognizer(Path(settings.MODELS_DIR) / "whisper-base", WhisperConfig(
             cpu_threads=n, beam_size=settings.AVATAR_ASR_BEAM_SIZE, beam_sizes=beams)) for n in threads}
         for recognizer in recognizers.values():
@@ -113,7 +112,7 @@ def run(media_counts: list[int], threads: list[int], repeats: int) -> list[dict[
         for media in media_counts:
             children = _start_media(media, Path(tmp))
             time.sleep(10.0 if media else 0.0)  # the children prepare the portrait and reach their pace
-            thread = threading.Thread(target=recognise_all, args=(media,))  # its own thread: nice is per thread
+            thread = threading.Thread(target=recognise_all, args=(media,))  # as an inference thread
             thread.start()
             thread.join()
             late[media] = _stop_media(children)
@@ -129,9 +128,9 @@ def report(rows: list[dict[str, Any]]) -> str:
     lines = [
         "# Recognition latency while other sessions' video is drawn",
         "",
-        f"`python -m bench.asr_under_media_load {' '.join(sys.argv[1:])}`; Whisper base at nice 10 (the configured "
-        f"beams), real-speech clips of at most 5 s, one at a time; media processes draw and JPEG-encode a portrait "
-        f"session's frames at 25 fps at nice 0. Machine: {json.dumps(machine(), ensure_ascii=False)}. "
+        f"`python -m bench.asr_under_media_load {' '.join(sys.argv[1:])}`; Whisper base at the worker's inference "
+        f"priority (the configured beams), real-speech clips of at most 5 s, one at a time; media processes draw "
+        f"and JPEG-encode a portrait session's frames at 25 fps at nice 0. Machine: {json.dumps(machine(), ensure_ascii=False)}. "
         f"Load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}.",
         "",
         "| media sessions | ASR threads | recognitions | ASR p50 ms | ASR p95 ms | frames late |",

@@ -6,11 +6,20 @@ priority a burst of the second delays the first, and the browser's jitter buffer
 the gaps. Linux sets the nice value per thread; threads, native thread pools and subprocesses
 inherit it from the thread that creates them.
 
+A lower priority is for work in its own process: the local LLM server (``INFERENCE_NICE``) and
+job processes (``BACKGROUND_NICE``). A thread of the avatar worker's own process shares the
+interpreter's lock with the event loop that paces the frames: lowered, it can be preempted while it
+holds that lock, and the loop then waits for a thread the kernel has put behind it. Measured with
+three kiosks on two cores: with the worker's inference threads at nice 10, 2.9-25.6 % of frames were
+late in three runs; at the loop's priority 0.0-0.1 %, and recognition answered sooner
+(``bench/results/load_kiosks_s33.md``). So those threads keep the loop's priority
+(``avatar_runtime.inference_threads``). The answer recording's thread (``pipeline.recording``) stays
+at ``BACKGROUND_NICE``: its encoder works outside the lock, which it holds only between frames.
+
 Job processes (Celery's, and the brokerless jobs child of ``common.jobs``) also run in Linux's idle
 scheduling class (SCHED_IDLE): a nice value only weighs a share, and a lip-sync score at nice 15 still
-takes a quarter of a core from recognition at nice 10 on the same core; an idle-class thread gets a
-core only when nothing else wants it. Not threads of a real-time process: one holding the
-interpreter's lock while it waits for an idle core would stall every thread of that process.
+takes a quarter of a core from the LLM server at nice 10 on the same core; an idle-class thread gets a
+core only when nothing else wants it. Not threads of a real-time process, for the reason above.
 """
 import logging
 import os
@@ -18,7 +27,7 @@ import threading
 
 log = logging.getLogger(__name__)
 
-INFERENCE_NICE = 10  # speech recognition and synthesis, retrieval, the local LLM: CFS weight 110 against 1024
+INFERENCE_NICE = 10  # the local LLM server's process: CFS weight 110 against 1024
 BACKGROUND_NICE = 15  # jobs (lip-sync scoring, index rebuilds, avatar preparation) give way to inference too
 
 
