@@ -10,8 +10,8 @@ A lower priority is for work in its own process: the local LLM server (``INFEREN
 job processes (``BACKGROUND_NICE``). A thread of the avatar worker's own process shares the
 interpreter's lock with the event loop that paces the frames: lowered, it can be preempted while it
 holds that lock, and the loop then waits for a thread the kernel has put behind it. Measured with
-three kiosks on two cores: with the worker's inference threads at nice 10, 2.9-25.6 % of frames were
-late in three runs; at the loop's priority 0.0-0.1 %, and recognition answered sooner
+three kiosks admitted together on two cores: with the worker's inference threads at nice 10, 2.9 % and
+7.0 % of frames were late; at the loop's priority 0.0-0.1 % in three runs, and recognition answered sooner
 (``bench/results/load_kiosks_s33.md``). So those threads keep the loop's priority
 (``avatar_runtime.inference_threads``). The answer recording's thread (``pipeline.recording``) stays
 at ``BACKGROUND_NICE``: its encoder works outside the lock, which it holds only between frames.
