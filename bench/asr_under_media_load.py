@@ -112,10 +112,10 @@ def run(media_counts: list[int], threads: list[int], repeats: int) -> list[dict[
         for media in media_counts:
             children = _start_media(media, Path(tmp))
             time.sleep(10.0 if media else 0.0)  # the children prepare the portrait and reach their pace
-            thread = threading.Thread(target=recognise_all, args=(media,))  # as an inference thread
-            thread.start()
-            thread.join()
-            late[media] = _stop_media(children)
+            try:
+                recognise_all(media)
+            finally:
+                late[media] = _stop_media(children)
     return [{"media": media, "threads": n, "clips": len(values),
              "p50_ms": float(np.percentile(np.array(values) * 1000, 50)),
              "p95_ms": float(np.percentile(np.array(values) * 1000, 95)), "late": late[media]}
